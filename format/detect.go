@@ -1,0 +1,309 @@
+package format
+
+import (
+	"archive/zip"
+	"bytes"
+	"compress/bzip2"
+	"compress/gzip"
+	"compress/zlib"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"strings"
+
+	"github.com/klauspost/compress/zstd"
+	"github.com/ulikunitz/xz"
+	"github.com/ulikunitz/xz/lzma"
+
+	"github.com/mlsecops/mlsec/format/pickle"
+)
+
+// HeadSize is how many leading bytes Detect reads to recognise a format.
+const HeadSize = 8192
+
+// maxZipNames caps the archive members Detect looks at to classify a zip.
+const maxZipNames = 4096
+
+// Detect recognises the format of the size bytes behind r by content. It
+// reads the head of the input and, for zip archives, the central directory;
+// it never reads tensor data. An unrecognised input is Unknown with a nil
+// error; an error means r could not be read.
+func Detect(r io.ReaderAt, size int64) (Kind, error) {
+	n := int64(HeadSize)
+	if size < n {
+		n = size
+	}
+	head := make([]byte, n)
+	if _, err := r.ReadAt(head, 0); err != nil && !errors.Is(err, io.EOF) {
+		return Unknown, fmt.Errorf("format: read head: %w", err)
+	}
+	return detect(r, size, head), nil
+}
+
+func detect(r io.ReaderAt, size int64, head []byte) Kind {
+	has := func(off int, magic string) bool {
+		return len(head) >= off+len(magic) && string(head[off:off+len(magic)]) == magic
+	}
+	switch {
+	case has(0, PyTorchLegacyMagic):
+		return PyTorchLegacy
+	case has(0, npyMagic):
+		return NumPy
+	case has(0, hdf5Magic):
+		return HDF5
+	case has(0, ggufMagic):
+		return GGUF
+	case has(4, "TFL3"):
+		return TFLite
+	case has(0, zipLocal), has(0, zipEmpty):
+		return classifyZip(r, size)
+	case has(0, sevenZip):
+		return SevenZip
+	case has(0, gzipMagic):
+		return compressed(Gzip, head)
+	case has(0, bz2Magic):
+		return compressed(Bzip2, head)
+	case has(0, xzMagic):
+		return compressed(XZ, head)
+	case has(0, zstdMagic):
+		return compressed(Zstd, head)
+	}
+	if isSafetensors(head, size) {
+		return Safetensors
+	}
+	if pickle.Sniff(head) {
+		return Pickle
+	}
+	if isTar(head) {
+		return classifyTar(head)
+	}
+	if isZlib(head) {
+		if k := compressed(Joblib, head); k == Joblib {
+			return Joblib
+		}
+	}
+	if isLZMAAlone(head) {
+		return compressed(Joblib, head)
+	}
+	if k := sniffProto(head); k != Unknown {
+		return k
+	}
+	// A zip with data prepended: look for the end of central directory.
+	if size > 22 {
+		if k := classifyZip(r, size); k != Unknown {
+			return k
+		}
+	}
+	return Unknown
+}
+
+// isSafetensors checks the 8-byte little-endian header length and the JSON
+// object that must follow it.
+func isSafetensors(head []byte, size int64) bool {
+	if len(head) < 10 {
+		return false
+	}
+	n := binary.LittleEndian.Uint64(head)
+	if n < 2 || n > uint64(size-8) || n > 100<<20 {
+		return false
+	}
+	return head[8] == '{'
+}
+
+func isZlib(head []byte) bool {
+	if len(head) < 2 || head[0]&0x0f != 8 || head[0]>>4 > 7 {
+		return false
+	}
+	return (uint16(head[0])<<8|uint16(head[1]))%31 == 0
+}
+
+// isLZMAAlone recognises the legacy .lzma header joblib writes: properties
+// byte 0x5d and a power-of-two dictionary size.
+func isLZMAAlone(head []byte) bool {
+	if len(head) < 13 || head[0] != 0x5d {
+		return false
+	}
+	d := binary.LittleEndian.Uint32(head[1:5])
+	return d != 0 && d&(d-1) == 0
+}
+
+// compressed inflates a few hundred bytes of a compressed head: a pickle
+// inside means a joblib (or compressed pickle) container, a tar header a
+// compressed tarball. Otherwise the compression kind itself is returned
+// (Unknown for zlib and lzma, which are only meaningful for joblib).
+func compressed(k Kind, head []byte) Kind {
+	var (
+		zr  io.Reader
+		err error
+	)
+	br := bytes.NewReader(head)
+	switch k {
+	case Gzip:
+		zr, err = gzip.NewReader(br)
+	case Bzip2:
+		zr = bzip2.NewReader(br)
+	case XZ:
+		zr, err = xz.NewReader(br)
+	case Zstd:
+		var d *zstd.Decoder
+		d, err = zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(64<<20))
+		if err == nil {
+			defer d.Close()
+			zr = d
+		}
+	case Joblib:
+		if head[0] == 0x5d {
+			zr, err = lzma.NewReader(br)
+		} else {
+			zr, err = zlib.NewReader(br)
+		}
+	}
+	if err != nil {
+		if k == Joblib {
+			return Unknown
+		}
+		return k
+	}
+	inner := make([]byte, 512)
+	m, _ := io.ReadFull(zr, inner)
+	inner = inner[:m]
+	switch {
+	case pickle.Sniff(inner):
+		return Joblib
+	case k == Joblib:
+		return Unknown
+	case len(inner) >= 262 && isTar(inner):
+		return Tar
+	}
+	return k
+}
+
+// isTar validates a ustar/GNU/v7 header block by its checksum.
+func isTar(head []byte) bool {
+	if len(head) < 512 {
+		return false
+	}
+	h := head[:512]
+	field := strings.TrimRight(strings.TrimSpace(string(bytes.TrimRight(h[148:156], "\x00 "))), "\x00")
+	if field == "" {
+		return false
+	}
+	var want int64
+	for _, c := range field {
+		if c < '0' || c > '7' {
+			return false
+		}
+		want = want*8 + int64(c-'0')
+	}
+	var sum int64
+	for i, b := range h {
+		if i >= 148 && i < 156 {
+			b = ' '
+		}
+		sum += int64(b)
+	}
+	return sum == want && h[0] != 0
+}
+
+// classifyTar tells a legacy PyTorch tar (first member one of pickle,
+// storages, tensors, sys_info) from any other tarball.
+func classifyTar(head []byte) Kind {
+	name := string(bytes.TrimRight(head[:100], "\x00"))
+	switch path.Clean(name) {
+	case "sys_info", "pickle", "storages", "tensors":
+		return PyTorchTar
+	}
+	return Tar
+}
+
+// sniffProto recognises ONNX ModelProto and TensorFlow SavedModel by their
+// leading protobuf fields.
+func sniffProto(head []byte) Kind {
+	if len(head) < 4 || head[0] != 0x08 {
+		return Unknown
+	}
+	v, n := binary.Uvarint(head[1:])
+	if n <= 0 {
+		return Unknown
+	}
+	rest := head[1+n:]
+	if len(rest) == 0 {
+		return Unknown
+	}
+	switch {
+	case v == 1 && rest[0] == 0x12:
+		return SavedModel
+	case v >= 1 && v <= 20 && (rest[0] == 0x12 || rest[0] == 0x1a || rest[0] == 0x22 || rest[0] == 0x28 || rest[0] == 0x32 || rest[0] == 0x3a || rest[0] == 0x42):
+		return ONNX
+	}
+	return Unknown
+}
+
+// classifyZip lists the archive's member names and tells PyTorch, TorchScript,
+// numpy .npz and Keras v3 archives from plain zips.
+func classifyZip(r io.ReaderAt, size int64) Kind {
+	zr, err := zip.NewReader(r, size)
+	if err != nil {
+		if errors.Is(err, zip.ErrInsecurePath) && zr != nil {
+			// still a zip; the archive detector reports the names.
+		} else {
+			return Unknown
+		}
+	}
+	names := make([]string, 0, min(len(zr.File), maxZipNames))
+	for i, f := range zr.File {
+		if i >= maxZipNames {
+			break
+		}
+		names = append(names, f.Name)
+	}
+	return ClassifyZipNames(names)
+}
+
+// ClassifyZipNames classifies a zip archive by its member names.
+func ClassifyZipNames(names []string) Kind {
+	if len(names) == 0 {
+		return Zip
+	}
+	var hasDataPkl, hasCode, hasConstants, allNpy, hasKerasConfig, hasKerasMeta bool
+	allNpy = true
+	for _, n := range names {
+		base := path.Base(n)
+		dir := path.Dir(n)
+		// PyTorch archives put everything under one root directory of any name.
+		top := dir
+		if i := strings.IndexByte(n, '/'); i >= 0 {
+			top = n[:i]
+		}
+		switch {
+		case base == "data.pkl" && strings.Count(n, "/") == 1:
+			hasDataPkl = true
+		case base == "constants.pkl" && strings.Count(n, "/") == 1:
+			hasConstants = true
+		case strings.HasPrefix(n, top+"/code/"):
+			hasCode = true
+		}
+		if n == "config.json" {
+			hasKerasConfig = true
+		}
+		if n == "metadata.json" {
+			hasKerasMeta = true
+		}
+		if !strings.HasSuffix(n, ".npy") {
+			allNpy = false
+		}
+	}
+	switch {
+	case hasCode && hasConstants:
+		return TorchScript
+	case hasDataPkl:
+		return PyTorchZip
+	case hasKerasConfig && hasKerasMeta:
+		return Keras
+	case allNpy:
+		return NumPyZip
+	}
+	return Zip
+}

@@ -1,0 +1,57 @@
+// Package format recognises model and container formats by content, never by
+// file name extension, and defines the Kind names shared by parsers,
+// detectors and reports.
+//
+// The parsers themselves live in sub-packages (format/pickle, format/zip,
+// format/numpy, ...). Each takes untrusted bytes through an io.ReaderAt and a
+// size, bounds everything it allocates and never executes model content.
+package format
+
+// Kind names a detected format. The string values are stable: they appear in
+// JSON reports.
+type Kind string
+
+// The formats mlsec recognises.
+const (
+	Unknown       Kind = "unknown"
+	Pickle        Kind = "pickle"
+	PyTorchZip    Kind = "pytorch-zip"    // torch.save (zip, any root name)
+	TorchScript   Kind = "torchscript"    // torch.jit.save (zip with code/)
+	PyTorchLegacy Kind = "pytorch-legacy" // magic-number pickle followed by further pickles
+	PyTorchTar    Kind = "pytorch-tar"    // very old torch.save tar
+	NumPy         Kind = "npy"
+	NumPyZip      Kind = "npz"
+	Joblib        Kind = "joblib" // joblib compressed container (zlib/gzip/bz2/xz/lzma)
+	Zip           Kind = "zip"
+	Tar           Kind = "tar"
+	Gzip          Kind = "gzip"
+	Bzip2         Kind = "bzip2"
+	XZ            Kind = "xz"
+	Zstd          Kind = "zstd"
+	SevenZip      Kind = "7z"
+	Safetensors   Kind = "safetensors"
+	GGUF          Kind = "gguf"
+	ONNX          Kind = "onnx"
+	HDF5          Kind = "hdf5"
+	Keras         Kind = "keras" // Keras v3 zip
+	SavedModel    Kind = "tf-savedmodel"
+	TFLite        Kind = "tflite"
+)
+
+// Magic numbers and markers used by the sniffers.
+const (
+	npyMagic  = "\x93NUMPY"
+	hdf5Magic = "\x89HDF\r\n\x1a\n"
+	ggufMagic = "GGUF"
+	zipLocal  = "PK\x03\x04"
+	zipEmpty  = "PK\x05\x06"
+	gzipMagic = "\x1f\x8b"
+	bz2Magic  = "BZh"
+	xzMagic   = "\xfd7zXZ\x00"
+	zstdMagic = "\x28\xb5\x2f\xfd"
+	sevenZip  = "7z\xbc\xaf\x27\x1c"
+)
+
+// PyTorchLegacyMagic is the pickled magic number (protocol 2, LONG1
+// 0x1950a86a20f9469cfc6c, STOP) that opens a legacy torch.save stream.
+const PyTorchLegacyMagic = "\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19\x2e"

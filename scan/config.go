@@ -1,0 +1,79 @@
+package scan
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the user's scan configuration (mlsec.yaml). It extends the
+// built-in policy; it never needs code changes.
+type Config struct {
+	// Limits overrides the default caps; zero fields keep their defaults.
+	Limits Limits `yaml:"limits"`
+	// Imports extends the pickle import allow- and denylists.
+	Imports ImportLists `yaml:"imports"`
+}
+
+// ImportLists extends the pickle import policy. Entries are written
+// "module:qualname" (e.g. "mypkg.layers:Block"); "module:*" matches every
+// name of a module.
+type ImportLists struct {
+	// Allow marks imports as safe reconstruction helpers.
+	Allow []string `yaml:"allow"`
+	// Deny grades imports as critical, overriding the allowlist.
+	Deny []string `yaml:"deny"`
+}
+
+// LoadConfig reads a configuration file. Unknown keys are errors, so typos
+// do not silently weaken a policy.
+func LoadConfig(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("read config: %w", err)
+	}
+	return ParseConfig(data)
+}
+
+// ParseConfig decodes a configuration document and fills unset limits with
+// their defaults.
+func ParseConfig(data []byte) (Config, error) {
+	var c Config
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil && err.Error() != "EOF" {
+		return Config{}, fmt.Errorf("parse config: %w", err)
+	}
+	c.Limits = c.Limits.withDefaults()
+	return c, nil
+}
+
+// DefaultConfig is the configuration used without --config.
+func DefaultConfig() Config {
+	return Config{Limits: DefaultLimits()}
+}
+
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits()
+	if l.MaxDepth <= 0 {
+		l.MaxDepth = d.MaxDepth
+	}
+	if l.MaxMembers <= 0 {
+		l.MaxMembers = d.MaxMembers
+	}
+	if l.MaxTotalBytes <= 0 {
+		l.MaxTotalBytes = d.MaxTotalBytes
+	}
+	if l.MaxRatio <= 0 {
+		l.MaxRatio = d.MaxRatio
+	}
+	if l.MaxMemberBytes <= 0 {
+		l.MaxMemberBytes = d.MaxMemberBytes
+	}
+	if l.MaxPickleOps <= 0 {
+		l.MaxPickleOps = d.MaxPickleOps
+	}
+	return l
+}
