@@ -36,6 +36,7 @@ const (
 	Keras         Kind = "keras" // Keras v3 zip
 	SavedModel    Kind = "tf-savedmodel"
 	TFLite        Kind = "tflite"
+	HFRepo        Kind = "hf-repo" // Hugging Face model/dataset repository or cache snapshot (a directory)
 )
 
 // Magic numbers and markers used by the sniffers.

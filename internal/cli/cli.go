@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/mlsecops/mlsec"
 )
@@ -34,6 +36,9 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		Stdout: stdout,
 		Stderr: stderr,
 		Log:    slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	}
+	if f, ok := stderr.(*os.File); ok {
+		app.StderrIsTerminal = term.IsTerminal(int(f.Fd()))
 	}
 	return app.Run(ctx, args)
 }

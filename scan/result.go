@@ -1,0 +1,64 @@
+package scan
+
+import (
+	"github.com/mlsecops/mlsec"
+	"github.com/mlsecops/mlsec/format"
+)
+
+// Status says how far the scan of one artifact got.
+type Status string
+
+// Artifact statuses.
+const (
+	// StatusScanned: at least one detector examined the artifact.
+	StatusScanned Status = "scanned"
+	// StatusSkipped: the format is not a model format, or no detector
+	// examines it yet; Reason says which.
+	StatusSkipped Status = "skipped"
+	// StatusError: the artifact could not be read or a detector failed; the
+	// failure is also a finding.
+	StatusError Status = "error"
+)
+
+// Artifact is the scan result of one top-level path (a file, or a directory
+// that is a model repository).
+type Artifact struct {
+	Path   string      `json:"path"`
+	Format format.Kind `json:"format"`
+	Size   int64       `json:"size"`
+	// SHA256 is the hex digest of the whole file, set only when digests were
+	// requested (a plain scan reads only what detection needs).
+	SHA256 string `json:"sha256,omitempty"`
+	Status Status `json:"status"`
+	Reason string `json:"reason,omitempty"`
+	// Facts are detector annotations such as a repository's name and revision.
+	Facts map[string]string `json:"facts,omitempty"`
+	// Members lists container members that were examined (capped).
+	Members  []Member        `json:"members,omitempty"`
+	Findings []mlsec.Finding `json:"findings"`
+}
+
+// Member is one container member the runner examined.
+type Member struct {
+	Name   string      `json:"name"`
+	Format format.Kind `json:"format"`
+	Size   int64       `json:"size"`
+	Status Status      `json:"status"`
+	Reason string      `json:"reason,omitempty"`
+}
+
+// Result is the outcome of a scan run, artifacts in input order.
+type Result struct {
+	Artifacts []Artifact `json:"artifacts"`
+	// Rules are the metadata of every rule that fired, by id, for reports.
+	Rules RuleSet `json:"-"`
+}
+
+// Findings returns every finding of every artifact, in artifact order.
+func (r *Result) Findings() []mlsec.Finding {
+	var out []mlsec.Finding
+	for _, a := range r.Artifacts {
+		out = append(out, a.Findings...)
+	}
+	return out
+}
