@@ -47,7 +47,7 @@ func detect(r io.ReaderAt, size int64, head []byte) Kind {
 		return len(head) >= off+len(magic) && string(head[off:off+len(magic)]) == magic
 	}
 	switch {
-	case has(0, PyTorchLegacyMagic):
+	case isLegacyMagic(head):
 		return PyTorchLegacy
 	case has(0, npyMagic):
 		return NumPy
@@ -73,6 +73,11 @@ func detect(r io.ReaderAt, size int64, head []byte) Kind {
 	if isSafetensors(head, size) {
 		return Safetensors
 	}
+	// An lzma-alone header opens with 0x5d, which is also the pickle opcode
+	// EMPTY_LIST: try the joblib container first.
+	if isLZMAAlone(head) && compressed(Joblib, head) == Joblib {
+		return Joblib
+	}
 	if pickle.Sniff(head) {
 		return Pickle
 	}
@@ -84,9 +89,6 @@ func detect(r io.ReaderAt, size int64, head []byte) Kind {
 			return Joblib
 		}
 	}
-	if isLZMAAlone(head) {
-		return compressed(Joblib, head)
-	}
 	if k := sniffProto(head); k != Unknown {
 		return k
 	}
@@ -97,6 +99,24 @@ func detect(r io.ReaderAt, size int64, head []byte) Kind {
 		}
 	}
 	return Unknown
+}
+
+// legacyMagic is the pickled LONG1 magic number of a legacy torch.save
+// stream, followed by STOP.
+const legacyMagic = "\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19\x2e"
+
+// isLegacyMagic recognises the magic-number pickle that opens a legacy
+// torch.save stream, at any protocol from 2 to 5 and with or without a FRAME
+// opcode (protocol 4+).
+func isLegacyMagic(head []byte) bool {
+	if len(head) < 2 || head[0] != 0x80 || head[1] < 2 || head[1] > 5 {
+		return false
+	}
+	rest := head[2:]
+	if len(rest) > 9 && rest[0] == 0x95 {
+		rest = rest[9:]
+	}
+	return bytes.HasPrefix(rest, []byte(legacyMagic))
 }
 
 // isSafetensors checks the 8-byte little-endian header length and the JSON
@@ -233,12 +253,29 @@ func sniffProto(head []byte) Kind {
 		return Unknown
 	}
 	switch {
-	case v == 1 && rest[0] == 0x12:
+	case v == 1 && rest[0] == 0x12 && !protoText(rest[1:]):
+		// saved_model_schema_version 1, then a MetaGraphDef; an IR v1 ONNX
+		// model has its producer_name there instead.
 		return SavedModel
 	case v >= 1 && v <= 20 && (rest[0] == 0x12 || rest[0] == 0x1a || rest[0] == 0x22 || rest[0] == 0x28 || rest[0] == 0x32 || rest[0] == 0x3a || rest[0] == 0x42):
 		return ONNX
 	}
 	return Unknown
+}
+
+// protoText reports whether b, a protobuf length prefix and payload, holds
+// a short printable string.
+func protoText(b []byte) bool {
+	l, n := binary.Uvarint(b)
+	if n <= 0 || l == 0 || l > 256 || uint64(len(b)-n) < l {
+		return false
+	}
+	for _, c := range b[n : n+int(l)] {
+		if c < 0x20 || c > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 // classifyZip lists the archive's member names and tells PyTorch, TorchScript,

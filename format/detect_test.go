@@ -1,0 +1,95 @@
+package format_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/mlsecops/mlsec/format"
+)
+
+// TestDetectRealFixtures checks every file written by the real libraries
+// (testdata/models, see its README) is recognised as the kind its manifest
+// records, whatever its file name says.
+func TestDetectRealFixtures(t *testing.T) {
+	raw, err := os.ReadFile("../testdata/models/MANIFEST.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		Files []struct {
+			File string      `json:"file"`
+			Kind format.Kind `json:"kind"`
+		} `json:"files"`
+	}
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Files) < 50 {
+		t.Fatalf("manifest lists only %d files", len(m.Files))
+	}
+	for _, f := range m.Files {
+		t.Run(f.File, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join("../testdata/models", f.File))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := format.Detect(bytes.NewReader(data), int64(len(data)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != f.Kind {
+				t.Errorf("Detect = %s, want %s", got, f.Kind)
+			}
+		})
+	}
+}
+
+func TestDetectCrafted(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want format.Kind
+	}{
+		{"empty", nil, format.Unknown},
+		{"text", []byte("hello world, this is not a model\n"), format.Unknown},
+		{"json", []byte(`{"a": [1, 2, 3]}`), format.Unknown},
+		{"csv", []byte("a,b,c\n1,2,3\n"), format.Unknown},
+		{"proto2 pickle", []byte("\x80\x02}q\x00."), format.Pickle},
+		{"proto0 pickle", []byte("(dp0\nS'a'\np1\nI1\ns."), format.Pickle},
+		{"legacy magic p2", []byte("\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19\x2e\x80\x02M\xe9\x03."), format.PyTorchLegacy},
+		{"legacy magic p4 framed", append([]byte("\x80\x04\x95\x0d\x00\x00\x00\x00\x00\x00\x00"), []byte("\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19\x2e")...), format.PyTorchLegacy},
+		{"npy", []byte("\x93NUMPY\x01\x00v\x00{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }"), format.NumPy},
+		{"gguf", []byte("GGUF\x03\x00\x00\x00"), format.GGUF},
+		{"hdf5", []byte("\x89HDF\r\n\x1a\n\x00\x00"), format.HDF5},
+		{"7z", []byte("7z\xbc\xaf\x27\x1c\x00\x04"), format.SevenZip},
+		{"tflite", []byte("\x1c\x00\x00\x00TFL3\x00\x00"), format.TFLite},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := format.Detect(bytes.NewReader(tc.data), int64(len(tc.data)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tc.want {
+				t.Errorf("Detect = %s, want %s", got, tc.want)
+			}
+		})
+	}
+}
+
+func FuzzDetect(f *testing.F) {
+	files, _ := filepath.Glob("../testdata/models/*")
+	for _, p := range files {
+		if data, err := os.ReadFile(p); err == nil && len(data) < 64<<10 {
+			f.Add(data)
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		k, err := format.Detect(bytes.NewReader(data), int64(len(data)))
+		if err != nil || k == "" {
+			t.Fatalf("Detect = %q, %v", k, err)
+		}
+	})
+}
