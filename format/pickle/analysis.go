@@ -20,12 +20,12 @@ var (
 
 // Options bound the analysis. Zero fields take the defaults below.
 type Options struct {
-	MaxOps        int   // opcodes per stream (default 50,000,000)
-	MaxStack      int   // stack + mark depth (default 100,000)
-	MaxMemo       int   // memo entries (default 1,000,000)
-	MaxStringLen  int64 // longest string/bytes operand kept in memory (default 1 MiB); longer ones are referenced by offset
-	MaxPickles    int   // pickle programs per stream (default 10,000)
-	MaxCallArgs   int   // literal arguments recorded per call (default 16)
+	MaxOps       int   // opcodes per stream (default 50,000,000)
+	MaxStack     int   // stack + mark depth (default 100,000)
+	MaxMemo      int   // memo entries (default 1,000,000)
+	MaxStringLen int64 // longest string/bytes operand kept in memory (default 1 MiB); longer ones are referenced by offset
+	MaxPickles   int   // pickle programs per stream (default 10,000)
+	MaxCallArgs  int   // literal arguments recorded per call (default 16)
 	// Joblib enables joblib's inline array layout: after BUILD of a
 	// joblib.numpy_pickle.NumpyArrayWrapper the raw array bytes (or a nested
 	// pickle for object arrays) follow in the stream.
