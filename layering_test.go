@@ -25,7 +25,6 @@ func TestLayering(t *testing.T) {
 		"github.com/riverqueue/",
 		"github.com/jackc/",
 		"modernc.org/sqlite",
-		"net/http",
 	}
 	deps := strings.Fields(string(out))
 	if len(deps) < 10 {

@@ -1,7 +1,6 @@
 package format
 
 import (
-	"archive/zip"
 	"bytes"
 	"compress/bzip2"
 	"compress/gzip"
@@ -18,6 +17,7 @@ import (
 	"github.com/ulikunitz/xz/lzma"
 
 	"github.com/mlsecops/mlsec/format/pickle"
+	fzip "github.com/mlsecops/mlsec/format/zip"
 )
 
 // HeadSize is how many leading bytes Detect reads to recognise a format.
@@ -58,7 +58,10 @@ func detect(r io.ReaderAt, size int64, head []byte) Kind {
 	case has(4, "TFL3"):
 		return TFLite
 	case has(0, zipLocal), has(0, zipEmpty):
-		return classifyZip(r, size)
+		if k := classifyZip(r, size); k != Unknown {
+			return k
+		}
+		return Zip // broken, but a zip to loaders: the zip detector reports why
 	case has(0, sevenZip):
 		return SevenZip
 	case has(0, gzipMagic):
@@ -76,6 +79,10 @@ func detect(r io.ReaderAt, size int64, head []byte) Kind {
 	// An lzma-alone header opens with 0x5d, which is also the pickle opcode
 	// EMPTY_LIST: try the joblib container first.
 	if isLZMAAlone(head) && compressed(Joblib, head) == Joblib {
+		return Joblib
+	}
+	// joblib < 0.10 "ZF" files: "ZF", a hex length padded to 19 bytes, zlib.
+	if len(head) > 23 && string(head[:4]) == "ZF0x" && isZlib(head[21:]) && compressed(Joblib, head[21:]) == Joblib {
 		return Joblib
 	}
 	if pickle.Sniff(head) {
@@ -97,6 +104,9 @@ func detect(r io.ReaderAt, size int64, head []byte) Kind {
 		if k := classifyZip(r, size); k != Unknown {
 			return k
 		}
+	}
+	if isTokenizerConfig(r, size, head) {
+		return HFTokenizerConfig
 	}
 	return Unknown
 }
@@ -281,20 +291,22 @@ func protoText(b []byte) bool {
 // classifyZip lists the archive's member names and tells PyTorch, TorchScript,
 // numpy .npz and Keras v3 archives from plain zips.
 func classifyZip(r io.ReaderAt, size int64) Kind {
-	zr, err := zip.NewReader(r, size)
+	// format/zip reads archives as loaders do (tolerating what zipfile and
+	// miniz tolerate); only the central directory is needed here.
+	zr, err := fzip.NewReader(r, size, fzip.Options{MaxEntries: maxZipNames, DirectoryOnly: true})
 	if err != nil {
-		if errors.Is(err, zip.ErrInsecurePath) && zr != nil {
-			// still a zip; the archive detector reports the names.
-		} else {
-			return Unknown
-		}
+		return Unknown
 	}
-	names := make([]string, 0, min(len(zr.File), maxZipNames))
-	for i, f := range zr.File {
-		if i >= maxZipNames {
-			break
+	names := make([]string, 0, len(zr.Entries))
+	for _, e := range zr.Entries {
+		names = append(names, e.Name)
+	}
+	if len(names) == 0 {
+		for _, a := range zr.Anomalies {
+			if a.Kind == fzip.AnomalyDirectory || a.Kind == fzip.AnomalyCount {
+				return Unknown // an end record found by chance, not an archive
+			}
 		}
-		names = append(names, f.Name)
 	}
 	return ClassifyZipNames(names)
 }

@@ -13,30 +13,32 @@ type Kind string
 
 // The formats mlsec recognises.
 const (
-	Unknown       Kind = "unknown"
-	Pickle        Kind = "pickle"
-	PyTorchZip    Kind = "pytorch-zip"    // torch.save (zip, any root name)
-	TorchScript   Kind = "torchscript"    // torch.jit.save (zip with code/)
-	PyTorchLegacy Kind = "pytorch-legacy" // magic-number pickle followed by further pickles
-	PyTorchTar    Kind = "pytorch-tar"    // very old torch.save tar
-	NumPy         Kind = "npy"
-	NumPyZip      Kind = "npz"
-	Joblib        Kind = "joblib" // joblib compressed container (zlib/gzip/bz2/xz/lzma)
-	Zip           Kind = "zip"
-	Tar           Kind = "tar"
-	Gzip          Kind = "gzip"
-	Bzip2         Kind = "bzip2"
-	XZ            Kind = "xz"
-	Zstd          Kind = "zstd"
-	SevenZip      Kind = "7z"
-	Safetensors   Kind = "safetensors"
-	GGUF          Kind = "gguf"
-	ONNX          Kind = "onnx"
-	HDF5          Kind = "hdf5"
-	Keras         Kind = "keras" // Keras v3 zip
-	SavedModel    Kind = "tf-savedmodel"
-	TFLite        Kind = "tflite"
-	HFRepo        Kind = "hf-repo" // Hugging Face model/dataset repository or cache snapshot (a directory)
+	Unknown           Kind = "unknown"
+	Pickle            Kind = "pickle"
+	PyTorchZip        Kind = "pytorch-zip"    // torch.save (zip, any root name)
+	TorchScript       Kind = "torchscript"    // torch.jit.save (zip with code/)
+	PyTorchLegacy     Kind = "pytorch-legacy" // magic-number pickle followed by further pickles
+	PyTorchTar        Kind = "pytorch-tar"    // very old torch.save tar
+	NumPy             Kind = "npy"
+	NumPyZip          Kind = "npz"
+	Joblib            Kind = "joblib" // joblib compressed container (zlib/gzip/bz2/xz/lzma)
+	Zip               Kind = "zip"
+	Tar               Kind = "tar"
+	Gzip              Kind = "gzip"
+	Bzip2             Kind = "bzip2"
+	XZ                Kind = "xz"
+	Zstd              Kind = "zstd"
+	SevenZip          Kind = "7z"
+	Safetensors       Kind = "safetensors"
+	GGUF              Kind = "gguf"
+	ONNX              Kind = "onnx"
+	HDF5              Kind = "hdf5"
+	Keras             Kind = "keras" // Keras v3 zip
+	SavedModel        Kind = "tf-savedmodel"
+	TFLite            Kind = "tflite"
+	HFRepo            Kind = "hf-repo"             // Hugging Face model/dataset repository or cache snapshot (a directory)
+	HFTokenizerConfig Kind = "hf-tokenizer-config" // JSON object with a top-level "chat_template" key
+	ChatTemplate      Kind = "chat-template"       // chat_template.jinja (recognised by name)
 )
 
 // Magic numbers and markers used by the sniffers.

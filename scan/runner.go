@@ -325,7 +325,7 @@ func (st *state) report(f mlsec.Finding, member string) {
 
 // dispatch detects in's format and runs its detectors.
 func (st *state) dispatch(ctx context.Context, in *Input) (format.Kind, Status, string) {
-	kind, err := format.Detect(in.R, in.Size)
+	kind, err := format.DetectFile(in.Path+"!"+in.Member, in.R, in.Size)
 	if err != nil {
 		st.report(st.r.own.Finding(RuleParseError, err.Error(), "", -1), in.Member)
 		return format.Unknown, StatusError, err.Error()

@@ -6,9 +6,7 @@
 package pickle
 
 import (
-	"context"
 	"errors"
-	"io"
 )
 
 // Sentinel errors. Hostile input never produces a panic; it produces an
@@ -35,22 +33,36 @@ type Options struct {
 // Value is the symbolic value of a stack slot.
 type Value struct {
 	Kind ValueKind
-	// Str holds the text of KindString, and the bytes of KindBytes when they
-	// are at most Options.MaxStringLen long.
+	// Str holds the text of KindString and the bytes of KindBytes (all of
+	// them up to Options.MaxStringLen, else a prefix, see Truncated), the
+	// id of a PERSID KindPersistent, the decimal text of a KindInt too big
+	// for Int, the formatted KindFloat, and for a KindCallResult of
+	// numpy.dtype the dtype code ("f8", "U3"; "O" once its BUILD state
+	// says it holds Python objects).
 	Str string
 	// Offset and Length locate a string or bytes operand in the stream, so
 	// large literals can be re-read (e.g. to scan a nested pickle) without
-	// holding them in memory. Length is -1 when unknown.
+	// holding them in memory: they cover the payload bytes themselves, after
+	// any length prefix (for the text opcodes STRING/UNICODE the raw,
+	// still escaped line). For other kinds Offset is the offset of the
+	// opcode that produced the value and Length is -1.
 	Offset int64
 	Length int64
-	// Truncated is set when Str holds only the first MaxStringLen bytes.
+	// Truncated is set when Str holds only a prefix of the operand: the
+	// first 256 bytes (or MaxStringLen if smaller) of an operand longer than
+	// MaxStringLen. Such operands are located by Offset/Length.
 	Truncated bool
 	// Global is the dotted "module.name" of a KindGlobal, or the callee of a
 	// KindCallResult.
 	Global string
-	// Int holds small integers (KindInt).
+	// Int holds integers (KindInt, when they fit), 0/1 for KindBool, the
+	// code of a KindExtension, and for a numpy.dtype KindCallResult its
+	// item size in bytes when known (0 otherwise).
 	Int int64
-	// Items holds the elements of tuples and lists (bounded, first 64).
+	// Items holds (bounded, first 64 of each container) the elements of
+	// tuples, lists and sets; the keys and values of a dict alternately
+	// (k0, v0, k1, v1, ...); the arguments of a KindCallResult; the pid of
+	// a BINPERSID KindPersistent.
 	Items []Value
 }
 
@@ -64,8 +76,8 @@ const (
 	KindBool                 // True/False
 	KindInt                  // INT, BININT*, LONG* (Int set when it fits)
 	KindFloat                // FLOAT, BINFLOAT
-	KindString               // str (UNICODE, BINUNICODE*, SHORT_BINUNICODE, protocol 0 STRING)
-	KindBytes                // bytes (BINBYTES*, SHORT_BINBYTES, BYTEARRAY8, protocol 2 BINSTRING)
+	KindString               // str (UNICODE, BINUNICODE*, SHORT_BINUNICODE; also STRING/BINSTRING/SHORT_BINSTRING, which Python 3 decodes to str by default, so they can feed STACK_GLOBAL)
+	KindBytes                // bytes (BINBYTES*, SHORT_BINBYTES, BYTEARRAY8)
 	KindTuple                // tuple
 	KindList                 // list
 	KindDict                 // dict
@@ -85,7 +97,10 @@ type Import struct {
 	Name   string
 	// Offset is the byte offset of the importing opcode.
 	Offset int64
-	// Opcode is "GLOBAL", "INST" or "STACK_GLOBAL".
+	// Opcode is "GLOBAL", "INST" or "STACK_GLOBAL"; or "EXT1", "EXT2",
+	// "EXT4" for an extension-registry lookup (copyreg), whose target is
+	// decided by the loading process: Module and Name are then "" and
+	// Resolved is false.
 	Opcode string
 	// Resolved is false when an operand was computed (produced by a call or
 	// otherwise not a literal string); Module/Name then hold what is known.
@@ -93,7 +108,10 @@ type Import struct {
 	// Mapped is true when the names were rewritten from Python 2 names
 	// (__builtin__ -> builtins, copy_reg -> copyreg, ...).
 	Mapped bool
-	// Pickle is the index of the pickle program within the stream (0-based).
+	// Pickle is the index of the pickle program within the stream
+	// (0-based, in the order the programs are started, counting nested
+	// joblib object-array pickles; in the framed reading the index is that
+	// reading's own).
 	Pickle int
 }
 
@@ -106,7 +124,13 @@ type Call struct {
 	// __setstate__ or sets attributes on the object).
 	Opcode string
 	Offset int64
-	// Args holds the literal positional arguments (bounded by MaxCallArgs).
+	// Args holds the literal positional arguments (bounded by MaxCallArgs):
+	// the items of the argument tuple (the argument itself when REDUCE gets
+	// a non-tuple); for NEWOBJ_EX the positional items followed by the
+	// kwargs dict when it is not empty; for BUILD the state. For BUILD,
+	// Callee is the type of the object whose state is set (the class its
+	// NEWOBJ/REDUCE created, looking through copyreg._reconstructor), or
+	// the global itself when BUILD targets a module-level object.
 	Args   []Value
 	Pickle int
 }
@@ -140,19 +164,15 @@ type Analysis struct {
 	Imports   []Import
 	Calls     []Call
 	Anomalies []Anomaly
-	// Pickles is the number of pickle programs (STOP-terminated) seen.
+	// Pickles is the number of pickle programs (STOP-terminated) seen in
+	// the linear reading, including nested joblib object-array pickles.
 	Pickles int
 	// Protocol is the highest PROTO seen (0 when none).
 	Protocol int
-	// Ops is the number of opcodes executed.
+	// Ops is the number of opcodes executed (over both readings when a
+	// frame mismatch caused a second, framed reading).
 	Ops int
-	// End is the offset just after the last byte consumed.
+	// End is the offset just after the last byte consumed by the linear
+	// reading (the start of trailing data, if any).
 	End int64
-}
-
-// Analyze disassembles and symbolically executes every pickle program in the
-// size bytes behind r, until EOF. It reads sequentially through a small
-// buffer; large BINBYTES payloads are skipped, not read into memory.
-func Analyze(ctx context.Context, r io.ReaderAt, size int64, opts Options) (*Analysis, error) {
-	return nil, errors.New("pickle: Analyze not implemented yet")
 }

@@ -78,6 +78,9 @@ and gates each lifecycle stage with policies whose decisions are signed evidence
 	root.AddCommand(
 		newVersionCmd(app),
 		newScanCmd(app),
+		newSignCmd(app),
+		newVerifyCmd(app),
+		newDigestCmd(app),
 	)
 	return root
 }

@@ -8,6 +8,20 @@ import (
 	"sort"
 
 	"github.com/mlsecops/mlsec/scan"
+	archivedet "github.com/mlsecops/mlsec/scan/detector/archive"
+	ggufdet "github.com/mlsecops/mlsec/scan/detector/gguf"
+	hfrepodet "github.com/mlsecops/mlsec/scan/detector/hfrepo"
+	jobdet "github.com/mlsecops/mlsec/scan/detector/joblib"
+	kerasdet "github.com/mlsecops/mlsec/scan/detector/keras"
+	npydet "github.com/mlsecops/mlsec/scan/detector/numpy"
+	onnxdet "github.com/mlsecops/mlsec/scan/detector/onnx"
+	pickledet "github.com/mlsecops/mlsec/scan/detector/pickle"
+	safetensorsdet "github.com/mlsecops/mlsec/scan/detector/safetensors"
+	savedmodeldet "github.com/mlsecops/mlsec/scan/detector/savedmodel"
+	templatedet "github.com/mlsecops/mlsec/scan/detector/template"
+	tflitedet "github.com/mlsecops/mlsec/scan/detector/tflite"
+	torchdet "github.com/mlsecops/mlsec/scan/detector/torch"
+	zipdet "github.com/mlsecops/mlsec/scan/detector/zip"
 )
 
 // Constructor builds a detector from the user's configuration.
@@ -16,7 +30,20 @@ type Constructor func(cfg scan.Config) (scan.Detector, error)
 // constructors returns the table of every detector mlsec ships, by name.
 func constructors() map[string]Constructor {
 	return map[string]Constructor{
-		// "pickle": pickle.New,
+		onnxdet.Name:        onnxdet.New,
+		savedmodeldet.Name:  savedmodeldet.New,
+		tflitedet.Name:      tflitedet.New,
+		ggufdet.Name:        ggufdet.New,
+		safetensorsdet.Name: safetensorsdet.New,
+		templatedet.Name:    templatedet.New,
+		npydet.Name:         npydet.New,
+		zipdet.Name:         zipdet.New,
+		jobdet.Name:         jobdet.New,
+		torchdet.Name:       torchdet.New,
+		pickledet.Name:      pickledet.New,
+		kerasdet.Name:       kerasdet.New,
+		archivedet.Name:     archivedet.New,
+		hfrepodet.Name:      hfrepodet.New,
 	}
 }
 

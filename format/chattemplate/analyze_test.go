@@ -1,0 +1,133 @@
+package chattemplate
+
+import (
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// Real chat templates of popular model families must be clean.
+func TestClean(t *testing.T) {
+	files, _ := filepath.Glob("testdata/clean/*.jinja")
+	if len(files) < 10 {
+		t.Fatalf("only %d clean templates", len(files))
+	}
+	for _, name := range files {
+		src, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if issues := Analyse(string(src)); len(issues) != 0 {
+			t.Errorf("%s: %+v", name, issues)
+		}
+	}
+}
+
+// Every malicious template is flagged; the exact issues are golden.
+func TestMalicious(t *testing.T) {
+	files, _ := filepath.Glob("testdata/malicious/*.jinja")
+	if len(files) < 15 {
+		t.Fatalf("only %d malicious templates", len(files))
+	}
+	for _, name := range files {
+		src, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		issues := Analyse(string(src))
+		flagged := false
+		for _, is := range issues {
+			if is.Kind != Syntax {
+				flagged = true
+			}
+		}
+		if !flagged {
+			t.Errorf("%s: not flagged: %+v", name, issues)
+		}
+		got, _ := json.MarshalIndent(issues, "", "  ")
+		golden := strings.TrimSuffix(name, ".jinja") + ".golden.json"
+		if *update {
+			os.WriteFile(golden, append(got, '\n'), 0o644)
+			continue
+		}
+		want, err := os.ReadFile(golden)
+		if err != nil {
+			t.Fatalf("%v (run with -update)", err)
+		}
+		if diff := cmp.Diff(strings.TrimSpace(string(want)), string(got)); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", name, diff)
+		}
+	}
+}
+
+func TestKinds(t *testing.T) {
+	tests := []struct {
+		src  string
+		want []Kind
+	}{
+		{"{{ x.__class__ }}", []Kind{Dunder}},
+		{"{{ x['__globals__'] }}", []Kind{Dunder}},
+		{"{{ x._secret }}", []Kind{Private}},
+		{"{{ f.func_globals }}", []Kind{Internals}},
+		{"{{ x|attr('a') }}", []Kind{AttrFilter}},
+		{"{{ x | attr ( 'a' ) }}", []Kind{AttrFilter}},
+		{"{{ x|map('attr', 'y')|list }}", []Kind{AttrFilter}},
+		{"{{ cycler }}", []Kind{Gadget}},
+		{"{{ lipsum() }}", []Kind{Gadget}},
+		{"{% set ns = namespace(a=1) %}{{ ns.a }}", nil},
+		{"{{ namespace['x'] }}", []Kind{Gadget}},
+		{"{{ x[('__cl' + 'ass__')] }}", []Kind{StringBuilt}},
+		// ardanlabs/jinja has no loader statements: they also fail to parse.
+		{"{% import 'x.j2' as x %}", []Kind{Load, Syntax}},
+		{"{% extends 'base' %}", []Kind{Load, Syntax}},
+		{"{{ 'a' ~ 'b' }}{{ m.content }}", nil},
+		{"{{ x is defined }}", nil},
+		{"{{ 'a_b' + c }}", nil},
+		{"{{ tool.name|replace('-', '_') }}", nil},
+		{"{{ 'call_' ~ id ~ '_' ~ n }}", nil},
+		{"{{ x['_' ~ '_' ~ y] }}", []Kind{StringBuilt}},
+		{"{{ x[y ~ 'ss__'] }}", []Kind{StringBuilt}},
+		{"{{ x[('_','_')|join ~ y] }}", []Kind{StringBuilt}},
+		{"{{ '%c%c'|format(95, 95) }}", []Kind{StringBuilt}},
+		{"{{ '%c' }}", nil},
+		{"{{ x ", []Kind{Syntax}},
+		{"{{ 'abc }}", []Kind{Syntax}},
+		{"{# open", []Kind{Syntax}},
+		{"{% raw %}{{ x.__class__ }}", []Kind{Syntax}},
+		{"{% if %}", []Kind{Syntax}},
+		{"{{ {'a': 1}['a'] }}", nil},
+		{"{{ '\\x5f\\x5fclass\\x5f\\x5f' }}", []Kind{Dunder}},
+	}
+	for _, tc := range tests {
+		var got []Kind
+		for _, is := range Analyse(tc.src) {
+			got = append(got, is.Kind)
+		}
+		if diff := cmp.Diff(tc.want, got); diff != "" {
+			t.Errorf("%q (-want +got):\n%s", tc.src, diff)
+		}
+	}
+}
+
+func FuzzTemplate(f *testing.F) {
+	for _, dir := range []string{"testdata/clean", "testdata/malicious"} {
+		files, _ := filepath.Glob(dir + "/*.jinja")
+		for _, name := range files {
+			if src, err := os.ReadFile(name); err == nil {
+				f.Add(string(src))
+			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, src string) {
+		if len(Analyse(src)) > MaxIssues {
+			t.Fatal("issue cap exceeded")
+		}
+	})
+}

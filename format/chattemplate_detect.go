@@ -1,0 +1,60 @@
+package format
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"path"
+	"path/filepath"
+	"strings"
+)
+
+// maxTokenizerConfig caps the JSON read to find a top-level "chat_template"
+// key; tokenizer_config.json files with large added_tokens_decoder maps
+// are a few MB.
+const maxTokenizerConfig = 16 << 20
+
+// isTokenizerConfig reports whether the input is a JSON object with a
+// top-level "chat_template" key (a Hugging Face tokenizer_config.json). The
+// object is streamed token by token and reading stops at the key.
+func isTokenizerConfig(r io.ReaderAt, size int64, head []byte) bool {
+	t := bytes.TrimLeft(bytes.TrimPrefix(head, []byte("\xef\xbb\xbf")), " \t\r\n")
+	if len(t) == 0 || t[0] != '{' || size > maxTokenizerConfig || !bytes.Contains(head, []byte(`"`)) {
+		return false
+	}
+	dec := json.NewDecoder(io.NewSectionReader(r, 0, size))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return false
+	}
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		if key == "chat_template" {
+			return true
+		}
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return false
+		}
+	}
+	return false
+}
+
+// DetectFile is Detect plus the one rule that needs the file name: a file
+// named chat_template.jinja (Hugging Face's separate chat template file) is
+// a ChatTemplate when its content is not otherwise recognised. name is the
+// path, optionally followed by "!" and the archive member path (nested
+// members joined by "!"); only the last element's base name counts.
+func DetectFile(name string, r io.ReaderAt, size int64) (Kind, error) {
+	k, err := Detect(r, size)
+	name = strings.TrimRight(name, "!")
+	if i := strings.LastIndexByte(name, '!'); i >= 0 {
+		name = name[i+1:]
+	}
+	if err == nil && k == Unknown && path.Base(filepath.ToSlash(name)) == "chat_template.jinja" {
+		return ChatTemplate, nil
+	}
+	return k, err
+}

@@ -1,0 +1,3 @@
+package gguf
+
+//go:generate go run ./internal/gen testdata

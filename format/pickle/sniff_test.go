@@ -1,0 +1,83 @@
+package pickle
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mlsecops/mlsec/format/pickle/pickletest"
+)
+
+func TestSniffAcceptsRealPickles(t *testing.T) {
+	for _, path := range fixtures(t) {
+		if strings.HasSuffix(path, ".pt") {
+			continue
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !Sniff(data) {
+			t.Errorf("%s: Sniff = false", path)
+		}
+		// detection sees only a head of the file
+		if len(data) > 64 && !Sniff(data[:64]) {
+			t.Errorf("%s: Sniff(head[:64]) = false", path)
+		}
+	}
+	// every text fixture is protocol 0/1, i.e. has no PROTO header
+	texts, _ := filepath.Glob("testdata/*.p[01]")
+	if len(texts) < 6 {
+		t.Fatalf("text fixtures missing: %v", texts)
+	}
+	for _, p := range texts {
+		data, _ := os.ReadFile(p)
+		if data[0] == 0x80 || !sniffText(data) {
+			t.Errorf("%s: not accepted as a text pickle", p)
+		}
+	}
+}
+
+func TestSniffCrafted(t *testing.T) {
+	yes := map[string][]byte{
+		"none":           []byte("N."),
+		"global":         pickletest.New(0).Global("os", "system").Stop().Bytes(),
+		"empty dict p1":  []byte("}q\x00."),
+		"truncated head": []byte("(dp0\nVkey_that_is_very_long_and_cut"),
+		"string":         pickletest.New(0).String0("a'b").Stop().Bytes(),
+		"proto 2":        {0x80, 0x02},
+	}
+	for name, data := range yes {
+		if !Sniff(data) {
+			t.Errorf("%s: Sniff(%q) = false, want true", name, data)
+		}
+	}
+	no := map[string]string{
+		"empty":       "",
+		"json object": `{"a": 1, "b": [1, 2]}`,
+		"json array":  `[1, 2, 3]`,
+		"csv":         "a,b,c\n1,2,3\n",
+		"csv numbers": "1,2,3\n4,5,6\n",
+		"text":        "Hello world.\n",
+		"text S":      "Some text. More.",
+		"text I":      "It was a dark night.",
+		"text lower":  "lorem ipsum dolor sit amet.",
+		"parens":      "(this is prose)",
+		"markdown":    "# Title\n\nbody.",
+		"yaml":        "key: value\nother: 2\n",
+		"python":      "import os\nos.system('id')\n",
+		"int line":    "I12\n",
+		"stop only":   ".",
+		"dots":        "...",
+		"K then junk": "K\x01\x00\x00",
+		"proto 9":     "\x80\x09",
+		"xml":         "<?xml version=\"1.0\"?><a/>",
+		"tab data":    "c\td\n",
+	}
+	for name, data := range no {
+		if Sniff([]byte(data)) {
+			t.Errorf("%s: Sniff(%q) = true, want false", name, data)
+		}
+	}
+}

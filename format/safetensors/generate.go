@@ -1,0 +1,3 @@
+package safetensors
+
+//go:generate go run ./internal/gen testdata

@@ -1,0 +1,285 @@
+package cli
+
+import (
+	"crypto/ecdsa"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+
+	"github.com/mlsecops/mlsec"
+	"github.com/mlsecops/mlsec/signing"
+)
+
+// hashFlags are the serialization flags shared by sign and digest.
+type hashFlags struct {
+	hash          string
+	method        string
+	shardSize     int64
+	ignorePaths   []string
+	allowSymlinks bool
+}
+
+func (f *hashFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.hash, "hash", "sha256", "digest algorithm: sha256, blake2b or blake3")
+	fl.StringVar(&f.method, "method", "files", "serialization: files (one digest per file) or shards (one per shard)")
+	fl.Int64Var(&f.shardSize, "shard-size", signing.DefaultShardSize, "shard size in bytes for --method shards")
+	fl.StringSliceVar(&f.ignorePaths, "ignore-paths", nil, "paths to leave out (absolute or relative to the current directory; comma-separated or repeated)")
+	fl.BoolVar(&f.allowSymlinks, "allow-symlinks", false, "hash symbolic links to files instead of refusing them")
+}
+
+func (f *hashFlags) options(app *App, modelPath string, extraIgnore ...string) (signing.HashOptions, error) {
+	alg, err := signing.ParseHashAlgorithm(f.hash)
+	if err != nil {
+		return signing.HashOptions{}, usageError(err)
+	}
+	method := signing.Method(f.method)
+	if method != signing.MethodFiles && method != signing.MethodShards {
+		return signing.HashOptions{}, mlsec.Errorf(mlsec.EINVALID, "--method %q: want files or shards", f.method)
+	}
+	if f.shardSize <= 0 {
+		return signing.HashOptions{}, mlsec.Errorf(mlsec.EINVALID, "--shard-size %d: must be positive", f.shardSize)
+	}
+	ignores, err := signing.ResolveIgnorePaths(modelPath, append(append([]string{}, f.ignorePaths...), extraIgnore...))
+	if err != nil {
+		return signing.HashOptions{}, mlsec.Errorf(mlsec.EIO, "%w", err)
+	}
+	opts := signing.HashOptions{
+		Method: method, Hash: alg, ShardSize: f.shardSize,
+		AllowSymlinks: f.allowSymlinks, IgnorePaths: ignores,
+	}
+	attachProgress(app, &opts.Total, &opts.Progress)
+	return opts, nil
+}
+
+// attachProgress shows a byte progress bar on a terminal stderr.
+func attachProgress(app *App, total *func(int64), progress *func(int64)) {
+	if !app.StderrIsTerminal {
+		return
+	}
+	var bar *progressbar.ProgressBar
+	*total = func(n int64) {
+		bar = progressbar.NewOptions64(n, progressbar.OptionSetWriter(app.Stderr),
+			progressbar.OptionSetDescription("hashing"), progressbar.OptionShowBytes(true),
+			progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
+	}
+	*progress = func(n int64) {
+		if bar != nil {
+			_ = bar.Add64(n)
+		}
+	}
+}
+
+// checkModelPath reports a missing or unreadable model as a usage error.
+func checkModelPath(p string) error {
+	if _, err := os.Stat(p); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return mlsec.Errorf(mlsec.EINVALID, "model %s does not exist", p)
+		}
+		return mlsec.Errorf(mlsec.EIO, "%w", err)
+	}
+	return nil
+}
+
+// signingError maps a signing error to the application's codes.
+func signingError(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case signing.IsNegative(err):
+		return fmt.Errorf("%w: %w", mlsec.ErrFindings, err)
+	case errors.Is(err, signing.ErrKey), errors.Is(err, signing.ErrCertificate),
+		errors.Is(err, signing.ErrUnsupported), errors.Is(err, signing.ErrSymlink):
+		return mlsec.Errorf(mlsec.EINVALID, "%w", err)
+	}
+	var me *mlsec.Error
+	if errors.As(err, &me) {
+		return err
+	}
+	return mlsec.Errorf(mlsec.EIO, "%w", err)
+}
+
+func checkFormat(format string) error {
+	if format != "text" && format != "json" {
+		return mlsec.Errorf(mlsec.EINVALID, "--format %q: want text or json", format)
+	}
+	return nil
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+type signOutput struct {
+	Path       string `json:"path"`
+	Signature  string `json:"signature"`
+	Method     string `json:"method"`
+	RootDigest string `json:"root_digest"`
+	Resources  int    `json:"resources"`
+}
+
+func newSignCmd(app *App) *cobra.Command {
+	var (
+		hf                        hashFlags
+		key, cert, signature      string
+		chain                     []string
+		useSigstore               bool
+		oidcIssuer, identityToken string
+		format                    string
+	)
+	cmd := &cobra.Command{
+		Use:   "sign [flags] PATH",
+		Short: "Sign a model or dataset (file or directory) with OpenSSF Model Signing",
+		Long: `Sign hashes every file of PATH (a file or a directory: a model or a dataset),
+wraps the manifest in an in-toto statement and signs it into a Sigstore bundle,
+interoperable with the reference model_signing tool.
+
+Methods:
+  --key KEY.pem                                      ECDSA P-256/P-384/P-521 private key
+  --certificate CERT --certificate-chain CHAIN --key KEY   certificate and chain
+  --sigstore [--oidc-issuer URL --identity-token TOKEN]    keyless (Sigstore)
+
+The signature goes to --signature (default model.sig in the current
+directory, as the reference does); when it lies inside the model it is left
+out of the manifest.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFormat(format); err != nil {
+				return err
+			}
+			modelPath := args[0]
+			if err := checkModelPath(modelPath); err != nil {
+				return err
+			}
+			var signer signing.Signer
+			var method string
+			switch {
+			case useSigstore:
+				if key != "" || cert != "" {
+					return mlsec.Errorf(mlsec.EINVALID, "--sigstore excludes --key and --certificate")
+				}
+				return mlsec.Errorf(mlsec.EINVALID, "keyless signing (--sigstore) is not available in this build: sigstore-go v1.3.0's signing package does not compile against golang.org/x/crypto v0.59.0 (see docs/signing.md); sign with --key or --certificate")
+			case cert != "":
+				if key == "" {
+					return mlsec.Errorf(mlsec.EINVALID, "--certificate needs --key (the certificate's private key)")
+				}
+				s, err := loadCertSigner(key, cert, chain)
+				if err != nil {
+					return err
+				}
+				signer, method = s, "certificate"
+			case key != "":
+				if len(chain) > 0 {
+					return mlsec.Errorf(mlsec.EINVALID, "--certificate-chain needs --certificate")
+				}
+				k, err := loadPrivateKey(key)
+				if err != nil {
+					return err
+				}
+				signer, method = &signing.KeySigner{Key: k}, "key"
+			default:
+				return mlsec.Errorf(mlsec.EINVALID, "choose a signing method: --key, --certificate with --key, or --sigstore")
+			}
+			_ = oidcIssuer
+			_ = identityToken
+			opts, err := hf.options(app, modelPath, signature)
+			if err != nil {
+				return err
+			}
+			res, err := signing.Sign(cmd.Context(), modelPath, signer, opts)
+			if err != nil {
+				return signingError(err)
+			}
+			if err := os.WriteFile(signature, res.Bundle, 0o644); err != nil {
+				return mlsec.Errorf(mlsec.EIO, "writing signature: %w", err)
+			}
+			out := signOutput{
+				Path: modelPath, Signature: signature, Method: method,
+				RootDigest: "sha256:" + hex.EncodeToString(res.Manifest.RootDigest()),
+				Resources:  len(res.Manifest.Items),
+			}
+			if format == "json" {
+				return writeJSON(app.Stdout, out)
+			}
+			_, err = fmt.Fprintf(app.Stdout, "signed %s (%d resources, %s, root %s) -> %s\n",
+				modelPath, out.Resources, method, out.RootDigest, signature)
+			return err
+		},
+	}
+	hf.register(cmd)
+	fl := cmd.Flags()
+	fl.StringVar(&key, "key", "", "PEM private key (key method, or the certificate's key)")
+	fl.StringVar(&cert, "certificate", "", "PEM signing certificate (certificate method)")
+	fl.StringSliceVar(&chain, "certificate-chain", nil, "PEM intermediate/root certificates recorded after the leaf (repeatable)")
+	fl.BoolVar(&useSigstore, "sigstore", false, "sign keyless with Sigstore")
+	fl.StringVar(&oidcIssuer, "oidc-issuer", "https://oauth2.sigstore.dev/auth", "OIDC issuer for --sigstore")
+	fl.StringVar(&identityToken, "identity-token", "", "OIDC identity token for --sigstore")
+	fl.StringVar(&signature, "signature", signing.DefaultSignatureName, "signature (bundle) file to write")
+	fl.StringVar(&format, "format", "text", "output format: text or json")
+	return cmd
+}
+
+func loadPrivateKey(path string) (*signingKey, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, mlsec.Errorf(mlsec.EIO, "%w", err)
+	}
+	k, err := signing.ParsePrivateKey(data)
+	if err != nil {
+		return nil, mlsec.Errorf(mlsec.EINVALID, "%s: %w", path, err)
+	}
+	return k, nil
+}
+
+func loadCertSigner(keyPath, certPath string, chainPaths []string) (*signing.CertSigner, error) {
+	k, err := loadPrivateKey(keyPath)
+	if err != nil {
+		return nil, err
+	}
+	leaf, err := loadCerts(certPath)
+	if err != nil {
+		return nil, err
+	}
+	var chain []*certificate
+	for _, p := range chainPaths {
+		cs, err := loadCerts(p)
+		if err != nil {
+			return nil, err
+		}
+		chain = append(chain, cs...)
+	}
+	s, err := signing.NewCertSigner(k, leaf[0], chain)
+	if err != nil {
+		return nil, mlsec.Errorf(mlsec.EINVALID, "%w", err)
+	}
+	return s, nil
+}
+
+func loadCerts(path string) ([]*certificate, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, mlsec.Errorf(mlsec.EIO, "%w", err)
+	}
+	cs, err := signing.ParseCertificates(data)
+	if err != nil {
+		return nil, mlsec.Errorf(mlsec.EINVALID, "%s: %w", filepath.Clean(path), err)
+	}
+	return cs, nil
+}
+
+type (
+	signingKey  = ecdsa.PrivateKey
+	certificate = x509.Certificate
+)

@@ -1,0 +1,151 @@
+package cli
+
+import (
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mlsecops/mlsec"
+	"github.com/mlsecops/mlsec/signing"
+)
+
+type verifyOutput struct {
+	Path       string   `json:"path"`
+	Signature  string   `json:"signature"`
+	Method     string   `json:"method"`
+	Valid      bool     `json:"valid"`
+	Reason     string   `json:"reason,omitempty"`
+	RootDigest string   `json:"root_digest,omitempty"`
+	Resources  int      `json:"resources,omitempty"`
+	Added      []string `json:"added,omitempty"`
+	Missing    []string `json:"missing,omitempty"`
+	Changed    []string `json:"changed,omitempty"`
+}
+
+func newVerifyCmd(app *App) *cobra.Command {
+	var (
+		key, caBundle, identity, issuer, trustedRoot, signature, format string
+		ignorePaths                                                     []string
+		ignoreUnsigned                                                  bool
+	)
+	cmd := &cobra.Command{
+		Use:   "verify [flags] PATH",
+		Short: "Verify a model or dataset against its OpenSSF Model Signing signature",
+		Long: `Verify checks the signature (a Sigstore bundle written by mlsec sign or by the
+reference model_signing) and then that every file of PATH matches it.
+
+Methods:
+  --key PUB.pem                                   key-signed bundles
+  --ca-bundle ROOTS.pem                           certificate-signed bundles
+  --identity ID --issuer URL [--trusted-root F]   keyless Sigstore bundles
+
+Exit status: 0 valid; 1 invalid signature or content mismatch (each added,
+missing or changed file is named); 2 usage or I/O error.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFormat(format); err != nil {
+				return err
+			}
+			modelPath := args[0]
+			if err := checkModelPath(modelPath); err != nil {
+				return err
+			}
+			var v signing.Verifier
+			var method string
+			n := 0
+			for _, s := range []string{key, caBundle, identity + issuer} {
+				if s != "" {
+					n++
+				}
+			}
+			if n != 1 {
+				return mlsec.Errorf(mlsec.EINVALID, "choose exactly one verification method: --key, --ca-bundle, or --identity with --issuer")
+			}
+			switch {
+			case key != "":
+				data, err := os.ReadFile(key)
+				if err != nil {
+					return mlsec.Errorf(mlsec.EIO, "%w", err)
+				}
+				pub, err := signing.ParsePublicKey(data)
+				if err != nil {
+					return mlsec.Errorf(mlsec.EINVALID, "%s: %w", key, err)
+				}
+				v, method = &signing.KeyVerifier{Key: pub, Log: app.Log}, "key"
+			case caBundle != "":
+				roots, err := loadCerts(caBundle)
+				if err != nil {
+					return err
+				}
+				pool := x509.NewCertPool()
+				for _, c := range roots {
+					pool.AddCert(c)
+				}
+				v, method = &signing.CertVerifier{Roots: pool}, "certificate"
+			default:
+				if identity == "" || issuer == "" {
+					return mlsec.Errorf(mlsec.EINVALID, "keyless verification needs both --identity and --issuer")
+				}
+				tm, err := signing.LoadTrustedRoot(trustedRoot)
+				if err != nil {
+					return mlsec.Errorf(mlsec.EIO, "%w", err)
+				}
+				v, method = &signing.SigstoreVerifier{TrustedMaterial: tm, Identity: identity, Issuer: issuer}, "sigstore"
+			}
+			bundle, err := signing.ReadBundleFile(signature)
+			if err != nil {
+				if errors.Is(err, fs.ErrNotExist) {
+					return mlsec.Errorf(mlsec.EINVALID, "signature %s does not exist (set --signature)", signature)
+				}
+				return signingError(err)
+			}
+			ignores, err := signing.ResolveIgnorePaths(modelPath, append(append([]string{}, ignorePaths...), signature))
+			if err != nil {
+				return mlsec.Errorf(mlsec.EIO, "%w", err)
+			}
+			opts := signing.VerifyOptions{IgnorePaths: ignores, IgnoreUnsignedFiles: ignoreUnsigned}
+			attachProgress(app, &opts.Total, &opts.Progress)
+			res, verr := signing.Verify(cmd.Context(), modelPath, bundle, v, opts)
+			if verr != nil && !signing.IsNegative(verr) {
+				return signingError(verr)
+			}
+			out := verifyOutput{Path: modelPath, Signature: signature, Method: method, Valid: verr == nil}
+			if res != nil && res.Signed != nil {
+				out.RootDigest = "sha256:" + hex.EncodeToString(res.Signed.RootDigest())
+				out.Resources = len(res.Signed.Items)
+				out.Added, out.Missing, out.Changed = res.Diff.Added, res.Diff.Missing, res.Diff.Changed
+			}
+			if verr != nil {
+				out.Reason = strings.TrimPrefix(strings.TrimPrefix(verr.Error(), "signing: invalid signature: "), "signing: ")
+			}
+			if format == "json" {
+				if err := writeJSON(app.Stdout, out); err != nil {
+					return err
+				}
+			} else if verr == nil {
+				fmt.Fprintf(app.Stdout, "OK %s: signature valid (%s), %d resources match, root %s\n",
+					modelPath, method, out.Resources, out.RootDigest)
+			} else {
+				fmt.Fprintf(app.Stdout, "FAIL %s: %s\n", modelPath, out.Reason)
+			}
+			return signingError(verr)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&key, "key", "", "PEM public key (key method)")
+	fl.StringVar(&caBundle, "ca-bundle", "", "PEM root certificates (certificate method)")
+	fl.StringVar(&identity, "identity", "", "expected signer identity, e.g. an e-mail (keyless)")
+	fl.StringVar(&issuer, "issuer", "", "expected OIDC issuer URL (keyless)")
+	fl.StringVar(&trustedRoot, "trusted-root", "", "Sigstore trusted root JSON for offline keyless verification (default: fetch through TUF)")
+	fl.StringVar(&signature, "signature", signing.DefaultSignatureName, "signature (bundle) file to verify")
+	fl.StringSliceVar(&ignorePaths, "ignore-paths", nil, "paths to leave out (absolute or relative to the current directory; comma-separated or repeated)")
+	fl.BoolVar(&ignoreUnsigned, "ignore-unsigned-files", false, "ignore files that the signature does not cover")
+	fl.StringVar(&format, "format", "text", "output format: text or json")
+	return cmd
+}

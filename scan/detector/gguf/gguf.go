@@ -1,0 +1,116 @@
+// Package gguf is the GGUF detector: header, metadata and tensor-info
+// validation with bounded counts and lengths, tensor offsets and alignment,
+// and server-side template injection in tokenizer.chat_template and the
+// named tokenizer.chat_template.* templates.
+package gguf
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+
+	"github.com/mlsecops/mlsec/format"
+	"github.com/mlsecops/mlsec/format/gguf"
+	"github.com/mlsecops/mlsec/scan"
+	"github.com/mlsecops/mlsec/scan/detector/template"
+)
+
+// Name is the detector's stable identifier.
+const Name = "gguf"
+
+// Rule ids.
+const (
+	RuleVersion    = "GGUF-001"
+	RuleTruncated  = "GGUF-002"
+	RuleCount      = "GGUF-003"
+	RuleLength     = "GGUF-004"
+	RuleValueType  = "GGUF-005"
+	RuleDuplicate  = "GGUF-006"
+	RuleDims       = "GGUF-007"
+	RuleTensorType = "GGUF-008"
+	RuleAlignment  = "GGUF-009"
+	RuleOffset     = "GGUF-010"
+	RuleValue      = "GGUF-011"
+	RuleTooMany    = "GGUF-012"
+)
+
+//go:embed rules.yaml
+var rulesYAML []byte
+
+var ruleFor = []struct {
+	err  error
+	rule string
+}{
+	{gguf.ErrMagic, RuleVersion},
+	{gguf.ErrVersion, RuleVersion},
+	{gguf.ErrTruncated, RuleTruncated},
+	{gguf.ErrCount, RuleCount},
+	{gguf.ErrLength, RuleLength},
+	{gguf.ErrValueType, RuleValueType},
+	{gguf.ErrDuplicate, RuleDuplicate},
+	{gguf.ErrDims, RuleDims},
+	{gguf.ErrTensorType, RuleTensorType},
+	{gguf.ErrAlignment, RuleAlignment},
+	{gguf.ErrOffset, RuleOffset},
+	{gguf.ErrValue, RuleValue},
+	{gguf.ErrTooMany, RuleTooMany},
+}
+
+// Detector examines GGUF files.
+type Detector struct {
+	rules []scan.Rule
+	set   scan.RuleSet
+}
+
+var _ scan.Detector = (*Detector)(nil)
+
+// New returns the detector; cfg is not used. Its rules include the chat
+// template rules (TEMPLATE-*), which it reports for embedded templates.
+func New(cfg scan.Config) (scan.Detector, error) {
+	rs, err := scan.ParseRules(rulesYAML)
+	if err != nil {
+		return nil, err
+	}
+	trs, err := template.Rules()
+	if err != nil {
+		return nil, err
+	}
+	all := append(rs, trs...)
+	return &Detector{rules: all, set: scan.NewRuleSet(all)}, nil
+}
+
+// Name implements scan.Detector.
+func (d *Detector) Name() string { return Name }
+
+// Kinds implements scan.Detector.
+func (d *Detector) Kinds() []format.Kind { return []format.Kind{format.GGUF} }
+
+// Rules implements scan.Detector.
+func (d *Detector) Rules() []scan.Rule { return d.rules }
+
+// Scan implements scan.Detector. It reads the header, metadata and tensor
+// infos, never the tensor data.
+func (d *Detector) Scan(ctx context.Context, in *scan.Input, sink scan.Sink) error {
+	f, err := gguf.Parse(in.R, in.Size)
+	if err != nil {
+		return err
+	}
+	for _, p := range f.Problems {
+		rule := RuleValue
+		for _, m := range ruleFor {
+			if errors.Is(p.Err, m.err) {
+				rule = m.rule
+				break
+			}
+		}
+		sink.Report(d.set.Finding(rule, p.Error(), p.Subject, p.Offset))
+	}
+	for _, t := range f.ChatTemplates() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		template.Report(d.set, sink, t.Source, fmt.Sprintf("GGUF %s", t.Key), t.SourceOffset, true)
+	}
+	return nil
+}

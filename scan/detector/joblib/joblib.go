@@ -1,0 +1,213 @@
+// Package joblib is the detector for joblib's compressed containers
+// (joblib.dump(..., compress=...)): zlib, gzip, bz2, xz and lzma streams,
+// and the "ZF" zlib files of joblib < 0.10. It inflates the stream with a
+// bounded reader (compression-ratio and byte-budget caps) into memory or a
+// temporary file and hands the inflated pickle to the runner through
+// Sink.Nested. The pickle analysis itself, including skipping joblib's
+// inline array payloads, belongs to the pickle detector.
+package joblib
+
+import (
+	"bufio"
+	"bytes"
+	"compress/bzip2"
+	"compress/gzip"
+	"compress/zlib"
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/ulikunitz/xz"
+	"github.com/ulikunitz/xz/lzma"
+
+	"github.com/mlsecops/mlsec/format"
+	fzip "github.com/mlsecops/mlsec/format/zip"
+	"github.com/mlsecops/mlsec/scan"
+	"github.com/mlsecops/mlsec/scan/detector/internal/spool"
+)
+
+// Name is the detector's stable identifier.
+const Name = "joblib"
+
+// Rule ids.
+const (
+	RuleBomb      = "JOBLIB-001"
+	RuleCorrupt   = "JOBLIB-002"
+	RuleNotJoblib = "JOBLIB-003"
+)
+
+// InflatedMember is the member name of the inflated stream.
+const InflatedMember = "[decompressed]"
+
+// zfPrefix and zfHeaderLen describe joblib < 0.10's zlib files: "ZF", the
+// hexadecimal inflated length padded to 19 bytes, then a zlib stream.
+const (
+	zfPrefix    = "ZF"
+	zfHeaderLen = 2 + 19
+)
+
+//go:embed rules.yaml
+var rulesYAML []byte
+
+// Detector examines joblib compressed containers.
+type Detector struct {
+	rules []scan.Rule
+	set   scan.RuleSet
+	// TempDir and MemLimit configure spooling ("" and 0: defaults).
+	TempDir  string
+	MemLimit int64
+}
+
+var _ scan.Detector = (*Detector)(nil)
+
+// New returns the joblib detector.
+func New(cfg scan.Config) (scan.Detector, error) {
+	rs, err := scan.ParseRules(rulesYAML)
+	if err != nil {
+		return nil, fmt.Errorf("joblib: %w", err)
+	}
+	return &Detector{rules: rs, set: scan.NewRuleSet(rs)}, nil
+}
+
+// Name implements scan.Detector.
+func (d *Detector) Name() string { return Name }
+
+// Kinds implements scan.Detector.
+func (d *Detector) Kinds() []format.Kind { return []format.Kind{format.Joblib} }
+
+// Rules implements scan.Detector.
+func (d *Detector) Rules() []scan.Rule { return d.rules }
+
+// Compression names a container's compression.
+type Compression string
+
+// Compressions joblib writes.
+const (
+	Zlib      Compression = "zlib"
+	Gzip      Compression = "gzip"
+	Bzip2     Compression = "bz2"
+	XZ        Compression = "xz"
+	LZMA      Compression = "lzma"
+	LegacyZF  Compression = "zf" // joblib < 0.10
+	NoneKnown Compression = ""
+)
+
+// Sniff names the compression of a stream from its first bytes.
+func Sniff(head []byte) Compression {
+	switch {
+	case bytes.HasPrefix(head, []byte("\x1f\x8b")):
+		return Gzip
+	case bytes.HasPrefix(head, []byte("BZh")):
+		return Bzip2
+	case bytes.HasPrefix(head, []byte("\xfd7zXZ\x00")):
+		return XZ
+	case bytes.HasPrefix(head, []byte(zfPrefix+"0x")) && len(head) > zfHeaderLen+1 && isZlib(head[zfHeaderLen:]):
+		return LegacyZF
+	case isZlib(head):
+		return Zlib
+	case len(head) >= 13 && head[0] == 0x5d:
+		return LZMA
+	}
+	return NoneKnown
+}
+
+func isZlib(h []byte) bool {
+	return len(h) >= 2 && h[0]&0x0f == 8 && h[0]>>4 <= 7 && (uint16(h[0])<<8|uint16(h[1]))%31 == 0
+}
+
+// Open returns a reader of the inflated stream. Like Python's file objects
+// (and joblib's BinaryZlibFile), concatenated streams are read one after
+// the other.
+func Open(c Compression, r io.Reader) (io.Reader, error) {
+	br := bufio.NewReader(r)
+	switch c {
+	case Gzip:
+		return gzip.NewReader(br)
+	case Bzip2:
+		return bzip2.NewReader(br), nil
+	case XZ:
+		return xz.NewReader(br)
+	case Zlib:
+		return newMulti(br, func(r *bufio.Reader) (io.Reader, error) { return zlib.NewReader(r) })
+	case LZMA:
+		return newMulti(br, func(r *bufio.Reader) (io.Reader, error) { return lzma.NewReader(r) })
+	case LegacyZF:
+		if _, err := br.Discard(zfHeaderLen); err != nil {
+			return nil, err
+		}
+		return zlib.NewReader(br)
+	}
+	return nil, fmt.Errorf("joblib: unknown compression")
+}
+
+// multi reads concatenated streams.
+type multi struct {
+	br   *bufio.Reader
+	open func(*bufio.Reader) (io.Reader, error)
+	cur  io.Reader
+}
+
+func newMulti(br *bufio.Reader, open func(*bufio.Reader) (io.Reader, error)) (io.Reader, error) {
+	cur, err := open(br)
+	if err != nil {
+		return nil, err
+	}
+	return &multi{br: br, open: open, cur: cur}, nil
+}
+
+func (m *multi) Read(p []byte) (int, error) {
+	for {
+		n, err := m.cur.Read(p)
+		if err != io.EOF {
+			return n, err
+		}
+		if n > 0 {
+			return n, nil
+		}
+		if _, perr := m.br.Peek(1); perr != nil {
+			return 0, io.EOF
+		}
+		if m.cur, err = m.open(m.br); err != nil {
+			return 0, err
+		}
+	}
+}
+
+// Scan implements scan.Detector.
+func (d *Detector) Scan(ctx context.Context, in *scan.Input, sink scan.Sink) error {
+	head := make([]byte, 64)
+	n, err := in.R.ReadAt(head, 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("joblib: read: %w", err)
+	}
+	c := Sniff(head[:n])
+	if c == NoneKnown {
+		sink.Report(d.set.Finding(RuleNotJoblib, "", "", 0))
+		return nil
+	}
+	lim := sink.Limits()
+	zr, err := Open(c, io.NewSectionReader(in.R, 0, in.Size))
+	if err != nil {
+		sink.Report(d.set.Finding(RuleNotJoblib, fmt.Sprintf("%s header: %v", c, err), string(c), 0))
+		return nil
+	}
+	budget := &fzip.Budget{MaxTotal: lim.MaxTotalBytes, MaxRatio: lim.MaxRatio}
+	data, err := spool.Copy(budget.Reader(zr, in.Size), d.MemLimit, d.TempDir)
+	defer data.Close()
+	switch {
+	case err == nil:
+	case errors.Is(err, fzip.ErrRatio), errors.Is(err, fzip.ErrTotalBudget), errors.Is(err, fzip.ErrMemberBudget):
+		sink.Report(d.set.Finding(RuleBomb, fmt.Sprintf("%s stream: %v", c, err), string(c), -1))
+	default:
+		sink.Report(d.set.Finding(RuleCorrupt, fmt.Sprintf("%s stream: %v (after %d inflated bytes)", c, err, data.Size()), string(c), -1))
+	}
+	if data.Size() == 0 {
+		return nil
+	}
+	if err := sink.Nested(ctx, InflatedMember, data.ReaderAt(), data.Size()); err != nil && !errors.Is(err, scan.ErrLimit) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,229 @@
+package keras
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/mlsecops/mlsec"
+	"github.com/mlsecops/mlsec/format"
+	"github.com/mlsecops/mlsec/scan"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// fakeSink records findings and nested members.
+type fakeSink struct {
+	findings []mlsec.Finding
+	nested   []string
+}
+
+func (s *fakeSink) Report(f mlsec.Finding) { s.findings = append(s.findings, f) }
+func (s *fakeSink) Limits() scan.Limits    { return scan.DefaultLimits() }
+func (s *fakeSink) Nested(ctx context.Context, name string, r io.ReaderAt, size int64) error {
+	k, err := format.Detect(r, size)
+	if err != nil {
+		return err
+	}
+	s.nested = append(s.nested, name+":"+string(k))
+	return nil
+}
+
+// golden is the stable part of a finding.
+type golden struct {
+	Rule     string `json:"rule"`
+	Severity string `json:"severity"`
+	Subject  string `json:"subject,omitempty"`
+	Message  string `json:"message"`
+}
+
+func checkGolden(t *testing.T, name string, s *fakeSink) {
+	t.Helper()
+	out := struct {
+		Findings []golden `json:"findings"`
+		Nested   []string `json:"nested,omitempty"`
+	}{Findings: []golden{}, Nested: s.nested}
+	for _, f := range s.findings {
+		out.Findings = append(out.Findings, golden{f.RuleID, f.Severity.String(), f.Subject, f.Message})
+	}
+	got, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = append(got, '\n')
+	path := filepath.Join("testdata", "golden", name+".json")
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update)", err)
+	}
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		t.Errorf("golden %s mismatch (-want +got):\n%s", path, diff)
+	}
+}
+
+// kerasZip builds a .keras archive around a config.json.
+func kerasZip(t *testing.T, config []byte, extra map[string][]byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	add := func(name string, b []byte) {
+		w, err := zw.Create(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(b)
+	}
+	add("metadata.json", []byte(`{"keras_version": "3.6.0", "date_saved": "2024-11-01@12:00:00"}`))
+	add("config.json", config)
+	h5, err := os.ReadFile("../../../format/hdf5/testdata/plain.h5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	add("model.weights.h5", h5)
+	for n, b := range extra {
+		add(n, b)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func scanBytes(t *testing.T, b []byte, wantKind format.Kind) *fakeSink {
+	t.Helper()
+	k, err := format.Detect(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k != wantKind {
+		t.Fatalf("detected %q, want %q", k, wantKind)
+	}
+	d, err := New(scan.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &fakeSink{}
+	in := &scan.Input{Path: "x", R: bytes.NewReader(b), Size: int64(len(b)), Kind: k}
+	if err := d.Scan(context.Background(), in, s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func maxSev(s *fakeSink) mlsec.Severity { return mlsec.MaxSeverity(s.findings) }
+
+func TestKerasArchives(t *testing.T) {
+	tests := []struct {
+		config string
+		extra  map[string][]byte
+		want   mlsec.Severity
+	}{
+		{"keras3_sequential.json", nil, mlsec.SeverityNone},
+		{"keras3_functional.json", nil, mlsec.SeverityNone},
+		{"keras3_lambda.json", nil, mlsec.SeverityCritical},
+		{"keras3_cve_2025_1550.json", nil, mlsec.SeverityCritical},
+		{"keras3_sequential.json", map[string][]byte{"../../evil.sh": []byte("#!/bin/sh\n")}, mlsec.SeverityHigh},
+	}
+	for _, tt := range tests {
+		name := strings.TrimSuffix(tt.config, ".json")
+		if tt.extra != nil {
+			name += "_zipslip"
+		}
+		t.Run(name, func(t *testing.T) {
+			cfg, err := os.ReadFile(filepath.Join("../../../format/keras/testdata", tt.config))
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := scanBytes(t, kerasZip(t, cfg, tt.extra), format.Keras)
+			if got := maxSev(s); got != tt.want {
+				t.Errorf("max severity %v, want %v", got, tt.want)
+			}
+			checkGolden(t, name, s)
+		})
+	}
+}
+
+func TestKerasH5(t *testing.T) {
+	tests := []struct {
+		file string
+		want mlsec.Severity
+	}{
+		{"keras2_fixed.h5", mlsec.SeverityNone},
+		{"keras2_vlen.h5", mlsec.SeverityNone},
+		{"keras2_latest.h5", mlsec.SeverityNone},
+		{"keras2_v108.h5", mlsec.SeverityNone},
+		{"keras2_lambda_fixed.h5", mlsec.SeverityCritical},
+		{"keras2_lambda_vlen.h5", mlsec.SeverityCritical},
+		{"keras2_lambda_latest.h5", mlsec.SeverityCritical},
+		{"plain.h5", mlsec.SeverityNone},
+		{"dense_attrs.h5", mlsec.SeverityMedium},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			b, err := os.ReadFile(filepath.Join("../../../format/hdf5/testdata", tt.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := scanBytes(t, b, format.HDF5)
+			if got := maxSev(s); got != tt.want {
+				t.Errorf("max severity %v, want %v", got, tt.want)
+			}
+			checkGolden(t, strings.TrimSuffix(tt.file, ".h5"), s)
+		})
+	}
+}
+
+func TestAllowFromConfig(t *testing.T) {
+	cfg, err := os.ReadFile("../../../format/keras/testdata/keras3_lambda.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	custom := bytes.Replace(cfg, []byte(`"module": "keras.layers", "class_name": "Lambda"`), []byte(`"module": "acme.layers", "class_name": "Block"`), 1)
+	custom = bytes.Replace(custom, []byte(`"class_name": "__lambda__"`), []byte(`"class_name": "Zeros"`), 1)
+	b := kerasZip(t, custom, nil)
+	for _, tc := range []struct {
+		allow []string
+		want  mlsec.Severity
+	}{{nil, mlsec.SeverityHigh}, {[]string{"acme.layers:Block"}, mlsec.SeverityNone}} {
+		c := scan.DefaultConfig()
+		c.Imports.Allow = tc.allow
+		d, _ := New(c)
+		s := &fakeSink{}
+		if err := d.Scan(context.Background(), &scan.Input{R: bytes.NewReader(b), Size: int64(len(b)), Kind: format.Keras}, s); err != nil {
+			t.Fatal(err)
+		}
+		if got := maxSev(s); got != tc.want {
+			t.Errorf("allow %v: max severity %v, want %v (%v)", tc.allow, got, tc.want, s.findings)
+		}
+	}
+}
+
+func TestRules(t *testing.T) {
+	d, _ := New(scan.DefaultConfig())
+	ids := map[string]bool{}
+	for _, r := range d.Rules() {
+		ids[r.ID] = true
+	}
+	for _, id := range []string{RuleLambda, RuleDangerous, RuleForeign, RuleTFSMLayer, RulePath, RuleIncomplete, RuleZipSlip} {
+		if !ids[id] {
+			t.Errorf("rule %s missing from rules.yaml", id)
+		}
+	}
+}

@@ -1,0 +1,100 @@
+// Package safetensors is the safetensors detector: it validates the header
+// strictly (length, JSON, duplicate keys, dtypes, shapes, offsets,
+// metadata) and looks for pickles or zips hidden in the file (polyglots).
+// A valid file is clean.
+package safetensors
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+
+	"github.com/mlsecops/mlsec/format"
+	"github.com/mlsecops/mlsec/format/safetensors"
+	"github.com/mlsecops/mlsec/scan"
+)
+
+// Name is the detector's stable identifier.
+const Name = "safetensors"
+
+// Rule ids.
+const (
+	RuleHeaderLength = "SAFETENSORS-001"
+	RuleJSON         = "SAFETENSORS-002"
+	RuleDuplicate    = "SAFETENSORS-003"
+	RuleSchema       = "SAFETENSORS-004"
+	RuleDType        = "SAFETENSORS-005"
+	RuleShape        = "SAFETENSORS-006"
+	RuleOffsets      = "SAFETENSORS-007"
+	RuleMetadata     = "SAFETENSORS-008"
+	RuleTrailing     = "SAFETENSORS-009"
+	RulePolyglot     = "SAFETENSORS-010"
+	RuleTooMany      = "SAFETENSORS-011"
+)
+
+//go:embed rules.yaml
+var rulesYAML []byte
+
+// ruleFor maps the parser's problem kinds to rule ids.
+var ruleFor = []struct {
+	err  error
+	rule string
+}{
+	{safetensors.ErrHeaderSize, RuleHeaderLength},
+	{safetensors.ErrJSON, RuleJSON},
+	{safetensors.ErrDuplicate, RuleDuplicate},
+	{safetensors.ErrSchema, RuleSchema},
+	{safetensors.ErrDType, RuleDType},
+	{safetensors.ErrShape, RuleShape},
+	{safetensors.ErrOffsets, RuleOffsets},
+	{safetensors.ErrMetadata, RuleMetadata},
+	{safetensors.ErrTrailing, RuleTrailing},
+	{safetensors.ErrPolyglot, RulePolyglot},
+	{safetensors.ErrTooMany, RuleTooMany},
+}
+
+// Detector examines safetensors files.
+type Detector struct {
+	rules []scan.Rule
+	set   scan.RuleSet
+}
+
+var _ scan.Detector = (*Detector)(nil)
+
+// New returns the detector; cfg is not used.
+func New(cfg scan.Config) (scan.Detector, error) {
+	rs, err := scan.ParseRules(rulesYAML)
+	if err != nil {
+		return nil, err
+	}
+	return &Detector{rules: rs, set: scan.NewRuleSet(rs)}, nil
+}
+
+// Name implements scan.Detector.
+func (d *Detector) Name() string { return Name }
+
+// Kinds implements scan.Detector.
+func (d *Detector) Kinds() []format.Kind { return []format.Kind{format.Safetensors} }
+
+// Rules implements scan.Detector.
+func (d *Detector) Rules() []scan.Rule { return d.rules }
+
+// Scan implements scan.Detector. It reads the header and a few small
+// probes, never the tensor data.
+func (d *Detector) Scan(ctx context.Context, in *scan.Input, sink scan.Sink) error {
+	f, err := safetensors.Parse(in.R, in.Size)
+	if err != nil {
+		return err
+	}
+	for _, p := range f.Problems {
+		rule := RuleSchema
+		for _, m := range ruleFor {
+			if errors.Is(p.Err, m.err) {
+				rule = m.rule
+				break
+			}
+		}
+		sink.Report(d.set.Finding(rule, p.Error(), p.Subject, p.Offset))
+	}
+	return nil
+}

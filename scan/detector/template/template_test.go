@@ -1,0 +1,120 @@
+package template
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/mlsecops/mlsec"
+	"github.com/mlsecops/mlsec/format"
+	"github.com/mlsecops/mlsec/scan"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/golden.json")
+
+type fakeSink struct{ findings []mlsec.Finding }
+
+func (s *fakeSink) Report(f mlsec.Finding) { s.findings = append(s.findings, f) }
+func (s *fakeSink) Nested(context.Context, string, io.ReaderAt, int64) error {
+	return nil
+}
+func (s *fakeSink) Limits() scan.Limits { return scan.DefaultLimits() }
+
+// TestGolden detects every fixture by content (and name for
+// chat_template.jinja), scans it and compares the findings with
+// testdata/golden.json: clean-* files have none, the others are flagged.
+func TestGolden(t *testing.T) {
+	d, err := New(scan.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob("testdata/*.json")
+	jinja, _ := filepath.Glob("testdata/*/chat_template.jinja")
+	files = append(files, jinja...)
+	got := map[string][]mlsec.Finding{}
+	for _, name := range files {
+		if strings.HasSuffix(name, "golden.json") {
+			continue
+		}
+		data, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kind, err := format.DetectFile(name, bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := format.HFTokenizerConfig
+		if strings.HasSuffix(name, ".jinja") {
+			want = format.ChatTemplate
+		}
+		if kind != want {
+			t.Errorf("%s detected as %s, want %s", name, kind, want)
+		}
+		s := &fakeSink{}
+		in := &scan.Input{Path: name, R: bytes.NewReader(data), Size: int64(len(data)), Kind: kind}
+		if err := d.Scan(context.Background(), in, s); err != nil {
+			t.Fatal(err)
+		}
+		rel, _ := filepath.Rel("testdata", name)
+		clean := strings.HasPrefix(rel, "clean")
+		if clean != (len(s.findings) == 0) {
+			t.Errorf("%s: %d findings", rel, len(s.findings))
+		}
+		if strings.HasPrefix(rel, "malicious") && mlsec.MaxSeverity(s.findings) != mlsec.SeverityCritical {
+			t.Errorf("%s: max severity %s, want critical", rel, mlsec.MaxSeverity(s.findings))
+		}
+		got[filepath.ToSlash(rel)] = s.findings
+	}
+	b, _ := json.MarshalIndent(got, "", "  ")
+	b = append(b, '\n')
+	if *update {
+		if err := os.WriteFile("testdata/golden.json", b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	wantB, err := os.ReadFile("testdata/golden.json")
+	if err != nil {
+		t.Fatalf("%v (run go test -update)", err)
+	}
+	if diff := cmp.Diff(string(wantB), string(b)); diff != "" {
+		t.Errorf("golden mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// Plain JSON without chat_template, and a .jinja file of another name, are
+// not templates.
+func TestNotDetected(t *testing.T) {
+	for name, data := range map[string]string{
+		"config.json": `{"model_type": "llama", "template": "{{ x.__class__ }}"}`,
+		"nested.json": `{"a": {"chat_template": "x"}}`,
+		"other.jinja": `{{ x.__class__ }}`,
+	} {
+		k, err := format.DetectFile(name, strings.NewReader(data), int64(len(data)))
+		if err != nil || k == format.HFTokenizerConfig || k == format.ChatTemplate {
+			t.Errorf("%s: detected as %s (%v)", name, k, err)
+		}
+	}
+}
+
+func TestRules(t *testing.T) {
+	d, _ := New(scan.DefaultConfig())
+	set := scan.NewRuleSet(d.Rules())
+	for k, id := range ruleFor {
+		if _, ok := set[id]; !ok {
+			t.Errorf("kind %s: rule %s missing", k, id)
+		}
+	}
+	if _, ok := set[RuleMalformed]; !ok {
+		t.Error("malformed rule missing")
+	}
+}
