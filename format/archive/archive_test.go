@@ -139,7 +139,7 @@ func TestBounded(t *testing.T) {
 }
 
 func TestXZDict(t *testing.T) {
-	b, err := os.ReadFile("../../scan/detector/archive/testdata/plain.tar.xz")
+	b, err := os.ReadFile("testdata/plain.tar.xz")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +183,7 @@ func walk(t testing.TB, b []byte, lim Limits) ([]string, error) {
 func TestWalkTarFixtures(t *testing.T) {
 	want := []string{"dir model/", "file model/config.json {\"architectu", "file model/state.pkl \x80\x02}q\x00X\x01\x00\x00\x00aq"}
 	for _, f := range []string{"plain.tar", "plain.tar.gz", "plain.tar.bz2", "plain.tar.xz", "plain.tar.zst"} {
-		b, err := os.ReadFile(filepath.Join("../../scan/detector/archive/testdata", f))
+		b, err := os.ReadFile(filepath.Join("testdata", f))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -219,7 +219,7 @@ func TestWalkTarLongNames(t *testing.T) {
 }
 
 func FuzzTar(f *testing.F) {
-	ms, _ := filepath.Glob("../../scan/detector/archive/testdata/*")
+	ms, _ := filepath.Glob("testdata/*")
 	for _, m := range ms {
 		if b, err := os.ReadFile(m); err == nil && len(b) < 1<<20 {
 			f.Add(b)
@@ -243,6 +243,67 @@ func FuzzTar(f *testing.F) {
 				sp.Close()
 			}
 			return nil
+		})
+	})
+}
+
+func TestWalk7zFixture(t *testing.T) {
+	b, err := os.ReadFile("testdata/model.7z")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	err = Walk7z(context.Background(), bytes.NewReader(b), int64(len(b)), Limits{}, func(e Entry, open func() (io.ReadCloser, error)) error {
+		s := e.Type + " " + e.Name
+		if open != nil {
+			rc, err := open()
+			if err != nil {
+				return err
+			}
+			data, err := io.ReadAll(rc)
+			rc.Close()
+			if err != nil {
+				return err
+			}
+			s += " " + strings.TrimSpace(string(data[:min(len(data), 12)]))
+		}
+		got = append(got, s)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"dir model/", "file model/config.json {\"architectu", "file model/state.pkl \x80\x02}q\x00X\x01\x00\x00\x00aq"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if err := Walk7z(context.Background(), bytes.NewReader(b), int64(len(b)), Limits{MaxEntries: 1}, func(Entry, func() (io.ReadCloser, error)) error { return nil }); !errors.Is(err, ErrLimit) {
+		t.Errorf("MaxEntries 1: err = %v, want ErrLimit", err)
+	}
+	if err := Walk7z(context.Background(), bytes.NewReader(b[:len(b)-20]), int64(len(b)-20), Limits{}, func(Entry, func() (io.ReadCloser, error)) error { return nil }); !errors.Is(err, ErrFormat) {
+		t.Errorf("truncated: err = %v, want ErrFormat", err)
+	}
+}
+
+func Fuzz7z(f *testing.F) {
+	ms, _ := filepath.Glob("testdata/*.7z")
+	for _, m := range ms {
+		if b, err := os.ReadFile(m); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		Walk7z(context.Background(), bytes.NewReader(b), int64(len(b)), Limits{MaxEntries: 100}, func(e Entry, open func() (io.ReadCloser, error)) error {
+			if open == nil {
+				return nil
+			}
+			rc, err := open()
+			if err != nil {
+				return nil
+			}
+			defer rc.Close()
+			_, err = io.Copy(io.Discard, &Bounded{R: rc, Max: 1 << 20})
+			return err
 		})
 	})
 }

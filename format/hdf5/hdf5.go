@@ -117,6 +117,11 @@ type reader struct {
 	opt      Options
 	messages int
 	root     *Root
+	heaps    map[uint64]map[uint32]heapObj // indexed global heap collections
+	heapObjs int                           // heap objects indexed so far
+	// headerBytes and valueBytes count the header bytes read and the
+	// attribute value bytes kept, both capped.
+	headerBytes, valueBytes int64
 }
 
 // ReadRoot reads the attributes of the root group of the HDF5 file of size
@@ -451,6 +456,12 @@ func (rd *reader) walkBlocks(queue []block, parse func(b []byte, off int64, push
 		if blk.n < 0 || blk.n > maxBlockSize {
 			return fmt.Errorf("%w: object header block of %d bytes", ErrLimit, blk.n)
 		}
+		// Overlapping blocks could make the reader revisit the same bytes
+		// many times: cap the header bytes read in total.
+		rd.headerBytes += blk.n
+		if rd.headerBytes > rd.opt.MaxAttrBytes+maxBlockSize {
+			return fmt.Errorf("%w: more than %d bytes of object header", ErrLimit, rd.opt.MaxAttrBytes+maxBlockSize)
+		}
 		b, err := rd.readAbs(blk.off, blk.n)
 		if err != nil {
 			return err
@@ -514,6 +525,12 @@ func (rd *reader) message(typ uint16, flags uint8, data []byte, off int64, push 
 			return fmt.Errorf("attribute at %d: %w", off, err)
 		}
 		a.Offset = off
+		for _, v := range a.Strings {
+			rd.valueBytes += int64(len(v))
+		}
+		if rd.valueBytes > 2*rd.opt.MaxAttrBytes {
+			return fmt.Errorf("%w: more than %d bytes of attribute values", ErrLimit, 2*rd.opt.MaxAttrBytes)
+		}
 		rd.root.Attributes = append(rd.root.Attributes, a)
 	}
 	return nil
@@ -674,9 +691,43 @@ func (rd *reader) dataspace(b []byte) (uint64, error) {
 	return n, nil
 }
 
+// maxHeapObjects caps the global heap objects indexed per file.
+const maxHeapObjects = 1 << 20
+
 // heapObject reads object idx of the global heap collection at address
-// coll; want is the length recorded in the reference.
+// coll; want is the length recorded in the reference. Each collection is
+// indexed once, so many references cost one walk.
 func (rd *reader) heapObject(coll uint64, idx uint32, want int64) ([]byte, error) {
+	objs, ok := rd.heaps[coll]
+	if !ok {
+		var err error
+		if objs, err = rd.indexHeap(coll); err != nil {
+			return nil, err
+		}
+		if rd.heaps == nil {
+			rd.heaps = map[uint64]map[uint32]heapObj{}
+		}
+		rd.heaps[coll] = objs
+	}
+	o, ok := objs[idx]
+	if !ok {
+		return nil, fmt.Errorf("%w: global heap object %d not found in collection at %#x", ErrFormat, idx, coll)
+	}
+	n := o.size
+	if want >= 0 && want < n {
+		n = want
+	}
+	if n > rd.opt.MaxAttrBytes {
+		return nil, fmt.Errorf("%w: heap object of %d bytes", ErrLimit, n)
+	}
+	return rd.readAbs(o.off, n)
+}
+
+type heapObj struct{ off, size int64 }
+
+// indexHeap walks the object headers of the global heap collection at
+// address coll without reading object data.
+func (rd *reader) indexHeap(coll uint64) (map[uint32]heapObj, error) {
 	off, err := rd.addr(coll)
 	if err != nil {
 		return nil, fmt.Errorf("global heap: %w", err)
@@ -693,16 +744,14 @@ func (rd *reader) heapObject(coll uint64, idx uint32, want int64) ([]byte, error
 	if csize > uint64(rd.size-off) {
 		return nil, fmt.Errorf("%w: global heap collection of %d bytes beyond file", ErrFormat, csize)
 	}
-	if int64(csize) > rd.opt.MaxAttrBytes+1<<20 {
-		return nil, fmt.Errorf("%w: global heap collection of %d bytes", ErrLimit, csize)
-	}
-	// Walk object headers without reading object data.
+	objs := map[uint32]heapObj{}
 	pos := off + 8 + int64(rd.lenSize)
 	end := off + int64(csize)
 	ohSize := int64(8 + rd.lenSize)
-	for objs := 0; pos+ohSize <= end; objs++ {
-		if objs > 1<<20 {
-			return nil, fmt.Errorf("%w: global heap objects", ErrLimit)
+	for pos+ohSize <= end {
+		rd.heapObjs++
+		if rd.heapObjs > maxHeapObjects {
+			return nil, fmt.Errorf("%w: more than %d global heap objects", ErrLimit, maxHeapObjects)
 		}
 		oh, err := rd.readAbs(pos, ohSize)
 		if err != nil {
@@ -718,17 +767,10 @@ func (rd *reader) heapObject(coll uint64, idx uint32, want int64) ([]byte, error
 		if osize > uint64(end-pos-ohSize) {
 			return nil, fmt.Errorf("%w: global heap object %d of %d bytes overruns collection", ErrFormat, oi, osize)
 		}
-		if uint32(oi) == idx {
-			n := int64(osize)
-			if want >= 0 && want < n {
-				n = want
-			}
-			if n > rd.opt.MaxAttrBytes {
-				return nil, fmt.Errorf("%w: heap object of %d bytes", ErrLimit, n)
-			}
-			return rd.readAbs(pos+ohSize, n)
+		if _, dup := objs[uint32(oi)]; !dup {
+			objs[uint32(oi)] = heapObj{pos + ohSize, int64(osize)}
 		}
 		pos += ohSize + int64((osize+7)&^7)
 	}
-	return nil, fmt.Errorf("%w: global heap object %d not found in collection at %d", ErrFormat, idx, off)
+	return objs, nil
 }

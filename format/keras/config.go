@@ -102,7 +102,9 @@ type Options struct {
 	// MaxIssues caps the issues returned (default 1000).
 	MaxIssues int
 	// Allow lists extra references treated as safe: "module:name" for one
-	// class or function, "module:*" for a whole module.
+	// class or function, "module:*" (or "module") for a module and its
+	// submodules. Registered custom objects "package>Name" match
+	// "package:Name".
 	Allow []string
 	// Deny lists references graded dangerous, in the same notation.
 	Deny []string
@@ -318,7 +320,7 @@ func (w *walker) refRegistered(path, registered string) {
 	if !ok {
 		pkg, name = "", registered
 	}
-	if w.allow[pkg+":"+name] || w.allow[pkg+":*"] {
+	if matchRef(w.allow, pkg, name) {
 		return
 	}
 	w.add(Issue{Kind: ForeignReference, Path: join(path, "registered_name"), Subject: registered,
@@ -354,14 +356,28 @@ func kindOf(class string) string {
 }
 
 func (w *walker) allowed(module, name string) bool {
-	if w.allow[module+":"+name] || w.allow[module+":*"] {
-		return true
-	}
-	return kerasModule(module)
+	return matchRef(w.allow, module, name) || kerasModule(module)
 }
 
-func (w *walker) denied(module, name string) bool {
-	return w.deny[module+":"+name] || w.deny[module+":*"]
+func (w *walker) denied(module, name string) bool { return matchRef(w.deny, module, name) }
+
+// matchRef reports whether set holds "module:name", or "P:*" for module P
+// or a parent package of module.
+func matchRef(set map[string]bool, module, name string) bool {
+	if set[module+":"+name] {
+		return true
+	}
+	for m := module; m != ""; {
+		if set[m+":*"] {
+			return true
+		}
+		i := strings.LastIndexByte(m, '.')
+		if i < 0 {
+			break
+		}
+		m = m[:i]
+	}
+	return false
 }
 
 // kerasModule reports whether module belongs to Keras itself: keras,

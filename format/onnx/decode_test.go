@@ -46,8 +46,8 @@ func TestDecodeSkipsTensorPayload(t *testing.T) {
 	if len(init) != 1 || init[0].GetName() != "w" || len(init[0].GetRawData()) != 0 || !cmp.Equal(init[0].GetDims(), []int64{1024}) {
 		t.Errorf("initializer = %v, want w[1024] without raw_data", init)
 	}
-	if m.SkippedBytes != 4096 {
-		t.Errorf("SkippedBytes = %d, want 4096", m.SkippedBytes)
+	if want := int64(protowire.SizeTag(9) + protowire.SizeBytes(4096)); m.SkippedBytes != want {
+		t.Errorf("SkippedBytes = %d, want %d", m.SkippedBytes, want)
 	}
 	if m.StructureBytes >= 4096 {
 		t.Errorf("StructureBytes = %d, want far below the 4096 payload", m.StructureBytes)
@@ -150,8 +150,8 @@ func TestDecodeErrors(t *testing.T) {
 
 // TestDecodeLargeFieldWindow checks reads that straddle the buffered window.
 func TestDecodeLargeFieldWindow(t *testing.T) {
-	big := &pb.TensorProto{Name: proto.String("big"), RawData: make([]byte, 3*windowSize+7)}
-	doc := strings.Repeat("d", windowSize+11)
+	big := &pb.TensorProto{Name: proto.String("big"), RawData: make([]byte, 3*(256<<10)+7)}
+	doc := strings.Repeat("d", (256<<10)+11)
 	m := model(withInit(graph("main", node("relu", "", "Relu")), big, big))
 	m.DocString = proto.String(doc)
 	b, err := proto.Marshal(m)
@@ -162,7 +162,7 @@ func TestDecodeLargeFieldWindow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Proto.GetDocString() != doc || len(got.Proto.GetGraph().GetInitializer()) != 2 || got.SkippedBytes != 2*int64(3*windowSize+7) {
+	if got.Proto.GetDocString() != doc || len(got.Proto.GetGraph().GetInitializer()) != 2 || got.SkippedBytes != 2*int64(protowire.SizeTag(9)+protowire.SizeBytes(3*(256<<10)+7)) {
 		t.Errorf("decoded doc %d bytes, %d initializers, skipped %d", len(got.Proto.GetDocString()), len(got.Proto.GetGraph().GetInitializer()), got.SkippedBytes)
 	}
 }

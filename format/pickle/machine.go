@@ -717,7 +717,7 @@ func (m *machine) joblibArray(ctx context.Context, op *Op, state Value) (result,
 		m.anomaly(AnomalyBadOperand, op.Offset, "joblib array size cannot be resolved (shape %v, dtype %q)", okShape, dtype.Str)
 		return m.resync(op)
 	}
-	if _, ok := dictGet(state, "numpy_array_alignment_bytes"); ok {
+	if v, ok := dictGet(state, "numpy_array_alignment_bytes"); ok && v.Kind != KindNone {
 		b, err := m.r.fixed(1)
 		if err != nil {
 			return m.fileErr(op, err)

@@ -3,11 +3,11 @@
 //
 // Only a subset of TensorFlow's protos is declared (package tfpb): nodes,
 // their ops and string/function attributes, and the function library.
-// Everything else, tensor constants included, is discarded while decoding.
-// The file is read into memory whole, up to a cap (DefaultMaxBytes, never
-// more than the 2 GiB protobuf limit): SavedModels keep their weights in
-// variables/ checkpoint files, so saved_model.pb itself holds the graph and
-// only the occasional frozen constant.
+// Frozen graphs can hold up to 2 GiB of constants, so Decode does not read
+// the file whole: a protobuf wire walk (package protowalk) copies only the
+// fields of that subset and skips everything else, tensor constants,
+// shapes, signatures, the saver and the object graph, without reading it.
+// The kept structure is capped (DefaultMaxBytes) and then unmarshalled.
 package savedmodel
 
 import (
@@ -18,8 +18,10 @@ import (
 	"path/filepath"
 	"sort"
 
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/mlsecops/mlsec/format/onnx/protowalk"
 	"github.com/mlsecops/mlsec/format/savedmodel/tfpb"
 )
 
@@ -37,36 +39,119 @@ const FileName = "saved_model.pb"
 // MaxFileSize is the protobuf message limit (2 GiB - 1).
 const MaxFileSize = 1<<31 - 1
 
-// DefaultMaxBytes caps the saved_model.pb read into memory.
+// DefaultMaxBytes caps the graph structure held in memory.
 const DefaultMaxBytes = 512 << 20
 
 // maxRecursion bounds message nesting (attr values nest through func
 // attributes and lists).
 const maxRecursion = 100
 
-// Decode reads the SavedModel behind r; maxBytes caps the bytes read
-// (zero means DefaultMaxBytes).
+// Message kinds of the wire walk.
+const (
+	kSavedModel = iota
+	kMetaGraph
+	kGraph
+	kLibrary
+	kFunction
+	kNode
+	kAttrEntry
+	kAttr
+	kList
+	kNameAttr
+)
+
+// schema keeps the fields of tfpb's subset (TensorFlow field numbers) and
+// skips all others.
+func schema(k int, num protowire.Number) (protowalk.Action, int) {
+	copyIf := func(nums ...protowire.Number) (protowalk.Action, int) {
+		for _, n := range nums {
+			if n == num {
+				return protowalk.Copy, 0
+			}
+		}
+		return protowalk.Skip, 0
+	}
+	descend := func(child int) (protowalk.Action, int) { return protowalk.Descend, child }
+	switch k {
+	case kSavedModel: // saved_model_schema_version 1, meta_graphs 2
+		if num == 2 {
+			return descend(kMetaGraph)
+		}
+		return copyIf(1)
+	case kMetaGraph: // meta_info_def 1, graph_def 2
+		if num == 2 {
+			return descend(kGraph)
+		}
+		return copyIf(1)
+	case kGraph: // node 1, library 2
+		switch num {
+		case 1:
+			return descend(kNode)
+		case 2:
+			return descend(kLibrary)
+		}
+	case kLibrary: // function 1
+		if num == 1 {
+			return descend(kFunction)
+		}
+	case kFunction: // signature 1, node_def 3
+		if num == 3 {
+			return descend(kNode)
+		}
+		return copyIf(1)
+	case kNode: // name 1, op 2, input 3, device 4, attr 5
+		if num == 5 {
+			return descend(kAttrEntry)
+		}
+		return copyIf(1, 2, 3, 4)
+	case kAttrEntry: // map entry: key 1, value 2
+		if num == 2 {
+			return descend(kAttr)
+		}
+		return copyIf(1)
+	case kAttr: // list 1, s 2, i 3, f 4, b 5, placeholder 9, func 10
+		switch num {
+		case 1:
+			return descend(kList)
+		case 10:
+			return descend(kNameAttr)
+		}
+		return copyIf(2, 3, 4, 5, 9)
+	case kList: // s 2, func 9
+		if num == 9 {
+			return descend(kNameAttr)
+		}
+		return copyIf(2)
+	case kNameAttr: // name 1, attr 2
+		if num == 2 {
+			return descend(kAttrEntry)
+		}
+		return copyIf(1)
+	}
+	return protowalk.Skip, 0
+}
+
+// Decode reads the SavedModel behind r; maxBytes caps the structure kept
+// in memory (zero means DefaultMaxBytes).
 func Decode(r io.ReaderAt, size int64, maxBytes int64) (*tfpb.SavedModel, error) {
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxBytes
 	}
-	maxBytes = min(maxBytes, MaxFileSize)
-	if size < 0 {
-		return nil, fmt.Errorf("%w: negative size", ErrMalformed)
+	if size > MaxFileSize {
+		return nil, fmt.Errorf("%w: %d bytes exceeds the protobuf limit of %d", ErrTooLarge, size, int64(MaxFileSize))
 	}
-	if size > maxBytes {
-		return nil, fmt.Errorf("%w: %d bytes exceeds the cap of %d", ErrTooLarge, size, maxBytes)
-	}
-	b := make([]byte, size)
-	if n, err := r.ReadAt(b, 0); int64(n) < size {
-		if err == nil || errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("%w: unexpected end of input", ErrMalformed)
-		}
-		return nil, fmt.Errorf("savedmodel: read: %w", err)
+	res, err := protowalk.Compact(r, size, kSavedModel, schema, protowalk.Options{MaxBytes: maxBytes, MaxDepth: maxRecursion})
+	switch {
+	case errors.Is(err, protowalk.ErrTooLarge):
+		return nil, fmt.Errorf("%w: %v", ErrTooLarge, err)
+	case errors.Is(err, protowalk.ErrMalformed), errors.Is(err, protowalk.ErrTooDeep):
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	case err != nil:
+		return nil, fmt.Errorf("savedmodel: %w", err)
 	}
 	sm := new(tfpb.SavedModel)
-	uo := proto.UnmarshalOptions{DiscardUnknown: true, RecursionLimit: maxRecursion}
-	if err := uo.Unmarshal(b, sm); err != nil {
+	uo := proto.UnmarshalOptions{DiscardUnknown: true, RecursionLimit: maxRecursion + 8}
+	if err := uo.Unmarshal(res.Bytes, sm); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	return sm, nil

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/mlsecops/mlsec/format"
@@ -107,6 +108,27 @@ func TestDecodeErrors(t *testing.T) {
 				t.Errorf("Decode error = %v, want %v", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestConstantsSkipped decodes a graph holding a 4 MiB constant with a
+// 64 KiB structure cap: tensor values are skipped, not read.
+func TestConstantsSkipped(t *testing.T) {
+	msg := func(fields ...[]byte) []byte { return bytes.Join(fields, nil) }
+	field := func(num protowire.Number, v []byte) []byte {
+		return protowire.AppendBytes(protowire.AppendTag(nil, num, protowire.BytesType), v)
+	}
+	attr := msg(field(8, make([]byte, 4<<20))) // AttrValue.tensor
+	node := msg(field(1, []byte("big")), field(2, []byte("Const")), field(5, msg(field(1, []byte("value")), field(2, attr))))
+	sm := msg(protowire.AppendVarint(protowire.AppendTag(nil, 1, protowire.VarintType), 1),
+		field(2, field(2, field(1, node))))
+	got, err := Decode(bytes.NewReader(sm), int64(len(sm)), 64<<10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodes := got.GetMetaGraphs()[0].GetGraphDef().GetNode()
+	if len(nodes) != 1 || nodes[0].GetOp() != "Const" || nodes[0].GetAttr()["value"] == nil {
+		t.Errorf("nodes = %v", nodes)
 	}
 }
 

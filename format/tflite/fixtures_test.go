@@ -190,7 +190,7 @@ func fixtures() map[string][]byte {
 		"clean.tflite":            modelBytes(spec{ops: []opcode{{0, 0, ""}, {3, 3, ""}, {9, 9, ""}, {127, 150, ""}}}),
 		"custom.tflite":           modelBytes(spec{ops: []opcode{{0, 0, ""}, {32, 32, "MyNativeOp"}, {32, 32, "TFLite_Detection_PostProcess"}, {32, 32, "FlexReadFile"}}}),
 		"custom_name_only.tflite": modelBytes(spec{ops: []opcode{{0, 0, "Sneaky"}}}),
-		"bad_opcode_index.tflite": modelBytes(spec{ops: []opcode{{0, 0, ""}}, calls: []uint32{0, 7}}),
+		"bad_opcode_index.tflite": modelBytes(spec{ops: []opcode{{0, 0, ""}, {32, 32, "Hidden"}}, calls: []uint32{0, 7}}),
 		"bad_buffer.tflite":       modelBytes(spec{ops: []opcode{{0, 0, ""}}, bufOffset: 1 << 40, bufSize: 16}),
 		"buffer_range_ok.tflite":  modelBytes(spec{ops: []opcode{{0, 0, ""}}, bufOffset: 8, bufSize: 16}),
 	}

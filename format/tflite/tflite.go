@@ -214,7 +214,9 @@ func (t *table) str(i int) (string, error) {
 	return string(b), nil
 }
 
-// Decode reads the model behind r.
+// Decode reads the model behind r. When the operator codes were read but a
+// later structure (subgraphs, buffers) is bad, the partial model is
+// returned together with the error.
 func Decode(r io.ReaderAt, size int64) (*Model, error) {
 	rd := &reader{r: r, size: size}
 	head, err := rd.bytes(0, 8)
@@ -265,10 +267,10 @@ func Decode(r io.ReaderAt, size int64) (*Model, error) {
 		m.OperatorCodes = append(m.OperatorCodes, oc)
 	}
 	if err := m.subgraphs(rd, t); err != nil {
-		return nil, fmt.Errorf("subgraphs: %w", err)
+		return m, fmt.Errorf("subgraphs: %w", err)
 	}
 	if err := m.buffers(rd, t); err != nil {
-		return nil, fmt.Errorf("buffers: %w", err)
+		return m, fmt.Errorf("buffers: %w", err)
 	}
 	return m, nil
 }

@@ -23,6 +23,9 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
+// fixtures holds the archives written by format/archive/testdata/gen.sh.
+const fixtures = "../../../format/archive/testdata"
+
 // fakeSink records findings and nested members (name:kind:size:sha-ish prefix).
 type fakeSink struct {
 	lim      scan.Limits
@@ -119,10 +122,11 @@ func TestFixtures(t *testing.T) {
 		{"plain.tar.xz", format.Tar},
 		{"plain.tar.zst", format.Tar},
 		{"config.json.gz", format.Gzip},
+		{"model.7z", format.SevenZip},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			b, err := os.ReadFile(filepath.Join("testdata", tt.file))
+			b, err := os.ReadFile(filepath.Join(fixtures, tt.file))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -133,7 +137,7 @@ func TestFixtures(t *testing.T) {
 			if len(s.findings) != 0 {
 				t.Errorf("findings on a benign archive: %v", s.findings)
 			}
-			if tt.kind == format.Tar {
+			if tt.kind == format.Tar || tt.kind == format.SevenZip {
 				if got := string(s.contents["model/state.pkl"]); got != benignPickle {
 					t.Errorf("model/state.pkl content %q", got)
 				}
@@ -275,7 +279,7 @@ func TestEntryCap(t *testing.T) {
 }
 
 func TestTruncated(t *testing.T) {
-	b, err := os.ReadFile("testdata/plain.tar.gz")
+	b, err := os.ReadFile(filepath.Join(fixtures, "plain.tar.gz"))
 	if err != nil {
 		t.Fatal(err)
 	}

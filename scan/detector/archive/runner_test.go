@@ -110,3 +110,48 @@ func TestNullifAIRealPickle(t *testing.T) {
 		t.Errorf("no critical posix.system finding at pytorch_model.bin!archive/data.pkl: %+v", res.Findings())
 	}
 }
+
+// TestRealSevenZip scans 7z archives made by 7-Zip around checkpoints made
+// by torch.save (format/archive/testdata/gen.sh) with the real detectors.
+func TestRealSevenZip(t *testing.T) {
+	var ds []scan.Detector
+	for _, nd := range []func(scan.Config) (scan.Detector, error){New, zipdet.New, pickledet.New} {
+		d, err := nd(scan.DefaultConfig())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ds = append(ds, d)
+	}
+	r := scan.NewRunner(ds, scan.DefaultConfig(), scan.Options{Workers: 1})
+	for _, tc := range []struct {
+		file string
+		want mlsec.Severity
+	}{
+		{"benign_torch.7z", mlsec.SeverityNone},
+		{"nullifai_torch.7z", mlsec.SeverityCritical},
+	} {
+		res, err := r.Scan(context.Background(), []string{filepath.Join(fixtures, tc.file)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fs := res.Findings()
+		got := mlsec.MaxSeverity(fs)
+		if got <= mlsec.SeverityLow && tc.want == mlsec.SeverityNone {
+			got = mlsec.SeverityNone // info notes from the zip reader (zip64) are fine
+		}
+		if got != tc.want {
+			t.Errorf("%s: max severity %v, want %v: %+v", tc.file, got, tc.want, fs)
+		}
+		if tc.want == mlsec.SeverityCritical {
+			var members []string
+			for _, f := range fs {
+				if f.Severity == mlsec.SeverityCritical {
+					members = append(members, f.Location.Member+" "+f.Subject)
+				}
+			}
+			if len(members) == 0 || !strings.HasPrefix(members[0], "evil.pt!") || !strings.Contains(members[0], "system") {
+				t.Errorf("%s: critical findings %v, want evil.pt!…/data.pkl os.system", tc.file, members)
+			}
+		}
+	}
+}

@@ -7,6 +7,7 @@
 package keras
 
 import (
+	"archive/zip"
 	"context"
 	_ "embed"
 	"errors"
@@ -32,6 +33,7 @@ const (
 	RulePath       = "KERAS-005"
 	RuleIncomplete = "KERAS-006"
 	RuleZipSlip    = "KERAS-007"
+	RuleBomb       = "KERAS-008"
 )
 
 //go:embed rules.yaml
@@ -93,10 +95,22 @@ func (d *Detector) scanArchive(ctx context.Context, in *scan.Input, sink scan.Si
 		if f.FileInfo().IsDir() {
 			continue
 		}
-		if err := d.nested(ctx, f.Name, func() (io.ReadCloser, error) { return f.Open() }, int64(f.CompressedSize64), lim, sink); err != nil {
-			if errors.Is(err, scan.ErrLimit) {
-				return nil
-			}
+		var err error
+		if off, derr := f.DataOffset(); derr == nil && f.Method == zip.Store && f.CompressedSize64 == f.UncompressedSize64 &&
+			off >= 0 && f.CompressedSize64 <= uint64(in.Size-off) {
+			// Stored member: hand the bytes in place (weights can be large).
+			err = sink.Nested(ctx, f.Name, io.NewSectionReader(in.R, off, int64(f.CompressedSize64)), int64(f.CompressedSize64))
+		} else {
+			err = d.nested(ctx, f.Name, func() (io.ReadCloser, error) { return f.Open() }, int64(f.CompressedSize64), lim, sink)
+		}
+		switch {
+		case err == nil:
+		case errors.Is(err, scan.ErrLimit):
+			return nil
+		case archive.IsBomb(err):
+			sink.Report(d.set.Finding(RuleBomb, fmt.Sprintf("member %s: %v", f.Name, err), f.Name, -1))
+			return nil
+		default:
 			sink.Report(d.set.Finding(RuleIncomplete, fmt.Sprintf("member %s not examined: %v", f.Name, err), f.Name, -1))
 		}
 	}
@@ -111,15 +125,12 @@ func (d *Detector) nested(ctx context.Context, name string, open func() (io.Read
 		return err
 	}
 	defer rc.Close()
-	b := &archive.Bounded{R: rc, Max: lim.MaxMemberBytes}
+	b := &archive.Bounded{R: rc, In: &archive.Counter{N: max(compressed, 1)}, Max: lim.MaxMemberBytes, Ratio: lim.MaxRatio}
 	sp, err := archive.Spool(b, lim.MaxMemberBytes, 32<<20, "")
 	if err != nil {
 		return err
 	}
 	defer sp.Close()
-	if compressed > 0 && lim.MaxRatio > 0 && sp.Size > 4<<20 && sp.Size/compressed > lim.MaxRatio {
-		return fmt.Errorf("%w: %d bytes inflated from %d", archive.ErrRatio, sp.Size, compressed)
-	}
 	return sink.Nested(ctx, name, sp, sp.Size)
 }
 

@@ -96,7 +96,13 @@ func kerasZip(t *testing.T, config []byte, extra map[string][]byte) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	add("model.weights.h5", h5)
+	// Keras writes weights stored or deflated; store them here so the
+	// in-place (no copy) path is exercised.
+	w, err := zw.CreateHeader(&zip.FileHeader{Name: "model.weights.h5", Method: zip.Store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(h5)
 	for n, b := range extra {
 		add(n, b)
 	}
@@ -221,9 +227,25 @@ func TestRules(t *testing.T) {
 	for _, r := range d.Rules() {
 		ids[r.ID] = true
 	}
-	for _, id := range []string{RuleLambda, RuleDangerous, RuleForeign, RuleTFSMLayer, RulePath, RuleIncomplete, RuleZipSlip} {
+	for _, id := range []string{RuleLambda, RuleDangerous, RuleForeign, RuleTFSMLayer, RulePath, RuleIncomplete, RuleZipSlip, RuleBomb} {
 		if !ids[id] {
 			t.Errorf("rule %s missing from rules.yaml", id)
 		}
+	}
+}
+
+func TestKerasBombMember(t *testing.T) {
+	cfg, err := os.ReadFile("../../../format/keras/testdata/keras3_sequential.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := kerasZip(t, cfg, map[string][]byte{"assets/zeros.bin": make([]byte, 16<<20)})
+	s := scanBytes(t, b, format.Keras)
+	var rules []string
+	for _, f := range s.findings {
+		rules = append(rules, f.RuleID)
+	}
+	if diff := cmp.Diff([]string{RuleBomb}, rules); diff != "" {
+		t.Errorf("rules (-want +got):\n%s", diff)
 	}
 }

@@ -68,6 +68,23 @@ var builtinAllow = []allowGroup{
 	// imports in the stream that this policy judges. A user-defined module
 	// class (e.g. __main__.Net) is not listed and is reported as unknown.
 	{"torch.nn modules", torchNNModules()},
+	// torch optimizers and learning-rate schedulers, pickled by
+	// torch.save(optimizer) / torch.save(scheduler) (state_dict() saves
+	// plain dicts instead). Loading runs Optimizer.__setstate__, which
+	// updates __dict__ and wraps step() with torch's own hook machinery;
+	// schedulers restore __dict__. LambdaLR/MultiplicativeLR are absent:
+	// they hold user functions, which would be separate imports anyway.
+	{"torch optimizers", append(
+		[]string{"torch.optim.adam:Adam", "torch.optim.adamw:AdamW", "torch.optim.sgd:SGD",
+			"torch.optim.rmsprop:RMSprop", "torch.optim.adagrad:Adagrad",
+			"torch.optim.adadelta:Adadelta", "torch.optim.adamax:Adamax",
+			"torch.optim.nadam:NAdam", "torch.optim.radam:RAdam", "torch.optim.lbfgs:LBFGS",
+			"torch.optim.asgd:ASGD", "torch.optim.rprop:Rprop",
+			"torch.optim.sparse_adam:SparseAdam"},
+		prefixed("torch.optim.lr_scheduler:", "StepLR", "MultiStepLR", "ExponentialLR",
+			"CosineAnnealingLR", "ReduceLROnPlateau", "OneCycleLR", "LinearLR",
+			"CosineAnnealingWarmRestarts", "ConstantLR", "CyclicLR", "PolynomialLR",
+			"SequentialLR", "ChainedScheduler")...)},
 	// Pure tensor functions stored as module attributes (e.g.
 	// TransformerEncoderLayer.activation = F.relu). Importing a function
 	// does not call it; calling it does tensor math only.
@@ -399,8 +416,8 @@ func sklearnClasses() []string {
 		"sklearn.neighbors._classification":                  {"KNeighborsClassifier", "RadiusNeighborsClassifier"},
 		"sklearn.neighbors._regression":                      {"KNeighborsRegressor", "RadiusNeighborsRegressor"},
 		"sklearn.neighbors._unsupervised":                    {"NearestNeighbors"},
-		"sklearn.neighbors._kd_tree":                         {"KDTree", "newObj"},
-		"sklearn.neighbors._ball_tree":                       {"BallTree", "newObj"},
+		"sklearn.neighbors._kd_tree":                         {"KDTree", "KDTree64", "KDTree32", "newObj"},
+		"sklearn.neighbors._ball_tree":                       {"BallTree", "BallTree64", "BallTree32", "newObj"},
 		"sklearn.metrics._dist_metrics": {"newObj", "EuclideanDistance", "EuclideanDistance64",
 			"ManhattanDistance", "ManhattanDistance64", "MinkowskiDistance", "MinkowskiDistance64",
 			"ChebyshevDistance", "ChebyshevDistance64"},
@@ -429,6 +446,11 @@ func sklearnClasses() []string {
 		"sklearn.model_selection._search":             {"GridSearchCV", "RandomizedSearchCV"},
 		"sklearn.calibration":                         {"CalibratedClassifierCV", "_CalibratedClassifier", "_SigmoidCalibration"},
 		"sklearn.isotonic":                            {"IsotonicRegression"},
+		"sklearn.preprocessing._target_encoder":       {"TargetEncoder"},
+		"sklearn.linear_model._glm.glm":               {"PoissonRegressor", "GammaRegressor", "TweedieRegressor"},
+		"sklearn.linear_model._quantile":              {"QuantileRegressor"},
+		"sklearn.mixture._gaussian_mixture":           {"GaussianMixture"},
+		"sklearn.cluster._birch":                      {"Birch"},
 		"sklearn.utils._bunch":                        {"Bunch"},
 		"sklearn._loss.loss":                          {"HalfBinomialLoss", "HalfSquaredError", "HalfMultinomialLoss", "HalfPoissonLoss", "AbsoluteError", "PinballLoss", "HuberLoss", "ExponentialLoss"},
 		"sklearn._loss.link":                          {"IdentityLink", "LogitLink", "LogLink", "MultinomialLogit", "Interval"},

@@ -190,13 +190,20 @@ func (s *scanState) judgeImport(imp pk.Import, prefix string) Class {
 			}
 		}
 		known := "computed module and name"
+		mod, name := imp.Module, imp.Name
 		switch {
-		case imp.Module != "" && imp.Name == "":
-			known = fmt.Sprintf("module %q, computed name", imp.Module)
-		case imp.Module == "" && imp.Name != "":
-			known = fmt.Sprintf("computed module, name %q", imp.Name)
+		case mod != "" && name == "":
+			known = fmt.Sprintf("module %q, computed name", mod)
+		case mod == "" && name != "":
+			known = fmt.Sprintf("computed module, name %q", name)
 		}
-		s.report(RuleUnresolvedImport, fmt.Sprintf("%s%s at offset %d imports a global whose operand is computed (%s): it cannot be resolved statically", prefix, imp.Opcode, imp.Offset, known), imp.Module+"."+imp.Name, imp.Offset)
+		if mod == "" {
+			mod = "?"
+		}
+		if name == "" {
+			name = "?"
+		}
+		s.report(RuleUnresolvedImport, fmt.Sprintf("%s%s at offset %d imports a global whose operand is computed (%s): it cannot be resolved statically", prefix, imp.Opcode, imp.Offset, known), mod+"."+name, imp.Offset)
 		return Unknown
 	}
 	v := p.Judge(imp.Module, imp.Name)

@@ -196,6 +196,16 @@ func maliciousFixtures() []fixture {
 		b.StackGlobal().Str("id").Tuple1().Reduce().Stop()
 		add("stack-global-memo-decoys", b.Bytes(), "", subj(at(crit(RuleCriticalImport), off), "os.system"))
 	}
+	{ // Text PUT/GET and LONG_BINPUT/LONG_BINGET with explicit, sparse indexes.
+		b := pickletest.New(4)
+		b.Str("subprocess").Put(100).Pop()
+		b.Str("getoutput").LongBinPut(70000).Pop()
+		b.Str("decoy").Put(101).Pop()
+		b.Get(100).LongBinGet(70000)
+		off := b.Len()
+		b.StackGlobal().Str("id").Tuple1().Reduce().Stop()
+		add("stack-global-text-memo", b.Bytes(), "", subj(at(crit(RuleCriticalImport), off), "subprocess.getoutput"))
+	}
 	{ // Protocol 4 attribute walks.
 		b := pickletest.New(4)
 		b.GlobalStr("tempfile", "_os.system").Str("id").Tuple1().Reduce().Stop()

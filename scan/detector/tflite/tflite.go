@@ -61,13 +61,14 @@ func (d *Detector) Scan(ctx context.Context, in *scan.Input, sink scan.Sink) err
 	m, err := tflite.Decode(in.R, in.Size)
 	switch {
 	case errors.Is(err, tflite.ErrTooLarge):
-		sink.Report(d.set.Finding(RuleLimit, "TFLite model not analysed: "+err.Error(), "", -1))
-		return nil
+		sink.Report(d.set.Finding(RuleLimit, "TFLite model not (fully) analysed: "+err.Error(), "", -1))
 	case errors.Is(err, tflite.ErrMalformed), errors.Is(err, tflite.ErrNotTFLite):
 		sink.Report(d.set.Finding(RuleMalformed, "malformed TFLite model: "+err.Error(), "", -1))
-		return nil
 	case err != nil:
 		return fmt.Errorf("tflite: %w", err)
+	}
+	if m == nil {
+		return nil
 	}
 	for i, oc := range m.OperatorCodes {
 		if !oc.IsCustom() {

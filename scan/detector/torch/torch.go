@@ -123,21 +123,21 @@ func (d *Detector) scan(ctx context.Context, in *scan.Input, sink scan.Sink) err
 		name := hdr.Name
 		seen[name]++
 		if seen[name] == 2 {
-			d.report(sink, RuleDuplicate, fmt.Sprintf("member %q appears more than once; tarfile uses the last", name), name, start)
+			d.report(sink, RuleDuplicate, fmt.Sprintf("member %q appears more than once; tarfile uses the last", name), name, 0)
 		}
 		switch hdr.Typeflag {
 		case tar.TypeReg, 0: // '0' and the pre-POSIX '\x00'
 		default:
 			if hdr.Typeflag == tar.TypeDir && !isLegacyName(name) {
-				d.report(sink, RuleUnexpected, fmt.Sprintf("unexpected directory %q", name), name, start)
+				d.report(sink, RuleUnexpected, fmt.Sprintf("unexpected directory %q", name), name, 0)
 				continue
 			}
-			d.report(sink, RuleLink, fmt.Sprintf("member %q has type %q (link target %q)", name, hdr.Typeflag, hdr.Linkname), name, start)
+			d.report(sink, RuleLink, fmt.Sprintf("member %q has type %q (link target %q)", name, hdr.Typeflag, hdr.Linkname), name, 0)
 			continue
 		}
 		size := min(hdr.Size, max(in.Size-start, 0))
 		if size < hdr.Size {
-			d.report(sink, RuleTar, fmt.Sprintf("member %q declares %d bytes, %d remain", name, hdr.Size, size), name, start)
+			d.report(sink, RuleTar, fmt.Sprintf("member %q declares %d bytes, %d remain", name, hdr.Size, size), name, 0)
 		}
 		r := io.NewSectionReader(in.R, start, size)
 		switch name {
@@ -146,7 +146,7 @@ func (d *Detector) scan(ctx context.Context, in *scan.Input, sink scan.Sink) err
 		case "storages", "tensors":
 			err = d.records(ctx, sink, name, r, size)
 		default:
-			d.report(sink, RuleUnexpected, fmt.Sprintf("unexpected member %q", name), name, start)
+			d.report(sink, RuleUnexpected, fmt.Sprintf("unexpected member %q", name), name, 0)
 			err = sink.Nested(ctx, name, r, size)
 		}
 		if err != nil {

@@ -53,7 +53,7 @@ type member struct {
 	typ  byte
 }
 
-func mkTar(t *testing.T, ms ...member) []byte {
+func mkTar(t testing.TB, ms ...member) []byte {
 	var b bytes.Buffer
 	tw := tar.NewWriter(&b)
 	for _, m := range ms {
@@ -229,4 +229,25 @@ func TestBenignFixture(t *testing.T) {
 			t.Errorf("%s: %d pickles, want %d", name, stops, want)
 		}
 	}
+}
+
+func TestMemberPastEnd(t *testing.T) {
+	b := mkTar(t, member{"pickle", evil, 0}, member{"storages", storages([]byte(noViews)), 0})
+	s := run(t, b[:1024+512+40]) // storages header plus 40 of its bytes
+	got := s.Rules()
+	if len(got) == 0 || !contains(got, "TORCH-003@storages") || !contains(got, "TORCH-002@storages") {
+		t.Errorf("findings: %v", got)
+	}
+	if n := len(s.Members["storages"]); n != 40 {
+		t.Errorf("scanned %d bytes of the truncated member, want the 40 present", n)
+	}
+}
+
+func contains(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }

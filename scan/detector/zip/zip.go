@@ -145,8 +145,10 @@ type scanState struct {
 	states []memberState
 }
 
+// report records a finding about member's content (offset inside the
+// member, -1 for the member as a whole).
 func (s *scanState) report(id, msg, member string, off int64) {
-	f := s.d.set.Finding(id, msg, "", off)
+	f := s.d.set.Finding(id, msg, member, off)
 	f.Location.Member = member
 	s.sink.Report(f)
 }
@@ -183,7 +185,7 @@ func (s *scanState) member(ctx context.Context, e *fzip.Entry) error {
 			return nil
 		}
 		st.hidden = true
-		s.report(RuleHiddenStorage, "", e.Name, e.DataOffset)
+		s.report(RuleHiddenStorage, "", e.Name, 0)
 		if e.Method != fzip.Store {
 			r, err := s.z.Open(e, s.budget)
 			if err != nil {
@@ -246,7 +248,7 @@ func (s *scanState) interesting(e *fzip.Entry) (bool, io.ReadCloser, error) {
 	}
 	rc, err := s.z.Open(e, s.budget)
 	if err != nil {
-		s.report(RuleDecompress, fmt.Sprintf("member %q: %v", e.Name, err), e.Name, e.DataOffset)
+		s.report(RuleDecompress, fmt.Sprintf("member %q: %v", e.Name, err), e.Name, -1)
 		return false, nil, nil
 	}
 	head := make([]byte, format.HeadSize)
@@ -336,14 +338,14 @@ func (s *scanState) readError(e *fzip.Entry, err error) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, fzip.ErrChecksum):
-		s.report(RuleCRC, fmt.Sprintf("member %q: %v; scanned as stored", e.Name, err), e.Name, e.DataOffset)
+		s.report(RuleCRC, fmt.Sprintf("member %q: %v; scanned as stored", e.Name, err), e.Name, -1)
 	case errors.Is(err, fzip.ErrTotalBudget):
-		s.report(RuleBomb, fmt.Sprintf("member %q: %v; scan of the archive stopped", e.Name, err), e.Name, e.DataOffset)
+		s.report(RuleBomb, fmt.Sprintf("member %q: %v; scan of the archive stopped", e.Name, err), e.Name, -1)
 		return errStop
 	case errors.Is(err, fzip.ErrRatio), errors.Is(err, fzip.ErrMemberBudget):
-		s.report(RuleBomb, fmt.Sprintf("member %q: %v", e.Name, err), e.Name, e.DataOffset)
+		s.report(RuleBomb, fmt.Sprintf("member %q: %v", e.Name, err), e.Name, -1)
 	default:
-		s.report(RuleDecompress, fmt.Sprintf("member %q: %v", e.Name, err), e.Name, e.DataOffset)
+		s.report(RuleDecompress, fmt.Sprintf("member %q: %v", e.Name, err), e.Name, -1)
 	}
 	return nil
 }
@@ -397,6 +399,8 @@ func (s *scanState) reportAnomalies() {
 		default: // size, count, local header, directory, trailing, long name
 			id = RuleMalformed
 		}
-		s.report(id, a.String(), a.Entry, a.Offset)
+		// Structural anomalies are located in the archive itself: the
+		// offset is an archive offset and the member is the subject.
+		s.sink.Report(s.d.set.Finding(id, a.String(), a.Entry, a.Offset))
 	}
 }
