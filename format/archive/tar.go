@@ -103,10 +103,13 @@ type Entry struct {
 type Stream struct {
 	// Compression is the outer compression (None for a plain tar).
 	Compression Compression
-	// R yields inflated bytes, bounded by the limits.
+	// R yields inflated bytes, bounded by the limits; nil when the input is
+	// not compressed (then Plain reads it in place).
 	R *Bounded
 	// In counts compressed bytes consumed.
-	In     *Counter
+	In *Counter
+	// Plain is the uncompressed input; tar readers seek over member data.
+	Plain  *io.SectionReader
 	closer io.Closer
 }
 
@@ -122,15 +125,15 @@ func Open(r io.ReaderAt, size int64, lim Limits) (*Stream, error) {
 		return nil, fmt.Errorf("archive: read head: %w", err)
 	}
 	c := Sniff(head)
+	if c == None {
+		return &Stream{Plain: io.NewSectionReader(r, 0, size), closer: io.NopCloser(nil)}, nil
+	}
 	in := &Counter{R: io.NewSectionReader(r, 0, size)}
 	z, err := Decompress(c, in)
 	if err != nil {
 		return nil, err
 	}
 	b := &Bounded{R: z, In: in, Max: lim.MaxBytes, Ratio: lim.MaxRatio}
-	if c == None {
-		b.In = nil
-	}
 	return &Stream{Compression: c, R: b, In: in, closer: z}, nil
 }
 
@@ -140,10 +143,14 @@ func Open(r io.ReaderAt, size int64, lim Limits) (*Stream, error) {
 // error from visit and fails with ErrLimit after lim.MaxEntries entries.
 func WalkTar(ctx context.Context, s *Stream, lim Limits, visit func(e Entry, body io.Reader) error) error {
 	lim = lim.withDefaults()
-	// Count the offsets of the inflated stream: for a plain tar they are
-	// file offsets of member data.
-	pos := &Counter{R: s.R}
-	tr := tar.NewReader(pos)
+	// A plain tar is read in place: the tar reader seeks over member data
+	// and the position after each header is the member's file offset.
+	var tr *tar.Reader
+	if s.Plain != nil {
+		tr = tar.NewReader(s.Plain)
+	} else {
+		tr = tar.NewReader(s.R)
+	}
 	for n := 0; ; n++ {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -174,8 +181,10 @@ func WalkTar(ctx context.Context, s *Stream, lim Limits, visit func(e Entry, bod
 		default:
 			e.Type = "other"
 		}
-		if s.Compression == None && h.Typeflag != tar.TypeGNUSparse {
-			e.Offset = pos.N
+		if s.Plain != nil && h.Typeflag != tar.TypeGNUSparse {
+			if off, err := s.Plain.Seek(0, io.SeekCurrent); err == nil {
+				e.Offset = off
+			}
 		}
 		var body io.Reader
 		if e.Type == "file" {

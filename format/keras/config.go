@@ -38,6 +38,18 @@ var knownClasses = sync.OnceValue(func() map[string]bool {
 	return m
 })
 
+// builtinClass reports whether name is a built-in Keras class, also in the
+// "Custom>Adam" form tf.keras 2.11+ writes for its own optimizers.
+func builtinClass(name string) bool {
+	if pkg, n, ok := strings.Cut(name, ">"); ok {
+		if pkg != "Custom" && pkg != "keras" && !strings.HasPrefix(pkg, "keras.") {
+			return false
+		}
+		name = n
+	}
+	return knownClasses()[name]
+}
+
 // specialClass reports the class names Keras 3 uses for serialized plain
 // values (tensors, arrays, bytes, slices, tuples, symbolic tensors).
 func specialClass(name string) bool {
@@ -301,7 +313,7 @@ func (w *walker) object(m map[string]any, path string) {
 		}
 		w.ref(path, module, name, class)
 	case specialClass(class):
-	case !knownClasses()[class] && class != "__lambda__" && class != "TFSMLayer":
+	case !builtinClass(class) && class != "__lambda__" && class != "TFSMLayer":
 		w.add(Issue{Kind: ForeignReference, Path: path, Subject: class,
 			Detail: fmt.Sprintf("class %q is not a built-in Keras class: loading needs custom code", class)})
 	}
@@ -313,7 +325,7 @@ func (w *walker) object(m map[string]any, path string) {
 // refRegistered checks a registered_name ("package>Name" for custom
 // objects; a built-in Keras class otherwise).
 func (w *walker) refRegistered(path, registered string) {
-	if knownClasses()[registered] || specialClass(registered) {
+	if builtinClass(registered) || specialClass(registered) {
 		return
 	}
 	pkg, name, ok := strings.Cut(registered, ">")
@@ -449,7 +461,10 @@ func (w *walker) str(s, path string) {
 	if i := strings.LastIndexAny(path, ".]"); i >= 0 {
 		key = path[i+1:]
 	}
-	looksPath := strings.HasPrefix(s, "/") || strings.HasPrefix(s, "\\") || strings.HasPrefix(s, "~/") ||
+	if strings.Contains(path, "vocabulary[") || strings.Contains(path, "tokens[") {
+		return // inline vocabularies hold arbitrary tokens ("/", "../", URLs)
+	}
+	looksPath := (len(s) > 1 && strings.HasPrefix(s, "/") && !strings.ContainsAny(s, " \n")) || strings.HasPrefix(s, "\\") || strings.HasPrefix(s, "~/") ||
 		strings.HasPrefix(s, "../") || strings.HasPrefix(s, "..\\") || strings.Contains(s, "/../") ||
 		driveRE.MatchString(s) || urlRE.MatchString(s)
 	if looksPath || (pathKey(key) && s != "") {

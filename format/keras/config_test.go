@@ -94,7 +94,13 @@ func TestAnalyzeCases(t *testing.T) {
 			[]brief{{DangerousReference, "importlib.import_module"}}},
 		{"windows path", `{"class_name":"Dense","config":{"name":"C:\\Users\\x\\evil.dll"}}`, Options{},
 			[]brief{{ExternalPath, `C:\Users\x\evil.dll`}}},
+		{"inline vocabulary", `{"class_name":"StringLookup","config":{"vocabulary":["/","../","http://x","a"]}}`, Options{}, nil},
+		{"vocabulary file", `{"class_name":"StringLookup","config":{"vocabulary":"/data/vocab.txt"}}`, Options{},
+			[]brief{{ExternalPath, "/data/vocab.txt"}}},
 		{"relative name is fine", `{"class_name":"Dense","config":{"name":"block/dense"}}`, Options{}, nil},
+		{"tf.keras 2.11 optimizer", `{"optimizer_config":{"class_name":"Custom>Adam","config":{"name":"Adam","learning_rate":0.001}}}`, Options{}, nil},
+		{"custom package with unknown name", `{"optimizer_config":{"class_name":"Custom>Evil","config":{}}}`, Options{},
+			[]brief{{ForeignReference, "Custom>Evil"}}},
 		{"special classes", `{"class_name":"__tensor__","config":{"value":[1,2],"dtype":"float32"}}`, Options{}, nil},
 	}
 	for _, tt := range tests {

@@ -24,7 +24,8 @@ const sniffMinOps = 3
 // opcode must decode, be a protocol 0/1 opcode, and keep the stack
 // consistent (no underflow, no missing MARK, no unknown memo key). The head
 // is accepted when it reaches STOP with a value on the stack, or when it
-// ends (it is only a prefix of the file) after sniffMinOps clean opcodes.
+// breaks (it is only a prefix of the file, or the stream is truncated or
+// corrupt) after sniffMinOps clean opcodes.
 func sniffText(head []byte) bool {
 	if len(head) == 0 || opTable[head[0]].name == "" || opTable[head[0]].proto > 1 || head[0] == opStop {
 		return false
@@ -42,17 +43,24 @@ func sniffText(head []byte) bool {
 	m := c.newMachine(r, false)
 	m.strict = true
 	res := m.run(context.Background())
+	// A decode failure (truncation, bad operand, unknown opcode) may end the
+	// walk: the head may be a prefix, and a truncated or corrupted pickle is
+	// still a pickle whose opcodes before the break would run. Any stack or
+	// memo inconsistency means this is not a pickle.
+	breaks := 0
 	for _, a := range m.anomalies {
-		if a.Kind != AnomalyTruncated {
+		switch a.Kind {
+		case AnomalyTruncated, AnomalyBadOperand, AnomalyBadOpcode:
+			breaks++
+		default:
 			return false
 		}
 	}
 	switch res {
 	case resStop:
-		return m.ops >= 2 && len(m.stack) > 0
+		return breaks == 0 && m.ops >= 2 && len(m.stack) > 0
 	case resBroken:
-		// Only truncation (the head is a prefix) is acceptable.
-		return m.err == nil && len(m.anomalies) == 1 && m.ops >= sniffMinOps
+		return breaks == 1 && m.ops >= sniffMinOps
 	}
 	return false
 }

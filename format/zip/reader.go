@@ -100,6 +100,10 @@ type Options struct {
 	// read (enough to list names; DataOffset stays -1 and local-header
 	// anomalies are not looked for).
 	DirectoryOnly bool
+	// DeclaredOffsets reads the central directory and members at their
+	// declared offsets, as miniz (torch.load) does, instead of shifting
+	// them by the bytes prepended to the archive, as zipfile does.
+	DeclaredOffsets bool
 }
 
 func (o Options) withDefaults() Options {
@@ -135,6 +139,7 @@ const (
 	AnomalyTooManyEntries AnomalyKind = "too-many-entries"   // more entries than Options.MaxEntries
 	AnomalyLongName       AnomalyKind = "long-name"          // name longer than Options.MaxNameLen
 	AnomalyDirectory      AnomalyKind = "bad-directory"      // central directory truncated or corrupt
+	AnomalyAmbiguous      AnomalyKind = "two-directories"    // zipfile and miniz read different central directories
 )
 
 // Anomaly is one structural irregularity.
@@ -358,6 +363,19 @@ func (z *Reader) readDirectory(e eocdInfo, opts Options) error {
 	cdStart := e.end - int64(e.cdSize)
 	// zipfile's "concat": bytes prepended to the archive shift every offset.
 	base := cdStart - int64(min(e.cdOffset, uint64(1)<<62))
+	if base > 0 && e.cdOffset < uint64(z.size) {
+		// miniz (torch.load) reads the directory at the declared offset;
+		// zipfile at the shifted one. A directory at both means the
+		// loaders see two different archives.
+		var sig [4]byte
+		if _, err := z.r.ReadAt(sig[:], int64(e.cdOffset)); err == nil && binary.LittleEndian.Uint32(sig[:]) == sigCentral {
+			z.anomaly(AnomalyAmbiguous, "", int64(e.cdOffset), "a central directory at the declared offset %d (read by miniz) and another at %d (read by zipfile)", e.cdOffset, cdStart)
+		}
+	}
+	if opts.DeclaredOffsets && base > 0 {
+		cdStart, base = int64(e.cdOffset), 0
+		e.cdSize = min(e.cdSize, uint64(z.size-cdStart))
+	}
 	switch {
 	case base > 0:
 		z.BaseOffset = base

@@ -137,6 +137,7 @@ func newSignCmd(app *App) *cobra.Command {
 		chain                     []string
 		useSigstore               bool
 		oidcIssuer, identityToken string
+		fulcioURL, rekorURL       string
 		format                    string
 	)
 	cmd := &cobra.Command{
@@ -170,7 +171,14 @@ out of the manifest.`,
 				if key != "" || cert != "" {
 					return mlsec.Errorf(mlsec.EINVALID, "--sigstore excludes --key and --certificate")
 				}
-				return mlsec.Errorf(mlsec.EINVALID, "keyless signing (--sigstore) is not available in this build: sigstore-go v1.3.0's signing package does not compile against golang.org/x/crypto v0.59.0 (see docs/signing.md); sign with --key or --certificate")
+				token := identityToken
+				if token == "" {
+					token = os.Getenv("SIGSTORE_ID_TOKEN")
+				}
+				if token == "" {
+					return mlsec.Errorf(mlsec.EINVALID, "--sigstore needs an OIDC identity token from %s: pass --identity-token or set SIGSTORE_ID_TOKEN (interactive login is not supported)", oidcIssuer)
+				}
+				signer, method = &signing.SigstoreSigner{FulcioURL: fulcioURL, RekorURL: rekorURL, IDToken: token}, "sigstore"
 			case cert != "":
 				if key == "" {
 					return mlsec.Errorf(mlsec.EINVALID, "--certificate needs --key (the certificate's private key)")
@@ -192,8 +200,6 @@ out of the manifest.`,
 			default:
 				return mlsec.Errorf(mlsec.EINVALID, "choose a signing method: --key, --certificate with --key, or --sigstore")
 			}
-			_ = oidcIssuer
-			_ = identityToken
 			opts, err := hf.options(app, modelPath, signature)
 			if err != nil {
 				return err
@@ -225,7 +231,9 @@ out of the manifest.`,
 	fl.StringSliceVar(&chain, "certificate-chain", nil, "PEM intermediate/root certificates recorded after the leaf (repeatable)")
 	fl.BoolVar(&useSigstore, "sigstore", false, "sign keyless with Sigstore")
 	fl.StringVar(&oidcIssuer, "oidc-issuer", "https://oauth2.sigstore.dev/auth", "OIDC issuer for --sigstore")
-	fl.StringVar(&identityToken, "identity-token", "", "OIDC identity token for --sigstore")
+	fl.StringVar(&identityToken, "identity-token", "", "OIDC identity token for --sigstore (default $SIGSTORE_ID_TOKEN)")
+	fl.StringVar(&fulcioURL, "fulcio-url", signing.PublicFulcioURL, "Fulcio URL for --sigstore")
+	fl.StringVar(&rekorURL, "rekor-url", signing.PublicRekorURL, "Rekor URL for --sigstore")
 	fl.StringVar(&signature, "signature", signing.DefaultSignatureName, "signature (bundle) file to write")
 	fl.StringVar(&format, "format", "text", "output format: text or json")
 	return cmd

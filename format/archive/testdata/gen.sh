@@ -34,5 +34,9 @@ rm -f benign_torch.7z nullifai_torch.7z model.7z
 (cd "$tmp" && 7zz a -bd -bso0 -mx=9 -mtm=off -mtc=off -mta=off "$OLDPWD/benign_torch.7z" benign.pt)
 (cd "$tmp" && 7zz a -bd -bso0 -mx=9 -mtm=off -mtc=off -mta=off "$OLDPWD/nullifai_torch.7z" evil.pt)
 (cd "$tmp" && 7zz a -bd -bso0 -mx=9 -mtm=off -mtc=off -mta=off "$OLDPWD/model.7z" model)
+# Encrypted with a password: content only, and content plus header (-mhe).
+rm -f encrypted.7z encrypted_header.7z
+(cd "$tmp" && 7zz a -bd -bso0 -psecret -mtm=off -mtc=off -mta=off "$OLDPWD/encrypted.7z" model)
+(cd "$tmp" && 7zz a -bd -bso0 -psecret -mhe=on -mtm=off -mtc=off -mta=off "$OLDPWD/encrypted_header.7z" model)
 sha256sum plain.tar plain.tar.gz plain.tar.bz2 plain.tar.xz plain.tar.zst config.json.gz \
-	benign_torch.7z nullifai_torch.7z model.7z > SHA256SUMS
+	benign_torch.7z nullifai_torch.7z model.7z encrypted.7z encrypted_header.7z > SHA256SUMS

@@ -32,8 +32,8 @@ const (
 	RuleEncrypted  = "ARCHIVE-005"
 )
 
-// memThreshold is the largest member spooled in memory.
-const memThreshold = 32 << 20
+// defaultMemThreshold is the largest member spooled in memory.
+const defaultMemThreshold = 32 << 20
 
 //go:embed rules.yaml
 var rulesYAML []byte
@@ -44,6 +44,9 @@ type Detector struct {
 	set   scan.RuleSet
 	// TempDir is where large members are spooled ("" for os.TempDir()).
 	TempDir string
+	// MemThreshold is the largest member held in memory; larger ones are
+	// spooled to a temporary file in TempDir, removed after scanning.
+	MemThreshold int64
 }
 
 var _ scan.Detector = (*Detector)(nil)
@@ -51,7 +54,7 @@ var _ scan.Detector = (*Detector)(nil)
 // New returns the detector.
 func New(cfg scan.Config) (scan.Detector, error) {
 	rs := scan.MustParseRules(rulesYAML)
-	return &Detector{rules: rs, set: scan.NewRuleSet(rs)}, nil
+	return &Detector{rules: rs, set: scan.NewRuleSet(rs), MemThreshold: defaultMemThreshold}, nil
 }
 
 // Name implements scan.Detector.
@@ -66,7 +69,7 @@ func (d *Detector) Kinds() []format.Kind {
 func (d *Detector) Rules() []scan.Rule { return d.rules }
 
 func (d *Detector) limits(l scan.Limits) farchive.Limits {
-	return farchive.Limits{MaxEntries: l.MaxMembers, MaxBytes: l.MaxTotalBytes, MaxRatio: l.MaxRatio, MemThreshold: memThreshold, TempDir: d.TempDir}
+	return farchive.Limits{MaxEntries: l.MaxMembers, MaxBytes: l.MaxTotalBytes, MaxRatio: l.MaxRatio, MemThreshold: d.MemThreshold, TempDir: d.TempDir}
 }
 
 // Scan implements scan.Detector.
@@ -136,7 +139,7 @@ func (d *Detector) scanTar(ctx context.Context, in *scan.Input, sink scan.Sink, 
 }
 
 func (d *Detector) spoolNested(ctx context.Context, name string, body io.Reader, lim scan.Limits, sink scan.Sink) error {
-	sp, err := farchive.Spool(body, lim.MaxMemberBytes, memThreshold, d.TempDir)
+	sp, err := farchive.Spool(body, lim.MaxMemberBytes, d.MemThreshold, d.TempDir)
 	if err != nil {
 		return err
 	}
@@ -152,6 +155,9 @@ func (d *Detector) scanStream(ctx context.Context, in *scan.Input, sink scan.Sin
 		return err
 	}
 	defer st.Close()
+	if st.R == nil {
+		return fmt.Errorf("%w: %s stream without compression magic", farchive.ErrFormat, in.Kind)
+	}
 	return d.spoolNested(ctx, streamName(in), st.R, lim, sink)
 }
 
@@ -205,7 +211,7 @@ func (d *Detector) scan7z(ctx context.Context, in *scan.Input, sink scan.Sink, l
 		// Ratio over the archive: count earlier members too.
 		b.N = total
 		b.Max = fl.MaxBytes
-		sp, err := farchive.Spool(b, lim.MaxMemberBytes, memThreshold, d.TempDir)
+		sp, err := farchive.Spool(b, lim.MaxMemberBytes, d.MemThreshold, d.TempDir)
 		total = b.N
 		if err != nil {
 			if errors.Is(err, farchive.ErrFormat) || !farchive.IsBomb(err) {

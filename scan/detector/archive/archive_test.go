@@ -355,3 +355,72 @@ func TestStreamName(t *testing.T) {
 		}
 	}
 }
+
+// TestPlainTarInPlace: members of an uncompressed tar are handed on in
+// place; the archive detector neither copies nor counts them (the runner's
+// Nested caps apply), so a large plain tar is not mistaken for a bomb.
+func TestPlainTarInPlace(t *testing.T) {
+	b := makeTar(t, []tarEntry{
+		{name: "big.bin", typ: tar.TypeReg, data: string(make([]byte, 8<<20))},
+		{name: "small.pkl", typ: tar.TypeReg, data: benignPickle},
+	})
+	s := newSink()
+	s.lim.MaxTotalBytes = 1 << 20
+	s.lim.MaxMemberBytes = 1 << 20
+	scanBytes(t, "big.tar", b, s)
+	if len(s.findings) != 0 {
+		t.Errorf("findings %v", s.findings)
+	}
+	if diff := cmp.Diff([]string{"big.bin:unknown", "small.pkl:pickle"}, s.nested); diff != "" {
+		t.Errorf("nested (-want +got):\n%s", diff)
+	}
+	if string(s.contents["small.pkl"]) != benignPickle {
+		t.Errorf("small.pkl content %q", s.contents["small.pkl"])
+	}
+}
+
+// TestSpoolToFile forces every inflated member through a temporary file and
+// checks the content arrives intact and the files are removed.
+func TestSpoolToFile(t *testing.T) {
+	tmp := t.TempDir()
+	for _, f := range []string{"plain.tar.gz", "plain.tar.zst", "model.7z", "config.json.gz"} {
+		b, err := os.ReadFile(filepath.Join(fixtures, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		dd, _ := New(scan.DefaultConfig())
+		d := dd.(*Detector)
+		d.TempDir, d.MemThreshold = tmp, 8
+		s := newSink()
+		k, _ := format.Detect(bytes.NewReader(b), int64(len(b)))
+		if err := d.Scan(context.Background(), &scan.Input{Path: f, R: bytes.NewReader(b), Size: int64(len(b)), Kind: k}, s); err != nil {
+			t.Fatal(err)
+		}
+		if len(s.findings) != 0 || len(s.nested) == 0 {
+			t.Errorf("%s: findings %v nested %v", f, s.findings, s.nested)
+		}
+		if got := string(s.contents["model/state.pkl"]); k != format.Gzip && got != benignPickle {
+			t.Errorf("%s: state.pkl %q", f, got)
+		}
+		if left, _ := os.ReadDir(tmp); len(left) != 0 {
+			t.Errorf("%s: spool files left: %v", f, left)
+		}
+	}
+}
+
+func TestEncrypted7z(t *testing.T) {
+	for _, f := range []string{"encrypted.7z", "encrypted_header.7z"} {
+		b, err := os.ReadFile(filepath.Join(fixtures, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := newSink()
+		scanBytes(t, f, b, s)
+		if len(s.findings) != 1 || s.findings[0].RuleID != RuleEncrypted {
+			t.Errorf("%s: findings %v, want one %s", f, s.findings, RuleEncrypted)
+		}
+		if len(s.nested) != 0 {
+			t.Errorf("%s: nested %v", f, s.nested)
+		}
+	}
+}

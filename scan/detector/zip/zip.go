@@ -48,6 +48,7 @@ const (
 	RuleTooMany        = "ZIP-015"
 	RuleNotZip         = "ZIP-016"
 	RuleHiddenStorage  = "ZIP-017"
+	RuleTwoDirectories = "ZIP-018"
 )
 
 // PrependedMember is the member name under which data prepended to an
@@ -127,6 +128,13 @@ func (d *Detector) Scan(ctx context.Context, in *scan.Input, sink scan.Sink) err
 		}
 	}
 	err = s.members(ctx)
+	if err == nil && s.ambiguous() {
+		// Also scan the archive as miniz (torch.load) reads it.
+		if z2, zerr := fzip.NewReader(in.R, in.Size, fzip.Options{MaxEntries: lim.MaxMembers, DeclaredOffsets: true}); zerr == nil {
+			s2 := &scanState{d: d, z: z2, sink: sink, in: in, budget: s.budget, states: make([]memberState, len(z2.Entries))}
+			err = s2.members(ctx)
+		}
+	}
 	s.reportAnomalies()
 	if errors.Is(err, scan.ErrLimit) || errors.Is(err, errStop) {
 		return nil
@@ -350,6 +358,15 @@ func (s *scanState) readError(e *fzip.Entry, err error) error {
 	return nil
 }
 
+func (s *scanState) ambiguous() bool {
+	for _, a := range s.z.Anomalies {
+		if a.Kind == fzip.AnomalyAmbiguous {
+			return true
+		}
+	}
+	return false
+}
+
 // reportAnomalies turns the reader's anomalies into findings; the severity
 // of some depends on whether the member's content was scanned.
 func (s *scanState) reportAnomalies() {
@@ -396,6 +413,8 @@ func (s *scanState) reportAnomalies() {
 			id = RuleMethod
 		case fzip.AnomalyTooManyEntries:
 			id = RuleTooMany
+		case fzip.AnomalyAmbiguous:
+			id = RuleTwoDirectories
 		default: // size, count, local header, directory, trailing, long name
 			id = RuleMalformed
 		}

@@ -3,8 +3,10 @@ package zip_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -156,6 +158,37 @@ func npy(descr string, payload []byte) []byte {
 	return append(append(b, h...), payload...)
 }
 
+// TestTwoDirectories: zipfile and miniz read different central directories;
+// both readings are scanned.
+func TestTwoDirectories(t *testing.T) {
+	benign21 := []byte("S'" + strings.Repeat("x", 16) + "'\n.")
+	if len(benign21) != len(evil) {
+		t.Fatal("payloads must have equal lengths")
+	}
+	a := ziptest.Archive{Files: []ziptest.File{{Name: "a/data.pkl", Data: evil}}}.Bytes()
+	za, err := fzip.NewReader(bytes.NewReader(a), int64(len(a)), fzip.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefix := a[:za.DirectoryOffset+za.DirectorySize] // A's local header, data and directory
+	b := ziptest.Archive{Prepend: prefix, Files: []ziptest.File{{Name: "b/data.pkl", Data: benign21}}}.Bytes()
+	// Point B's end record at A's directory, where miniz will look.
+	binary.LittleEndian.PutUint32(b[len(b)-6:], uint32(za.DirectoryOffset))
+	s := run(t, b)
+	if diff := cmp.Diff([]string{"[prepended]", "a/data.pkl", "b/data.pkl"}, s.Names()); diff != "" {
+		t.Errorf("nested (-want +got):\n%s", diff)
+	}
+	if !bytes.Equal(s.Members["a/data.pkl"], evil) || !bytes.Equal(s.Members["b/data.pkl"], benign21) {
+		t.Errorf("members: %q", s.Members)
+	}
+	rules := strings.Join(s.Rules(), " ")
+	for _, want := range []string{"ZIP-003@", "ZIP-018@"} {
+		if !strings.Contains(rules, want) {
+			t.Errorf("%s missing from %s", want, rules)
+		}
+	}
+}
+
 func TestNestedContent(t *testing.T) {
 	// What Nested receives is the exact member content, also when inflated.
 	b := ziptest.Archive{Files: []ziptest.File{{Name: "p", Data: evil, Method: 8}, {Name: "q", Data: evil, LocalName: "zz"}}}.Bytes()
@@ -247,7 +280,7 @@ func TestRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(d.Rules()) != 17 {
+	if len(d.Rules()) != 18 {
 		t.Errorf("%d rules", len(d.Rules()))
 	}
 }
