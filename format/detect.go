@@ -91,6 +91,12 @@ func detect(r io.ReaderAt, size int64, head []byte) Kind {
 	if isTar(head) {
 		return classifyTar(head)
 	}
+	// HDF5 files with a user block put the superblock at 512, 1024, 2048 ...
+	for off := 512; off+len(hdf5Magic) <= len(head); off *= 2 {
+		if has(off, hdf5Magic) {
+			return HDF5
+		}
+	}
 	if isZlib(head) {
 		if k := compressed(Joblib, head); k == Joblib {
 			return Joblib

@@ -64,6 +64,7 @@ func TestDetectCrafted(t *testing.T) {
 		{"npy", []byte("\x93NUMPY\x01\x00v\x00{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }"), format.NumPy},
 		{"gguf", []byte("GGUF\x03\x00\x00\x00"), format.GGUF},
 		{"hdf5", []byte("\x89HDF\r\n\x1a\n\x00\x00"), format.HDF5},
+		{"hdf5 user block", append(make([]byte, 512), []byte("\x89HDF\r\n\x1a\n\x00\x00")...), format.HDF5},
 		{"7z", []byte("7z\xbc\xaf\x27\x1c\x00\x04"), format.SevenZip},
 		{"tflite", []byte("\x1c\x00\x00\x00TFL3\x00\x00"), format.TFLite},
 	} {

@@ -60,16 +60,16 @@ type Result struct {
 
 // Section kinds, after the Hugging Face model card template.
 const (
-	SectionUses          = "uses"           // Uses, Intended uses, Direct/Downstream use
-	SectionOutOfScope    = "out-of-scope"   // Out-of-Scope Use
-	SectionLimitations   = "limitations"    // Limitations, Bias, Risks, and Limitations
+	SectionUses          = "uses"         // Uses, Intended uses, Direct/Downstream use
+	SectionOutOfScope    = "out-of-scope" // Out-of-Scope Use
+	SectionLimitations   = "limitations"  // Limitations, Bias, Risks, and Limitations
 	SectionRecommend     = "recommendations"
-	SectionUsers         = "users"          // Intended users
-	SectionEthics        = "ethics"         // Ethical considerations
-	SectionEnvironmental = "environmental"  // Environmental Impact
-	SectionTraining      = "training"       // Training data / procedure / details
-	SectionEvaluation    = "evaluation"     // Evaluation, Results
-	SectionTradeoffs     = "tradeoffs"      // Performance trade-offs
+	SectionUsers         = "users"         // Intended users
+	SectionEthics        = "ethics"        // Ethical considerations
+	SectionEnvironmental = "environmental" // Environmental Impact
+	SectionTraining      = "training"      // Training data / procedure / details
+	SectionEvaluation    = "evaluation"    // Evaluation, Results
+	SectionTradeoffs     = "tradeoffs"     // Performance trade-offs
 )
 
 // Section is one text section of the card.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -343,12 +344,33 @@ func taskSize(files []fileEntry, t task) int64 {
 // hashRange streams [t.start, t.end) of the file (to EOF when t.end < 0)
 // through h. BLAKE3 reads ahead in a second goroutine so that reading
 // overlaps hashing.
-func hashRange(ctx context.Context, h io.Writer, f fileEntry, t task, buf []byte, progress func(int64)) error {
+func hashRange(ctx context.Context, h hash.Hash, f fileEntry, t task, buf []byte, progress func(int64)) error {
 	fh, err := os.Open(f.abs)
 	if err != nil {
 		return fmt.Errorf("signing: %w", err)
 	}
 	defer fh.Close()
+	{
+		// Hash straight from the page cache when the file can be mapped.
+		end := t.end
+		if end < 0 {
+			fi, err := fh.Stat()
+			if err != nil {
+				return fmt.Errorf("signing: %w", err)
+			}
+			end = fi.Size()
+		}
+		if end-t.start >= mmapMinSize {
+			ok, err := hashMapped(ctx, h, fh, t.start, end, len(buf), progress)
+			if ok {
+				if err == nil && t.end < 0 {
+					// The reference reads to EOF: take whatever grew.
+					return hashTail(ctx, h, fh, end, buf, progress)
+				}
+				return err
+			}
+		}
+	}
 	var r io.Reader
 	if t.end < 0 {
 		r = fh
@@ -385,6 +407,34 @@ func hashRange(ctx context.Context, h io.Writer, f fileEntry, t task, buf []byte
 		return fmt.Errorf("signing: %s changed while hashing (short read at offset %d)", f.abs, t.start+n)
 	}
 	return nil
+}
+
+// mmapMinSize is the smallest range worth mapping.
+const mmapMinSize = 1 << 20
+
+func hashTail(ctx context.Context, h hash.Hash, fh *os.File, off int64, buf []byte, progress func(int64)) error {
+	return hashRange2(ctx, h, io.NewSectionReader(fh, off, 1<<62), buf, progress, fh.Name())
+}
+
+func hashRange2(ctx context.Context, h io.Writer, r io.Reader, buf []byte, progress func(int64), name string) error {
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		k, err := io.ReadFull(r, buf)
+		if k > 0 {
+			h.Write(buf[:k])
+			if progress != nil {
+				progress(int64(k))
+			}
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("signing: reading %s: %w", name, err)
+		}
+	}
 }
 
 func pipelined(ctx context.Context, h io.Writer, r io.Reader, size int, progress func(int64), name string) error {

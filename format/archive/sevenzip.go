@@ -76,9 +76,17 @@ func Walk7z(ctx context.Context, r io.ReaderAt, size int64, lim Limits, visit fu
 }
 
 func isPasswordErr(err error) bool {
-	var re sevenzip.ReadError
-	if errors.As(err, &re) && re.Encrypted {
+	var rp *sevenzip.ReadError
+	if errors.As(err, &rp) && rp != nil && rp.Encrypted {
+		return true
+	}
+	var rv sevenzip.ReadError
+	if errors.As(err, &rv) && rv.Encrypted {
 		return true
 	}
 	return strings.Contains(strings.ToLower(err.Error()), "password")
 }
+
+// IsEncrypted reports whether err comes from reading encrypted 7z content
+// (the reader hints at encryption when decoding fails).
+func IsEncrypted(err error) bool { return errors.Is(err, ErrEncrypted) || isPasswordErr(err) }

@@ -285,12 +285,10 @@ func (w *walker) object(m map[string]any, path string) {
 			}
 		}
 	}
-	for _, k := range []string{"output_shape_type"} {
-		if ft, ok := str(m, k); ok && ft == "lambda" {
-			if _, isObj := m["output_shape"].(map[string]any); !isObj && m["output_shape"] != nil {
-				w.add(Issue{Kind: Lambda, Path: join(path, "output_shape"), Subject: "Lambda",
-					Detail: "Keras 2 Lambda output_shape with marshalled bytecode: loading runs it"})
-			}
+	if ft, ok := str(m, "output_shape_type"); ok && ft == "lambda" {
+		if _, isObj := m["output_shape"].(map[string]any); !isObj && m["output_shape"] != nil {
+			w.add(Issue{Kind: Lambda, Path: join(path, "output_shape"), Subject: "Lambda",
+				Detail: "Keras 2 Lambda output_shape with marshalled bytecode: loading runs it"})
 		}
 	}
 	if class == "TFSMLayer" {
@@ -300,6 +298,7 @@ func (w *walker) object(m map[string]any, path string) {
 	if !hasClass {
 		return
 	}
+	reported := false
 	switch {
 	case hasModule:
 		name := class
@@ -311,13 +310,16 @@ func (w *walker) object(m map[string]any, path string) {
 				name = registered
 			}
 		}
-		w.ref(path, module, name, class)
+		reported = w.ref(path, module, name, class)
 	case specialClass(class):
 	case !builtinClass(class) && class != "__lambda__" && class != "TFSMLayer":
 		w.add(Issue{Kind: ForeignReference, Path: path, Subject: class,
 			Detail: fmt.Sprintf("class %q is not a built-in Keras class: loading needs custom code", class)})
+		reported = true
 	}
-	if registered != "" && class != "function" && registered != class {
+	// A registered custom object under an allowed module still needs code
+	// the loading program registers; one finding per object is enough.
+	if !reported && registered != "" && class != "function" && registered != class {
 		w.refRegistered(path, registered)
 	}
 }
@@ -339,8 +341,9 @@ func (w *walker) refRegistered(path, registered string) {
 		Detail: fmt.Sprintf("registered custom object %q: loading needs custom code", registered)})
 }
 
-// ref judges a module + name reference.
-func (w *walker) ref(path, module, name, class string) {
+// ref judges a module + name reference and reports whether it added an
+// issue.
+func (w *walker) ref(path, module, name, class string) bool {
 	subject := name
 	if module != "" {
 		subject = module + "." + name
@@ -350,14 +353,18 @@ func (w *walker) ref(path, module, name, class string) {
 		w.add(Issue{Kind: DangerousReference, Path: path, Subject: subject,
 			Detail: fmt.Sprintf("reference to %s: loading imports it and may run commands or code", subject)})
 	case module == "" || module == "__main__":
-		if class == "function" || !knownClasses()[name] {
-			w.add(Issue{Kind: ForeignReference, Path: path, Subject: subject,
-				Detail: fmt.Sprintf("%s %q from the loading program: needs custom code", kindOf(class), name)})
+		if class != "function" && builtinClass(name) {
+			return false
 		}
+		w.add(Issue{Kind: ForeignReference, Path: path, Subject: subject,
+			Detail: fmt.Sprintf("%s %q from the loading program: needs custom code", kindOf(class), name)})
 	case !w.allowed(module, name):
 		w.add(Issue{Kind: ForeignReference, Path: path, Subject: subject,
 			Detail: fmt.Sprintf("%s %s is outside Keras: loading imports module %q", kindOf(class), subject, module)})
+	default:
+		return false
 	}
+	return true
 }
 
 func kindOf(class string) string {

@@ -39,7 +39,6 @@ func TestAnalyzeFixtures(t *testing.T) {
 			{ExternalPath, "/srv/models/evil_savedmodel"},
 			{ForeignReference, "my_layers.Custom"},
 			{ExternalPath, "https://example.com/vocab.txt"},
-			{ForeignReference, "MyPkg>Custom"},
 		}},
 	}
 	for _, tt := range tests {
@@ -85,7 +84,9 @@ func TestAnalyzeCases(t *testing.T) {
 		{"allowlisted parent package", `{"module":"keras_hub.src.models.gemma.gemma_backbone","class_name":"GemmaBackbone","config":{},"registered_name":"keras_hub>GemmaBackbone"}`, Options{Allow: []string{"keras_hub:*"}},
 			nil},
 		{"keras_hub is not keras", `{"module":"keras_hub.src.models.gemma.gemma_backbone","class_name":"GemmaBackbone","config":{},"registered_name":"keras_hub>GemmaBackbone"}`, Options{},
-			[]brief{{ForeignReference, "keras_hub.src.models.gemma.gemma_backbone.GemmaBackbone"}, {ForeignReference, "keras_hub>GemmaBackbone"}}},
+			[]brief{{ForeignReference, "keras_hub.src.models.gemma.gemma_backbone.GemmaBackbone"}}},
+		{"registered custom object under keras module", `{"module":"keras.layers","class_name":"Dense","config":{},"registered_name":"acme>Dense"}`, Options{},
+			[]brief{{ForeignReference, "acme>Dense"}}},
 		{"allowlisted name", `{"module":"mypkg","class_name":"Block","config":{},"registered_name":"mypkg>Block"}`, Options{Allow: []string{"mypkg:Block"}},
 			nil},
 		{"denylisted keras module", `{"module":"keras.src.utils","class_name":"function","config":"get_file"}`, Options{Deny: []string{"keras.src.utils:get_file"}},

@@ -604,14 +604,23 @@ func (i Import) global() string {
 func (m *machine) addImport(op *Op, mod, name string, resolved bool) Import {
 	imp := Import{Module: mod, Name: name, Offset: op.Offset, Opcode: op.Name, Resolved: resolved, Pickle: m.index}
 	if m.proto < 3 {
-		if to, ok := py2NameMapping[[2]string{mod, name}]; ok {
-			imp.Module, imp.Name, imp.Mapped = to[0], to[1], true
-		} else if to, ok := py2ImportMapping[mod]; ok {
-			imp.Module, imp.Mapped = to, true
-		}
+		imp.Module, imp.Name, imp.Mapped = MapPython2(mod, name)
 	}
 	m.imports = append(m.imports, imp)
 	return imp
+}
+
+// MapPython2 applies the Python 2 to 3 name mapping CPython's unpickler
+// uses for protocols below 3 (Lib/_compat_pickle.py) and reports whether it
+// changed anything.
+func MapPython2(module, name string) (string, string, bool) {
+	if to, ok := py2NameMapping[[2]string{module, name}]; ok {
+		return to[0], to[1], true
+	}
+	if to, ok := py2ImportMapping[module]; ok {
+		return to, name, true
+	}
+	return module, name, false
 }
 
 // dtypeItemSize returns the item size of a numpy dtype code such as "f8",

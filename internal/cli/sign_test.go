@@ -171,6 +171,7 @@ func TestDigestCLI(t *testing.T) {
 }
 
 func TestSigningUsageErrors(t *testing.T) {
+	t.Setenv("SIGSTORE_ID_TOKEN", "")
 	dir := mkModel(t)
 	link := filepath.Join(dir, "link")
 	if err := os.Symlink(filepath.Join(dir, "config.json"), link); err != nil {
@@ -194,6 +195,9 @@ func TestSigningUsageErrors(t *testing.T) {
 		{"verify no signature", []string{"verify", dir, "--key", filepath.Join(keys, "signing-key-pub.pem"), "--signature", "/nonexistent.sig"}, "does not exist"},
 		{"issuer without identity", []string{"verify", dir, "--issuer", "https://x"}, "both --identity and --issuer"},
 		{"bad format", []string{"digest", dir, "--format", "xml"}, "--format"},
+		{"sigstore without token", []string{"sign", dir, "--sigstore"}, "identity token"},
+		{"sigstore and key", []string{"sign", dir, "--sigstore", "--key", key}, "excludes"},
+		{"sigstore unreachable", []string{"sign", dir, "--sigstore", "--allow-symlinks", "--identity-token", "a.eyJzdWIiOiJ4In0.c", "--fulcio-url", "http://127.0.0.1:1", "--signature", sig}, "127.0.0.1:1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

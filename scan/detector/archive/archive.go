@@ -213,6 +213,9 @@ func (d *Detector) scan7z(ctx context.Context, in *scan.Input, sink scan.Sink, l
 		b.Max = fl.MaxBytes
 		sp, err := farchive.Spool(b, lim.MaxMemberBytes, d.MemThreshold, d.TempDir)
 		total = b.N
+		if err != nil && farchive.IsEncrypted(err) {
+			return fmt.Errorf("%w: %s: %v", farchive.ErrEncrypted, e.Name, err)
+		}
 		if err != nil {
 			if errors.Is(err, farchive.ErrFormat) || !farchive.IsBomb(err) {
 				sink.Report(d.set.Finding(RuleMalformed, fmt.Sprintf("member %s: %v", e.Name, err), e.Name, -1))

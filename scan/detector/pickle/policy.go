@@ -1,6 +1,8 @@
 package pickle
 
 import (
+	pk "github.com/mlsecops/mlsec/format/pickle"
+
 	"errors"
 	"fmt"
 	"strings"
@@ -165,7 +167,7 @@ const maxAliasRounds = 8
 // Judge classifies the import of name from module. Names may be dotted
 // (protocol 4 attribute walks); Python 2 names are mapped first.
 func (p *Policy) Judge(module, name string) Verdict {
-	m, n, _ := mapPy2(module, name)
+	m, n, _ := pk.MapPython2(module, name)
 	v := Verdict{Path: m + "." + n}
 	modParts := strings.Split(m, ".")
 	nameParts := strings.Split(n, ".")
@@ -240,7 +242,7 @@ func (p *Policy) IsLoader(callee string) (loader, scanned bool) {
 // JudgeModule judges an import whose name is unknown (computed): only the
 // module can be judged, and only the denylist applies.
 func (p *Policy) JudgeModule(module string) Verdict {
-	m, _, _ := mapPy2(module, "")
+	m, _, _ := pk.MapPython2(module, "")
 	v := Verdict{Class: Unknown, Path: m}
 	if m == "" {
 		return v

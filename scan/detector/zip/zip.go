@@ -398,7 +398,9 @@ func (s *scanState) reportAnomalies() {
 		case fzip.AnomalyFlags:
 			id = RuleFlags
 		case fzip.AnomalyZip64:
-			if zip64 {
+			// PyTorch's writer emits a zip64 end record in every archive:
+			// reporting it there is noise.
+			if zip64 || s.in.Kind == format.PyTorchZip || s.in.Kind == format.TorchScript {
 				continue
 			}
 			zip64 = true
