@@ -3,6 +3,7 @@ module github.com/mlsecops/mlsec
 go 1.26.0
 
 require (
+	cel.dev/cel-go v0.33.2 // indirect
 	filippo.io/age v1.3.2 // indirect
 	filippo.io/hpke v0.4.0 // indirect
 	github.com/CycloneDX/cyclonedx-go v0.12.0 // indirect

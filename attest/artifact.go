@@ -230,3 +230,13 @@ func VerifyArtifact(ctx context.Context, h *Hasher, v signing.Verifier, path str
 	}
 	return res, nil
 }
+
+// SignedDigest returns the subject digest recorded in a signature file,
+// without verifying the signature (for indexing evidence only).
+func SignedDigest(sigPath string) (Digest, error) {
+	m, err := readSignatureManifest(sigPath)
+	if err != nil {
+		return "", err
+	}
+	return DigestOf(m.RootDigest()), nil
+}
