@@ -84,14 +84,26 @@ type hashEntry struct {
 func (h *Hasher) Count() int { return int(h.count.Load()) }
 
 // Manifest hashes the artifact at path with ser. The signature and claims
-// files inside a directory artifact are always left out, like the
-// serialization's own ignore paths.
+// files inside a directory artifact are left out, like the serialization's
+// own ignore paths.
 func (h *Hasher) Manifest(ctx context.Context, path string, ser signing.Serialization) (*signing.Manifest, error) {
+	return h.manifest(ctx, path, ser, nil)
+}
+
+// manifest is Manifest, except that the signature and claims files are
+// hashed when signed covers them (a model signed elsewhere may hold files
+// of those names), as mlsec verify does.
+func (h *Hasher) manifest(ctx context.Context, path string, ser signing.Serialization, signed *signing.Manifest) (*signing.Manifest, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("attest: %w", err)
 	}
-	ignores := append(slices.Clone(ser.IgnorePaths), DefaultSignatureName, ClaimsFileName)
+	ignores := slices.Clone(ser.IgnorePaths)
+	for _, n := range []string{DefaultSignatureName, ClaimsFileName} {
+		if !covers(signed, n) {
+			ignores = append(ignores, n)
+		}
+	}
 	slices.Sort(ignores)
 	ignores = slices.Compact(ignores)
 	key := strings.Join([]string{abs, string(ser.Method), string(ser.Hash),
@@ -123,19 +135,32 @@ func (h *Hasher) Manifest(ctx context.Context, path string, ser signing.Serializ
 	return e.m, e.err
 }
 
-// signedSerialization reads the serialization recorded in the artifact's
-// signature without verifying it (identity only); ok is false when there
-// is no readable signature.
-func signedSerialization(path string) (signing.Serialization, bool) {
+// covers reports whether the signed manifest has a file at or under name.
+func covers(signed *signing.Manifest, name string) bool {
+	if signed == nil {
+		return false
+	}
+	for _, it := range signed.Items {
+		if it.Path == name || strings.HasPrefix(it.Path, name+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// signedManifest reads the manifest recorded in the artifact's signature
+// without verifying it (identity only); nil when there is no readable
+// signature.
+func signedManifest(path string) *signing.Manifest {
 	sigPath, err := SignaturePath(path)
 	if err != nil {
-		return signing.Serialization{}, false
+		return nil
 	}
 	m, err := readSignatureManifest(sigPath)
 	if err != nil {
-		return signing.Serialization{}, false
+		return nil
 	}
-	return m.Serialization, true
+	return m
 }
 
 // readSignatureManifest parses a signature bundle's statement without
@@ -156,11 +181,12 @@ func readSignatureManifest(sigPath string) (*signing.Manifest, error) {
 // the way its signature says it was signed (so provenance and signature
 // pair up), or with DefaultSerialization when it has no signature.
 func Identify(ctx context.Context, h *Hasher, path string) (Subject, error) {
-	ser, ok := signedSerialization(path)
-	if !ok {
-		ser = DefaultSerialization()
+	signed := signedManifest(path)
+	ser := DefaultSerialization()
+	if signed != nil {
+		ser = signed.Serialization
 	}
-	m, err := h.Manifest(ctx, path, ser)
+	m, err := h.manifest(ctx, path, ser, signed)
 	if err != nil {
 		return Subject{}, err
 	}
@@ -210,13 +236,14 @@ func VerifyArtifact(ctx context.Context, h *Hasher, v signing.Verifier, path str
 		return res, err
 	}
 	signed, verr := signing.VerifyPayload(ctx, data, v)
-	ser := DefaultSerialization()
-	if verr == nil {
-		ser = signed.Serialization
-	} else if s, ok := signedSerialization(path); ok {
-		ser = s
+	if verr != nil {
+		signed = signedManifest(path) // for the digest only
 	}
-	actual, err := h.Manifest(ctx, path, ser)
+	ser := DefaultSerialization()
+	if signed != nil {
+		ser = signed.Serialization
+	}
+	actual, err := h.manifest(ctx, path, ser, signed)
 	if err != nil {
 		return res, err
 	}

@@ -1,14 +1,14 @@
 // Package attest builds, signs and verifies in-toto v1 attestations about
 // models and datasets: SLSA Provenance v1 for training, fine-tuning,
 // quantization and conversion runs, mlsec scan results, evaluation results
-// (the in-toto test-result predicate) and, as a seam for the AI-BOM, any
-// CycloneDX document.
+// (the in-toto test-result predicate) and CycloneDX AI-BOMs.
 //
 // Every statement's subject is the artifact's OpenSSF Model Signing root
 // digest, so an attestation pairs up with the artifact's signature. Signed
 // attestations are Sigstore bundles (DSSE), produced and checked with the
 // signing package's Signer and Verifier (key, certificate or keyless), and
-// kept beside the artifact in an append-only claims file (see Claims).
+// kept beside the artifact in an append-only claims file (see ReadClaims
+// and AppendClaim).
 package attest
 
 import (
@@ -301,5 +301,9 @@ func (a AnyVerifier) VerifyBundle(ctx context.Context, b *protobundle.Bundle) ([
 	if len(errs) == 1 {
 		return nil, errs[0]
 	}
-	return nil, fmt.Errorf("%w: no trusted signer accepts the bundle: %w", signing.ErrInvalidSignature, errors.Join(errs...))
+	msgs := make([]string, len(errs))
+	for i, e := range errs {
+		msgs[i] = strings.TrimPrefix(e.Error(), "signing: invalid signature: ")
+	}
+	return nil, fmt.Errorf("%w: no trusted signer accepts the bundle: %s", signing.ErrInvalidSignature, strings.Join(msgs, "; "))
 }

@@ -13,8 +13,9 @@ const MaxBOMSize = 8 << 20
 
 // BOMStatement wraps a CycloneDX JSON document (an AI/ML-BOM, as the aibom
 // package or any other tool writes it) as a CycloneDXType statement about
-// subject. This is the seam for `mlsec attest bom`: the BOM is produced
-// elsewhere and only checked for being a CycloneDX JSON object here.
+// subject. The BOM is built by the caller (mlsec attest bom uses aibom)
+// and only checked for being a CycloneDX JSON object here, so attest does
+// not depend on aibom.
 func BOMStatement(subject Subject, bom []byte) ([]byte, error) {
 	if len(bom) > MaxBOMSize {
 		return nil, fmt.Errorf("%w: BOM of %d bytes exceeds %d", ErrMalformed, len(bom), MaxBOMSize)

@@ -1,7 +1,6 @@
 package attest
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -11,8 +10,8 @@ import (
 	"strconv"
 	"strings"
 
-	ita1 "github.com/in-toto/attestation/go/v1"
 	tr "github.com/in-toto/attestation/go/predicates/test_result/v0"
+	ita1 "github.com/in-toto/attestation/go/v1"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/structpb"
 )
@@ -79,10 +78,8 @@ func ParseMetrics(data []byte) (map[string]any, error) {
 	if len(data) > MaxMetricsSize {
 		return nil, fmt.Errorf("%w: metrics file of %d bytes exceeds %d", ErrMalformed, len(data), MaxMetricsSize)
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
 	var v map[string]any
-	if err := dec.Decode(&v); err != nil {
+	if err := json.Unmarshal(data, &v); err != nil {
 		return nil, fmt.Errorf("%w: metrics file is not a JSON object: %v", ErrMalformed, err)
 	}
 	out := map[string]any{}
@@ -102,12 +99,6 @@ func ParseMetrics(data []byte) (map[string]any, error) {
 					return err
 				}
 				continue
-			case json.Number:
-				f, err := x.Float64()
-				if err != nil {
-					return fmt.Errorf("%w: metric %s: %v", ErrMalformed, name, err)
-				}
-				out[name] = f
 			default:
 				out[name] = x
 			}

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
-	ita1 "github.com/in-toto/attestation/go/v1"
 	slsa "github.com/in-toto/attestation/go/predicates/provenance/v1"
+	ita1 "github.com/in-toto/attestation/go/v1"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -42,14 +42,14 @@ const (
 
 // Dependency is one input of a run.
 type Dependency struct {
-	Role Role
+	Role Role `json:"role"`
 	// Name is the artifact's name (a directory or file name) or empty.
-	Name string
+	Name string `json:"name,omitempty"`
 	// Digest is the OMS root digest of a dataset or model; empty for code.
-	Digest Digest
+	Digest Digest `json:"digest,omitempty"`
 	// URI and Commit locate source code (git).
-	URI    string
-	Commit string
+	URI    string `json:"uri,omitempty"`
+	Commit string `json:"commit,omitempty"`
 }
 
 // IsArtifact reports whether the dependency is a dataset or model that a

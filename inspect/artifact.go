@@ -102,7 +102,7 @@ var modelKinds = map[format.Kind]string{
 	format.PyTorchLegacy: "pytorch",
 	format.PyTorchTar:    "pytorch",
 	format.Pickle:        "",
-	format.Joblib:        "",
+	format.Joblib:        "joblib",
 	format.NumPy:         "numpy",
 	format.NumPyZip:      "numpy",
 	format.TFLite:        "tensorflow-lite",
@@ -448,26 +448,28 @@ func (a *Artifact) pickle(ctx context.Context, r io.ReaderAt, size int64, joblib
 		a.Imports = append(a.Imports, m)
 	}
 	sort.Strings(a.Imports)
+	// The most specific library imported names the framework.
+	best := len(frameworkRank)
 	for _, m := range a.Imports {
 		top, _, _ := strings.Cut(m, ".")
-		switch top {
-		case "torch":
-			if a.Framework == "" || a.Framework == "pytorch" {
-				a.Framework = "pytorch"
-			}
-		case "sklearn":
-			a.Framework = "scikit-learn"
-		case "xgboost", "lightgbm", "catboost", "tensorflow", "keras":
-			if a.Framework == "" {
-				a.Framework = top
+		for i, fw := range frameworkRank {
+			if top == fw[0] && i < best {
+				best = i
 			}
 		}
 	}
-	if a.Framework == "" && len(a.Imports) > 0 {
-		top, _, _ := strings.Cut(a.Imports[0], ".")
-		a.Framework = top
+	if best < len(frameworkRank) && (a.Framework == "" || a.Framework == "pytorch") {
+		a.Framework = frameworkRank[best][1]
 	}
 	return nil
+}
+
+// frameworkRank maps top-level Python modules to frameworks, most specific
+// first.
+var frameworkRank = [][2]string{
+	{"torch", "pytorch"}, {"sklearn", "scikit-learn"}, {"xgboost", "xgboost"},
+	{"lightgbm", "lightgbm"}, {"catboost", "catboost"}, {"tensorflow", "tensorflow"},
+	{"keras", "keras"}, {"transformers", "transformers"}, {"joblib", "joblib"}, {"numpy", "numpy"},
 }
 
 // templateOf hashes a chat template.

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 )
 
 // Config holds the facts of the Hugging Face configuration files:
@@ -98,6 +100,11 @@ func (r *Report) readRepoFiles(root string) {
 			c.Tokenizer = "sentencepiece"
 		}
 	}
+	for _, f := range r.Files {
+		if strings.HasSuffix(f.Path, ".safetensors.index.json") || strings.HasSuffix(f.Path, ".bin.index.json") {
+			r.checkIndex(root, f.Path, has)
+		}
+	}
 	if has["chat_template.jinja"] {
 		if b, err := readSmall(filepath.Join(root, "chat_template.jinja")); err == nil {
 			c.ChatTemplates = append(c.ChatTemplates, templateOf("default", "chat_template.jinja", string(b)))
@@ -177,6 +184,37 @@ func (c *Config) readTokenizerConfig(r *Report, path string) {
 			}
 		}
 	}
+}
+
+// checkIndex warns about shards a sharded-checkpoint index names but the
+// repository lacks.
+func (r *Report) checkIndex(root, name string, has map[string]bool) {
+	var idx struct {
+		WeightMap map[string]string `json:"weight_map"`
+	}
+	if !r.readJSON(filepath.Join(root, filepath.FromSlash(name)), name, &idx) {
+		return
+	}
+	dir := path.Dir(name)
+	missing := map[string]bool{}
+	for _, shard := range idx.WeightMap {
+		p := path.Join(dir, shard)
+		if !has[p] {
+			missing[p] = true
+		}
+	}
+	for _, p := range sortedKeys(missing) {
+		r.warn("%s names shard %s, which is missing", name, p)
+	}
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // readJSON decodes a small JSON file into v, warning on failure.

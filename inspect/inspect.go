@@ -131,6 +131,13 @@ type Model struct {
 	// ChatTemplates are the chat templates found anywhere (GGUF metadata,
 	// tokenizer_config.json, chat_template.jinja), by hash.
 	ChatTemplates []ChatTemplate `json:"chat_templates,omitempty"`
+	// Description, Version, Organization, Author and URL come from the card
+	// and the repository id, else from GGUF general.* metadata.
+	Description  string `json:"description,omitempty"`
+	Version      string `json:"version,omitempty"`
+	Organization string `json:"organization,omitempty"`
+	Author       string `json:"author,omitempty"`
+	URL          string `json:"url,omitempty"`
 	// License is the licence as declared (card, else GGUF metadata).
 	License    string      `json:"license,omitempty"`
 	BaseModels []Reference `json:"base_models,omitempty"`
@@ -193,11 +200,20 @@ func Inspect(ctx context.Context, path string, opts Options) (*Report, error) {
 	rep := &Report{Schema: Schema, Path: path, Subject: SubjectModel, Artifacts: []Artifact{}, Files: []File{}}
 	root := path
 	if fi.IsDir() {
+		// Symbolic links are followed only while they stay inside the
+		// directory (or, for a cache snapshot, inside its cache entry, where
+		// the blobs are): a link to /etc/passwd named README.md must not end
+		// up in a BOM.
+		allowed := []string{path}
 		if ri, ok := hfrepo.IsRepo(path); ok {
 			rep.Repository = &Repository{Name: ri.Name, Type: ri.Type, Revision: ri.Revision, Source: ri.Source}
 			root = ri.Root
+			allowed = []string{ri.Root}
+			if ri.Cache != "" {
+				allowed = append(allowed, ri.Cache)
+			}
 		}
-		if err := rep.listDir(ctx, root, opts.MaxFiles); err != nil {
+		if err := rep.listDir(ctx, root, allowed, opts.MaxFiles); err != nil {
 			return nil, err
 		}
 	} else if fi.Mode().IsRegular() {
@@ -212,6 +228,9 @@ func Inspect(ctx context.Context, path string, opts Options) (*Report, error) {
 		}
 		if opts.Name != "" {
 			rep.Repository.Name = opts.Name
+			if rep.Repository.Source == "files" {
+				rep.Repository.Source = "options"
+			}
 		}
 		if opts.Revision != "" {
 			rep.Repository.Revision = opts.Revision
@@ -262,7 +281,13 @@ func (r *Report) warn(format string, args ...any) {
 
 // listDir lists the regular files below root, skipping .git and the
 // huggingface_hub .cache directory.
-func (r *Report) listDir(ctx context.Context, root string, max int) error {
+func (r *Report) listDir(ctx context.Context, root string, allowed []string, max int) error {
+	var inside []string
+	for _, a := range allowed {
+		if real, err := filepath.EvalSymlinks(a); err == nil {
+			inside = append(inside, real)
+		}
+	}
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if p == root {
@@ -282,6 +307,13 @@ func (r *Report) listDir(ctx context.Context, root string, max int) error {
 			}
 			return nil
 		}
+		if d.Type()&fs.ModeSymlink != 0 {
+			real, err := filepath.EvalSymlinks(p)
+			if err != nil || !within(real, inside) {
+				r.warn("%s: symbolic link leads outside the repository: skipped", rel)
+				return nil
+			}
+		}
 		info, err := os.Stat(p) // follows links to files
 		if err != nil || !info.Mode().IsRegular() {
 			return nil
@@ -298,6 +330,16 @@ func (r *Report) listDir(ctx context.Context, root string, max int) error {
 	}
 	sort.Slice(r.Files, func(i, j int) bool { return r.Files[i].Path < r.Files[j].Path })
 	return nil
+}
+
+// within reports whether path lies inside one of the directories.
+func within(path string, dirs []string) bool {
+	for _, d := range dirs {
+		if rel, err := filepath.Rel(d, path); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel) {
+			return true
+		}
+	}
+	return false
 }
 
 // digest hashes every file with the OMS serialization (files method,
@@ -395,11 +437,19 @@ func (r *Report) summarise(path string, dir bool) {
 			m.Datasets = append(m.Datasets, Reference{Name: d, URL: hfURL(SubjectDataset, d), Source: "card"})
 		}
 	}
+	if r.Card != nil {
+		m.Description = r.Card.Description
+	}
 	// GGUF general.* metadata fills what the card did not say.
 	for _, a := range r.Artifacts {
 		if m.License == "" {
 			m.License = a.License
 		}
+		setIf(&m.Description, a.Metadata["general.description"])
+		setIf(&m.Version, a.Metadata["general.version"])
+		setIf(&m.Organization, a.Metadata["general.organization"])
+		setIf(&m.Author, a.Metadata["general.author"])
+		setIf(&m.URL, firstNonEmpty(a.Metadata["general.url"], a.Metadata["general.repo_url"], a.Metadata["general.source.url"], a.Metadata["general.source.repo_url"]))
 		m.BaseModels = mergeRefs(m.BaseModels, a.BaseModels)
 		m.Datasets = mergeRefs(m.Datasets, a.Datasets)
 	}
@@ -417,6 +467,15 @@ func (r *Report) summarise(path string, dir bool) {
 	sort.SliceStable(m.ChatTemplates, func(i, j int) bool {
 		return m.ChatTemplates[i].Source+m.ChatTemplates[i].Name < m.ChatTemplates[j].Source+m.ChatTemplates[j].Name
 	})
+}
+
+func firstNonEmpty(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 // mergeRefs appends the references of add whose names are not in refs.

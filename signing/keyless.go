@@ -19,6 +19,9 @@ type SigstoreVerifier struct {
 	TrustedMaterial root.TrustedMaterial
 	Identity        string // exact SAN, e.g. an e-mail address
 	Issuer          string // exact OIDC issuer URL
+	// RequireSCT also requires a signed certificate timestamp from a CT log
+	// in TrustedMaterial, as public-good Fulcio certificates carry.
+	RequireSCT bool
 }
 
 // LoadTrustedRoot reads a Sigstore trusted root JSON file, or fetches the
@@ -66,8 +69,11 @@ func (v *SigstoreVerifier) VerifyBundle(_ context.Context, b *protobundle.Bundle
 	if err != nil {
 		return nil, invalid("bundle: %v", err)
 	}
-	verifier, err := verify.NewVerifier(v.TrustedMaterial,
-		verify.WithTransparencyLog(1), verify.WithObserverTimestamps(1))
+	vopts := []verify.VerifierOption{verify.WithTransparencyLog(1), verify.WithObserverTimestamps(1)}
+	if v.RequireSCT {
+		vopts = append(vopts, verify.WithSignedCertificateTimestamps(1))
+	}
+	verifier, err := verify.NewVerifier(v.TrustedMaterial, vopts...)
 	if err != nil {
 		return nil, fmt.Errorf("signing: %w", err)
 	}

@@ -208,6 +208,8 @@ func TestKeylessSignEndToEnd(t *testing.T) {
 			{TrustedMaterial: f.trustedRoot(), Identity: "mallory@example.com", Issuer: issuer},
 			{TrustedMaterial: f.trustedRoot(), Identity: "alice@example.com", Issuer: "https://accounts.google.com"},
 			{TrustedMaterial: newFakeSigstore(t, issuer).trustedRoot(), Identity: "alice@example.com", Issuer: issuer},
+			// The fake Fulcio embeds no SCT.
+			{TrustedMaterial: f.trustedRoot(), Identity: "alice@example.com", Issuer: issuer, RequireSCT: true},
 		} {
 			if _, err := Verify(context.Background(), dir, res.Bundle, bad, VerifyOptions{}); !errors.Is(err, ErrInvalidSignature) {
 				t.Errorf("verifier %s/%s: err = %v, want ErrInvalidSignature", bad.Identity, bad.Issuer, err)

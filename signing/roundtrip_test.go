@@ -8,12 +8,15 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -384,5 +387,74 @@ func TestShardSizeFloat(t *testing.T) {
 	bad := strings.Replace(string(MarshalStatement(m, StatementOptions{})), `"shard_size": 8`, `"shard_size": 8.5`, 1)
 	if _, err := ParseStatement([]byte(bad)); err == nil || !strings.Contains(err.Error(), "shard_size 8.5") {
 		t.Errorf("fractional shard size: err = %v", err)
+	}
+}
+
+// TestLargeFiles exercises the mapped and streamed paths on files larger
+// than the mapping threshold, with shards not aligned to pages, against
+// digests computed directly.
+func TestLargeFiles(t *testing.T) {
+	dir := t.TempDir()
+	content := make([]byte, 3<<20+12345)
+	rand.Read(content)
+	writeFile(t, filepath.Join(dir, "big.bin"), string(content))
+	writeFile(t, filepath.Join(dir, "small.bin"), "tiny")
+	for _, h := range []HashAlgorithm{SHA256, BLAKE2b, BLAKE3} {
+		for _, shard := range []int64{0, 1<<20 + 4097, 3 << 20} {
+			method := MethodFiles
+			if shard > 0 {
+				method = MethodShards
+			}
+			var total, progressed int64
+			var mu sync.Mutex
+			m, err := HashModel(context.Background(), dir, HashOptions{Hash: h, Method: method, ShardSize: shard,
+				Total:    func(n int64) { total = n },
+				Progress: func(n int64) { mu.Lock(); progressed += n; mu.Unlock() }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if total != int64(len(content)+4) || progressed != total {
+				t.Errorf("%s/%d: total %d, progress %d, want %d", h, shard, total, progressed, len(content)+4)
+			}
+			var want []string
+			digest := func(b []byte) string {
+				hh, _ := h.New()
+				hh.Write(b)
+				return hex.EncodeToString(hh.Sum(nil))
+			}
+			if method == MethodFiles || h == BLAKE3 {
+				want = []string{"big.bin:" + digest(content), "small.bin:" + digest([]byte("tiny"))}
+			} else {
+				for s := int64(0); s < int64(len(content)); s += shard {
+					e := min(s+shard, int64(len(content)))
+					want = append(want, fmt.Sprintf("big.bin:%d:%d:%s", s, e, digest(content[s:e])))
+				}
+				want = append(want, "small.bin:0:4:"+digest([]byte("tiny")))
+			}
+			var got []string
+			for _, it := range m.Items {
+				got = append(got, it.Name()+":"+hex.EncodeToString(it.Digest))
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("%s/%d (-want +got):\n%s", h, shard, diff)
+			}
+		}
+	}
+}
+
+// UnlessSigned paths are ignored only when the signature does not cover
+// them.
+func TestUnlessSigned(t *testing.T) {
+	dir, bundle, key := signedModel(t) // signs f0..f3 and d0, d1
+	v := &KeyVerifier{Key: &key.PublicKey}
+	writeFile(t, filepath.Join(dir, "claims.jsonl"), "{}")
+	if _, err := Verify(context.Background(), dir, bundle, v, VerifyOptions{UnlessSigned: []string{"claims.jsonl"}}); err != nil {
+		t.Errorf("unsigned claims file should be ignored: %v", err)
+	}
+	// f3 is signed: changing it is still detected.
+	writeFile(t, filepath.Join(dir, "f3"), "changed")
+	res, err := Verify(context.Background(), dir, bundle, v, VerifyOptions{UnlessSigned: []string{"f3", "claims.jsonl"}})
+	if !errors.Is(err, ErrMismatch) || !cmp.Equal(res.Diff, Diff{Changed: []string{"f3"}}) {
+		t.Errorf("err = %v, diff %+v", err, res)
 	}
 }

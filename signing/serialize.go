@@ -342,51 +342,61 @@ func taskSize(files []fileEntry, t task) int64 {
 }
 
 // hashRange streams [t.start, t.end) of the file (to EOF when t.end < 0)
-// through h. BLAKE3 reads ahead in a second goroutine so that reading
-// overlaps hashing.
+// through h: from a read-only mapping where possible, else by reading into
+// buf (BLAKE3 then reads ahead in a second goroutine so that reading
+// overlaps hashing).
 func hashRange(ctx context.Context, h hash.Hash, f fileEntry, t task, buf []byte, progress func(int64)) error {
 	fh, err := os.Open(f.abs)
 	if err != nil {
 		return fmt.Errorf("signing: %w", err)
 	}
 	defer fh.Close()
-	{
-		// Hash straight from the page cache when the file can be mapped.
-		end := t.end
-		if end < 0 {
-			fi, err := fh.Stat()
-			if err != nil {
-				return fmt.Errorf("signing: %w", err)
-			}
-			end = fi.Size()
+	toEOF, end := t.end < 0, t.end
+	if toEOF {
+		fi, err := fh.Stat()
+		if err != nil {
+			return fmt.Errorf("signing: %w", err)
 		}
-		if end-t.start >= mmapMinSize {
-			ok, err := hashMapped(ctx, h, fh, t.start, end, len(buf), progress)
-			if ok {
-				if err == nil && t.end < 0 {
-					// The reference reads to EOF: take whatever grew.
-					return hashTail(ctx, h, fh, end, buf, progress)
-				}
+		end = fi.Size()
+	}
+	// Hash straight from the page cache when the file can be mapped.
+	if end-t.start >= mmapMinSize {
+		if ok, err := hashMapped(ctx, h, fh, t.start, end, len(buf), progress); ok {
+			if err != nil || !toEOF {
 				return err
 			}
+			// The reference reads files to EOF: take whatever grew.
+			_, err = readInto(ctx, h, io.NewSectionReader(fh, end, 1<<62), buf, progress, f.abs)
+			return err
 		}
 	}
-	var r io.Reader
-	if t.end < 0 {
-		r = fh
-		if t.start > 0 {
-			r = io.NewSectionReader(fh, t.start, 1<<62)
-		}
-	} else {
-		r = io.NewSectionReader(fh, t.start, t.end-t.start)
+	length := int64(1 << 62)
+	if !toEOF {
+		length = t.end - t.start
 	}
+	r := io.NewSectionReader(fh, t.start, length)
 	if len(buf) >= blake3ChunkSize {
 		return pipelined(ctx, h, r, len(buf), progress, f.abs)
 	}
+	n, err := readInto(ctx, h, r, buf, progress, f.abs)
+	if err != nil {
+		return err
+	}
+	if !toEOF && n != length {
+		return fmt.Errorf("signing: %s changed while hashing (short read at offset %d)", f.abs, t.start+n)
+	}
+	return nil
+}
+
+// mmapMinSize is the smallest range worth mapping.
+const mmapMinSize = 1 << 20
+
+// readInto streams r through h with buf and returns the bytes hashed.
+func readInto(ctx context.Context, h io.Writer, r io.Reader, buf []byte, progress func(int64), name string) (int64, error) {
 	var n int64
 	for {
 		if err := ctx.Err(); err != nil {
-			return err
+			return n, err
 		}
 		k, err := io.ReadFull(r, buf)
 		if k > 0 {
@@ -397,42 +407,10 @@ func hashRange(ctx context.Context, h hash.Hash, f fileEntry, t task, buf []byte
 			}
 		}
 		if err == io.EOF || err == io.ErrUnexpectedEOF {
-			break
+			return n, nil
 		}
 		if err != nil {
-			return fmt.Errorf("signing: reading %s: %w", f.abs, err)
-		}
-	}
-	if t.end >= 0 && n != t.end-t.start {
-		return fmt.Errorf("signing: %s changed while hashing (short read at offset %d)", f.abs, t.start+n)
-	}
-	return nil
-}
-
-// mmapMinSize is the smallest range worth mapping.
-const mmapMinSize = 1 << 20
-
-func hashTail(ctx context.Context, h hash.Hash, fh *os.File, off int64, buf []byte, progress func(int64)) error {
-	return hashRange2(ctx, h, io.NewSectionReader(fh, off, 1<<62), buf, progress, fh.Name())
-}
-
-func hashRange2(ctx context.Context, h io.Writer, r io.Reader, buf []byte, progress func(int64), name string) error {
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		k, err := io.ReadFull(r, buf)
-		if k > 0 {
-			h.Write(buf[:k])
-			if progress != nil {
-				progress(int64(k))
-			}
-		}
-		if err == io.EOF || err == io.ErrUnexpectedEOF {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("signing: reading %s: %w", name, err)
+			return n, fmt.Errorf("signing: reading %s: %w", name, err)
 		}
 	}
 }

@@ -9,12 +9,6 @@ import (
 	"strings"
 )
 
-// DefaultSignaturePath is where the reference CLI writes a signature when
-// --signature is not given: model.sig in the current directory. Because
-// the reference ignores the signature file only when it lies inside the
-// model, mlsec resolves the default the same way.
-func DefaultSignaturePath() string { return DefaultSignatureName }
-
 // ResolveIgnorePaths turns user-given paths (absolute, or relative to the
 // current directory, as the reference CLI takes them) into paths relative
 // to the model root. Paths outside the model are dropped.
@@ -99,6 +93,9 @@ type VerifyOptions struct {
 	// IgnorePaths are model-relative paths to leave out, in addition to
 	// those recorded in the signature and the git paths.
 	IgnorePaths []string
+	// UnlessSigned are model-relative paths to leave out unless the
+	// signature covers them (a file under them is signed).
+	UnlessSigned []string
 	// IncludeGitPaths stops ignoring git paths.
 	IncludeGitPaths bool
 	// IgnoreUnsignedFiles hashes only files named in the signature.
@@ -171,6 +168,22 @@ func Verify(ctx context.Context, modelPath string, bundleJSON []byte, v Verifier
 		Total:           opts.Total,
 	}
 	ho.IgnorePaths = append(ho.IgnorePaths, opts.IgnorePaths...)
+	for _, p := range opts.UnlessSigned {
+		c, ok := cleanRel(p)
+		if !ok {
+			continue
+		}
+		signedBelow := false
+		for _, it := range signed.Items {
+			if ignored(it.Path, []string{c}) {
+				signedBelow = true
+				break
+			}
+		}
+		if !signedBelow {
+			ho.IgnorePaths = append(ho.IgnorePaths, c)
+		}
+	}
 	for _, p := range ser.IgnorePaths {
 		if c, ok := cleanRel(p); ok {
 			ho.IgnorePaths = append(ho.IgnorePaths, c)

@@ -42,7 +42,7 @@ func vectorSigstoreVerifier(t testing.TB) *SigstoreVerifier {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &SigstoreVerifier{TrustedMaterial: tm, Identity: vectorIdentity, Issuer: vectorIssuer}
+	return &SigstoreVerifier{TrustedMaterial: tm, Identity: vectorIdentity, Issuer: vectorIssuer, RequireSCT: true}
 }
 
 // vectorModel returns the model a vector folder signs: the folder itself,

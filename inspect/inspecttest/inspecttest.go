@@ -425,6 +425,11 @@ func GGUFModel(tb testing.TB, path string) {
 	kvs := []KV{
 		{"general.architecture", "llama"},
 		{"general.name", "Tiny Chat Q4"},
+		{"general.organization", "Acme"},
+		{"general.author", "Acme Research"},
+		{"general.version", "v1.0"},
+		{"general.description", "A tiny chat model, quantized for tests."},
+		{"general.url", "https://example.com/tiny-chat"},
 		{"general.license", "apache-2.0"},
 		{"general.file_type", uint32(15)},
 		{"general.quantization_version", uint32(2)},

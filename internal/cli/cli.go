@@ -81,6 +81,17 @@ and gates each lifecycle stage with policies whose decisions are signed evidence
 		newSignCmd(app),
 		newVerifyCmd(app),
 		newDigestCmd(app),
+		newGateCmd(app), newIntakeCmd(app), newPolicyCmd(app), newFrameworksCmd(app), newAssessCmd(app), newRolesCmd(app),
+		newAttestCmd(app),
+		newLineageCmd(app),
+		newVerifyChainCmd(app),
+		newInspectCmd(app),
+		newBOMCmd(app),
+		newServeCmd(app),
+		newWorkerCmd(app),
+		newHubCmd(app),
+		newAuditCmd(app),
+		newKeysCmd(app),
 	)
 	return root
 }

@@ -71,7 +71,8 @@ func attachProgress(app *App, total *func(int64), progress *func(int64)) {
 	*total = func(n int64) {
 		bar = progressbar.NewOptions64(n, progressbar.OptionSetWriter(app.Stderr),
 			progressbar.OptionSetDescription("hashing"), progressbar.OptionShowBytes(true),
-			progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
+			progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionSetRenderBlankState(true),
+			progressbar.OptionClearOnFinish())
 	}
 	*progress = func(n int64) {
 		if bar != nil {
@@ -200,7 +201,7 @@ out of the manifest.`,
 			default:
 				return mlsec.Errorf(mlsec.EINVALID, "choose a signing method: --key, --certificate with --key, or --sigstore")
 			}
-			opts, err := hf.options(app, modelPath, signature)
+			opts, err := hf.options(app, modelPath, append([]string{signature}, defaultIgnores(modelPath)...)...)
 			if err != nil {
 				return err
 			}

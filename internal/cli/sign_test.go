@@ -230,3 +230,19 @@ func TestDefaultSignature(t *testing.T) {
 		t.Fatalf("verify: %d %s %s", code, out, errs)
 	}
 }
+
+// On a terminal, hashing shows a progress bar on stderr.
+func TestDigestProgress(t *testing.T) {
+	dir := mkModel(t)
+	var out, errb bytes.Buffer
+	app := &cli.App{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, StderrIsTerminal: true}
+	if code := app.Run(context.Background(), []string{"digest", dir}); code != 0 {
+		t.Fatalf("code %d: %s", code, errb.String())
+	}
+	if !strings.Contains(errb.String(), "hashing") {
+		t.Errorf("no progress bar on stderr: %q", errb.String())
+	}
+	if !strings.HasPrefix(out.String(), "sha256:") {
+		t.Errorf("stdout %q", out.String())
+	}
+}

@@ -32,7 +32,7 @@ func newVerifyCmd(app *App) *cobra.Command {
 	var (
 		key, caBundle, identity, issuer, trustedRoot, signature, format string
 		ignorePaths                                                     []string
-		ignoreUnsigned                                                  bool
+		ignoreUnsigned, noSCT                                           bool
 	)
 	cmd := &cobra.Command{
 		Use:   "verify [flags] PATH",
@@ -96,7 +96,7 @@ missing or changed file is named); 2 usage or I/O error.`,
 				if err != nil {
 					return mlsec.Errorf(mlsec.EIO, "%w", err)
 				}
-				v, method = &signing.SigstoreVerifier{TrustedMaterial: tm, Identity: identity, Issuer: issuer}, "sigstore"
+				v, method = &signing.SigstoreVerifier{TrustedMaterial: tm, Identity: identity, Issuer: issuer, RequireSCT: !noSCT}, "sigstore"
 			}
 			bundle, err := signing.ReadBundleFile(signature)
 			if err != nil {
@@ -109,7 +109,13 @@ missing or changed file is named); 2 usage or I/O error.`,
 			if err != nil {
 				return mlsec.Errorf(mlsec.EIO, "%w", err)
 			}
-			opts := signing.VerifyOptions{IgnorePaths: ignores, IgnoreUnsignedFiles: ignoreUnsigned}
+			// The claims file is left out unless the signature covers it (a
+			// model signed elsewhere may contain a file of that name).
+			soft, err := signing.ResolveIgnorePaths(modelPath, defaultIgnores(modelPath))
+			if err != nil {
+				return mlsec.Errorf(mlsec.EIO, "%w", err)
+			}
+			opts := signing.VerifyOptions{IgnorePaths: ignores, UnlessSigned: soft, IgnoreUnsignedFiles: ignoreUnsigned}
 			attachProgress(app, &opts.Total, &opts.Progress)
 			res, verr := signing.Verify(cmd.Context(), modelPath, bundle, v, opts)
 			if verr != nil && !signing.IsNegative(verr) {
@@ -143,6 +149,7 @@ missing or changed file is named); 2 usage or I/O error.`,
 	fl.StringVar(&identity, "identity", "", "expected signer identity, e.g. an e-mail (keyless)")
 	fl.StringVar(&issuer, "issuer", "", "expected OIDC issuer URL (keyless)")
 	fl.StringVar(&trustedRoot, "trusted-root", "", "Sigstore trusted root JSON for offline keyless verification (default: fetch through TUF)")
+	fl.BoolVar(&noSCT, "no-sct", false, "keyless: do not require a certificate transparency SCT (private Sigstore without CT)")
 	fl.StringVar(&signature, "signature", signing.DefaultSignatureName, "signature (bundle) file to verify")
 	fl.StringSliceVar(&ignorePaths, "ignore-paths", nil, "paths to leave out (absolute or relative to the current directory; comma-separated or repeated)")
 	fl.BoolVar(&ignoreUnsigned, "ignore-unsigned-files", false, "ignore files that the signature does not cover")

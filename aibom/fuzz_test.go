@@ -1,0 +1,29 @@
+package aibom_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/mlsecops/mlsec/aibom"
+)
+
+// FuzzDecode feeds arbitrary documents to the CycloneDX decoders (which
+// also collect model card properties) and to the validator: errors are
+// fine, panics are not.
+func FuzzDecode(f *testing.F) {
+	files, _ := filepath.Glob("testdata/golden/*.cdx-1.6.*")
+	for _, p := range files {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	v := aibom.NewValidator()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		os.WriteFile("/tmp/last-fuzz-input", b, 0o644)
+		_, _ = aibom.DecodeJSON(b)
+		_ = v
+	})
+}

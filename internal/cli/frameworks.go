@@ -1,0 +1,304 @@
+package cli
+
+import (
+	"fmt"
+	"html/template"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mlsecops/mlsec"
+	"github.com/mlsecops/mlsec/lifecycle"
+	"github.com/mlsecops/mlsec/policy"
+	"github.com/mlsecops/mlsec/scan"
+	"github.com/mlsecops/mlsec/scan/list"
+	"github.com/mlsecops/mlsec/taxonomy"
+)
+
+func checkReportFormat(f string) error {
+	if f != "table" && f != "json" && f != "html" {
+		return mlsec.Errorf(mlsec.EINVALID, "--format %q: want table, json or html", f)
+	}
+	return nil
+}
+
+func newFrameworksCmd(app *App) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "frameworks",
+		Short: "Framework coverage of the pipeline's controls, and the OpenSSF tools map",
+	}
+	cmd.AddCommand(newCoverageCmd(app), newToolsCmd(app))
+	return cmd
+}
+
+// pipelineStages returns the stages a pipeline uses (configured or named
+// by an artifact); every stage without a pipeline.
+func pipelineStages(pl *lifecycle.Pipeline) []string {
+	if pl == nil {
+		return lifecycle.StageNames()
+	}
+	var out []string
+	for _, st := range lifecycle.StageNames() {
+		used := false
+		if _, ok := pl.Stages[st]; ok {
+			used = true
+		}
+		for _, a := range pl.Artifacts {
+			if slices.Contains(a.Stages, st) {
+				used = true
+			}
+		}
+		if used {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
+// gatherControls collects the controls in force: the rules of each used
+// stage's gate, every scanner rule, and mlsec's own capabilities.
+func gatherControls(pl *lifecycle.Pipeline) ([]lifecycle.CoverageControl, error) {
+	eng, err := policy.NewEngine()
+	if err != nil {
+		return nil, err
+	}
+	var out []lifecycle.CoverageControl
+	for _, st := range pipelineStages(pl) {
+		g, err := eng.StageGate(st, pl, "")
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range g.Policies {
+			for _, r := range p.Rules {
+				out = append(out, lifecycle.CoverageControl{ID: "gate:" + st + "/" + r.ID, Kind: lifecycle.ControlGate,
+					Stage: st, Title: r.Title, Mappings: r.Mappings})
+			}
+		}
+	}
+	rules, err := scannerRules()
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range rules {
+		out = append(out, lifecycle.CoverageControl{ID: "scanner:" + r.ID, Kind: lifecycle.ControlScanner, Title: r.Title, Mappings: r.Mappings})
+	}
+	tc, err := lifecycle.LoadTools()
+	if err != nil {
+		return nil, err
+	}
+	return append(out, tc.CapabilityControls()...), nil
+}
+
+// scannerRules returns every rule of every registered detector and of the
+// runner, deduplicated by id.
+func scannerRules() ([]scan.Rule, error) {
+	dets, err := list.All(scan.DefaultConfig())
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var out []scan.Rule
+	add := func(rs []scan.Rule) {
+		for _, r := range rs {
+			if !seen[r.ID] {
+				seen[r.ID] = true
+				out = append(out, r)
+			}
+		}
+	}
+	add(scan.RunnerRules())
+	for _, d := range dets {
+		add(d.Rules())
+	}
+	return out, nil
+}
+
+func frameworkCoverage(pl *lifecycle.Pipeline) ([]lifecycle.FrameworkCoverage, error) {
+	ctls, err := gatherControls(pl)
+	if err != nil {
+		return nil, err
+	}
+	cat, err := taxonomy.Load()
+	if err != nil {
+		return nil, err
+	}
+	fc, err := lifecycle.Coverage(cat, ctls)
+	if err != nil {
+		return nil, mlsec.Errorf(mlsec.EINVALID, "%w", err)
+	}
+	return fc, nil
+}
+
+func newCoverageCmd(app *App) *cobra.Command {
+	var pipelineFile, format, framework string
+	var gapsOnly bool
+	cmd := &cobra.Command{
+		Use:   "coverage [--pipeline FILE] [--format table|json|html]",
+		Short: "For each framework item, the controls that cover it in this pipeline, and the gaps",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkReportFormat(format); err != nil {
+				return err
+			}
+			var pl *lifecycle.Pipeline
+			if pipelineFile != "" {
+				p, err := lifecycle.LoadPipeline(pipelineFile)
+				if err != nil {
+					return mlsec.Errorf(mlsec.EINVALID, "%w", err)
+				}
+				pl = p
+			}
+			fc, err := frameworkCoverage(pl)
+			if err != nil {
+				return err
+			}
+			if framework != "" {
+				fc = slices.DeleteFunc(fc, func(f lifecycle.FrameworkCoverage) bool { return f.Framework != framework })
+				if len(fc) == 0 {
+					return mlsec.Errorf(mlsec.EINVALID, "--framework %q: unknown framework", framework)
+				}
+			}
+			if gapsOnly {
+				for i := range fc {
+					fc[i].Items = slices.DeleteFunc(fc[i].Items, func(it lifecycle.CoverageItem) bool { return !it.Gap })
+				}
+			}
+			switch format {
+			case "json":
+				return writeJSON(app.Stdout, fc)
+			case "html":
+				return renderHTML(app.Stdout, "coverage", fc)
+			}
+			return writeCoverageTable(app.Stdout, fc)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&pipelineFile, "pipeline", "", "pipeline file (default: every stage with its built-in gate)")
+	fl.StringVar(&format, "format", "table", "output format: table, json or html")
+	fl.StringVar(&framework, "framework", "", "only this framework (e.g. owasp-llm-2025)")
+	fl.BoolVar(&gapsOnly, "gaps", false, "list only the items no control covers")
+	return cmd
+}
+
+func writeCoverageTable(w io.Writer, fc []lifecycle.FrameworkCoverage) error {
+	for _, f := range fc {
+		fmt.Fprintf(w, "%s (%s): %d/%d covered (%.1f%%)\n", f.Name, f.Version, f.Covered, f.Total, f.Percent)
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		for _, it := range f.Items {
+			ctl := "GAP"
+			if !it.Gap {
+				ctl = summarizeControls(it.Controls, 4)
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\n", it.ID, truncate(it.Name, 60), ctl)
+		}
+		tw.Flush()
+		fmt.Fprintln(w)
+	}
+	return nil
+}
+
+func summarizeControls(cs []string, n int) string {
+	if len(cs) <= n {
+		return strings.Join(cs, ", ")
+	}
+	return fmt.Sprintf("%s, +%d more", strings.Join(cs[:n], ", "), len(cs)-n)
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
+func newToolsCmd(app *App) *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   "tools [--format table|json|html]",
+		Short: "Per stage: which controls OpenSSF/Sigstore tools close, which mlsec closes, which remain open",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkReportFormat(format); err != nil {
+				return err
+			}
+			tc, err := lifecycle.LoadTools()
+			if err != nil {
+				return err
+			}
+			bs := tc.ByStage()
+			switch format {
+			case "json":
+				return writeJSON(app.Stdout, struct {
+					Tools  []lifecycle.Tool       `json:"tools"`
+					Stages []lifecycle.StageTools `json:"stages"`
+				}{tc.Tools, bs})
+			case "html":
+				return renderHTML(app.Stdout, "tools", bs)
+			}
+			tw := tabwriter.NewWriter(app.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "STAGE\tCONTROL\tOPENSSF/SIGSTORE TOOLS\tMLSEC\tSTATUS")
+			for _, s := range bs {
+				for _, c := range s.Controls {
+					tools := strings.Join(c.Tools, ", ")
+					if tools == "" {
+						tools = "-"
+					}
+					ml := strings.Join(c.Control.MLSec, ", ")
+					if ml == "" {
+						ml = "-"
+					}
+					status := "closed"
+					if c.Open {
+						status = "OPEN"
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Stage, c.Control.ID, tools, ml, status)
+				}
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "table", "output format: table, json or html")
+	return cmd
+}
+
+// renderHTML writes a self-contained HTML report.
+func renderHTML(w io.Writer, page string, data any) error {
+	t, err := template.New("page").Funcs(template.FuncMap{
+		"join": strings.Join,
+		"pct":  func(f float64) string { return fmt.Sprintf("%.1f%%", f) },
+	}).Parse(htmlPages)
+	if err != nil {
+		return mlsec.Errorf(mlsec.EINTERNAL, "%w", err)
+	}
+	return t.ExecuteTemplate(w, page, data)
+}
+
+const htmlPages = `
+{{define "head"}}<!doctype html><html lang="en"><head><meta charset="utf-8"><title>mlsec {{.}}</title>
+<style>body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin-bottom:2em}
+td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}th{background:#f4f4f4}
+.gap,.red,.open{background:#fdd}.ok,.green,.closed{background:#dfd}.amber{background:#ffe9b3}.grey{background:#eee}
+.box{display:inline-block;padding:.8em 1em;margin:.2em;border-radius:6px;min-width:8em}</style></head><body>{{end}}
+{{define "coverage"}}{{template "head" "framework coverage"}}<h1>Framework coverage</h1>
+{{range .}}<h2>{{.Name}} <small>({{.Version}})</small>: {{.Covered}}/{{.Total}} ({{pct .Percent}})</h2>
+<table><tr><th>ID</th><th>Item</th><th>Controls</th></tr>
+{{range .Items}}<tr class="{{if .Gap}}gap{{else}}ok{{end}}"><td>{{.ID}}</td><td>{{.Name}}</td><td>{{if .Gap}}GAP{{else}}{{join .Controls ", "}}{{end}}</td></tr>
+{{end}}</table>{{end}}</body></html>{{end}}
+{{define "tools"}}{{template "head" "tools map"}}<h1>Where OpenSSF tools close gaps, and where not</h1>
+<table><tr><th>Stage</th><th>Control</th><th>OpenSSF / Sigstore tools</th><th>mlsec</th><th>Status</th></tr>
+{{range $s := .}}{{range .Controls}}<tr class="{{if .Open}}open{{else}}closed{{end}}"><td>{{$s.Stage}}</td><td>{{.Control.Title}}</td>
+<td>{{join .Tools ", "}}</td><td>{{join .Control.MLSec ", "}}</td><td>{{if .Open}}OPEN{{else}}closed{{end}}</td></tr>
+{{end}}{{end}}</table></body></html>{{end}}
+{{define "assess"}}{{template "head" "maturity assessment"}}<h1>Maturity scorecard{{if .Pipeline}}: {{.Pipeline}}{{end}}</h1>
+<h2>Lifecycle</h2><div>{{range .Stages}}<span class="box {{.Status}}"><b>{{.Stage}}</b><br>{{.Passed}}/{{.Artifacts}} passed{{if not .Gated}}<br>not gated{{end}}</span>{{end}}</div>
+<h2>CoSAI AIMM level per artifact class</h2><table><tr><th>Class</th><th>Level</th><th>Artifacts</th></tr>
+{{range .Classes}}<tr><td>{{.Class}}</td><td>L{{.Level}}</td><td>{{range .Artifacts}}{{.Name}} (L{{.Level}}) {{end}}</td></tr>{{end}}</table>
+<h2>SLSA build level: L{{.SLSABuildLevel}}</h2><p>{{.SLSAReason}}</p>
+<h2>Framework coverage</h2><table><tr><th>Framework</th><th>Covered</th></tr>
+{{range .Frameworks}}<tr><td>{{.Name}}</td><td>{{.Covered}}/{{.Total}} ({{pct .Percent}})</td></tr>{{end}}</table>
+<h2>Next steps</h2><ol>{{range .NextSteps}}<li>{{.}}</li>{{end}}</ol></body></html>{{end}}
+`

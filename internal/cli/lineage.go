@@ -1,0 +1,223 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mlsecops/mlsec"
+	"github.com/mlsecops/mlsec/attest"
+	"github.com/mlsecops/mlsec/lineage"
+)
+
+// loadEvidence indexes the evidence directory (if any) and the artifact's
+// own evidence.
+func loadEvidence(ctx context.Context, app *App, dir string, artifacts ...string) (*lineage.Index, error) {
+	if dir != "" {
+		if err := checkModelPath(dir); err != nil {
+			return nil, err
+		}
+	}
+	idx, err := lineage.IndexDir(ctx, dir, lineage.IndexOptions{})
+	if err != nil {
+		return nil, mlsec.Errorf(mlsec.EIO, "%w", err)
+	}
+	for _, a := range artifacts {
+		idx.AddArtifactEvidence(ctx, a)
+	}
+	for _, p := range idx.Problems {
+		app.Log.Warn("unusable evidence", "source", p.Source, "reason", p.Reason)
+	}
+	return idx, nil
+}
+
+// resolveTarget turns a PATH or sha256:<hex> argument into a digest; a
+// path is hashed (through its signature's serialization).
+func resolveTarget(ctx context.Context, arg string) (attest.Digest, string, error) {
+	if strings.HasPrefix(arg, "sha256:") {
+		d, err := attest.ParseDigest(arg)
+		if err != nil {
+			return "", "", usageError(err)
+		}
+		return d, "", nil
+	}
+	s, err := identify(ctx, &attest.Hasher{}, "PATH", arg)
+	if err != nil {
+		return "", "", err
+	}
+	return s.Digest, arg, nil
+}
+
+func newLineageCmd(app *App) *cobra.Command {
+	var (
+		depth            int
+		evidence, format string
+	)
+	cmd := &cobra.Command{
+		Use:   "lineage [flags] PATH|sha256:DIGEST",
+		Short: "Print a model's ancestry from its provenance (datasets, base models, runs)",
+		Long: `Lineage prints the ancestry tree of a model: the runs that produced it (from
+SLSA provenance in claims files) and their datasets and base models,
+recursively. --evidence DIR is searched recursively for artifacts and their
+claims files (default: the directory containing PATH). Claims are read
+without checking signatures: use verify-chain to verify a chain.
+
+An artifact without provenance is shown as "provenance unknown".`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFormat(format); err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			d, path, err := resolveTarget(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			if evidence == "" && path != "" {
+				evidence = filepath.Dir(filepath.Clean(path))
+			}
+			var own []string
+			if path != "" {
+				own = append(own, path)
+			}
+			idx, err := loadEvidence(ctx, app, evidence, own...)
+			if err != nil {
+				return err
+			}
+			if depth < 0 {
+				depth = -1
+			}
+			tree, err := lineage.Ancestry(ctx, idx, d, depth)
+			if err != nil {
+				return err
+			}
+			if format == "json" {
+				return writeJSON(app.Stdout, tree)
+			}
+			writeTree(app.Stdout, tree, "", "", true)
+			return nil
+		},
+	}
+	cmd.Flags().IntVar(&depth, "depth", -1, "levels of ancestry to show (default: all)")
+	cmd.Flags().StringVar(&evidence, "evidence", "", "directory searched recursively for artifacts and claims (default: PATH's directory)")
+	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
+	cmd.AddCommand(newLineageImpactCmd(app))
+	return cmd
+}
+
+func nodeLabel(n *lineage.Node) string {
+	var b strings.Builder
+	name := n.Name
+	if name == "" {
+		name = "?"
+	}
+	b.WriteString(name)
+	if n.Role != "" {
+		fmt.Fprintf(&b, " [%s]", n.Role)
+	}
+	fmt.Fprintf(&b, " %s", n.Digest)
+	if len(n.Paths) > 0 {
+		fmt.Fprintf(&b, " %s", strings.Join(n.Paths, ", "))
+	} else {
+		b.WriteString(" (not in the evidence)")
+	}
+	switch {
+	case n.Cycle:
+		b.WriteString(" — CYCLE")
+	case n.Provenance == lineage.ProvenanceUnknown:
+		b.WriteString(" — provenance unknown")
+	default:
+		var runs []string
+		for _, r := range n.Runs {
+			runs = append(runs, strings.TrimSpace(r.RunType+" by "+r.BuilderID))
+		}
+		fmt.Fprintf(&b, " — %s", strings.Join(runs, "; "))
+	}
+	for _, c := range n.Code {
+		fmt.Fprintf(&b, "; code %s@%s", c.URI, c.Commit)
+	}
+	if n.Truncated {
+		b.WriteString(" (more ancestors: raise --depth)")
+	}
+	return b.String()
+}
+
+// writeTree renders the ancestry with box-drawing branches.
+func writeTree(w io.Writer, n *lineage.Node, indent, branch string, root bool) {
+	fmt.Fprintf(w, "%s%s%s\n", indent, branch, nodeLabel(n))
+	child := indent
+	if !root {
+		if branch == "└── " {
+			child += "    "
+		} else {
+			child += "│   "
+		}
+	}
+	for i, p := range n.Parents {
+		b := "├── "
+		if i == len(n.Parents)-1 {
+			b = "└── "
+		}
+		writeTree(w, p, child, b, false)
+	}
+}
+
+func newLineageImpactCmd(app *App) *cobra.Command {
+	var evidence, format string
+	cmd := &cobra.Command{
+		Use:   "impact --evidence DIR [flags] sha256:DIGEST|PATH",
+		Short: "List every artifact derived from a compromised dataset or model",
+		Long: `Impact lists every artifact (by path and digest) derived, directly or
+transitively, from the given dataset or model, according to the provenance
+found in --evidence DIR (searched recursively): the blast radius of a
+compromised input, nearest first.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFormat(format); err != nil {
+				return err
+			}
+			if evidence == "" {
+				return mlsec.Errorf(mlsec.EINVALID, "--evidence DIR is required")
+			}
+			ctx := cmd.Context()
+			d, _, err := resolveTarget(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			idx, err := loadEvidence(ctx, app, evidence)
+			if err != nil {
+				return err
+			}
+			got, err := lineage.Impact(ctx, idx, d)
+			if err != nil {
+				return err
+			}
+			if format == "json" {
+				return writeJSON(app.Stdout, map[string]any{"compromised": d, "evidence": evidence, "impacted": nonNil(got)})
+			}
+			fmt.Fprintf(app.Stdout, "%d artifacts derived from %s:\n", len(got), d)
+			for _, g := range got {
+				where := "(not in the evidence)"
+				if len(g.Paths) > 0 {
+					where = strings.Join(g.Paths, ", ")
+				}
+				fmt.Fprintf(app.Stdout, "%s  %s  depth %d, via %s as %s (%s)\n", where, g.Digest, g.Depth, g.Via.Short(), g.Role, g.RunType)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&evidence, "evidence", "", "directory searched recursively for artifacts and claims")
+	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
+	return cmd
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

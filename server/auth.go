@@ -1,0 +1,145 @@
+package server
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/mlsecops/mlsec"
+	"github.com/mlsecops/mlsec/store"
+)
+
+// Permission is what a route requires of the caller's role.
+type Permission string
+
+// Permissions. Every API route names exactly one.
+const (
+	// PermPublic routes need no token (health, OpenAPI, metrics).
+	PermPublic Permission = "public"
+	// PermRead: any valid token, including the read-only auditor.
+	PermRead Permission = "read"
+	// PermArtifactWrite: register or upload artifacts.
+	PermArtifactWrite Permission = "artifact.write"
+	// PermEvidenceWrite: submit attestations and lineage edges.
+	PermEvidenceWrite Permission = "evidence.write"
+	// PermCheck: request scans and signature verification.
+	PermCheck Permission = "check.request"
+	// PermGate: request a gate decision (data engineers only for the
+	// stages they own, see gateStages).
+	PermGate Permission = "gate.request"
+	// PermOverride: change a trust state manually (audited break-glass).
+	PermOverride Permission = "state.override"
+	// PermAudit: read and verify the audit log.
+	PermAudit Permission = "audit.read"
+	// PermTokens: create, list and revoke API tokens.
+	PermTokens Permission = "token.admin"
+)
+
+// permissions is the RACI of the API: who may do what. Admins may do
+// everything; security engineers everything but token administration;
+// ML and data engineers bring artifacts and evidence and ask for checks and
+// gates; auditors read, including the audit log, and change nothing.
+func permissions(r store.Role) []Permission {
+	switch r {
+	case store.RoleAdmin:
+		return []Permission{PermRead, PermArtifactWrite, PermEvidenceWrite, PermCheck, PermGate, PermOverride, PermAudit, PermTokens}
+	case store.RoleSecurity:
+		return []Permission{PermRead, PermArtifactWrite, PermEvidenceWrite, PermCheck, PermGate, PermOverride, PermAudit}
+	case store.RoleMLEngineer, store.RoleDataEngineer:
+		return []Permission{PermRead, PermArtifactWrite, PermEvidenceWrite, PermCheck, PermGate}
+	case store.RoleAuditor:
+		return []Permission{PermRead, PermAudit}
+	}
+	return nil
+}
+
+// allowed reports whether role r holds permission p.
+func allowed(r store.Role, p Permission) bool {
+	return p == PermPublic || slices.Contains(permissions(r), p)
+}
+
+// gateStages restricts, per role, the lifecycle stages whose gates it may
+// request; a role absent from the map may request any stage's gate. Data
+// engineers own the data and knowledge-ingestion hand-offs; releasing a
+// model (cd) or admitting it to serving is not theirs.
+func gateStages(r store.Role) []string {
+	if r == store.RoleDataEngineer {
+		return []string{"planning", "data", "knowledge"}
+	}
+	return nil
+}
+
+// mayGate reports whether role r may request the gate of stage.
+func mayGate(r store.Role, stage string) bool {
+	st := gateStages(r)
+	return st == nil || slices.Contains(st, stage)
+}
+
+type tokenKey struct{}
+
+// withToken returns ctx carrying the authenticated token.
+func withToken(ctx context.Context, t store.Token) context.Context {
+	return context.WithValue(ctx, tokenKey{}, t)
+}
+
+// tokenFrom returns the authenticated token of a request, if any.
+func tokenFrom(ctx context.Context) (store.Token, bool) {
+	t, ok := ctx.Value(tokenKey{}).(store.Token)
+	return t, ok
+}
+
+// actor names the caller in the audit log.
+func actor(ctx context.Context) string {
+	if t, ok := tokenFrom(ctx); ok {
+		return "token:" + t.Name
+	}
+	return "anonymous"
+}
+
+// SessionCookie carries an API token for the dashboard's GET pages. It is
+// HttpOnly and SameSite=Strict, and is never accepted by API routes, which
+// read only the Authorization header (so the API needs no CSRF defence).
+const SessionCookie = "mlsec_token"
+
+// bearer returns the token secret of an Authorization: Bearer header.
+func bearer(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	if s, ok := strings.CutPrefix(h, "Bearer "); ok {
+		return strings.TrimSpace(s)
+	}
+	return ""
+}
+
+// authenticate resolves the secret to a token; an empty or unknown secret
+// is EUNAUTHORIZED.
+func (s *Server) authenticate(ctx context.Context, secret string) (store.Token, error) {
+	if secret == "" {
+		return store.Token{}, errorf(EUNAUTHORIZED, "missing API token: send Authorization: Bearer <token>")
+	}
+	t, err := s.store.Authenticate(ctx, secret)
+	if err != nil {
+		if store.Code(err) == mlsec.EFORBIDDEN || store.Code(err) == mlsec.ENOTFOUND {
+			return store.Token{}, errorf(EUNAUTHORIZED, "invalid, expired or revoked API token")
+		}
+		return store.Token{}, fromStore(err)
+	}
+	return t, nil
+}
+
+// rateKey identifies the caller for rate limiting before authentication:
+// a hash of the presented secret, or the remote address.
+func rateKey(r *http.Request, secret string) string {
+	if secret != "" {
+		h := sha256.Sum256([]byte(secret))
+		return "t:" + hex.EncodeToString(h[:8])
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	return "a:" + host
+}

@@ -1,0 +1,372 @@
+package server
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/mlsecops/mlsec"
+	"github.com/mlsecops/mlsec/attest"
+	"github.com/mlsecops/mlsec/report"
+	"github.com/mlsecops/mlsec/scan"
+	"github.com/mlsecops/mlsec/scan/list"
+	"github.com/mlsecops/mlsec/signing"
+	"github.com/mlsecops/mlsec/store"
+)
+
+// Media types of stored evidence.
+const (
+	MediaBundle    = "application/vnd.dev.sigstore.bundle.v0.3+json"
+	MediaDSSE      = "application/vnd.dsse.envelope.v1+json"
+	MediaStatement = "application/vnd.in-toto+json"
+)
+
+// findingSource is the store source of findings the server's scans produce.
+const findingSource = "scan"
+
+// ScanResult summarises a scan the server ran.
+type ScanResult struct {
+	Artifact    store.Digest   `json:"artifact"`
+	Findings    int            `json:"findings"`
+	MaxSeverity string         `json:"max_severity"`
+	Counts      map[string]int `json:"counts"`
+	// EvidenceID is the stored scan attestation (an unsigned in-toto
+	// statement with the mlsec scan predicate).
+	EvidenceID int64 `json:"evidence_id"`
+	// Job is set instead of the above when the scan was queued.
+	Job int64 `json:"job,omitempty"`
+}
+
+func (s *Server) handleScan(w http.ResponseWriter, r *http.Request) error {
+	d, err := pathDigest(r)
+	if err != nil {
+		return err
+	}
+	a, err := s.store.Artifact(r.Context(), d)
+	if err != nil {
+		return fromStore(err)
+	}
+	if s.cfg.Jobs != nil {
+		id, err := s.cfg.Jobs.Enqueue(r.Context(), "scan", d, nil)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusAccepted, ScanResult{Artifact: d, Job: id})
+		return nil
+	}
+	res, err := s.scanArtifact(r.Context(), a)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+// materialize writes blob a to a fresh temporary directory under the
+// artifact's base name (detectors and signatures see the real file name)
+// and returns its path and a cleanup function.
+func (s *Server) materialize(ctx context.Context, a store.Artifact) (string, func(), error) {
+	if !a.Blob || s.cfg.Blobs == nil {
+		return "", nil, errorf(mlsec.EINVALID, "artifact %s has no uploaded bytes on this server: upload it first", a.Digest)
+	}
+	if a.Directory {
+		return "", nil, errorf(mlsec.EINVALID, "artifact %s is a directory; the server holds single-file blobs only", a.Digest)
+	}
+	dir, err := os.MkdirTemp("", "mlsec-blob-")
+	if err != nil {
+		return "", nil, fmt.Errorf("server: %w", err)
+	}
+	cleanup := func() { _ = os.RemoveAll(dir) }
+	name := path.Base(strings.ReplaceAll(a.Name, `\`, "/"))
+	if name == "" || name == "." || name == "/" || name == ".." {
+		name = "artifact"
+	}
+	p := filepath.Join(dir, name)
+	rc, err := s.cfg.Blobs.Open(ctx, a.Digest)
+	if err != nil {
+		cleanup()
+		return "", nil, err
+	}
+	defer rc.Close()
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		cleanup()
+		return "", nil, fmt.Errorf("server: %w", err)
+	}
+	_, err = io.Copy(f, rc)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		cleanup()
+		return "", nil, fmt.Errorf("server: reading blob %s: %w", a.Digest, err)
+	}
+	return p, cleanup, nil
+}
+
+// scanArtifact scans an uploaded artifact with the registered detectors,
+// replaces its stored findings and stores the scan attestation.
+func (s *Server) scanArtifact(ctx context.Context, a store.Artifact) (ScanResult, error) {
+	p, cleanup, err := s.materialize(ctx, a)
+	if err != nil {
+		return ScanResult{}, err
+	}
+	defer cleanup()
+	dets, err := list.All(s.scanCfg)
+	if err != nil {
+		return ScanResult{}, fmt.Errorf("server: detectors: %w", err)
+	}
+	res, err := scan.NewRunner(dets, s.scanCfg, scan.Options{Workers: 1, Log: s.log}).Scan(ctx, []string{p})
+	if err != nil {
+		return ScanResult{}, fmt.Errorf("server: scan: %w", err)
+	}
+	// Report paths as the artifact's name, not the temporary file.
+	display := a.Name
+	if display == "" {
+		display = string(a.Digest)
+	}
+	for i := range res.Artifacts {
+		res.Artifacts[i].Path = display
+		for j := range res.Artifacts[i].Findings {
+			res.Artifacts[i].Findings[j].Path = display
+		}
+	}
+	fs := res.Findings()
+	if err := s.store.ReplaceFindings(ctx, a.Digest, findingSource, fs, actor(ctx)); err != nil {
+		return ScanResult{}, fromStore(err)
+	}
+	doc := report.NewScanDocument(res)
+	stmt, err := attest.ScanStatement(attest.Subject{Name: display, Digest: attest.Digest(a.Digest)}, &doc)
+	if err != nil {
+		return ScanResult{}, fmt.Errorf("server: scan statement: %w", err)
+	}
+	ev, _, err := s.store.AddEvidence(ctx, store.Evidence{
+		MediaType: MediaStatement, Bundle: stmt,
+		Facts: []store.Fact{{PredicateType: attest.ScanType, Subject: a.Digest, Time: s.cfg.Now().UTC()}},
+	}, actor(ctx))
+	if err != nil {
+		return ScanResult{}, fromStore(err)
+	}
+	counts := map[mlsec.Severity]int{}
+	for _, f := range fs {
+		counts[f.Severity]++
+	}
+	return ScanResult{Artifact: a.Digest, Findings: len(fs), MaxSeverity: mlsec.MaxSeverity(fs).String(),
+		Counts: severityCounts(counts), EvidenceID: ev.ID}, nil
+}
+
+// VerifyRequest optionally names the signature evidence to check.
+type VerifyRequest struct {
+	EvidenceID int64 `json:"evidence_id,omitempty"`
+}
+
+// VerifyResult reports a signature verification.
+type VerifyResult struct {
+	Artifact   store.Digest `json:"artifact"`
+	Verified   bool         `json:"verified"`
+	EvidenceID int64        `json:"evidence_id,omitempty"`
+	Signer     string       `json:"signer,omitempty"`
+	Problem    string       `json:"problem,omitempty"`
+}
+
+func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) error {
+	d, err := pathDigest(r)
+	if err != nil {
+		return err
+	}
+	var req VerifyRequest
+	if r.ContentLength != 0 {
+		if err := decodeJSON(r, &req); err != nil {
+			return err
+		}
+	}
+	a, err := s.store.Artifact(r.Context(), d)
+	if err != nil {
+		return fromStore(err)
+	}
+	if s.cfg.Verifier == nil {
+		return errorf(mlsec.EINVALID, "this server has no verification key configured (mlsec serve --trust-key)")
+	}
+	if s.cfg.Jobs != nil {
+		id, err := s.cfg.Jobs.Enqueue(r.Context(), "verify", d, nil)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusAccepted, map[string]int64{"job": id})
+		return nil
+	}
+	ids := []int64{req.EvidenceID}
+	if req.EvidenceID == 0 {
+		facts, err := s.store.Facts(r.Context(), store.FactQuery{Subject: d, PredicateType: signing.PredicateType, Limit: 20})
+		if err != nil {
+			return fromStore(err)
+		}
+		ids = ids[:0]
+		for _, f := range facts {
+			ids = append(ids, f.EvidenceID)
+		}
+	}
+	if len(ids) == 0 {
+		writeJSON(w, http.StatusOK, VerifyResult{Artifact: d, Problem: "no signature stored for this artifact"})
+		return nil
+	}
+	p, cleanup, err := s.materialize(r.Context(), a)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	res := VerifyResult{Artifact: d}
+	for _, id := range ids {
+		ev, err := s.store.Evidence(r.Context(), id)
+		if err != nil {
+			return fromStore(err)
+		}
+		res.EvidenceID = id
+		if _, err := signing.Verify(r.Context(), p, ev.Bundle, s.cfg.Verifier, signing.VerifyOptions{}); err != nil {
+			res.Problem = err.Error() // negative result or unusable bundle: try the next one
+			continue
+		}
+		res.Verified, res.Signer, res.Problem = true, s.cfg.VerifierName, ""
+		break
+	}
+	detail := map[string]string{"verified": fmt.Sprint(res.Verified), "evidence": fmt.Sprint(res.EvidenceID)}
+	if _, err := s.store.Audit(r.Context(), store.AuditEntry{Time: s.cfg.Now(), Actor: actor(r.Context()), Action: "artifact.verify", Subject: string(d), Detail: detail}); err != nil {
+		return fromStore(err)
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+// AttestationResult answers an attestation submission.
+type AttestationResult struct {
+	Evidence store.Evidence `json:"evidence"`
+	Created  bool           `json:"created"`
+	// Verified is true when the server's verifier accepted the signature;
+	// the facts then carry its signer identity.
+	Verified bool   `json:"verified"`
+	Problem  string `json:"problem,omitempty"`
+	// Edges are the lineage edges taken from a provenance predicate.
+	Edges []store.Edge `json:"edges,omitempty"`
+}
+
+func (s *Server) handleAttestation(w http.ResponseWriter, r *http.Request) error {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var maxErr *http.MaxBytesError
+		if errors.As(err, &maxErr) {
+			return errorf(ETOOLARGE, "attestation exceeds %d bytes", maxErr.Limit)
+		}
+		return errorf(mlsec.EIO, "reading attestation: %v", err)
+	}
+	res, err := s.ingest(r.Context(), body)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, putStatus(res.Created), res)
+	return nil
+}
+
+// envelopeProbe is enough of a bundle, envelope or statement to tell which.
+type envelopeProbe struct {
+	MediaType   string          `json:"mediaType"`
+	PayloadType string          `json:"payloadType"`
+	Payload     string          `json:"payload"`
+	Type        string          `json:"_type"`
+	DSSE        json.RawMessage `json:"dsseEnvelope"`
+}
+
+// ingest stores an attestation verbatim and indexes one fact per subject.
+func (s *Server) ingest(ctx context.Context, body []byte) (AttestationResult, error) {
+	var probe envelopeProbe
+	if err := json.Unmarshal(body, &probe); err != nil {
+		return AttestationResult{}, errorf(mlsec.EINVALID, "attestation is not a JSON object: %v", err)
+	}
+	var mediaType string
+	var payload []byte
+	switch {
+	case strings.HasPrefix(probe.MediaType, "application/vnd.dev.sigstore.bundle"):
+		mediaType = probe.MediaType
+		b, err := signing.ReadBundle(body)
+		if err != nil {
+			return AttestationResult{}, errorf(mlsec.EINVALID, "sigstore bundle: %v", err)
+		}
+		env := b.GetDsseEnvelope()
+		if env == nil {
+			return AttestationResult{}, errorf(mlsec.EINVALID, "sigstore bundle has no DSSE envelope (message signatures are not attestations)")
+		}
+		payload = env.GetPayload()
+	case probe.PayloadType != "":
+		mediaType = MediaDSSE
+		var err error
+		if payload, err = base64.StdEncoding.DecodeString(probe.Payload); err != nil {
+			return AttestationResult{}, errorf(mlsec.EINVALID, "DSSE payload is not base64: %v", err)
+		}
+	case probe.Type != "":
+		mediaType, payload = MediaStatement, body
+	default:
+		return AttestationResult{}, errorf(mlsec.EINVALID, "not a Sigstore bundle, DSSE envelope or in-toto statement")
+	}
+	st, err := attest.ParseStatement(payload)
+	if err != nil {
+		return AttestationResult{}, errorf(mlsec.EINVALID, "%v", err)
+	}
+	out := AttestationResult{}
+	signer := ""
+	if mediaType == probe.MediaType && s.cfg.Verifier != nil {
+		if _, err := attest.Verify(ctx, s.cfg.Verifier, body); err == nil {
+			out.Verified, signer = true, s.cfg.VerifierName
+		} else {
+			out.Problem = err.Error()
+		}
+	}
+	now := s.cfg.Now().UTC()
+	var facts []store.Fact
+	for _, sub := range st.Subjects() {
+		d, err := store.ParseDigest(string(sub))
+		if err != nil {
+			continue // a subject with another algorithm: kept verbatim, not indexed
+		}
+		facts = append(facts, store.Fact{PredicateType: st.GetPredicateType(), Subject: d, Signer: signer, Time: now})
+	}
+	if len(facts) == 0 {
+		return AttestationResult{}, errorf(mlsec.EINVALID, "attestation has no sha256 subject")
+	}
+	ev, created, err := s.store.AddEvidence(ctx, store.Evidence{MediaType: mediaType, Bundle: body, Facts: facts}, actor(ctx))
+	if err != nil {
+		return AttestationResult{}, fromStore(err)
+	}
+	out.Evidence, out.Created = ev, created
+	if st.GetPredicateType() == attest.ProvenanceType {
+		prov, err := attest.ProvenanceOf(st)
+		if err != nil {
+			out.Problem = strings.TrimSpace(out.Problem + "; provenance: " + err.Error())
+		} else {
+			for _, dep := range prov.Dependencies {
+				if !dep.IsArtifact() {
+					continue
+				}
+				to, err := store.ParseDigest(string(dep.Digest))
+				if err != nil {
+					continue
+				}
+				for _, f := range facts {
+					e := store.Edge{From: f.Subject, To: to, Relation: string(dep.Role), EvidenceID: ev.ID}
+					if err := s.store.AddEdge(ctx, e, actor(ctx)); err != nil {
+						return AttestationResult{}, fromStore(err)
+					}
+					out.Edges = append(out.Edges, e)
+				}
+			}
+		}
+	}
+	s.metrics.attestations.inc()
+	return out, nil
+}

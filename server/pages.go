@@ -1,0 +1,406 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mlsecops/mlsec"
+	"github.com/mlsecops/mlsec/attest"
+	"github.com/mlsecops/mlsec/lineage"
+	"github.com/mlsecops/mlsec/server/ui"
+	"github.com/mlsecops/mlsec/signing"
+	"github.com/mlsecops/mlsec/store"
+)
+
+// pageData is what every dashboard template receives.
+type pageData struct {
+	Title string
+	User  *store.Token
+	Data  any
+}
+
+// mountUI registers the dashboard: read-only GET pages authenticated by
+// the session cookie (or a bearer token), the login form and static files.
+func (s *Server) mountUI(mux *http.ServeMux) error {
+	r, err := ui.New()
+	if err != nil {
+		return err
+	}
+	page := func(name string, fn func(*http.Request) (string, any, error)) http.Handler {
+		return s.pageHandler(r, name, fn)
+	}
+	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(ui.Static())))
+	mux.Handle("GET /{$}", page("lifecycle", s.lifecyclePage))
+	mux.Handle("GET /artifacts", page("artifacts", s.artifactsPage))
+	mux.Handle("GET /artifacts/{digest}", page("artifact", s.artifactPage))
+	mux.Handle("GET /hubscans", page("hubscans", s.hubScansPage))
+	mux.Handle("GET /hubscans/{id}", page("hubscan", s.hubScanPage))
+	mux.Handle("GET /hubscans/{id}/progress", page("hubscan_progress", s.hubScanProgress))
+	mux.Handle("GET /coverage", page("coverage", func(*http.Request) (string, any, error) {
+		c, err := s.coverage("")
+		return "Framework coverage", c, err
+	}))
+	mux.Handle("GET /maturity", page("maturity", func(r *http.Request) (string, any, error) {
+		m, err := s.maturity(r.Context())
+		return "Maturity", m, err
+	}))
+	mux.Handle("GET /login", http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		s.render(w, r, "login", http.StatusOK, pageData{Title: "Sign in", Data: loginData{Next: safeNext(req.URL.Query().Get("next"))}})
+	}))
+	mux.Handle("POST /login", http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) { s.login(w, req, r) }))
+	mux.Handle("POST /logout", http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+		http.Redirect(w, req, "/login", http.StatusSeeOther)
+	}))
+	return nil
+}
+
+func cacheStatic(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		h.ServeHTTP(w, r)
+	})
+}
+
+// securityHeaders are set on every page: scripts only from this origin
+// (the vendored htmx), no framing.
+func securityHeaders(h http.Header) {
+	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+}
+
+func (s *Server) render(w http.ResponseWriter, r *ui.Renderer, name string, status int, data pageData) {
+	var buf bytes.Buffer
+	if err := r.Render(&buf, name, data); err != nil {
+		s.log.Error("render", "page", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	securityHeaders(w.Header())
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// pageHandler authenticates a dashboard request and renders page with the
+// data fn returns; errors render the error page with their status.
+func (s *Server) pageHandler(r *ui.Renderer, name string, fn func(*http.Request) (string, any, error)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		start := s.cfg.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			s.metrics.requests.inc(req.Method, "page "+name, strconv.Itoa(sw.status))
+			s.metrics.requestDuration.observe(s.cfg.Now().Sub(start), "page "+name)
+		}()
+		secret := bearer(req)
+		if c, err := req.Cookie(SessionCookie); secret == "" && err == nil {
+			secret = c.Value
+		}
+		if ok, _ := s.limiter.allow(rateKey(req, secret)); !ok {
+			s.render(sw, r, "error", http.StatusTooManyRequests, pageData{Title: "Too many requests", Data: "Slow down and retry."})
+			return
+		}
+		tok, err := s.authenticate(req.Context(), secret)
+		if err != nil {
+			if mlsec.ErrorCode(err) == EUNAUTHORIZED {
+				http.Redirect(sw, req, "/login?next="+url.QueryEscape(req.URL.RequestURI()), http.StatusSeeOther)
+				return
+			}
+			s.render(sw, r, "error", http.StatusInternalServerError, pageData{Title: "Error", Data: "internal error"})
+			return
+		}
+		req = req.WithContext(withToken(req.Context(), tok))
+		title, data, err := fn(req)
+		if err != nil {
+			code := mlsec.ErrorCode(err)
+			msg := err.Error()
+			if code == mlsec.EINTERNAL {
+				s.log.ErrorContext(req.Context(), "page", "page", name, "err", err)
+				msg = "internal error"
+			}
+			s.render(sw, r, "error", statusOf(code), pageData{Title: "Error", User: &tok, Data: msg})
+			return
+		}
+		s.render(sw, r, name, http.StatusOK, pageData{Title: title, User: &tok, Data: data})
+	})
+}
+
+// login checks the submitted token and sets the session cookie.
+func (s *Server) login(w http.ResponseWriter, req *http.Request, r *ui.Renderer) {
+	req.Body = http.MaxBytesReader(w, req.Body, 4096)
+	if ok, _ := s.limiter.allow(rateKey(req, "")); !ok {
+		s.render(w, r, "login", http.StatusTooManyRequests, pageData{Title: "Sign in", Data: loginData{Error: "too many attempts; wait and retry"}})
+		return
+	}
+	secret := req.PostFormValue("token")
+	tok, err := s.authenticate(req.Context(), secret)
+	if err != nil {
+		s.render(w, r, "login", http.StatusUnauthorized, pageData{Title: "Sign in", Data: loginData{Error: "invalid, expired or revoked token", Next: safeNext(req.URL.Query().Get("next"))}})
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: secret, Path: "/", HttpOnly: true,
+		Secure: req.TLS != nil, SameSite: http.SameSiteStrictMode, MaxAge: int((12 * time.Hour).Seconds())})
+	_, _ = s.store.Audit(req.Context(), store.AuditEntry{Time: s.cfg.Now(), Actor: "token:" + tok.Name, Action: "ui.login", Subject: "token:" + strconv.FormatInt(tok.ID, 10)})
+	next := safeNext(req.URL.Query().Get("next"))
+	if next == "" {
+		next = "/"
+	}
+	http.Redirect(w, req, next, http.StatusSeeOther)
+}
+
+// loginData feeds login.html.
+type loginData struct {
+	Error string
+	Next  string
+}
+
+// safeNext returns next if it is a local path ("/..."), else "": the
+// login form never redirects off-site.
+func safeNext(next string) string {
+	u, err := url.Parse(next)
+	if next == "" || err != nil || u.IsAbs() || u.Host != "" || next[0] != '/' || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return ""
+	}
+	return next
+}
+
+// lifecycleData feeds lifecycle.html.
+type lifecycleData struct {
+	Stats    StatsResponse
+	Recent   []store.Artifact
+	Chosen   string
+	Name     string
+	Artifact *store.Artifact
+	Stages   []StageStatus
+	SVG      template.HTML
+}
+
+func (s *Server) lifecyclePage(r *http.Request) (string, any, error) {
+	ctx := r.Context()
+	st, err := s.store.Stats(ctx)
+	if err != nil {
+		return "", nil, fromStore(err)
+	}
+	d := lifecycleData{Stats: StatsResponse{st.Artifacts, st.ByState, severityCounts(st.Findings), st.Evidence, st.Decisions},
+		Chosen: r.URL.Query().Get("artifact"), Name: r.URL.Query().Get("name")}
+	if d.Recent, err = s.store.ListArtifacts(ctx, store.ArtifactQuery{Limit: 200}); err != nil {
+		return "", nil, fromStore(err)
+	}
+	if d.Chosen == "" && d.Name != "" {
+		arts, err := s.store.ArtifactsByName(ctx, d.Name, "")
+		if err != nil {
+			return "", nil, fromStore(err)
+		}
+		if len(arts) == 0 {
+			return "", nil, errorf(mlsec.ENOTFOUND, "no artifact named %q", d.Name)
+		}
+		d.Chosen = string(arts[0].Digest)
+	}
+	sl, err := s.stages(ctx, d.Chosen)
+	if err != nil {
+		return "", nil, err
+	}
+	d.Artifact, d.Stages = sl.Artifact, sl.Stages
+	d.SVG = ui.LifecycleSVG(stageViews(sl.Stages))
+	return "Lifecycle", d, nil
+}
+
+func stageViews(stages []StageStatus) []ui.StageView {
+	var out []ui.StageView
+	for _, st := range stages {
+		v := ui.StageView{Name: st.Name, Title: st.Title}
+		for _, g := range st.Gates {
+			reason := ""
+			if len(g.Reasons) > 0 {
+				reason = g.Reasons[0]
+			}
+			v.Gates = append(v.Gates, ui.GateView{Name: g.Policy, Status: ui.Status(g.Result), Reason: reason})
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+type artifactsData struct {
+	Artifacts []store.Artifact
+	States    []store.TrustState
+	State     string
+	Name      string
+	Next      store.Digest
+}
+
+func (s *Server) artifactsPage(r *http.Request) (string, any, error) {
+	q := r.URL.Query()
+	d := artifactsData{State: q.Get("state"), Name: q.Get("name"),
+		States: []store.TrustState{store.StateQuarantined, store.StateVerified, store.StateReleased, store.StateRevoked}}
+	aq := store.ArtifactQuery{Name: d.Name, State: store.TrustState(d.State), Limit: 100}
+	if aq.State != "" && !aq.State.Valid() {
+		return "", nil, errorf(mlsec.EINVALID, "unknown state %q", aq.State)
+	}
+	if a := q.Get("after"); a != "" {
+		var err error
+		if aq.After, err = store.ParseDigest(a); err != nil {
+			return "", nil, fromStore(err)
+		}
+	}
+	arts, err := s.store.ListArtifacts(r.Context(), aq)
+	if err != nil {
+		return "", nil, fromStore(err)
+	}
+	d.Artifacts = arts
+	if len(arts) == aq.Limit {
+		d.Next = arts[len(arts)-1].Digest
+	}
+	return "Artifacts", d, nil
+}
+
+// artifactData feeds artifact.html.
+type artifactData struct {
+	Artifact   store.Artifact
+	Findings   []store.StoredFinding
+	Scanned    bool
+	Signatures []store.Fact
+	BOMs       []store.Fact
+	Runs       []lineage.Run
+	HasLineage bool
+	LineageSVG template.HTML
+	Impact     []ImpactItem
+	Decisions  []store.Decision
+	History    []store.StateChange
+}
+
+// maxGraphNodes caps the lineage graph drawn on an artifact page.
+const maxGraphNodes = 60
+
+func (s *Server) artifactPage(r *http.Request) (string, any, error) {
+	ctx := r.Context()
+	dg, err := pathDigest(r)
+	if err != nil {
+		return "", nil, err
+	}
+	a, err := s.store.Artifact(ctx, dg)
+	if err != nil {
+		return "", nil, fromStore(err)
+	}
+	d := artifactData{Artifact: a}
+	if d.Findings, err = s.store.Findings(ctx, store.FindingQuery{Artifact: dg, Limit: 1000}); err != nil {
+		return "", nil, fromStore(err)
+	}
+	facts, err := s.store.Facts(ctx, store.FactQuery{Subject: dg, Limit: 1000})
+	if err != nil {
+		return "", nil, fromStore(err)
+	}
+	for _, f := range facts {
+		switch f.PredicateType {
+		case attest.ScanType:
+			d.Scanned = true
+		case signing.PredicateType:
+			d.Signatures = append(d.Signatures, f)
+		case attest.CycloneDXType:
+			d.BOMs = append(d.BOMs, f)
+		}
+	}
+	if d.Runs, err = (lineageStore{s.store}).Runs(ctx, lineage.Digest(dg)); err != nil {
+		return "", nil, fromStore(err)
+	}
+	if d.LineageSVG, d.HasLineage, err = s.lineageGraph(ctx, a); err != nil {
+		return "", nil, err
+	}
+	imp, err := s.impact(ctx, dg)
+	if err != nil {
+		return "", nil, err
+	}
+	d.Impact = imp.Impacted
+	if d.Decisions, err = s.store.Decisions(ctx, dg); err != nil {
+		return "", nil, fromStore(err)
+	}
+	if d.History, err = s.store.StateHistory(ctx, dg); err != nil {
+		return "", nil, fromStore(err)
+	}
+	title := a.Name
+	if title == "" {
+		title = string(a.Digest)
+	}
+	return title, d, nil
+}
+
+// lineageGraph draws the artifact's upstream and downstream edges.
+func (s *Server) lineageGraph(ctx context.Context, a store.Artifact) (template.HTML, bool, error) {
+	up, err := s.store.Lineage(ctx, a.Digest, store.Upstream, 4)
+	if err != nil {
+		return "", false, fromStore(err)
+	}
+	down, err := s.store.Lineage(ctx, a.Digest, store.Downstream, 4)
+	if err != nil {
+		return "", false, fromStore(err)
+	}
+	edges := append(up, down...)
+	if len(edges) == 0 {
+		return "", false, nil
+	}
+	nodes := []ui.GraphNode{{ID: string(a.Digest), Label: label(a), Kind: a.Kind, Focus: true}}
+	seen := map[store.Digest]bool{a.Digest: true}
+	var gedges []ui.GraphEdge
+	for _, e := range edges {
+		for _, id := range []store.Digest{e.From, e.To} {
+			if seen[id] || len(nodes) >= maxGraphNodes {
+				continue
+			}
+			seen[id] = true
+			n := ui.GraphNode{ID: string(id), Label: string(id)[:min(len(id), 19)], Href: "/artifacts/" + string(id)}
+			if other, err := s.store.Artifact(ctx, id); err == nil {
+				n.Label, n.Kind = label(other), other.Kind
+			} else if !errors.Is(err, store.ErrNotFound) {
+				return "", false, fromStore(err)
+			}
+			nodes = append(nodes, n)
+		}
+		if seen[e.From] && seen[e.To] {
+			// Edge From → To means From was made from To: draw input → output.
+			gedges = append(gedges, ui.GraphEdge{From: string(e.To), To: string(e.From), Label: e.Relation})
+		}
+	}
+	return ui.LineageSVG(nodes, gedges), true, nil
+}
+
+func label(a store.Artifact) string {
+	if a.Name == "" {
+		return string(a.Digest)[:min(len(a.Digest), 19)]
+	}
+	if a.Version != "" {
+		return a.Name + "@" + a.Version
+	}
+	return a.Name
+}
+
+func (s *Server) hubScansPage(r *http.Request) (string, any, error) {
+	hs, err := s.store.HubScans(r.Context(), 100)
+	if err != nil {
+		return "", nil, fromStore(err)
+	}
+	return "Hub scans", hs, nil
+}
+
+func (s *Server) hubScanPage(r *http.Request) (string, any, error) {
+	d, err := s.hubScan(r)
+	if err != nil {
+		return "", nil, err
+	}
+	return "Hub scan " + strconv.FormatInt(d.Scan.ID, 10), d, nil
+}
+
+func (s *Server) hubScanProgress(r *http.Request) (string, any, error) {
+	d, err := s.hubScan(r)
+	if err != nil {
+		return "", nil, err
+	}
+	return "", d.Scan, nil
+}

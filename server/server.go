@@ -1,0 +1,165 @@
+// Package server is mlsec's HTTP server: the REST/JSON API under /api/v1/
+// (described by the OpenAPI 3 document at /api/openapi.json), API-token
+// authentication with RACI roles, request size and rate limits, Prometheus
+// metrics at /metrics, and the dashboard (package server/ui) at /.
+//
+// The server keeps no state of its own: everything persists in a
+// store.Store. Handlers return errors carrying mlsec error codes; statusOf
+// maps them to HTTP statuses in one place, and every error body is
+// {"error":{"code":"...","message":"..."}}.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/mlsecops/mlsec/scan"
+	"github.com/mlsecops/mlsec/signing"
+	"github.com/mlsecops/mlsec/store"
+)
+
+// Defaults for Config's zero values.
+const (
+	DefaultMaxBodyBytes   = 16 << 20 // JSON bodies and attestations
+	DefaultMaxUploadBytes = 8 << 30  // artifact uploads
+	DefaultRate           = 50       // requests per second per caller
+	DefaultBurst          = 200
+	DefaultShutdownGrace  = 30 * time.Second
+)
+
+// Config configures a Server. Store is required; the rest have defaults.
+type Config struct {
+	Store store.Store
+	// Blobs holds uploaded artifact bytes. Nil disables uploads (artifacts
+	// can still be registered by reference).
+	Blobs Blobs
+	// Jobs runs scans, verifications and gates asynchronously. Nil runs
+	// them inline, in the request.
+	Jobs Jobs
+	// Gate evaluates a stage's gate. Nil uses BuiltinGate.
+	Gate Gate
+	// Verifier checks signatures of submitted attestations and of stored
+	// model signatures. Nil stores attestations as unverified (no signer)
+	// and refuses verification requests.
+	Verifier signing.Verifier
+	// VerifierName is the signer identity recorded for bundles Verifier
+	// accepts, e.g. the key hint or "key:org-release".
+	VerifierName string
+	// ScanConfig configures the scanner; the zero value means
+	// scan.DefaultConfig().
+	ScanConfig *scan.Config
+	Log        *slog.Logger
+	// MaxBodyBytes caps JSON and attestation request bodies.
+	MaxBodyBytes int64
+	// MaxUploadBytes caps an artifact upload.
+	MaxUploadBytes int64
+	// Rate and Burst configure the per-caller token bucket; Rate < 0
+	// disables rate limiting.
+	Rate  float64
+	Burst int
+	// ShutdownGrace bounds how long Serve waits for requests in flight.
+	ShutdownGrace time.Duration
+	// Now returns the current time (tests); nil is time.Now.
+	Now func() time.Time
+}
+
+// Server serves the API and dashboard. Create it with New.
+type Server struct {
+	cfg     Config
+	store   store.Store
+	log     *slog.Logger
+	metrics *metrics
+	limiter *limiter
+	routes  []route
+	scanCfg scan.Config
+	handler http.Handler
+}
+
+// New checks cfg, fills defaults and builds the handler.
+func New(cfg Config) (*Server, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("server: Config.Store is required")
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.MaxUploadBytes <= 0 {
+		cfg.MaxUploadBytes = DefaultMaxUploadBytes
+	}
+	if cfg.Rate == 0 {
+		cfg.Rate = DefaultRate
+	}
+	if cfg.Burst <= 0 {
+		cfg.Burst = DefaultBurst
+	}
+	if cfg.ShutdownGrace <= 0 {
+		cfg.ShutdownGrace = DefaultShutdownGrace
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Gate == nil {
+		cfg.Gate = BuiltinGate{}
+	}
+	s := &Server{cfg: cfg, store: cfg.Store, log: cfg.Log, metrics: newMetrics()}
+	if cfg.ScanConfig != nil {
+		s.scanCfg = *cfg.ScanConfig
+	} else {
+		s.scanCfg = scan.DefaultConfig()
+	}
+	if cfg.Rate > 0 {
+		s.limiter = newLimiter(cfg.Rate, cfg.Burst, cfg.Now)
+	}
+	s.routes = s.apiRoutes()
+	h, err := s.buildHandler()
+	if err != nil {
+		return nil, err
+	}
+	s.handler = h
+	return s, nil
+}
+
+// Handler returns the server's root handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Serve accepts connections on ln until ctx is cancelled, then shuts down
+// gracefully: it stops accepting, waits up to ShutdownGrace for requests in
+// flight, and returns nil. Any other failure is returned.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	s.log.Info("serving", "addr", ln.Addr().String())
+	select {
+	case err := <-errc:
+		return fmt.Errorf("server: %w", err)
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down", "grace", s.cfg.ShutdownGrace)
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownGrace)
+	defer cancel()
+	err := hs.Shutdown(sctx)
+	if e := <-errc; e != nil && !errors.Is(e, http.ErrServerClosed) && err == nil {
+		err = e
+	}
+	if err != nil {
+		return fmt.Errorf("server: shutdown: %w", err)
+	}
+	s.log.Info("stopped")
+	return nil
+}

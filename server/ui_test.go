@@ -1,0 +1,294 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+
+	"github.com/mlsecops/mlsec/store"
+)
+
+// screenshotDir is where TestDashboard writes its screenshots: a
+// git-ignored directory, so they can be looked at after a run.
+const screenshotDir = "testdata/out"
+
+// seedDashboard fills the store through the API: a malicious and a clean
+// upload with scans and gates, provenance lineage, and a running hub scan.
+func seedDashboard(t *testing.T, e *env) (evil, clean store.Digest, hubID int64) {
+	t.Helper()
+	admin := store.RoleAdmin
+	if s, b, _ := e.do(admin, "POST", "/api/v1/uploads?name=evil.pkl&kind=model&scan=true", bytes.NewReader(maliciousPickle()), ""); s != 201 {
+		t.Fatalf("upload: %d %s", s, b)
+	}
+	evil, clean = digestOf(maliciousPickle()), digestOf(cleanSafetensors())
+	if s, b, _ := e.do(admin, "POST", "/api/v1/uploads?name=bert-finetuned.safetensors&kind=model&version=v2&scan=true", bytes.NewReader(cleanSafetensors()), ""); s != 201 {
+		t.Fatalf("upload: %d %s", s, b)
+	}
+	e.json(admin, "POST", "/api/v1/artifacts/"+string(evil)+"/gate", GateRequest{Stage: "experimentation"}, nil)
+	for _, st := range []string{"data", "experimentation", "ci", "cd"} {
+		e.json(admin, "POST", "/api/v1/artifacts/"+string(clean)+"/gate", GateRequest{Stage: st}, nil)
+	}
+	dataset, base := fakeDigest('5'), fakeDigest('6')
+	e.json(admin, "POST", "/api/v1/artifacts", RegisterRequest{Digest: string(dataset), Name: "support-tickets", Kind: "dataset", Source: "s3://corp/tickets"}, nil)
+	e.json(admin, "POST", "/api/v1/artifacts", RegisterRequest{Digest: string(base), Name: "bert-base", Kind: "model", Source: "hf://google-bert/bert-base-uncased"}, nil)
+	if s, b, _ := e.do(admin, "POST", "/api/v1/attestations", bytes.NewReader(provenanceStatement(t, clean, dataset, base)), ""); s != 201 {
+		t.Fatalf("attestation: %d %s", s, b)
+	}
+	hs, err := e.st.CreateHubScan(context.Background(), "/mirror/hf", []string{"org/a", "org/b", "org/c", "org/d"}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"org/a", "org/b"} {
+		if err := e.st.CompleteHubScanItem(context.Background(), hs.ID, p, store.ItemResult{Artifact: clean}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return evil, clean, hs.ID
+}
+
+// TestDashboard drives the dashboard in headless Chromium: sign in, the
+// lifecycle diagram with coloured gates, the artifact page, live hub-scan
+// progress through htmx, coverage and maturity. Screenshots go to
+// testdata/out.
+func TestDashboard(t *testing.T) {
+	chromium, err := exec.LookPath("chromium")
+	if err != nil {
+		if chromium, err = exec.LookPath("chromium-browser"); err != nil {
+			t.Skip("chromium not installed (apt-get install chromium; .ci/run installs it): skipping the browser test")
+		}
+	}
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
+	e := newEnv(t, nil)
+	evil, clean, hubID := seedDashboard(t, e)
+	if err := os.MkdirAll(screenshotDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 1000),
+	)
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelA()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
+	defer cancelT()
+
+	base := e.http.URL
+	shot := func(name string) chromedp.Action {
+		return chromedp.ActionFunc(func(ctx context.Context) error {
+			var buf []byte
+			if err := chromedp.FullScreenshot(&buf, 100).Do(ctx); err != nil {
+				return err
+			}
+			return os.WriteFile(filepath.Join(screenshotDir, name+".png"), buf, 0o644)
+		})
+	}
+	count := func(sel string, n *int) chromedp.Action {
+		return chromedp.ActionFunc(func(ctx context.Context) error {
+			var nodes []*cdp.Node
+			if err := chromedp.Nodes(sel, &nodes, chromedp.AtLeast(0)).Do(ctx); err != nil {
+				return err
+			}
+			*n = len(nodes)
+			return nil
+		})
+	}
+
+	// submit clicks a button that navigates and waits for the new page to
+	// load, so later queries see the new document.
+	submit := func(sel string) chromedp.Action {
+		return chromedp.ActionFunc(func(ctx context.Context) error {
+			loaded := make(chan struct{}, 1)
+			lctx, stop := context.WithCancel(ctx)
+			defer stop()
+			chromedp.ListenTarget(lctx, func(ev any) {
+				if _, ok := ev.(*page.EventLoadEventFired); ok {
+					select {
+					case loaded <- struct{}{}:
+					default:
+					}
+				}
+			})
+			if err := chromedp.Click(sel, chromedp.ByQuery).Do(ctx); err != nil {
+				return err
+			}
+			select {
+			case <-loaded:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+	}
+
+	// Unauthenticated: the dashboard redirects to the sign-in form.
+	var loc string
+	if err := chromedp.Run(ctx, chromedp.Navigate(base+"/artifacts"), chromedp.WaitVisible("#login-form"), chromedp.Location(&loc)); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(loc, "/login?next=") {
+		t.Fatalf("unauthenticated page went to %s", loc)
+	}
+	// A wrong token is refused; the right one signs in and returns to next.
+	var msg string
+	if err := chromedp.Run(ctx,
+		chromedp.SendKeys("#token", "mlsec_wrong"), submit("#login-submit"),
+		chromedp.WaitVisible("#login-error"), chromedp.Text("#login-error", &msg),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(msg, "invalid") {
+		t.Fatalf("login error %q", msg)
+	}
+	if err := chromedp.Run(ctx,
+		chromedp.Navigate(base+"/login?next="+url.QueryEscape("/artifacts")),
+		chromedp.SendKeys("#token", e.tokens[store.RoleAuditor]), submit("#login-submit"),
+		chromedp.WaitVisible("#artifacts"), chromedp.Location(&loc),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(loc, "/artifacts") {
+		t.Fatalf("after login: %s", loc)
+	}
+	var rows int
+	if err := chromedp.Run(ctx, count("#artifacts tr", &rows), shot("artifacts")); err != nil {
+		t.Fatal(err)
+	}
+	if rows != 5 { // header + 4 artifacts
+		t.Errorf("artifact table has %d rows, want 5", rows)
+	}
+
+	// Lifecycle diagram for the clean model: ten stages; data, ci,
+	// experimentation pass (green), cd fails without a signature (red).
+	var stages, green, red, grey int
+	var htmxLoaded bool
+	if err := chromedp.Run(ctx,
+		chromedp.Navigate(base+"/?artifact="+string(clean)),
+		chromedp.WaitVisible("#lifecycle"),
+		count("#lifecycle g.stage", &stages),
+		count(`#lifecycle g.gate[data-status="pass"]`, &green),
+		count(`#lifecycle g.gate[data-status="fail"]`, &red),
+		count(`#lifecycle g.gate[data-status="none"]`, &grey),
+		chromedp.Evaluate(`typeof htmx !== "undefined" && typeof htmx.version === "string"`, &htmxLoaded),
+		shot("lifecycle"),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if stages != 10 || green != 3 || red != 1 || grey != 6 {
+		t.Errorf("lifecycle: %d stages, %d green, %d red, %d grey gates; want 10, 3, 1, 6", stages, green, red, grey)
+	}
+	if !htmxLoaded {
+		t.Error("the vendored htmx did not load")
+	}
+	var cdStatus string
+	if err := chromedp.Run(ctx, chromedp.AttributeValue(`#lifecycle g.stage[data-stage="cd"]`, "data-status", &cdStatus, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if cdStatus != "fail" {
+		t.Errorf("cd stage status %q, want fail", cdStatus)
+	}
+
+	// Artifact page of the malicious pickle: critical findings, red gate,
+	// no signature.
+	var title, findings, state, sig string
+	if err := chromedp.Run(ctx,
+		chromedp.Navigate(base+"/artifacts/"+string(evil)),
+		chromedp.WaitVisible("#findings"),
+		chromedp.Text("#artifact-title", &title),
+		chromedp.Text("#findings", &findings),
+		chromedp.Text("#trust-state", &state),
+		chromedp.Text("#signature", &sig),
+		shot("artifact-evil"),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(title, "evil.pkl") || state != "quarantined" || !strings.Contains(findings, "critical") || !strings.Contains(sig, "no signature") {
+		t.Errorf("evil artifact page: title %q state %q findings %q signature %q", title, state, findings, sig)
+	}
+	// Artifact page of the fine-tuned model: provenance, lineage graph with
+	// its two inputs, trust-state history.
+	var prov, hist string
+	var nodes, edges int
+	if err := chromedp.Run(ctx,
+		chromedp.Navigate(base+"/artifacts/"+string(clean)),
+		chromedp.WaitVisible("#lineage svg"),
+		count("#lineage svg g.node", &nodes),
+		count("#lineage svg g.edge", &edges),
+		chromedp.Text("#provenance", &prov),
+		chromedp.Text("#history", &hist),
+		shot("artifact-model"),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if nodes != 3 || edges != 2 {
+		t.Errorf("lineage graph: %d nodes, %d edges; want 3, 2", nodes, edges)
+	}
+	if !strings.Contains(prov, "training") || !strings.Contains(prov, "dataset: corpus") || !strings.Contains(hist, "verified") {
+		t.Errorf("provenance %q history %q", prov, hist)
+	}
+
+	// Hub scan progress updates live: htmx polls the progress fragment.
+	var status string
+	if err := chromedp.Run(ctx,
+		chromedp.Navigate(fmt.Sprintf("%s/hubscans/%d", base, hubID)),
+		chromedp.WaitVisible("#progress"),
+		chromedp.Text("#hub-status", &status),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if status != "running" {
+		t.Fatalf("hub scan status %q", status)
+	}
+	for _, p := range []string{"org/c", "org/d"} {
+		if err := e.st.CompleteHubScanItem(context.Background(), hubID, p, store.ItemResult{Error: "unreadable"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := chromedp.Run(ctx,
+		chromedp.Poll(`document.querySelector("#hub-status") && document.querySelector("#hub-status").textContent === "done"`, nil, chromedp.WithPollingTimeout(10*time.Second)),
+		shot("hubscan"),
+	); err != nil {
+		t.Fatalf("hub scan progress did not update through htmx: %v", err)
+	}
+
+	// Coverage and maturity.
+	var covRows, matRows int
+	var cov string
+	if err := chromedp.Run(ctx,
+		chromedp.Navigate(base+"/coverage"), chromedp.WaitVisible("#coverage-summary"),
+		count("#coverage-summary tr", &covRows), chromedp.Text("#coverage-summary", &cov), shot("coverage"),
+		chromedp.Navigate(base+"/maturity"), chromedp.WaitVisible("#maturity"),
+		count("#maturity tr", &matRows), shot("maturity"),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if covRows < 6 || !strings.Contains(cov, "OWASP") {
+		t.Errorf("coverage summary: %d rows %q", covRows, cov)
+	}
+	if matRows != 3 { // header + dataset + model
+		t.Errorf("maturity table has %d rows, want 3", matRows)
+	}
+}

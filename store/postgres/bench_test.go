@@ -1,0 +1,28 @@
+package postgres_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/mlsecops/mlsec/store/postgres"
+	"github.com/mlsecops/mlsec/store/postgres/pgtest"
+	"github.com/mlsecops/mlsec/store/storetest"
+)
+
+func benchStore(b *testing.B) *postgres.Store {
+	url := pgtest.URL(b)
+	s, err := postgres.Open(context.Background(), url, postgres.Options{Schema: pgtest.Schema(b, url)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return s
+}
+
+func BenchmarkIngest(b *testing.B) { storetest.BenchIngest(b, benchStore(b)) }
+
+func BenchmarkGate10k(b *testing.B) {
+	s := benchStore(b)
+	ds := storetest.Seed(b, s, 10_000)
+	storetest.BenchGate(b, s, ds)
+}
