@@ -54,6 +54,8 @@ func TestNext(t *testing.T) {
 		{Verified, StageServing, OutcomeFail, false, Verified},
 		{Revoked, StageExperimentation, OutcomePass, false, Revoked},
 		{Revoked, StageCD, OutcomeFail, true, Revoked},
+		{Quarantined, StageCI, Outcome("PASS"), false, Quarantined},
+		{Released, StageServing, Outcome("error"), false, Revoked},
 	}
 	for _, tt := range tests {
 		got := Next(tt.from, tt.stage, tt.outcome, tt.overridden)

@@ -131,3 +131,8 @@ func LookupStage(name string) (Stage, bool) {
 	}
 	return Stage{}, false
 }
+
+// Handles reports whether the stage receives or produces artifacts of kind k.
+func (s Stage) Handles(k Kind) bool {
+	return slices.Contains(s.Receives, k) || slices.Contains(s.Produces, k)
+}

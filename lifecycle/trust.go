@@ -73,6 +73,8 @@ const (
 //   - A failing serving or monitoring gate revokes a released artifact;
 //     other failing gates leave the state unchanged.
 //   - Revoked is final: no gate changes it.
+//
+// An unknown outcome counts as a failure.
 func Next(from TrustState, stage string, outcome Outcome, overridden bool) TrustState {
 	if from == "" {
 		from = Quarantined
@@ -80,7 +82,8 @@ func Next(from TrustState, stage string, outcome Outcome, overridden bool) Trust
 	if from == Revoked {
 		return Revoked
 	}
-	pass := outcome != OutcomeFail || overridden
+	// Fail closed: an outcome other than pass or warn counts as a failure.
+	pass := outcome == OutcomePass || outcome == OutcomeWarn || overridden
 	switch stage {
 	case StageServing, StageMonitoring:
 		if !pass && from == Released {

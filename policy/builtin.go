@@ -110,11 +110,55 @@ func (e *Engine) StageGate(stage string, pl *lifecycle.Pipeline, policyFile stri
 	if len(errs) > 0 {
 		return nil, mlsec.Errorf(mlsec.EINVALID, "%s", strings.Join(errs, "\n"))
 	}
+	if err := checkParams(stage, pl, ps); err != nil {
+		return nil, err
+	}
 	g, err := NewGate(stage, ps, params)
 	if err != nil {
 		return nil, mlsec.Errorf(mlsec.EINVALID, "%w", err)
 	}
 	return g, nil
+}
+
+// checkParams reports, at its position in the pipeline file, a stage
+// parameter that none of the stage's policies declares or whose type
+// differs from the declaration.
+func checkParams(stage string, pl *lifecycle.Pipeline, ps []*Policy) error {
+	if pl == nil {
+		return nil
+	}
+	sc, ok := pl.Stages[stage]
+	if !ok {
+		return nil
+	}
+	var errs []string
+	names := make([]string, 0, len(sc.Params))
+	for k := range sc.Params {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		pos := pl.File
+		if n := sc.ParamNodes[k]; n != nil {
+			pos = fmt.Sprintf("%s:%d:%d", pl.File, n.Line, n.Column)
+		}
+		declared := false
+		for _, p := range ps {
+			if _, ok := p.Params[k]; ok {
+				declared = true
+				if _, err := p.BindParams(map[string]any{k: sc.Params[k]}); err != nil {
+					errs = append(errs, fmt.Sprintf("%s: stage %s: %v", pos, stage, err))
+				}
+			}
+		}
+		if !declared {
+			errs = append(errs, fmt.Sprintf("%s: stage %s: parameter %q is not declared by any of its policies", pos, stage, k))
+		}
+	}
+	if len(errs) > 0 {
+		return mlsec.Errorf(mlsec.EINVALID, "%s", strings.Join(errs, "\n"))
+	}
+	return nil
 }
 
 // IntakeGate compiles the built-in intake policy (or policyFile) for stage.

@@ -103,7 +103,8 @@ type Signature struct {
 	// Roles are the roles the identity holds in the pipeline.
 	Roles []string `json:"roles"`
 	// Org is true when the identity holds any pipeline role, i.e. the
-	// organisation signed (or re-signed) the artifact.
+	// organisation signed (or re-signed) the artifact. Without a pipeline
+	// file every trusted identity counts as the organisation.
 	Org bool `json:"org"`
 	// Reason says why verification failed.
 	Reason string `json:"reason"`

@@ -209,3 +209,44 @@ func benchEvidence(stage string) *Evidence {
 	}
 	return ev
 }
+
+// BenchmarkCompileStage measures building the CEL environment and
+// compiling a stage's built-in policy (done once per run).
+func BenchmarkCompileStage(b *testing.B) {
+	for b.Loop() {
+		e, err := NewEngine()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := e.StageGate("cd", nil, ""); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func TestTrustOfResistsReplay(t *testing.T) {
+	at := func(m int) time.Time { return time.Date(2026, 1, 1, 0, m, 0, 0, time.UTC) }
+	tests := []struct {
+		name string
+		ds   []PriorDecision
+		want Trust
+	}{
+		{"none", nil, Trust{State: "quarantined"}},
+		{"unverified ignored", []PriorDecision{{TrustState: "released", Time: at(1)}}, Trust{State: "quarantined"}},
+		{"latest by time, not by line", []PriorDecision{
+			{Verified: true, TrustState: "released", Time: at(2)},
+			{Verified: true, TrustState: "verified", Time: at(1)},
+		}, Trust{State: "released", Known: true}},
+		{"replayed release after revocation", []PriorDecision{
+			{Verified: true, TrustState: "released", Time: at(1)},
+			{Verified: true, TrustState: "revoked", Time: at(2)},
+			{Verified: true, TrustState: "released", Time: at(1)},
+		}, Trust{State: "revoked", Known: true}},
+		{"bogus state ignored", []PriorDecision{{Verified: true, TrustState: "trusted", Time: at(1)}}, Trust{State: "quarantined"}},
+	}
+	for _, tt := range tests {
+		if got := trustOf(tt.ds); got != tt.want {
+			t.Errorf("%s: got %+v, want %+v", tt.name, got, tt.want)
+		}
+	}
+}

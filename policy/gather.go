@@ -193,7 +193,9 @@ func (g *Gatherer) gatherSignature(ctx context.Context, ev *Evidence, path strin
 		if err == nil {
 			ev.Signature.Verified, ev.Signature.Identity = true, id.Name
 			ev.Signature.Roles = g.rolesOf(id.Name)
-			ev.Signature.Org = len(ev.Signature.Roles) > 0
+			// Without a pipeline every trusted identity (the gate's own key,
+			// --trusted-key) speaks for the organisation.
+			ev.Signature.Org = len(ev.Signature.Roles) > 0 || g.Pipeline == nil
 			return
 		}
 		last = err
@@ -258,13 +260,7 @@ func (g *Gatherer) gatherClaims(ctx context.Context, ev *Evidence, path string, 
 	if err != nil {
 		return nil, mlsec.Errorf(mlsec.EIO, "policy: reading claims: %w", err)
 	}
-	// Trust state: the latest verified gate decision of ours.
-	ev.Trust = Trust{State: string(lifecycle.Quarantined)}
-	for _, d := range ev.Decisions {
-		if d.Verified && d.TrustState != "" {
-			ev.Trust = Trust{State: d.TrustState, Known: true}
-		}
-	}
+	ev.Trust = trustOf(ev.Decisions)
 	if ev.Decisions == nil {
 		ev.Decisions = []PriorDecision{}
 	}
@@ -345,4 +341,26 @@ func (g *Gatherer) logf(format string, args ...any) {
 func sha256Hex(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
+}
+
+// trustOf derives the trust state from the verified gate decisions: the
+// state recorded by the latest one by its signed time (not by its line in
+// the claims file, which anyone can append to), and revoked if any of them
+// revoked the artifact (revocation is final; replaying an older decision
+// cannot undo it). Decisions are sorted by time, stably.
+func trustOf(ds []PriorDecision) Trust {
+	sort.SliceStable(ds, func(i, j int) bool { return ds[i].Time.Before(ds[j].Time) })
+	t := Trust{State: string(lifecycle.Quarantined)}
+	for _, d := range ds {
+		if !d.Verified || d.TrustState == "" {
+			continue
+		}
+		if _, err := lifecycle.ParseTrustState(d.TrustState); err != nil {
+			continue
+		}
+		if t.State != string(lifecycle.Revoked) {
+			t = Trust{State: d.TrustState, Known: true}
+		}
+	}
+	return t
 }

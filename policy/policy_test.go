@@ -202,3 +202,27 @@ func TestPolicyTestFailures(t *testing.T) {
 		t.Errorf("unknown evidence field: err %v", err)
 	}
 }
+
+func TestStageGatePipelineParams(t *testing.T) {
+	e := newEngine(t)
+	src := "apiVersion: mlsec.dev/pipeline/v1\nstages:\n  cd:\n    params:\n      approver_roles: [platform]\n      aprover_roles: [x]\n      fail_on: 3\n"
+	pl, err := lifecycle.ParsePipeline("p.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.StageGate("cd", pl, "")
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{
+		`p.yaml:6:22: stage cd: parameter "aprover_roles" is not declared by any of its policies`,
+		`p.yaml:7:16: stage cd: policy: invalid policy: builtin/cd parameter fail_on: got int64, want string`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error\n%v\nwant %q", err, want)
+		}
+	}
+	if _, err := e.StageGate("experimentation", pl, ""); err != nil {
+		t.Errorf("other stage: %v", err)
+	}
+}

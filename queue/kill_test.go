@@ -136,7 +136,21 @@ func TestKillWorkerMidJob(t *testing.T) {
 	if h.Done != 12 || h.Failed != 0 || h.Findings != bad || h.Status != store.HubScanDone {
 		t.Errorf("hub scan after kill = %+v, want 12 done, 0 failed, %d findings", h, bad)
 	}
-	// The two jobs A held were retried and completed by B.
+	// The two jobs A held were retried and completed by B (River marks a
+	// job completed just after its results are stored).
+	for {
+		var open int
+		if err := conn.QueryRow(ctx, fmt.Sprintf(`SELECT COUNT(*) FROM %s.river_job WHERE state <> 'completed'`, schema)).Scan(&open); err != nil {
+			t.Fatal(err)
+		}
+		if open == 0 {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("%d jobs never completed", open)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	rows, err := conn.Query(ctx, fmt.Sprintf(`SELECT state, attempt, attempted_by FROM %s.river_job WHERE 'worker-a' = ANY(attempted_by)`, schema))
 	if err != nil {
 		t.Fatal(err)

@@ -179,50 +179,47 @@ func (w *scanWorker) Work(ctx context.Context, job *river.Job[ScanArgs]) error {
 	if err := w.q.delay(ctx); err != nil {
 		return err
 	}
-	d, n, err := w.scanOne(ctx, a)
-	if a.HubScanID == 0 {
-		if p := (permanent{}); errors.As(err, &p) {
-			return river.JobCancel(err)
-		}
-		return err
+	err := w.scanOne(ctx, a)
+	var p permanent
+	switch {
+	case err == nil:
+		return nil
+	case !errors.As(err, &p):
+		return err // transient (database): River retries
+	case a.HubScanID == 0:
+		return river.JobCancel(err)
 	}
-	res := store.ItemResult{Artifact: d, Findings: n}
-	if err != nil {
-		var p permanent
-		if !errors.As(err, &p) {
-			return err // transient (database): River retries
-		}
-		res = store.ItemResult{Error: err.Error()}
-	}
-	return w.q.cfg.Store.CompleteHubScanItem(ctx, a.HubScanID, a.Item, res)
+	return w.q.cfg.Store.CompleteHubScanItem(ctx, a.HubScanID, a.Item, store.ItemResult{Error: err.Error()})
 }
 
-func (w *scanWorker) scanOne(ctx context.Context, a ScanArgs) (store.Digest, int, error) {
+// scanOne digests and scans the model and stores the result (artifact,
+// findings and hub scan item) in one transaction.
+func (w *scanWorker) scanOne(ctx context.Context, a ScanArgs) error {
 	if !filepath.IsAbs(a.Path) {
-		return "", 0, permanent{fmt.Errorf("scan job path %q is not absolute", a.Path)}
+		return permanent{fmt.Errorf("scan job path %q is not absolute", a.Path)}
 	}
 	d, dir, size, err := Digest(ctx, a.Path)
 	if err != nil {
-		return "", 0, permanent{fmt.Errorf("digest %s: %w", a.Path, err)}
-	}
-	st := w.q.cfg.Store
-	if _, _, err := st.PutArtifact(ctx, store.Artifact{
-		Digest: d, Name: a.Name, Version: a.Version, Kind: "model", Directory: dir, Size: size, Source: "file://" + filepath.ToSlash(a.Path),
-	}, Actor); err != nil {
-		if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrInvalid) {
-			return "", 0, permanent{err}
-		}
-		return "", 0, err
+		return permanent{fmt.Errorf("digest %s: %w", a.Path, err)}
 	}
 	res, err := w.runner.Scan(ctx, []string{a.Path})
 	if err != nil {
-		return "", 0, permanent{fmt.Errorf("scan %s: %w", a.Path, err)}
+		return permanent{fmt.Errorf("scan %s: %w", a.Path, err)}
 	}
-	fs := res.Findings()
-	if err := st.ReplaceFindings(ctx, d, FindingSource, fs, Actor); err != nil {
-		return "", 0, err
+	_, err = w.q.cfg.Store.RecordScan(ctx, store.ScanRecord{
+		Artifact: store.Artifact{
+			Digest: d, Name: a.Name, Version: a.Version, Kind: "model", Directory: dir, Size: size, Source: "file://" + filepath.ToSlash(a.Path),
+		},
+		Source:    FindingSource,
+		Findings:  res.Findings(),
+		HubScanID: a.HubScanID,
+		Item:      a.Item,
+		Actor:     Actor,
+	})
+	if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrInvalid) {
+		return permanent{err}
 	}
-	return d, len(fs), nil
+	return err
 }
 
 type verifyWorker struct {

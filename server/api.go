@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -694,6 +693,3 @@ func nonNil[T any](s []T) []T {
 	}
 	return s
 }
-
-// drain discards the rest of a request body (bounded by its MaxBytesReader).
-func drain(r io.Reader) { _, _ = io.Copy(io.Discard, r) }

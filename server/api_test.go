@@ -74,8 +74,9 @@ func TestErrors(t *testing.T) {
 }
 
 // TestUploadScanGate runs the main flow: upload, scan, gate, trust state.
-func TestUploadScanGate(t *testing.T) {
-	e := newEnv(t, nil)
+func TestUploadScanGate(t *testing.T) { testUploadScanGate(t, newEnv(t, nil)) }
+
+func testUploadScanGate(t *testing.T, e *env) {
 	ml := store.RoleMLEngineer
 
 	// A malicious pickle: the scan finds code execution, the gate fails,
@@ -182,8 +183,9 @@ func provenanceStatement(t *testing.T, model, dataset, base store.Digest) []byte
 
 // TestAttestationsLineageImpact submits provenance as a bare statement and
 // as a DSSE envelope and follows the lineage it records.
-func TestAttestationsLineageImpact(t *testing.T) {
-	e := newEnv(t, nil)
+func TestAttestationsLineageImpact(t *testing.T) { testAttestationsLineageImpact(t, newEnv(t, nil)) }
+
+func testAttestationsLineageImpact(t *testing.T, e *env) {
 	model, dataset, base, quant := fakeDigest('1'), fakeDigest('2'), fakeDigest('3'), fakeDigest('4')
 	for _, a := range []store.Artifact{{Digest: model, Name: "fine-tuned", Kind: "model"}, {Digest: dataset, Name: "corpus", Kind: "dataset"},
 		{Digest: base, Name: "base", Kind: "model"}, {Digest: quant, Name: "quantized", Kind: "model"}} {

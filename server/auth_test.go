@@ -100,8 +100,9 @@ func auditLen(t *testing.T, st store.Store) int {
 // route's permission; that a refused mutating request changes nothing (the
 // audit log, which every mutation appends to, does not grow); and that no
 // API route answers without a token.
-func TestAuthorization(t *testing.T) {
-	e := newEnv(t, nil)
+func TestAuthorization(t *testing.T) { testAuthorization(t, newEnv(t, nil)) }
+
+func testAuthorization(t *testing.T, e *env) {
 	samples := sampleRequests(e)
 	want := map[Permission][]store.Role{
 		PermRead:          {store.RoleAdmin, store.RoleSecurity, store.RoleMLEngineer, store.RoleDataEngineer, store.RoleAuditor},

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/mlsecops/mlsec"
@@ -283,44 +285,87 @@ type envelopeProbe struct {
 	DSSE        json.RawMessage `json:"dsseEnvelope"`
 }
 
-// ingest stores an attestation verbatim and indexes one fact per subject.
-func (s *Server) ingest(ctx context.Context, body []byte) (AttestationResult, error) {
+// parsedAttestation is a submitted attestation taken apart.
+type parsedAttestation struct {
+	mediaType string
+	bundle    bool // a Sigstore bundle (the only form the verifier checks)
+	statement attest.Statement
+	// subjects are the statement's sha256 subjects; other algorithms are
+	// kept verbatim in the bundle but not indexed.
+	subjects []store.Digest
+}
+
+// parseAttestation classifies body as a Sigstore bundle, a DSSE envelope or
+// a bare in-toto statement and parses the statement inside. It verifies no
+// signature. Every failure is an EINVALID error.
+func parseAttestation(body []byte) (parsedAttestation, error) {
 	var probe envelopeProbe
 	if err := json.Unmarshal(body, &probe); err != nil {
-		return AttestationResult{}, errorf(mlsec.EINVALID, "attestation is not a JSON object: %v", err)
+		return parsedAttestation{}, errorf(mlsec.EINVALID, "attestation is not a JSON object: %v", err)
 	}
-	var mediaType string
+	var p parsedAttestation
 	var payload []byte
 	switch {
 	case strings.HasPrefix(probe.MediaType, "application/vnd.dev.sigstore.bundle"):
-		mediaType = probe.MediaType
+		p.mediaType, p.bundle = probe.MediaType, true
 		b, err := signing.ReadBundle(body)
 		if err != nil {
-			return AttestationResult{}, errorf(mlsec.EINVALID, "sigstore bundle: %v", err)
+			return parsedAttestation{}, errorf(mlsec.EINVALID, "sigstore bundle: %v", err)
 		}
 		env := b.GetDsseEnvelope()
 		if env == nil {
-			return AttestationResult{}, errorf(mlsec.EINVALID, "sigstore bundle has no DSSE envelope (message signatures are not attestations)")
+			return parsedAttestation{}, errorf(mlsec.EINVALID, "sigstore bundle has no DSSE envelope (message signatures are not attestations)")
 		}
 		payload = env.GetPayload()
 	case probe.PayloadType != "":
-		mediaType = MediaDSSE
+		p.mediaType = MediaDSSE
 		var err error
 		if payload, err = base64.StdEncoding.DecodeString(probe.Payload); err != nil {
-			return AttestationResult{}, errorf(mlsec.EINVALID, "DSSE payload is not base64: %v", err)
+			return parsedAttestation{}, errorf(mlsec.EINVALID, "DSSE payload is not base64: %v", err)
 		}
 	case probe.Type != "":
-		mediaType, payload = MediaStatement, body
+		p.mediaType, payload = MediaStatement, body
 	default:
-		return AttestationResult{}, errorf(mlsec.EINVALID, "not a Sigstore bundle, DSSE envelope or in-toto statement")
+		return parsedAttestation{}, errorf(mlsec.EINVALID, "not a Sigstore bundle, DSSE envelope or in-toto statement")
 	}
 	st, err := attest.ParseStatement(payload)
 	if err != nil {
-		return AttestationResult{}, errorf(mlsec.EINVALID, "%v", err)
+		return parsedAttestation{}, errorf(mlsec.EINVALID, "%v", err)
 	}
+	p.statement = st
+	for _, sub := range st.Subjects() {
+		if d, err := store.ParseDigest(string(sub)); err == nil {
+			p.subjects = append(p.subjects, d)
+		}
+	}
+	// An OpenSSF Model Signing signature of a single file names the OMS
+	// root digest; the store addresses files by the sha256 of their bytes,
+	// which is the manifest's one item digest. Index both.
+	if st.GetPredicateType() == signing.PredicateType {
+		if m, err := signing.ParseStatement(payload); err == nil && len(m.Items) == 1 && m.Items[0].Path == "." &&
+			!m.Items[0].Shard && m.Items[0].Algorithm == "sha256" && len(m.Items[0].Digest) == 32 {
+			d := store.Digest("sha256:" + hex.EncodeToString(m.Items[0].Digest))
+			if !slices.Contains(p.subjects, d) {
+				p.subjects = append(p.subjects, d)
+			}
+		}
+	}
+	if len(p.subjects) == 0 {
+		return parsedAttestation{}, errorf(mlsec.EINVALID, "attestation has no sha256 subject")
+	}
+	return p, nil
+}
+
+// ingest stores an attestation verbatim and indexes one fact per subject.
+func (s *Server) ingest(ctx context.Context, body []byte) (AttestationResult, error) {
+	p, err := parseAttestation(body)
+	if err != nil {
+		return AttestationResult{}, err
+	}
+	st, mediaType := p.statement, p.mediaType
 	out := AttestationResult{}
 	signer := ""
-	if mediaType == probe.MediaType && s.cfg.Verifier != nil {
+	if p.bundle && s.cfg.Verifier != nil {
 		if _, err := attest.Verify(ctx, s.cfg.Verifier, body); err == nil {
 			out.Verified, signer = true, s.cfg.VerifierName
 		} else {
@@ -329,15 +374,8 @@ func (s *Server) ingest(ctx context.Context, body []byte) (AttestationResult, er
 	}
 	now := s.cfg.Now().UTC()
 	var facts []store.Fact
-	for _, sub := range st.Subjects() {
-		d, err := store.ParseDigest(string(sub))
-		if err != nil {
-			continue // a subject with another algorithm: kept verbatim, not indexed
-		}
+	for _, d := range p.subjects {
 		facts = append(facts, store.Fact{PredicateType: st.GetPredicateType(), Subject: d, Signer: signer, Time: now})
-	}
-	if len(facts) == 0 {
-		return AttestationResult{}, errorf(mlsec.EINVALID, "attestation has no sha256 subject")
 	}
 	ev, created, err := s.store.AddEvidence(ctx, store.Evidence{MediaType: mediaType, Bundle: body, Facts: facts}, actor(ctx))
 	if err != nil {

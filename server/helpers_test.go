@@ -70,12 +70,19 @@ type env struct {
 
 func newEnv(t *testing.T, mod func(*Config)) *env {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlite.OpenDir(ctx, t.TempDir(), sqlite.Options{Synchronous: "NORMAL"})
+	st, err := sqlite.OpenDir(context.Background(), t.TempDir(), sqlite.Options{Synchronous: "NORMAL"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	return newEnvStore(t, st, mod)
+}
+
+// newEnvStore is newEnv on a given store.
+func newEnvStore(t *testing.T, st store.Store, mod func(*Config)) *env {
+	t.Helper()
+	ctx := context.Background()
+	var err error
 	e := &env{t: t, st: st, blobs: newMemBlobs(), tokens: map[store.Role]string{}}
 	cfg := Config{Store: st, Blobs: e.blobs, Rate: -1, Log: slog.New(slog.DiscardHandler)}
 	if mod != nil {

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"sort"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/mlsecops/mlsec"
@@ -361,16 +360,17 @@ func maturityLevel(facts []store.Fact, decided bool) int {
 	return 3
 }
 
-var nextSteps = [3]string{
-	"sign every artifact with OpenSSF Model Signing and verify at intake (AIMM L1)",
-	"record SLSA provenance for every run so lineage is complete (AIMM L2)",
-	"gate every hand-off with a policy whose decision is stored (AIMM L3)",
-}
-
-type maturityCache struct {
-	mu  sync.Mutex
-	at  time.Time
-	val Maturity
+// nextStep says what lifts a class from level l to l+1.
+func nextStep(l int) string {
+	switch l {
+	case 0:
+		return "sign every artifact with OpenSSF Model Signing and verify at intake (AIMM L1)"
+	case 1:
+		return "record SLSA provenance for every run so lineage is complete (AIMM L2)"
+	case 2:
+		return "gate every hand-off with a policy whose decision is stored (AIMM L3)"
+	}
+	return ""
 }
 
 func (s *Server) maturity(ctx context.Context) (Maturity, error) {
@@ -416,9 +416,7 @@ func (s *Server) maturity(ctx context.Context) (Maturity, error) {
 		after = page[len(page)-1].Digest
 	}
 	for _, cm := range byClass {
-		if cm.Level < 3 {
-			cm.NextStep = nextSteps[cm.Level]
-		}
+		cm.NextStep = nextStep(cm.Level)
 		out.Classes = append(out.Classes, *cm)
 	}
 	sort.Slice(out.Classes, func(i, j int) bool { return out.Classes[i].Class < out.Classes[j].Class })

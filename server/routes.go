@@ -174,6 +174,7 @@ type statusWriter struct {
 	http.ResponseWriter
 	status int
 	bytes  int64
+	actor  string // for the access log
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -206,7 +207,7 @@ func (s *Server) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := s.cfg.Now()
 		s.metrics.inFlight.add(1)
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &statusWriter{ResponseWriter: w, actor: "anonymous"}
 		defer func() {
 			s.metrics.inFlight.add(-1)
 			d := s.cfg.Now().Sub(start)
@@ -219,7 +220,7 @@ func (s *Server) wrap(rt route) http.Handler {
 			}
 			s.log.LogAttrs(r.Context(), lvl, "request", slog.String("method", r.Method), slog.String("path", r.URL.Path),
 				slog.String("route", label), slog.Int("status", sw.status), slog.Int64("bytes", sw.bytes),
-				slog.Duration("duration", d), slog.String("actor", actor(r.Context())), slog.String("remote", r.RemoteAddr))
+				slog.Duration("duration", d), slog.String("actor", sw.actor), slog.String("remote", r.RemoteAddr))
 		}()
 		if err := s.serveRoute(sw, r, rt); err != nil {
 			writeError(sw, s.log, r, err)
@@ -227,7 +228,7 @@ func (s *Server) wrap(rt route) http.Handler {
 	})
 }
 
-func (s *Server) serveRoute(w http.ResponseWriter, r *http.Request, rt route) error {
+func (s *Server) serveRoute(w *statusWriter, r *http.Request, rt route) error {
 	secret := bearer(r)
 	if rt.Perm != PermPublic {
 		if ok, wait := s.limiter.allow(rateKey(r, secret)); !ok {
@@ -242,7 +243,8 @@ func (s *Server) serveRoute(w http.ResponseWriter, r *http.Request, rt route) er
 		if !allowed(tok.Role, rt.Perm) {
 			return errorf(mlsec.EFORBIDDEN, "role %s may not %s (requires %s)", tok.Role, rt.ID, rt.Perm)
 		}
-		*r = *r.WithContext(withToken(r.Context(), tok))
+		r = r.WithContext(withToken(r.Context(), tok))
+		w.actor = "token:" + tok.Name
 	}
 	limit := s.cfg.MaxBodyBytes
 	if rt.Upload {

@@ -41,7 +41,8 @@ type Config struct {
 	// Jobs runs scans, verifications and gates asynchronously. Nil runs
 	// them inline, in the request.
 	Jobs Jobs
-	// Gate evaluates a stage's gate. Nil uses BuiltinGate.
+	// Gate evaluates a stage's gate. Nil uses a PolicyGate: the built-in
+	// CEL policy of each stage (package policy).
 	Gate Gate
 	// Verifier checks signatures of submitted attestations and of stored
 	// model signatures. Nil stores attestations as unverified (no signer)
@@ -107,7 +108,11 @@ func New(cfg Config) (*Server, error) {
 		cfg.Now = time.Now
 	}
 	if cfg.Gate == nil {
-		cfg.Gate = BuiltinGate{}
+		g, err := NewPolicyGate(cfg.Store)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Gate = g
 	}
 	s := &Server{cfg: cfg, store: cfg.Store, log: cfg.Log, metrics: newMetrics()}
 	if cfg.ScanConfig != nil {

@@ -13,7 +13,8 @@
 //   - Every mutation appends an audit entry in the same transaction, so an
 //     acknowledged write and its audit entry are committed together.
 //   - Writes that may be repeated by a retried job (PutArtifact, AddEvidence,
-//     AddEdge, ReplaceFindings, CompleteHubScanItem) are idempotent.
+//     AddEdge, ReplaceFindings, RecordScan, CompleteHubScanItem) are
+//     idempotent.
 package store
 
 import (
@@ -439,6 +440,22 @@ type ItemResult struct {
 	Error string
 }
 
+// ScanRecord is the result of scanning one artifact, stored at once by
+// RecordScan.
+type ScanRecord struct {
+	// Artifact is registered as by PutArtifact.
+	Artifact Artifact
+	// Source and Findings replace the artifact's findings of that source,
+	// as by ReplaceFindings.
+	Source   string
+	Findings []mlsec.Finding
+	// HubScanID and Item, when set, complete that hub scan item with the
+	// artifact's digest and finding count, as by CompleteHubScanItem.
+	HubScanID int64
+	Item      string
+	Actor     string
+}
+
 // Stats summarises the store for dashboards.
 type Stats struct {
 	Artifacts int                    `json:"artifacts"`
@@ -498,6 +515,10 @@ type Store interface {
 	ReplaceFindings(ctx context.Context, artifact Digest, source string, fs []mlsec.Finding, actor string) error
 	// Findings queries findings, most severe first.
 	Findings(ctx context.Context, q FindingQuery) ([]StoredFinding, error)
+	// RecordScan stores a scan result — artifact, findings and (optionally)
+	// hub scan item — in one transaction, idempotently. It is what scan
+	// jobs call; it returns the stored artifact.
+	RecordScan(ctx context.Context, r ScanRecord) (Artifact, error)
 	// FindingCounts returns an artifact's finding count per severity.
 	FindingCounts(ctx context.Context, artifact Digest) (map[mlsec.Severity]int, error)
 
@@ -516,8 +537,9 @@ type Store interface {
 	// path (relative to root).
 	CreateHubScan(ctx context.Context, root string, paths []string, actor string) (HubScan, error)
 	// CompleteHubScanItem records an item's result. Idempotent: completing
-	// an item again overwrites its result without double counting. The scan
-	// becomes done when no item is pending.
+	// an item again overwrites its result without double counting. Progress
+	// (HubScan's counters) is counted from the items; the scan is done when
+	// no item is pending.
 	CompleteHubScanItem(ctx context.Context, scanID int64, path string, r ItemResult) error
 	// HubScan returns a hub scan with its progress counters.
 	HubScan(ctx context.Context, id int64) (HubScan, error)

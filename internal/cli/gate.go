@@ -238,6 +238,9 @@ or pipeline that does not compile, or an unreadable artifact.`,
 			if err != nil {
 				return err
 			}
+			if trust != "" && trust != lifecycle.SourceTrusted && trust != lifecycle.SourceUntrusted {
+				return mlsec.Errorf(mlsec.EINVALID, "--trust %q: want trusted or untrusted", trust)
+			}
 			t := policy.Target{Path: path, Kind: lifecycle.Kind(kind), SourceURL: source, Trust: trust}
 			if pl != nil {
 				if def, ok := pl.Artifact(path); ok && kind == "" {
@@ -249,6 +252,10 @@ or pipeline that does not compile, or an unreadable artifact.`,
 			}
 			if !lifecycle.ValidKind(t.Kind) {
 				return mlsec.Errorf(mlsec.EINVALID, "--kind %q is not an artifact kind", kind)
+			}
+			if st, _ := lifecycle.LookupStage(stage); !st.Handles(t.Kind) {
+				fmt.Fprintf(app.Stderr, "mlsec: warning: the %s stage neither receives nor produces %s artifacts (receives %v, produces %v)\n",
+					stage, t.Kind, st.Receives, st.Produces)
 			}
 			var ov *policy.Override
 			if overrideReason != "" {

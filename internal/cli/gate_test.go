@@ -224,6 +224,19 @@ func TestGateIntakeCommands(t *testing.T) {
 	if stages["experimentation"] != "green" || stages["cd"] != "red" || stages["data"] != "grey" {
 		t.Errorf("stage boxes: %v", stages)
 	}
+	// --evidence adds artifacts found on disk that the pipeline does not name.
+	extra := filepath.Join(dir, "evidence", "extra")
+	writeTinyModel(t, extra, nil)
+	if code, out, errs := run(t, "sign", extra, "--key", org, "--signature", filepath.Join(extra, "model.sig")); code != 0 {
+		t.Fatalf("sign extra: %s%s", out, errs)
+	}
+	code, out, errs = run(t, "assess", "--pipeline", pl, "--evidence", filepath.Join(dir, "evidence"), "--format", "json")
+	if code != 0 || !strings.Contains(out, `"name": "extra"`) {
+		t.Errorf("assess --evidence: %d %s %s", code, out, errs)
+	}
+	if code, out, errs := run(t, "frameworks", "coverage", "--pipeline", pl, "--format", "json"); code != 0 || !strings.Contains(out, "gate:cd/CD-004") || strings.Contains(out, "gate:knowledge/") {
+		t.Errorf("coverage --pipeline: %d %s", code, errs)
+	}
 	for _, f := range []string{"table", "html"} {
 		if code, out, errs := run(t, "assess", "--pipeline", pl, "--format", f); code != 0 || !strings.Contains(out, "L3") && f == "table" {
 			t.Errorf("assess %s: %d %s %s", f, code, out, errs)

@@ -53,6 +53,7 @@ func Run(t *testing.T, b Backend) {
 	t.Run("Evidence", func(t *testing.T) { testEvidence(t, b) })
 	t.Run("Lineage", func(t *testing.T) { testLineage(t, b) })
 	t.Run("Findings", func(t *testing.T) { testFindings(t, b) })
+	t.Run("RecordScan", func(t *testing.T) { testRecordScan(t, b) })
 	t.Run("Tokens", func(t *testing.T) { testTokens(t, b) })
 	t.Run("HubScan", func(t *testing.T) { testHubScan(t, b) })
 	t.Run("AuditChain", func(t *testing.T) { testAuditChain(t, b) })
@@ -421,6 +422,10 @@ func testLineage(t *testing.T, b Backend) {
 	if d := cmp.Diff(wantDown, down, cmpopts.SortSlices(func(a, b string) bool { return a < b })); d != "" {
 		t.Errorf("downstream impact (-want +got):\n%s", d)
 	}
+	down1 := key(ok(s.Lineage(ctx, D("pretrain-data"), store.Downstream, 1))(t))
+	if d := cmp.Diff([]string{"base>pretrain-data:trainedOn"}, down1); d != "" {
+		t.Errorf("downstream depth 1 (-want +got):\n%s", d)
+	}
 	all := ok(s.Lineage(ctx, D("finetuned"), store.Upstream, 0))(t)
 	if len(all) != 4 {
 		t.Errorf("full upstream walk with a cycle = %v", key(all))
@@ -496,6 +501,43 @@ func testFindings(t *testing.T, b Backend) {
 	}
 	if n := ok(s.FindingCounts(ctx, d))(t); n[mlsec.SeverityCritical] != 0 || n[mlsec.SeverityLow] != 1 {
 		t.Errorf("after clearing source scan: %v", n)
+	}
+}
+
+func testRecordScan(t *testing.T, b Backend) {
+	ctx := context.Background()
+	s := open(t, b)
+	h := ok(s.CreateHubScan(ctx, "/m", []string{"x", "y"}, "cli"))(t)
+	fs := []mlsec.Finding{{RuleID: "PICKLE-001", Severity: mlsec.SeverityCritical, Location: mlsec.Location{Offset: 3}}}
+	rec := store.ScanRecord{Artifact: store.Artifact{Digest: D("x"), Name: "x", Kind: "model", Size: 5}, Source: "scan", Findings: fs, HubScanID: h.ID, Item: "x", Actor: "worker"}
+	for range 2 { // a retried job
+		a := ok(s.RecordScan(ctx, rec))(t)
+		if a.Digest != D("x") || a.State != store.StateQuarantined || a.Size != 5 {
+			t.Fatalf("RecordScan = %+v", a)
+		}
+	}
+	if got := ok(s.FindingCounts(ctx, D("x")))(t); got[mlsec.SeverityCritical] != 1 {
+		t.Errorf("findings after two RecordScans: %v", got)
+	}
+	got := ok(s.HubScan(ctx, h.ID))(t)
+	if got.Done != 1 || got.Findings != 1 || got.Status != store.HubScanRunning {
+		t.Errorf("hub scan = %+v", got)
+	}
+	// A failing part rolls the whole record back.
+	bad := rec
+	bad.Artifact = store.Artifact{Digest: D("y"), Size: 1}
+	bad.Item = "no-such-item"
+	_, err := s.RecordScan(ctx, bad)
+	wantErr(t, err, store.ErrNotFound)
+	_, err = s.Artifact(ctx, D("y"))
+	wantErr(t, err, store.ErrNotFound)
+	bad.Item, bad.Actor = "y", ""
+	_, err = s.RecordScan(ctx, bad)
+	wantErr(t, err, store.ErrInvalid)
+	// Without a hub scan it records artifact and findings only.
+	ok(s.RecordScan(ctx, store.ScanRecord{Artifact: store.Artifact{Digest: D("z")}, Source: "scan", Actor: "w"}))(t)
+	if n, err := s.VerifyAudit(ctx); err != nil || n == 0 {
+		t.Errorf("VerifyAudit = %d, %v", n, err)
 	}
 }
 

@@ -290,83 +290,94 @@ func (s *DB) getArtifact(ctx context.Context, q interface {
 
 // PutArtifact implements store.Store.
 func (s *DB) PutArtifact(ctx context.Context, a store.Artifact, actor string) (store.Artifact, bool, error) {
-	if err := checkDigest(a.Digest); err != nil {
+	if err := checkArtifact(a, actor); err != nil {
 		return a, false, err
-	}
-	for _, f := range []struct{ n, v string }{{"name", a.Name}, {"version", a.Version}, {"kind", a.Kind}, {"source", a.Source}} {
-		if err := checkText(f.n, f.v, false); err != nil {
-			return a, false, err
-		}
-	}
-	if err := checkText("actor", actor, true); err != nil {
-		return a, false, err
-	}
-	if a.Size < 0 {
-		return a, false, invalid("negative size")
 	}
 	var out store.Artifact
 	var created bool
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		t, now := s.stamp()
-		res, err := tx.ExecContext(ctx, s.q(`INSERT INTO artifacts (`+artifactCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (digest) DO NOTHING`),
-			a.Digest, a.Name, a.Version, a.Kind, b2i(a.Directory), a.Size, a.Source, b2i(a.Blob), store.StateQuarantined, now, now)
-		if err != nil {
-			return fmt.Errorf("store: put artifact: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 1 {
-			created = true
-			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO state_changes (artifact, from_state, to_state, via, actor, created_at) VALUES (?, '', ?, 'create', ?, ?)`),
-				a.Digest, store.StateQuarantined, actor, now); err != nil {
-				return fmt.Errorf("store: put artifact: %w", err)
-			}
-			if err := s.audit(ctx, tx, t, actor, "artifact.create", string(a.Digest), map[string]string{
-				"name": a.Name, "version": a.Version, "kind": a.Kind, "source": a.Source, "size": strconv.FormatInt(a.Size, 10),
-			}); err != nil {
-				return err
-			}
-			out, err = s.getArtifact(ctx, tx, a.Digest, false)
-			return err
-		}
-		cur, err := s.getArtifact(ctx, tx, a.Digest, true)
-		if err != nil {
-			return err
-		}
-		if a.Size != 0 && cur.Size != 0 && a.Size != cur.Size {
-			return fmt.Errorf("%w: artifact %s stored with size %d, not %d", store.ErrConflict, a.Digest, cur.Size, a.Size)
-		}
-		upd := cur
-		fill := func(dst *string, v string) {
-			if *dst == "" {
-				*dst = v
-			}
-		}
-		fill(&upd.Name, a.Name)
-		fill(&upd.Version, a.Version)
-		fill(&upd.Kind, a.Kind)
-		fill(&upd.Source, a.Source)
-		if upd.Size == 0 {
-			upd.Size = a.Size
-		}
-		upd.Blob = cur.Blob || a.Blob
-		upd.Directory = cur.Directory || a.Directory
-		if upd == cur {
-			out = cur
-			return nil
-		}
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE artifacts SET name = ?, version = ?, kind = ?, source = ?, size = ?, blob = ?, directory = ?, updated_at = ? WHERE digest = ?`),
-			upd.Name, upd.Version, upd.Kind, upd.Source, upd.Size, b2i(upd.Blob), b2i(upd.Directory), now, a.Digest); err != nil {
-			return fmt.Errorf("store: put artifact: %w", err)
-		}
-		if err := s.audit(ctx, tx, t, actor, "artifact.update", string(a.Digest), map[string]string{
-			"name": upd.Name, "version": upd.Version, "kind": upd.Kind, "source": upd.Source, "blob": strconv.FormatBool(upd.Blob),
-		}); err != nil {
-			return err
-		}
-		upd.UpdatedAt = t
-		out = upd
-		return nil
+		var err error
+		out, created, err = s.putArtifactTx(ctx, tx, a, actor)
+		return err
 	})
 	return out, created, err
+}
+
+func checkArtifact(a store.Artifact, actor string) error {
+	if err := checkDigest(a.Digest); err != nil {
+		return err
+	}
+	for _, f := range []struct{ n, v string }{{"name", a.Name}, {"version", a.Version}, {"kind", a.Kind}, {"source", a.Source}} {
+		if err := checkText(f.n, f.v, false); err != nil {
+			return err
+		}
+	}
+	if err := checkText("actor", actor, true); err != nil {
+		return err
+	}
+	if a.Size < 0 {
+		return invalid("negative size")
+	}
+	return nil
+}
+
+func (s *DB) putArtifactTx(ctx context.Context, tx *sql.Tx, a store.Artifact, actor string) (store.Artifact, bool, error) {
+	t, now := s.stamp()
+	res, err := tx.ExecContext(ctx, s.q(`INSERT INTO artifacts (`+artifactCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (digest) DO NOTHING`),
+		a.Digest, a.Name, a.Version, a.Kind, b2i(a.Directory), a.Size, a.Source, b2i(a.Blob), store.StateQuarantined, now, now)
+	if err != nil {
+		return a, false, fmt.Errorf("store: put artifact: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO state_changes (artifact, from_state, to_state, via, actor, created_at) VALUES (?, '', ?, 'create', ?, ?)`),
+			a.Digest, store.StateQuarantined, actor, now); err != nil {
+			return a, false, fmt.Errorf("store: put artifact: %w", err)
+		}
+		if err := s.audit(ctx, tx, t, actor, "artifact.create", string(a.Digest), map[string]string{
+			"name": a.Name, "version": a.Version, "kind": a.Kind, "source": a.Source, "size": strconv.FormatInt(a.Size, 10),
+		}); err != nil {
+			return a, false, err
+		}
+		out := a
+		out.State, out.CreatedAt, out.UpdatedAt = store.StateQuarantined, t, t
+		return out, true, nil
+	}
+	cur, err := s.getArtifact(ctx, tx, a.Digest, true)
+	if err != nil {
+		return a, false, err
+	}
+	if a.Size != 0 && cur.Size != 0 && a.Size != cur.Size {
+		return a, false, fmt.Errorf("%w: artifact %s stored with size %d, not %d", store.ErrConflict, a.Digest, cur.Size, a.Size)
+	}
+	upd := cur
+	fill := func(dst *string, v string) {
+		if *dst == "" {
+			*dst = v
+		}
+	}
+	fill(&upd.Name, a.Name)
+	fill(&upd.Version, a.Version)
+	fill(&upd.Kind, a.Kind)
+	fill(&upd.Source, a.Source)
+	if upd.Size == 0 {
+		upd.Size = a.Size
+	}
+	upd.Blob = cur.Blob || a.Blob
+	upd.Directory = cur.Directory || a.Directory
+	if upd == cur {
+		return cur, false, nil
+	}
+	if _, err := tx.ExecContext(ctx, s.q(`UPDATE artifacts SET name = ?, version = ?, kind = ?, source = ?, size = ?, blob = ?, directory = ?, updated_at = ? WHERE digest = ?`),
+		upd.Name, upd.Version, upd.Kind, upd.Source, upd.Size, b2i(upd.Blob), b2i(upd.Directory), now, a.Digest); err != nil {
+		return a, false, fmt.Errorf("store: put artifact: %w", err)
+	}
+	if err := s.audit(ctx, tx, t, actor, "artifact.update", string(a.Digest), map[string]string{
+		"name": upd.Name, "version": upd.Version, "kind": upd.Kind, "source": upd.Source, "blob": strconv.FormatBool(upd.Blob),
+	}); err != nil {
+		return a, false, err
+	}
+	upd.UpdatedAt = t
+	return upd, false, nil
 }
 
 // Artifact implements store.Store.
@@ -851,6 +862,18 @@ func (s *DB) Lineage(ctx context.Context, d store.Digest, dir store.Direction, d
 
 // ReplaceFindings implements store.Store.
 func (s *DB) ReplaceFindings(ctx context.Context, artifact store.Digest, source string, fs []mlsec.Finding, actor string) error {
+	if err := checkFindings(artifact, source, fs, actor); err != nil {
+		return err
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := s.getArtifact(ctx, tx, artifact, true); err != nil {
+			return err
+		}
+		return s.replaceFindingsTx(ctx, tx, artifact, source, fs, actor)
+	})
+}
+
+func checkFindings(artifact store.Digest, source string, fs []mlsec.Finding, actor string) error {
 	if err := checkDigest(artifact); err != nil {
 		return err
 	}
@@ -863,37 +886,62 @@ func (s *DB) ReplaceFindings(ctx context.Context, artifact store.Digest, source 
 	if len(fs) > MaxFindings {
 		return invalid("more than %d findings", MaxFindings)
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := s.getArtifact(ctx, tx, artifact, true); err != nil {
-			return err
-		}
-		t, now := s.stamp()
-		res, err := tx.ExecContext(ctx, s.q(`DELETE FROM findings WHERE artifact = ? AND source = ?`), artifact, source)
+	return nil
+}
+
+func (s *DB) replaceFindingsTx(ctx context.Context, tx *sql.Tx, artifact store.Digest, source string, fs []mlsec.Finding, actor string) error {
+	t, now := s.stamp()
+	res, err := tx.ExecContext(ctx, s.q(`DELETE FROM findings WHERE artifact = ? AND source = ?`), artifact, source)
+	if err != nil {
+		return fmt.Errorf("store: findings: %w", err)
+	}
+	removed, _ := res.RowsAffected()
+	if len(fs) > 0 {
+		stmt, err := tx.PrepareContext(ctx, s.q(`INSERT INTO findings (artifact, source, rule_id, severity, message, path, member, byte_offset, subject, mappings, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`))
 		if err != nil {
 			return fmt.Errorf("store: findings: %w", err)
 		}
-		removed, _ := res.RowsAffected()
-		if len(fs) > 0 {
-			stmt, err := tx.PrepareContext(ctx, s.q(`INSERT INTO findings (artifact, source, rule_id, severity, message, path, member, byte_offset, subject, mappings, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`))
+		defer stmt.Close()
+		for _, f := range fs {
+			m, err := json.Marshal(f.Mappings)
 			if err != nil {
 				return fmt.Errorf("store: findings: %w", err)
 			}
-			defer stmt.Close()
-			for _, f := range fs {
-				m, err := json.Marshal(f.Mappings)
-				if err != nil {
-					return fmt.Errorf("store: findings: %w", err)
-				}
-				if _, err := stmt.ExecContext(ctx, artifact, source, f.RuleID, int64(f.Severity), f.Message, f.Path, f.Location.Member, f.Location.Offset, f.Subject, string(m), now); err != nil {
-					return fmt.Errorf("store: findings: %w", err)
-				}
+			if _, err := stmt.ExecContext(ctx, artifact, source, f.RuleID, int64(f.Severity), f.Message, f.Path, f.Location.Member, f.Location.Offset, f.Subject, string(m), now); err != nil {
+				return fmt.Errorf("store: findings: %w", err)
 			}
 		}
-		return s.audit(ctx, tx, t, actor, "findings.replace", string(artifact), map[string]string{
-			"source": source, "count": strconv.Itoa(len(fs)), "removed": strconv.FormatInt(removed, 10),
-			"max_severity": mlsec.MaxSeverity(fs).String(),
-		})
+	}
+	return s.audit(ctx, tx, t, actor, "findings.replace", string(artifact), map[string]string{
+		"source": source, "count": strconv.Itoa(len(fs)), "removed": strconv.FormatInt(removed, 10),
+		"max_severity": mlsec.MaxSeverity(fs).String(),
 	})
+}
+
+// RecordScan implements store.Store.
+func (s *DB) RecordScan(ctx context.Context, r store.ScanRecord) (store.Artifact, error) {
+	if err := checkArtifact(r.Artifact, r.Actor); err != nil {
+		return r.Artifact, err
+	}
+	if err := checkFindings(r.Artifact.Digest, r.Source, r.Findings, r.Actor); err != nil {
+		return r.Artifact, err
+	}
+	var out store.Artifact
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if r.HubScanID != 0 {
+			// Item first: it takes no lock that the audit append would
+			// have to wait behind.
+			if err := s.completeItemTx(ctx, tx, r.HubScanID, r.Item, store.ItemResult{Artifact: r.Artifact.Digest, Findings: len(r.Findings)}); err != nil {
+				return err
+			}
+		}
+		var err error
+		if out, _, err = s.putArtifactTx(ctx, tx, r.Artifact, r.Actor); err != nil {
+			return err
+		}
+		return s.replaceFindingsTx(ctx, tx, r.Artifact.Digest, r.Source, r.Findings, r.Actor)
+	})
+	return out, err
 }
 
 // Findings implements store.Store.
@@ -1158,6 +1206,13 @@ func (s *DB) CompleteHubScanItem(ctx context.Context, scanID int64, path string,
 			return err
 		}
 	}
+	return s.tx(ctx, func(tx *sql.Tx) error { return s.completeItemTx(ctx, tx, scanID, path, r) })
+}
+
+// completeItemTx records an item's result. Progress is counted from the
+// items when read, so completing an item locks only its own row and a
+// repeated completion simply overwrites it.
+func (s *DB) completeItemTx(ctx context.Context, tx *sql.Tx, scanID int64, path string, r store.ItemResult) error {
 	if r.Findings < 0 {
 		return invalid("negative finding count")
 	}
@@ -1168,69 +1223,65 @@ func (s *DB) CompleteHubScanItem(ctx context.Context, scanID int64, path string,
 	if r.Error != "" {
 		status = "failed"
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		// Lock the scan row first: every completion of one scan takes the
-		// same lock in the same order, so concurrent workers cannot deadlock.
-		var total, done int
-		var scanStatus string
-		err := tx.QueryRowContext(ctx, s.q(`SELECT total, done, status FROM hub_scans WHERE id = ?`+s.d.ForUpdate), scanID).Scan(&total, &done, &scanStatus)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("%w: hub scan %d", store.ErrNotFound, scanID)
-		}
-		if err != nil {
-			return fmt.Errorf("store: hub scan item: %w", err)
-		}
-		var old string
-		var oldFindings int
-		err = tx.QueryRowContext(ctx, s.q(`SELECT status, findings FROM hub_scan_items WHERE scan_id = ? AND path = ?`), scanID, path).Scan(&old, &oldFindings)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("%w: hub scan %d has no item %q", store.ErrNotFound, scanID, path)
-		}
-		if err != nil {
-			return fmt.Errorf("store: hub scan item: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE hub_scan_items SET status = ?, artifact = ?, findings = ?, error = ? WHERE scan_id = ? AND path = ?`),
-			status, r.Artifact, r.Findings, r.Error, scanID, path); err != nil {
-			return fmt.Errorf("store: hub scan item: %w", err)
-		}
-		dDone, dFailed := 0, 0
-		if old == "pending" {
-			dDone = 1
-		}
-		if old == "failed" {
-			dFailed--
-		}
-		if status == "failed" {
-			dFailed++
-		}
-		dFindings := r.Findings
-		if old != "pending" {
-			dFindings -= oldFindings
-		}
-		t, now := s.stamp()
-		newStatus := store.HubScanRunning
-		if done+dDone >= total {
-			newStatus = store.HubScanDone
-		}
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE hub_scans SET done = done + ?, failed = failed + ?, findings = findings + ?, status = ?, updated_at = ? WHERE id = ?`),
-			dDone, dFailed, dFindings, newStatus, now, scanID); err != nil {
-			return fmt.Errorf("store: hub scan item: %w", err)
-		}
-		if newStatus == store.HubScanDone && scanStatus != string(store.HubScanDone) {
-			return s.audit(ctx, tx, t, "worker", "hubscan.done", "hubscan:"+strconv.FormatInt(scanID, 10), map[string]string{"total": strconv.Itoa(total)})
-		}
-		return nil
-	})
+	_, now := s.stamp()
+	res, err := tx.ExecContext(ctx, s.q(`UPDATE hub_scan_items SET status = ?, artifact = ?, findings = ?, error = ?, updated_at = ? WHERE scan_id = ? AND path = ?`),
+		status, r.Artifact, r.Findings, r.Error, now, scanID, path)
+	if err != nil {
+		return fmt.Errorf("store: hub scan item: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("%w: hub scan %d has no item %q", store.ErrNotFound, scanID, path)
+	}
+	return nil
 }
 
-const hubScanCols = `id, root, status, total, done, failed, findings, actor, created_at, updated_at`
+const hubScanCols = `id, root, total, actor, created_at`
 
 func scanHubScan(r scanner) (store.HubScan, error) {
 	var h store.HubScan
-	var created, updated int64
-	err := r.Scan(&h.ID, &h.Root, &h.Status, &h.Total, &h.Done, &h.Failed, &h.Findings, &h.Actor, &created, &updated)
-	h.CreatedAt, h.UpdatedAt = fromMicro(created), fromMicro(updated)
+	var created int64
+	err := r.Scan(&h.ID, &h.Root, &h.Total, &h.Actor, &created)
+	h.CreatedAt = fromMicro(created)
+	h.UpdatedAt = h.CreatedAt
 	return h, err
+}
+
+// progress fills h's counters and status from its items.
+func (s *DB) progress(ctx context.Context, h *store.HubScan) error {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT status, COUNT(*), COALESCE(SUM(findings), 0), COALESCE(MAX(updated_at), 0) FROM hub_scan_items WHERE scan_id = ? GROUP BY status`), h.ID)
+	if err != nil {
+		return fmt.Errorf("store: hub scan progress: %w", err)
+	}
+	defer rows.Close()
+	pending := 0
+	for rows.Next() {
+		var status string
+		var n, findings, updated int64
+		if err := rows.Scan(&status, &n, &findings, &updated); err != nil {
+			return fmt.Errorf("store: hub scan progress: %w", err)
+		}
+		switch status {
+		case "pending":
+			pending += int(n)
+		case "failed":
+			h.Failed += int(n)
+			h.Done += int(n)
+		default:
+			h.Done += int(n)
+		}
+		h.Findings += int(findings)
+		if t := fromMicro(updated); t.After(h.UpdatedAt) {
+			h.UpdatedAt = t
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: hub scan progress: %w", err)
+	}
+	h.Status = store.HubScanRunning
+	if pending == 0 {
+		h.Status = store.HubScanDone
+	}
+	return nil
 }
 
 // HubScan implements store.Store.
@@ -1242,7 +1293,7 @@ func (s *DB) HubScan(ctx context.Context, id int64) (store.HubScan, error) {
 	if err != nil {
 		return h, fmt.Errorf("store: hub scan: %w", err)
 	}
-	return h, nil
+	return h, s.progress(ctx, &h)
 }
 
 // HubScans implements store.Store.
@@ -1251,16 +1302,26 @@ func (s *DB) HubScans(ctx context.Context, limit int) ([]store.HubScan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: hub scans: %w", err)
 	}
-	defer rows.Close()
 	var out []store.HubScan
 	for rows.Next() {
 		h, err := scanHubScan(rows)
 		if err != nil {
+			rows.Close()
 			return nil, fmt.Errorf("store: hub scans: %w", err)
 		}
 		out = append(out, h)
 	}
-	return out, rows.Err()
+	err = rows.Err()
+	rows.Close()
+	if err != nil {
+		return nil, fmt.Errorf("store: hub scans: %w", err)
+	}
+	for i := range out {
+		if err := s.progress(ctx, &out[i]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // HubScanItems implements store.Store.

@@ -1,0 +1,57 @@
+package examples
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestRunScript runs examples/run.sh end to end with a freshly built mlsec
+// (the README's one command). Skipped with -short.
+func TestRunScript(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the whole example pipeline")
+	}
+	if _, err := exec.LookPath("bash"); err != nil {
+		t.Skip("no bash")
+	}
+	tmp := t.TempDir()
+	bin := filepath.Join(tmp, "mlsec")
+	build := exec.Command("go", "build", "-o", bin, "../cmd/mlsec")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	work := filepath.Join(tmp, "work")
+	cmd := exec.Command("bash", "run.sh", work)
+	cmd.Env = append(os.Environ(), "MLSEC="+bin)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("run.sh: %v\n%s", err, out)
+	}
+	for _, want := range []string{
+		"PASS intake base-model",
+		"FAIL intake evil-bert",
+		"PASS data gate reviews",
+		"PASS experimentation gate base-model",
+		"ci gate sentiment-model",
+		"PASS cd gate sentiment-model",
+		"trust: verified → released",
+		"PASS serving gate sentiment-model",
+		"SLSA build level: L2",
+		"FAIL serving gate sentiment-model",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	for _, f := range []string{"scorecard.html", "coverage.html", "models/sentiment/claims.jsonl"} {
+		if _, err := os.Stat(filepath.Join(work, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	if t.Failed() {
+		t.Logf("output:\n%s", out)
+	}
+}
