@@ -3,12 +3,18 @@ package server
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +23,7 @@ import (
 
 	"github.com/mlsecops/mlsec"
 	"github.com/mlsecops/mlsec/attest"
+	"github.com/mlsecops/mlsec/signing"
 	"github.com/mlsecops/mlsec/store"
 )
 
@@ -73,11 +80,88 @@ func TestErrors(t *testing.T) {
 	}
 }
 
-// TestUploadScanGate runs the main flow: upload, scan, gate, trust state.
-func TestUploadScanGate(t *testing.T) { testUploadScanGate(t, newEnv(t, nil)) }
+// testKey is a signing key and the matching server verifier.
+type testKey struct {
+	signer   *signing.KeySigner
+	verifier *signing.KeyVerifier
+}
 
-func testUploadScanGate(t *testing.T, e *env) {
+func newTestKey(t *testing.T) testKey {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return testKey{signer: &signing.KeySigner{Key: k}, verifier: &signing.KeyVerifier{Key: &k.PublicKey}}
+}
+
+// signModel signs the single-file model data (named name) with OpenSSF
+// Model Signing and returns the bundle.
+func (k testKey) signModel(t *testing.T, name string, data []byte) []byte {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := signing.Sign(context.Background(), p, k.signer, signing.HashOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Bundle
+}
+
+// signStatement signs an in-toto statement into a Sigstore bundle.
+func (k testKey) signStatement(t *testing.T, stmt []byte) []byte {
+	t.Helper()
+	b, err := attest.Sign(context.Background(), k.signer, stmt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// withKey configures the server to verify signatures made with k.
+func withKey(k testKey) func(*Config) {
+	return func(c *Config) { c.Verifier, c.VerifierName = k.verifier, "key:test" }
+}
+
+// trainingProvenance is provenance of model trained on dataset with code.
+func trainingProvenance(t *testing.T, model, dataset store.Digest) []byte {
+	t.Helper()
+	p := attest.Provenance{
+		Subject: attest.Subject{Name: "model.safetensors", Digest: attest.Digest(model)},
+		RunType: attest.RunTraining, BuilderID: "https://ci.example/runner",
+		StartedOn: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), FinishedOn: time.Date(2026, 1, 1, 1, 0, 0, 0, time.UTC),
+		Dependencies: []attest.Dependency{
+			{Role: attest.RoleDataset, Name: "corpus", Digest: attest.Digest(dataset)},
+			{Role: attest.RoleCode, URI: "git+https://git.example/train", Commit: strings.Repeat("a", 40)},
+		},
+	}
+	b, err := p.Statement()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestUploadScanGate runs the main flow through the CEL stage policies:
+// upload, scan, signature, provenance, gates, trust states, override.
+func TestUploadScanGate(t *testing.T) {
+	k := newTestKey(t)
+	testUploadScanGate(t, newEnv(t, withKey(k)), k)
+}
+
+func testUploadScanGate(t *testing.T, e *env, k testKey) {
 	ml := store.RoleMLEngineer
+	gate := func(path, stage string) GateResult {
+		t.Helper()
+		var gr GateResult
+		if s := e.json(ml, "POST", path+"/gate", GateRequest{Stage: stage}, &gr); s != 200 {
+			t.Fatalf("gate %s: status %d", stage, s)
+		}
+		return gr
+	}
+	reasons := func(gr GateResult) string { return strings.Join(gr.Decision.Reasons, "\n") }
 
 	// A malicious pickle: the scan finds code execution, the gate fails,
 	// the artifact stays quarantined.
@@ -101,59 +185,82 @@ func testUploadScanGate(t *testing.T, e *env) {
 	if len(fl.Findings) == 0 || fl.Findings[0].Finding.Path != "evil.pkl" {
 		t.Fatalf("findings %+v", fl.Findings)
 	}
-	var gr GateResult
-	if s := e.json(ml, "POST", evil+"/gate", GateRequest{Stage: "experimentation"}, &gr); s != 200 {
-		t.Fatalf("gate: %d", s)
-	}
-	if gr.Decision.Result != store.ResultFail || gr.Artifact.State != store.StateQuarantined {
+	if gr := gate(evil, "experimentation"); gr.Decision.Result != store.ResultFail || gr.Artifact.State != store.StateQuarantined ||
+		!strings.Contains(reasons(gr), "FAIL EXP-002") || !strings.Contains(reasons(gr), "PICKLE-") {
 		t.Fatalf("gate on malicious pickle: %+v", gr)
 	}
 
-	// A clean safetensors file: no evidence → fail; scanned → pass and
-	// verified; cd without a signature → fail, still verified.
-	status, b, _ = e.do(ml, "POST", "/api/v1/uploads?name=model.safetensors&kind=model", bytes.NewReader(cleanSafetensors()), "application/octet-stream")
-	if status != http.StatusCreated {
+	// A clean safetensors model. Missing evidence never passes.
+	model := cleanSafetensors()
+	d := digestOf(model)
+	clean := "/api/v1/artifacts/" + string(d)
+	if status, b, _ := e.do(ml, "POST", "/api/v1/uploads?name=model.safetensors&kind=model", bytes.NewReader(model), ""); status != http.StatusCreated {
 		t.Fatalf("upload: %d %s", status, b)
 	}
-	clean := "/api/v1/artifacts/" + string(digestOf(cleanSafetensors()))
-	e.json(ml, "POST", clean+"/gate", GateRequest{Stage: "ci"}, &gr)
-	if gr.Decision.Result != store.ResultFail || !strings.Contains(strings.Join(gr.Decision.Reasons, " "), "no scan evidence") {
-		t.Fatalf("gate without evidence: %+v", gr.Decision)
+	if gr := gate(clean, "ci"); gr.Decision.Result != store.ResultFail || !strings.Contains(reasons(gr), "missing evidence: scan") {
+		t.Fatalf("gate without evidence: %s", reasons(gr))
 	}
 	var sr ScanResult
 	if s := e.json(ml, "POST", clean+"/scan", nil, &sr); s != 200 || sr.Findings != 0 || sr.EvidenceID == 0 {
 		t.Fatalf("scan: %d %+v", s, sr)
 	}
-	e.json(ml, "POST", clean+"/gate", GateRequest{Stage: "ci"}, &gr)
-	if gr.Decision.Result != store.ResultPass || gr.Artifact.State != store.StateVerified {
-		t.Fatalf("gate after a clean scan: %+v", gr)
+	if gr := gate(clean, "experimentation"); gr.Decision.Result != store.ResultFail || !strings.Contains(reasons(gr), "FAIL EXP-001") {
+		t.Fatalf("experimentation gate without signature: %s", reasons(gr))
 	}
-	e.json(ml, "POST", clean+"/gate", GateRequest{Stage: "cd"}, &gr)
-	if gr.Decision.Result != store.ResultFail || gr.Artifact.State != store.StateVerified {
-		t.Fatalf("cd gate without signature: %+v", gr)
+	// The model's OpenSSF Model Signing signature, verified by the server's
+	// key and indexed under the file's sha256.
+	var ar AttestationResult
+	status, b, _ = e.do(ml, "POST", "/api/v1/attestations", bytes.NewReader(k.signModel(t, "model.safetensors", model)), "")
+	if err := json.Unmarshal(b, &ar); err != nil || status != 201 || !ar.Verified {
+		t.Fatalf("signature: %d %s", status, b)
+	}
+	var vr VerifyResult
+	if s := e.json(ml, "POST", clean+"/verify", nil, &vr); s != 200 || !vr.Verified || vr.Signer != "key:test" {
+		t.Fatalf("verify: %d %+v", s, vr)
+	}
+	gr := gate(clean, "experimentation")
+	if gr.Decision.Result != store.ResultPass || gr.Artifact.State != store.StateVerified {
+		t.Fatalf("experimentation gate, signed and clean: %s", reasons(gr))
+	}
+	// Signed provenance lets CI pass (warning: no evaluation, no BOM).
+	status, b, _ = e.do(ml, "POST", "/api/v1/attestations", bytes.NewReader(k.signStatement(t, trainingProvenance(t, d, fakeDigest('9')))), "")
+	if err := json.Unmarshal(b, &ar); err != nil || status != 201 || !ar.Verified || len(ar.Edges) != 1 {
+		t.Fatalf("provenance: %d %s", status, b)
+	}
+	if gr := gate(clean, "ci"); gr.Decision.Result != store.ResultWarn || gr.Artifact.State != store.StateVerified {
+		t.Fatalf("ci gate: %s", reasons(gr))
+	}
+	// CD releases; serving passes on a released model.
+	if gr := gate(clean, "cd"); gr.Decision.Result == store.ResultFail || gr.Artifact.State != store.StateReleased {
+		t.Fatalf("cd gate: %s", reasons(gr))
+	}
+	if gr := gate(clean, "serving"); gr.Decision.Result != store.ResultPass || gr.Artifact.State != store.StateReleased {
+		t.Fatalf("serving gate: %s", reasons(gr))
+	}
+	// Security revokes (break-glass, with a reason); the auditor sees it.
+	var a store.Artifact
+	if s := e.json(store.RoleSecurity, "POST", clean+"/override", OverrideRequest{To: store.StateRevoked, Reason: "upstream dataset poisoned"}, &a); s != 200 || a.State != store.StateRevoked {
+		t.Fatalf("override: %d %+v", s, a)
 	}
 	var hl HistoryList
 	e.json(store.RoleAuditor, "GET", clean+"/history", nil, &hl)
-	var states []store.TrustState
+	var states []string
 	for _, h := range hl.History {
-		states = append(states, h.To)
+		states = append(states, string(h.To)+"/"+h.Via)
 	}
-	if diff := cmp.Diff([]store.TrustState{store.StateQuarantined, store.StateVerified}, states); diff != "" {
+	if diff := cmp.Diff([]string{"quarantined/create", "verified/decision", "released/decision", "revoked/override"}, states); diff != "" {
 		t.Fatalf("history (-want +got):\n%s", diff)
 	}
-	// Security overrides (break-glass) with a reason; the auditor sees it.
-	var a store.Artifact
-	if s := e.json(store.RoleSecurity, "POST", clean+"/override", OverrideRequest{To: store.StateReleased, Reason: "emergency release"}, &a); s != 200 || a.State != store.StateReleased {
-		t.Fatalf("override: %d %+v", s, a)
-	}
 	var sl StageList
-	e.json(store.RoleAuditor, "GET", "/api/v1/stages?artifact="+string(digestOf(cleanSafetensors())), nil, &sl)
+	e.json(store.RoleAuditor, "GET", "/api/v1/stages?artifact="+string(d), nil, &sl)
 	got := map[string]string{}
 	for _, st := range sl.Stages {
 		got[st.Name] = st.Gates[0].Result
 	}
-	if got["ci"] != "pass" || got["cd"] != "fail" || got["data"] != "none" || len(sl.Stages) != 10 {
-		t.Fatalf("stage statuses %v", got)
+	want := map[string]string{"planning": "none", "data": "none", "experimentation": "pass", "pipeline": "none", "ci": "warn",
+		"cd": got["cd"], "training": "none", "serving": "pass", "monitoring": "none", "knowledge": "none"}
+	if diff := cmp.Diff(want, got); diff != "" || got["cd"] == "fail" {
+		t.Fatalf("stage statuses (-want +got):\n%s", diff)
 	}
 	var av AuditVerify
 	if e.json(store.RoleAuditor, "GET", "/api/v1/audit/verify", nil, &av); !av.OK || av.Entries < 10 {
@@ -373,5 +480,32 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 	if _, err := http.Get(url + "/healthz"); err == nil {
 		t.Fatal("server still accepts connections after shutdown")
+	}
+}
+
+// TestCoverage: scanner rules and gate policy rules both count as controls.
+func TestCoverage(t *testing.T) {
+	e := newEnv(t, nil)
+	controls := func(framework, id string) []string {
+		var c Coverage
+		if s := e.json(store.RoleAuditor, "GET", "/api/v1/coverage?framework="+framework, nil, &c); s != 200 || len(c.Frameworks) != 1 {
+			t.Fatalf("coverage %s: %d", framework, s)
+		}
+		for _, it := range c.Frameworks[0].Entries {
+			if it.ID == id {
+				return it.Controls
+			}
+		}
+		t.Fatalf("%s has no item %s", framework, id)
+		return nil
+	}
+	if c := controls("owasp-ml-2023", "ML06"); !slices.Contains(c, "PICKLE-001") || !slices.Contains(c, "EXP-001") {
+		t.Errorf("ML06 controls %v: want scanner rule PICKLE-001 and gate rule EXP-001", c)
+	}
+	if c := controls("nist-ssdf-1.1", "PS.1.3"); !slices.Contains(c, "CD-002") {
+		t.Errorf("PS.1.3 controls %v: want CD-002", c)
+	}
+	if s, b, _ := e.do(store.RoleAuditor, "GET", "/api/v1/coverage?framework=nope", nil, ""); s != 404 || errCode(t, b) != mlsec.ENOTFOUND {
+		t.Errorf("unknown framework: %d %s", s, b)
 	}
 }

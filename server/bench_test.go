@@ -20,6 +20,8 @@ import (
 
 	"github.com/mlsecops/mlsec"
 	"github.com/mlsecops/mlsec/attest"
+	"github.com/mlsecops/mlsec/report"
+	"github.com/mlsecops/mlsec/scan"
 	"github.com/mlsecops/mlsec/store"
 	"github.com/mlsecops/mlsec/store/sqlite"
 )
@@ -66,7 +68,14 @@ func seedArtifacts(b *testing.B, st store.Store, n int) {
 					errc <- err
 					return
 				}
-				if _, _, err := st.AddEvidence(ctx, store.Evidence{MediaType: MediaStatement, Bundle: []byte(`{"scan":"` + string(d) + `"}`),
+				res := &scan.Result{Artifacts: []scan.Artifact{{Path: "model-" + strconv.Itoa(i) + ".safetensors", Format: "safetensors", Size: 1024, Status: scan.StatusScanned}}}
+				doc := report.NewScanDocument(res)
+				stmt, err := attest.ScanStatement(attest.Subject{Name: "model", Digest: attest.Digest(d)}, &doc)
+				if err != nil {
+					errc <- err
+					return
+				}
+				if _, _, err := st.AddEvidence(ctx, store.Evidence{MediaType: MediaStatement, Bundle: stmt,
 					Facts: []store.Fact{{PredicateType: attest.ScanType, Subject: d, Time: time.Now()}}}, "bench"); err != nil {
 					errc <- err
 					return

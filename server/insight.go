@@ -171,43 +171,55 @@ type StageList struct {
 	Stages   []StageStatus   `json:"stages"`
 }
 
-// stageStatus groups an artifact's decisions by stage and policy, keeping
-// the latest of each. A stage without decisions shows its built-in gate
-// as "none".
-//
-// SEAM(policy): when package policy lists each stage's gates, stages show
-// every configured gate, not only those with decisions.
-func stageStatus(decisions []store.Decision) []StageStatus {
+// stageStatus lists, per stage, the configured gates (gatesOf) and any other
+// policy with a recorded decision, each with the result of its latest
+// decision, or "none".
+func stageStatus(decisions []store.Decision, gatesOf func(stage string) []string) []StageStatus {
 	var out []StageStatus
 	for _, st := range lifecycle.Stages() {
 		ss := StageStatus{Stage: st}
 		latest := map[string]store.Decision{}
-		var order []string
+		order := slices.Clone(gatesOf(st.Name))
 		for _, d := range decisions {
 			if d.Stage != st.Name {
 				continue
 			}
-			if _, ok := latest[d.Policy]; !ok {
+			if !slices.Contains(order, d.Policy) {
 				order = append(order, d.Policy)
 			}
 			latest[d.Policy] = d // decisions are oldest first
 		}
-		slices.Sort(order)
 		for _, p := range order {
-			d := latest[p]
+			d, ok := latest[p]
+			if !ok {
+				ss.Gates = append(ss.Gates, GateStatus{Policy: p, Result: "none"})
+				continue
+			}
 			ss.Gates = append(ss.Gates, GateStatus{Policy: p, Result: string(d.Result), Reasons: d.Reasons, Decision: &d})
-		}
-		if len(ss.Gates) == 0 {
-			ss.Gates = []GateStatus{{Policy: "builtin/" + st.Name, Result: "none"}}
 		}
 		out = append(out, ss)
 	}
 	return out
 }
 
+// gatesOf names the policies that gate stage: "name@version" of each
+// policy of the configured PolicyGate, else "builtin/STAGE".
+func (s *Server) gatesOf(stage string) []string {
+	if pg, ok := s.cfg.Gate.(*PolicyGate); ok {
+		if g := pg.gates[stage]; g != nil {
+			var refs []string
+			for _, p := range g.Policies {
+				refs = append(refs, p.Name+"@"+p.Version)
+			}
+			return refs
+		}
+	}
+	return []string{"builtin/" + stage}
+}
+
 func (s *Server) stages(ctx context.Context, digest string) (StageList, error) {
 	if digest == "" {
-		return StageList{Stages: stageStatus(nil)}, nil
+		return StageList{Stages: stageStatus(nil, s.gatesOf)}, nil
 	}
 	d, err := store.ParseDigest(digest)
 	if err != nil {
@@ -221,7 +233,7 @@ func (s *Server) stages(ctx context.Context, digest string) (StageList, error) {
 	if err != nil {
 		return StageList{}, fromStore(err)
 	}
-	return StageList{Artifact: &a, Stages: stageStatus(ds)}, nil
+	return StageList{Artifact: &a, Stages: stageStatus(ds, s.gatesOf)}, nil
 }
 
 func (s *Server) handleStages(w http.ResponseWriter, r *http.Request) error {
@@ -257,12 +269,11 @@ type CoverageItem struct {
 	Controls []string `json:"controls"`
 }
 
-// coverage maps every scanner rule's framework mappings onto the embedded
-// catalogues.
+// coverage maps the framework mappings of every scanner rule and of every
+// rule of the stage gates' policies onto the embedded catalogues.
 //
-// SEAM(policy/lifecycle): issue 7's `mlsec frameworks coverage` adds the
-// gates' mappings and pipeline scoping; the server should call it once it
-// is exported, instead of this scanner-rules-only view.
+// SEAM(lifecycle): `mlsec frameworks coverage` scopes coverage to a
+// pipeline file; the server has none yet, so it shows everything it runs.
 func (s *Server) coverage(framework string) (Coverage, error) {
 	cats, err := taxonomy.Load()
 	if err != nil {
@@ -279,6 +290,20 @@ func (s *Server) coverage(framework string) (Coverage, error) {
 				k := [2]string{m.Framework, m.ID}
 				if !slices.Contains(controls[k], r.ID) {
 					controls[k] = append(controls[k], r.ID)
+				}
+			}
+		}
+	}
+	if pg, ok := s.cfg.Gate.(*PolicyGate); ok {
+		for _, stage := range lifecycle.StageNames() {
+			for _, p := range pg.gates[stage].Policies {
+				for _, r := range p.Rules {
+					for _, m := range r.Mappings {
+						k := [2]string{m.Framework, m.ID}
+						if !slices.Contains(controls[k], r.ID) {
+							controls[k] = append(controls[k], r.ID)
+						}
+					}
 				}
 			}
 		}

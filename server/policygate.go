@@ -74,7 +74,11 @@ func (g *PolicyGate) Evaluate(ctx context.Context, in GateInput) (GateOutput, er
 	}
 	out.Policy = strings.Join(refs, ",")
 	for _, r := range d.Rules {
-		out.Reasons = append(out.Reasons, fmt.Sprintf("%s %s %s: %s", r.Result, r.RuleID, r.Title, r.Reason))
+		line := fmt.Sprintf("%s %s: %s", r.Result, r.RuleID, r.Title)
+		if r.Result != policy.Pass && r.Reason != "" && r.Reason != r.Title {
+			line += " — " + r.Reason
+		}
+		out.Reasons = append(out.Reasons, line)
 	}
 	return out, nil
 }

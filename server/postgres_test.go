@@ -14,7 +14,6 @@ func TestPostgres(t *testing.T) {
 	url := pgtest.URL(t)
 	for name, fn := range map[string]func(*testing.T, *env){
 		"Authorization":             testAuthorization,
-		"UploadScanGate":            testUploadScanGate,
 		"AttestationsLineageImpact": testAttestationsLineageImpact,
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -26,4 +25,13 @@ func TestPostgres(t *testing.T) {
 			fn(t, newEnvStore(t, st, nil))
 		})
 	}
+	t.Run("UploadScanGate", func(t *testing.T) {
+		st, err := postgres.Open(context.Background(), url, postgres.Options{Schema: pgtest.Schema(t, url)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		k := newTestKey(t)
+		testUploadScanGate(t, newEnvStore(t, st, withKey(k)), k)
+	})
 }

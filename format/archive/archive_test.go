@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/mlsecops/mlsec/format/internal/fuzzseed"
 )
 
 func TestUnsafeName(t *testing.T) {
@@ -286,12 +288,7 @@ func TestWalk7zFixture(t *testing.T) {
 }
 
 func Fuzz7z(f *testing.F) {
-	ms, _ := filepath.Glob("testdata/*.7z")
-	for _, m := range ms {
-		if b, err := os.ReadFile(m); err == nil {
-			f.Add(b)
-		}
-	}
+	fuzzseed.Files(f, "testdata/*.7z")
 	f.Fuzz(func(t *testing.T, b []byte) {
 		Walk7z(context.Background(), bytes.NewReader(b), int64(len(b)), Limits{MaxEntries: 100}, func(e Entry, open func() (io.ReadCloser, error)) error {
 			if open == nil {

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/mlsecops/mlsec/format/internal/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -51,19 +53,11 @@ func TestMalicious(t *testing.T) {
 		if !flagged {
 			t.Errorf("%s: not flagged: %+v", name, issues)
 		}
-		got, _ := json.MarshalIndent(issues, "", "  ")
-		golden := strings.TrimSuffix(name, ".jinja") + ".golden.json"
-		if *update {
-			os.WriteFile(golden, append(got, '\n'), 0o644)
-			continue
-		}
-		want, err := os.ReadFile(golden)
+		got, err := json.MarshalIndent(issues, "", "  ")
 		if err != nil {
-			t.Fatalf("%v (run with -update)", err)
+			t.Fatal(err)
 		}
-		if diff := cmp.Diff(strings.TrimSpace(string(want)), string(got)); diff != "" {
-			t.Errorf("%s (-want +got):\n%s", name, diff)
-		}
+		golden.File(t, strings.TrimSuffix(name, ".jinja")+".golden.json", append(got, '\n'), *update)
 	}
 }
 

@@ -2,26 +2,13 @@ package gguf
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
-	"sync/atomic"
+	"io"
 	"testing"
 
 	"github.com/mlsecops/mlsec/format"
 	w "github.com/mlsecops/mlsec/format/gguf/internal/ggufwrite"
+	"github.com/mlsecops/mlsec/format/internal/readtest"
 )
-
-// countingReaderAt counts the bytes read through it.
-type countingReaderAt struct {
-	f *os.File
-	n atomic.Int64
-}
-
-func (c *countingReaderAt) ReadAt(b []byte, off int64) (int, error) {
-	n, err := c.f.ReadAt(b, off)
-	c.n.Add(int64(n))
-	return n, err
-}
 
 // sparse10GiB writes a 10 GiB sparse GGUF v3 file: a 32,000-token
 // vocabulary, a chat template and 1024 F32 tensors of 10 MiB each.
@@ -40,37 +27,20 @@ func sparse10GiB(tb testing.TB) (string, int64) {
 	}
 	hdr := b.Header(32)
 	size := int64(len(hdr)) + n*elems*4
-	name := filepath.Join(tb.TempDir(), "big.gguf")
-	f, err := os.Create(name)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer f.Close()
-	if _, err := f.Write(hdr); err != nil {
-		tb.Fatal(err)
-	}
-	if err := f.Truncate(size); err != nil {
-		tb.Skipf("sparse file: %v", err)
-	}
-	return name, size
+	return readtest.SparseFile(tb, "big.gguf", hdr, size), size
 }
 
 func detectAndParse(tb testing.TB, name string, size int64) int64 {
-	f, err := os.Open(name)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer f.Close()
-	r := &countingReaderAt{f: f}
-	k, err := format.Detect(r, size)
-	if err != nil || k != format.GGUF {
-		tb.Fatalf("detected %s, %v", k, err)
-	}
-	g, err := Parse(r, size)
-	if err != nil || len(g.Problems) != 0 || len(g.Tensors) != 1024 || len(g.ChatTemplates()) != 1 {
-		tb.Fatalf("parse: %v, %v", err, g.Problems)
-	}
-	return r.n.Load()
+	return readtest.CountReads(tb, name, func(r io.ReaderAt) {
+		k, err := format.Detect(r, size)
+		if err != nil || k != format.GGUF {
+			tb.Fatalf("detected %s, %v", k, err)
+		}
+		g, err := Parse(r, size)
+		if err != nil || len(g.Problems) != 0 || len(g.Tensors) != 1024 || len(g.ChatTemplates()) != 1 {
+			tb.Fatalf("parse: %v, %v", err, g.Problems)
+		}
+	})
 }
 
 // TestLargeFileReadsLittle checks that detection plus validation of a 10

@@ -19,6 +19,8 @@ import (
 	"math"
 	"math/bits"
 	"sort"
+
+	"github.com/mlsecops/mlsec/format/internal/problem"
 )
 
 // Magic is the four bytes that open every GGUF file.
@@ -49,7 +51,6 @@ const (
 	MaxKept = 256 << 20
 
 	maxArrayStringKeep = 4096
-	maxProblems        = 1000
 	bufSize            = 64 << 10
 )
 
@@ -70,32 +71,9 @@ var (
 	ErrTooMany    = errors.New("gguf: too many problems")
 )
 
-// Problem is one violation of the format.
-type Problem struct {
-	// Err is one of the package's sentinel errors.
-	Err error
-	// Offset is the byte offset in the file, -1 when none applies.
-	Offset int64
-	// Subject names the key or tensor involved, if any.
-	Subject string
-	// Detail explains the problem.
-	Detail string
-}
-
-// Error implements error.
-func (p Problem) Error() string {
-	s := p.Err.Error()
-	if p.Subject != "" {
-		s += " (" + p.Subject + ")"
-	}
-	if p.Detail != "" {
-		s += ": " + p.Detail
-	}
-	return s
-}
-
-// Unwrap returns the sentinel error.
-func (p Problem) Unwrap() error { return p.Err }
+// Problem is one violation of the format. Its Err is one of the
+// sentinel errors above; errors.Is(p, ErrX) reports the problem's kind.
+type Problem = problem.Problem
 
 // Array is an array metadata value. Only the first MaxArrayKeep items are
 // kept in Items; Len is the declared length.
@@ -206,14 +184,7 @@ func (p *parser) charge(n int64, what string) error {
 }
 
 func (p *parser) problem(err error, off int64, subject, format string, args ...any) {
-	f := p.f
-	if len(f.Problems) == maxProblems {
-		f.Problems = append(f.Problems, Problem{Err: ErrTooMany, Offset: -1, Detail: fmt.Sprintf("more than %d problems; the rest are not listed", maxProblems)})
-	}
-	if len(f.Problems) > maxProblems {
-		return
-	}
-	f.Problems = append(f.Problems, Problem{Err: err, Offset: off, Subject: subject, Detail: fmt.Sprintf(format, args...)})
+	p.f.Problems = problem.Add(p.f.Problems, ErrTooMany, err, off, subject, format, args...)
 }
 
 func (p *parser) remaining() uint64 { return uint64(p.size - p.pos) }

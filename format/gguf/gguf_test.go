@@ -11,6 +11,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	w "github.com/mlsecops/mlsec/format/gguf/internal/ggufwrite"
+	"github.com/mlsecops/mlsec/format/internal/fuzzseed"
+	"github.com/mlsecops/mlsec/format/internal/problem"
 )
 
 func parseFile(t testing.TB, name string) *File {
@@ -199,18 +201,13 @@ func TestNotGGUF(t *testing.T) {
 }
 
 func FuzzGGUF(f *testing.F) {
-	files, _ := filepath.Glob("testdata/*.gguf")
-	for _, name := range files {
-		if data, err := os.ReadFile(name); err == nil {
-			f.Add(data)
-		}
-	}
+	fuzzseed.Files(f, "testdata/*.gguf")
 	f.Fuzz(func(t *testing.T, data []byte) {
 		file, err := Parse(bytes.NewReader(data), int64(len(data)))
 		if err != nil {
 			t.Fatalf("in-memory parse returned an error: %v", err)
 		}
-		if len(file.Problems) > maxProblems+1 {
+		if len(file.Problems) > problem.Max+1 {
 			t.Fatalf("%d problems", len(file.Problems))
 		}
 		file.ChatTemplates()

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/mlsecops/mlsec/format/internal/fuzzseed"
 )
 
 func readFixture(t testing.TB, name string) []byte {
@@ -209,14 +211,7 @@ func TestHostileAttribute(t *testing.T) {
 }
 
 func FuzzHDF5(f *testing.F) {
-	ms, _ := filepath.Glob("testdata/*.h5")
-	for _, m := range ms {
-		b, err := os.ReadFile(m)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
-	}
+	fuzzseed.Files(f, "testdata/*.h5")
 	f.Fuzz(func(t *testing.T, b []byte) {
 		root, err := ReadRoot(bytes.NewReader(b), int64(len(b)), Options{MaxAttrBytes: 1 << 20})
 		if err == nil && root == nil {

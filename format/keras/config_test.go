@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/mlsecops/mlsec/format/internal/fuzzseed"
 )
 
 type brief struct {
@@ -140,14 +142,7 @@ func TestAnalyzeErrors(t *testing.T) {
 }
 
 func FuzzKerasConfig(f *testing.F) {
-	ms, _ := filepath.Glob("testdata/*.json")
-	for _, m := range ms {
-		b, err := os.ReadFile(m)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
-	}
+	fuzzseed.Files(f, "testdata/*.json")
 	f.Fuzz(func(t *testing.T, b []byte) {
 		is, err := Analyze(b, Options{MaxNodes: 100_000})
 		if err != nil && len(is) > 0 && !errors.Is(err, ErrLimit) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/mlsecops/mlsec/format/internal/fuzzseed"
 	"github.com/mlsecops/mlsec/format/numpy"
 )
 
@@ -127,12 +128,7 @@ func TestPreamble(t *testing.T) {
 }
 
 func FuzzHeader(f *testing.F) {
-	files, _ := filepath.Glob("testdata/*.npy")
-	for _, p := range files {
-		if b, err := os.ReadFile(p); err == nil {
-			f.Add(b)
-		}
-	}
+	fuzzseed.Files(f, "testdata/*.npy")
 	f.Fuzz(func(t *testing.T, b []byte) {
 		h, err := numpy.ReadHeader(bytes.NewReader(b), int64(len(b)))
 		if err == nil && (h.DataOffset > int64(len(b)) || h.DataOffset < 10) {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 
@@ -14,7 +13,9 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/mlsecops/mlsec/format"
+	"github.com/mlsecops/mlsec/format/internal/fuzzseed"
 	pb "github.com/mlsecops/mlsec/format/onnx/onnxpb"
+	"github.com/mlsecops/mlsec/format/onnx/onnxtest"
 )
 
 func decodeFile(t testing.TB, p string) (*Model, error) {
@@ -205,27 +206,8 @@ func TestExternal(t *testing.T) {
 	}
 }
 
-// debianModels lists the ONNX models shipped by Debian's libonnx-testdata
-// and python3-onnx, skipping the test when they are not installed.
-func debianModels(t testing.TB) []string {
-	var files []string
-	for _, root := range []string{"/usr/share/libonnx-testdata", "/usr/lib/python3/dist-packages/onnx/examples"} {
-		filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-			if err == nil && !d.IsDir() && strings.HasSuffix(p, ".onnx") {
-				files = append(files, p)
-			}
-			return nil
-		})
-	}
-	if len(files) < 1000 {
-		t.Skipf("Debian libonnx-testdata and python3-onnx are not installed (found %d models); apt-get install libonnx-testdata python3-onnx", len(files))
-	}
-	sort.Strings(files)
-	return files
-}
-
 func TestDebianModels(t *testing.T) {
-	for _, p := range debianModels(t) {
+	for _, p := range onnxtest.DebianModels(t) {
 		m, err := decodeFile(t, p)
 		if err != nil {
 			t.Errorf("%s: %v", p, err)
@@ -242,7 +224,7 @@ func TestDebianModels(t *testing.T) {
 }
 
 func BenchmarkDebianModels(b *testing.B) {
-	files := debianModels(b)
+	files := onnxtest.DebianModels(b)
 	for b.Loop() {
 		for _, p := range files {
 			f, err := os.Open(p)
@@ -259,14 +241,7 @@ func BenchmarkDebianModels(b *testing.B) {
 }
 
 func FuzzONNX(f *testing.F) {
-	seeds, _ := filepath.Glob("testdata/*.onnx")
-	for _, p := range seeds {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
-	}
+	fuzzseed.Files(f, "testdata/*.onnx")
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := Decode(bytes.NewReader(b), int64(len(b)), Options{MaxStructureBytes: 1 << 20})
 		if err != nil {

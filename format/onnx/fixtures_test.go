@@ -10,6 +10,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/mlsecops/mlsec/format/internal/golden"
 	pb "github.com/mlsecops/mlsec/format/onnx/onnxpb"
 )
 
@@ -115,20 +116,7 @@ func TestFixtures(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p := filepath.Join("testdata", name)
-		if *update {
-			if err := os.WriteFile(p, b, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		got, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatalf("%v (run with -update)", err)
-		}
-		if !bytes.Equal(got, b) {
-			t.Errorf("%s differs from its generator (run with -update)", p)
-		}
+		golden.File(t, filepath.Join("testdata", name), b, *update)
 	}
 	bin := filepath.Join("testdata", "external_ok.bin")
 	if *update {

@@ -1,26 +1,14 @@
 package onnx
 
 import (
-	"os"
-	"path/filepath"
-	"sync/atomic"
+	"io"
 	"testing"
 
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/mlsecops/mlsec/format/internal/readtest"
 )
-
-// countingReader counts the bytes read through it.
-type countingReader struct {
-	f *os.File
-	n atomic.Int64
-}
-
-func (c *countingReader) ReadAt(p []byte, off int64) (int, error) {
-	n, err := c.f.ReadAt(p, off)
-	c.n.Add(int64(n))
-	return n, err
-}
 
 // TestLargeInlineWeights decodes a sparse 1.5 GiB model whose weights are
 // inline raw_data: only the structure around them may be read.
@@ -43,29 +31,18 @@ func TestLargeInlineWeights(t *testing.T) {
 	prefix := protowire.AppendTag(append([]byte(nil), head...), 7, protowire.BytesType)
 	prefix = protowire.AppendVarint(prefix, uint64(graphLen))
 	prefix = append(append(prefix, graphBody...), tensorHead...)
-	p := filepath.Join(t.TempDir(), "big.onnx")
-	f, err := os.Create(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if _, err := f.Write(prefix); err != nil {
-		t.Fatal(err)
-	}
 	size := int64(len(prefix)) + weights
-	if err := f.Truncate(size); err != nil {
-		t.Skip(err)
-	}
-	cr := &countingReader{f: f}
-	m, err := Decode(cr, size, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := m.Proto.GetGraph().GetInitializer(); len(got) != 1 || got[0].GetName() != "w" || len(m.Proto.GetGraph().GetNode()) != 1 {
-		t.Errorf("graph = %v", m.Proto.GetGraph())
-	}
-	if n := cr.n.Load(); n > 1<<20 {
+	n := readtest.CountReads(t, readtest.SparseFile(t, "big.onnx", prefix, size), func(r io.ReaderAt) {
+		m, err := Decode(r, size, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := m.Proto.GetGraph().GetInitializer(); len(got) != 1 || got[0].GetName() != "w" || len(m.Proto.GetGraph().GetNode()) != 1 {
+			t.Errorf("graph = %v", m.Proto.GetGraph())
+		}
+	})
+	if n > 1<<20 {
 		t.Errorf("read %d bytes of a %d-byte model, want < 1 MiB", n, size)
 	}
-	t.Logf("read %d bytes of %d", cr.n.Load(), size)
+	t.Logf("read %d bytes of %d", n, size)
 }

@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/mlsecops/mlsec/format/internal/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
@@ -64,19 +66,7 @@ func TestGolden(t *testing.T) {
 			}
 			an := analyze(t, data, Options{Joblib: strings.HasSuffix(path, ".joblib")})
 			got := renderGolden(an)
-			golden := path + ".golden"
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update)", err)
-			}
-			if diff := cmp.Diff(string(want), got); diff != "" {
-				t.Errorf("golden mismatch (-want +got):\n%s", diff)
-			}
+			golden.File(t, path+".golden", []byte(got), *update)
 			end := int64(len(data))
 			for _, a := range an.Anomalies {
 				if a.Kind == AnomalyTrailing {

@@ -2,26 +2,13 @@ package safetensors
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
+	"io"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/mlsecops/mlsec/format"
+	"github.com/mlsecops/mlsec/format/internal/readtest"
 )
-
-// countingReaderAt counts the bytes read through it.
-type countingReaderAt struct {
-	f *os.File
-	n atomic.Int64
-}
-
-func (c *countingReaderAt) ReadAt(b []byte, off int64) (int, error) {
-	n, err := c.f.ReadAt(b, off)
-	c.n.Add(int64(n))
-	return n, err
-}
 
 // sparse10GiB writes a 10 GiB sparse safetensors file of 1024 F32 tensors
 // of 10 MiB each.
@@ -35,37 +22,20 @@ func sparse10GiB(tb testing.TB) (string, int64) {
 	hdr.WriteString("}")
 	data := build(hdr.String(), nil)
 	size := int64(len(data)) + n*elems*4
-	name := filepath.Join(tb.TempDir(), "big.safetensors")
-	f, err := os.Create(name)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer f.Close()
-	if _, err := f.Write(data); err != nil {
-		tb.Fatal(err)
-	}
-	if err := f.Truncate(size); err != nil {
-		tb.Skipf("sparse file: %v", err)
-	}
-	return name, size
+	return readtest.SparseFile(tb, "big.safetensors", data, size), size
 }
 
 func detectAndParse(tb testing.TB, name string, size int64) int64 {
-	f, err := os.Open(name)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer f.Close()
-	r := &countingReaderAt{f: f}
-	k, err := format.Detect(r, size)
-	if err != nil || k != format.Safetensors {
-		tb.Fatalf("detected %s, %v", k, err)
-	}
-	sf, err := Parse(r, size)
-	if err != nil || len(sf.Problems) != 0 || len(sf.Tensors) != 1024 {
-		tb.Fatalf("parse: %v, %v", err, sf.Problems)
-	}
-	return r.n.Load()
+	return readtest.CountReads(tb, name, func(r io.ReaderAt) {
+		k, err := format.Detect(r, size)
+		if err != nil || k != format.Safetensors {
+			tb.Fatalf("detected %s, %v", k, err)
+		}
+		sf, err := Parse(r, size)
+		if err != nil || len(sf.Problems) != 0 || len(sf.Tensors) != 1024 {
+			tb.Fatalf("parse: %v, %v", err, sf.Problems)
+		}
+	})
 }
 
 // TestLargeFileReadsLittle checks that detection plus validation of a 10

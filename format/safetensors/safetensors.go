@@ -18,6 +18,8 @@ import (
 	"math"
 	"math/bits"
 	"sort"
+
+	"github.com/mlsecops/mlsec/format/internal/problem"
 )
 
 // MaxHeaderSize is the largest header accepted, as in the reference
@@ -29,7 +31,6 @@ const (
 	maxDims       = 64
 	maxJSONDepth  = 64
 	maxNameLen    = 64 << 10
-	maxProblems   = 1000
 	probeSize     = 64
 	eocdSearchLen = 22 + 65535
 )
@@ -49,33 +50,9 @@ var (
 	ErrTooMany    = errors.New("safetensors: too many problems")
 )
 
-// Problem is one violation of the format.
-type Problem struct {
-	// Err is one of the package's sentinel errors.
-	Err error
-	// Offset is the byte offset in the file the problem refers to, -1 when
-	// no single offset applies.
-	Offset int64
-	// Subject names the tensor or key involved, if any.
-	Subject string
-	// Detail explains the problem.
-	Detail string
-}
-
-// Error implements error; errors.Is(p, ErrX) reports the problem's kind.
-func (p Problem) Error() string {
-	s := p.Err.Error()
-	if p.Subject != "" {
-		s += " (" + p.Subject + ")"
-	}
-	if p.Detail != "" {
-		s += ": " + p.Detail
-	}
-	return s
-}
-
-// Unwrap returns the sentinel error.
-func (p Problem) Unwrap() error { return p.Err }
+// Problem is one violation of the format. Its Err is one of the
+// sentinel errors above; errors.Is(p, ErrX) reports the problem's kind.
+type Problem = problem.Problem
 
 // Tensor describes one tensor declared in the header.
 type Tensor struct {
@@ -172,13 +149,7 @@ type parser struct {
 }
 
 func (p *parser) problem(err error, off int64, subject, format string, args ...any) {
-	if len(p.f.Problems) == maxProblems {
-		p.f.Problems = append(p.f.Problems, Problem{Err: ErrTooMany, Offset: -1, Detail: fmt.Sprintf("more than %d problems; the rest are not listed", maxProblems)})
-	}
-	if len(p.f.Problems) > maxProblems {
-		return
-	}
-	p.f.Problems = append(p.f.Problems, Problem{Err: err, Offset: off, Subject: subject, Detail: fmt.Sprintf(format, args...)})
+	p.f.Problems = problem.Add(p.f.Problems, ErrTooMany, err, off, subject, format, args...)
 }
 
 // readAt reads exactly len(b) bytes at off; io.EOF short reads are errors.

@@ -10,6 +10,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/mlsecops/mlsec/format/internal/fuzzseed"
+	"github.com/mlsecops/mlsec/format/internal/problem"
 )
 
 // build returns a safetensors file with the given header text and data.
@@ -170,19 +173,14 @@ func TestTestdata(t *testing.T) {
 }
 
 func FuzzHeader(f *testing.F) {
-	files, _ := filepath.Glob("testdata/*.safetensors")
-	for _, name := range files {
-		if data, err := os.ReadFile(name); err == nil {
-			f.Add(data)
-		}
-	}
+	fuzzseed.Files(f, "testdata/*.safetensors")
 	f.Add(build(`{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}`, []byte{1}))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		file, err := Parse(bytes.NewReader(data), int64(len(data)))
 		if err != nil {
 			t.Fatalf("in-memory parse returned an error: %v", err)
 		}
-		if len(file.Problems) > maxProblems+1 {
+		if len(file.Problems) > problem.Max+1 {
 			t.Fatalf("%d problems exceed the cap", len(file.Problems))
 		}
 	})

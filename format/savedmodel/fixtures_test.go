@@ -1,14 +1,13 @@
 package savedmodel
 
 import (
-	"bytes"
 	"flag"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/mlsecops/mlsec/format/internal/golden"
 	pb "github.com/mlsecops/mlsec/format/savedmodel/tfpb"
 )
 
@@ -122,22 +121,6 @@ func TestFixtures(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p := filepath.Join("testdata", name, FileName)
-		if *update {
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(p, b, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		got, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatalf("%v (run with -update)", err)
-		}
-		if !bytes.Equal(got, b) {
-			t.Errorf("%s differs from its generator (run with -update)", p)
-		}
+		golden.File(t, filepath.Join("testdata", name, FileName), b, *update)
 	}
 }

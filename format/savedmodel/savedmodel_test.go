@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/mlsecops/mlsec/format"
+	"github.com/mlsecops/mlsec/format/internal/fuzzseed"
 	pb "github.com/mlsecops/mlsec/format/savedmodel/tfpb"
 )
 
@@ -133,14 +134,7 @@ func TestConstantsSkipped(t *testing.T) {
 }
 
 func FuzzSavedModel(f *testing.F) {
-	seeds, _ := filepath.Glob("testdata/*/" + FileName)
-	for _, p := range seeds {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
-	}
+	fuzzseed.Files(f, "testdata/*/"+FileName)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		sm, err := Decode(bytes.NewReader(b), int64(len(b)), 1<<20)
 		if err != nil {

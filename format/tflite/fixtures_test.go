@@ -1,12 +1,12 @@
 package tflite
 
 import (
-	"bytes"
 	"encoding/binary"
 	"flag"
-	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/mlsecops/mlsec/format/internal/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata fixtures")
@@ -198,19 +198,6 @@ func fixtures() map[string][]byte {
 
 func TestFixtures(t *testing.T) {
 	for name, b := range fixtures() {
-		p := filepath.Join("testdata", name)
-		if *update {
-			if err := os.WriteFile(p, b, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		got, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatalf("%v (run with -update)", err)
-		}
-		if !bytes.Equal(got, b) {
-			t.Errorf("%s differs from its generator (run with -update)", p)
-		}
+		golden.File(t, filepath.Join("testdata", name), b, *update)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mlsecops/mlsec/format"
+	"github.com/mlsecops/mlsec/format/internal/fuzzseed"
 )
 
 func decodeFile(t *testing.T, p string) (*Model, error) {
@@ -120,14 +121,7 @@ func TestDecodeErrors(t *testing.T) {
 }
 
 func FuzzTFLite(f *testing.F) {
-	seeds, _ := filepath.Glob("testdata/*.tflite")
-	for _, p := range seeds {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
-	}
+	fuzzseed.Files(f, "testdata/*.tflite")
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := Decode(bytes.NewReader(b), int64(len(b)))
 		if err != nil {

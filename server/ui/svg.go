@@ -78,7 +78,7 @@ func LifecycleSVG(stages []StageView) template.HTML {
 	colH := headH + maxGates*(gateH+6) + 12
 	rows := (len(stages) + perRow - 1) / perRow
 	width := perRow*(stageW+stageGap) + stageGap
-	height := rows*(colH+stageGap*2) + stageGap
+	height := 2*stageGap + rows*colH + (rows-1)*2*stageGap
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" id="lifecycle" role="img" aria-label="MLSecOps lifecycle" viewBox="0 0 %d %d" width="%d" height="%d" font-family="sans-serif" font-size="12">`, width, height, width, height)
 	b.WriteString(`<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker></defs>`)

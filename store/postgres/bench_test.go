@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/mlsecops/mlsec/store/postgres"
@@ -19,7 +20,11 @@ func benchStore(b *testing.B) *postgres.Store {
 	return s
 }
 
-func BenchmarkIngest(b *testing.B) { storetest.BenchIngest(b, benchStore(b)) }
+func BenchmarkIngest(b *testing.B) {
+	for _, w := range []int{1, 4} {
+		b.Run(fmt.Sprintf("writers=%d", w), func(b *testing.B) { storetest.BenchIngest(b, benchStore(b), w) })
+	}
+}
 
 func BenchmarkGate10k(b *testing.B) {
 	s := benchStore(b)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -23,31 +24,38 @@ func bundleOf(prefix string, i int) []byte {
 }
 
 // BenchIngest measures attestation ingest: one AddEvidence of a ~4 KiB
-// bundle with three facts per op, from parallel goroutines (as concurrent
-// API requests would). It reports attestations/s.
-func BenchIngest(b *testing.B, s store.Store) {
+// bundle with three facts per op, from writers goroutines at once (as
+// concurrent API requests would). It reports attestations/s.
+func BenchIngest(b *testing.B, s store.Store, writers int) {
 	ctx := context.Background()
 	prefix := fmt.Sprint(time.Now().UnixNano())
 	var n atomic.Int64
+	ops := make(chan struct{}, writers)
+	var wg sync.WaitGroup
 	start := time.Now()
-	b.SetParallelism(2) // 2×GOMAXPROCS concurrent requests
 	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			i := int(n.Add(1))
-			subj := D(fmt.Sprint(prefix, i))
-			t := time.Now()
-			_, _, err := s.AddEvidence(ctx, store.Evidence{MediaType: "application/vnd.dev.sigstore.bundle.v0.3+json", Bundle: bundleOf(prefix, i), Facts: []store.Fact{
-				{PredicateType: "https://slsa.dev/provenance/v1", Subject: subj, Signer: "ci@example.com", Time: t},
-				{PredicateType: "https://mlsec.dev/attestation/scan/v1", Subject: subj, Signer: "ci@example.com", Time: t},
-				{PredicateType: "https://cyclonedx.org/bom", Subject: subj, Signer: "ci@example.com", Time: t},
-			}}, "bench")
-			if err != nil {
-				b.Error(err)
-				return
+	for range writers {
+		wg.Go(func() {
+			for range ops {
+				i := int(n.Add(1))
+				subj := D(fmt.Sprint(prefix, i))
+				t := time.Now()
+				_, _, err := s.AddEvidence(ctx, store.Evidence{MediaType: "application/vnd.dev.sigstore.bundle.v0.3+json", Bundle: bundleOf(prefix, i), Facts: []store.Fact{
+					{PredicateType: "https://slsa.dev/provenance/v1", Subject: subj, Signer: "ci@example.com", Time: t},
+					{PredicateType: "https://mlsec.dev/attestation/scan/v1", Subject: subj, Signer: "ci@example.com", Time: t},
+					{PredicateType: "https://cyclonedx.org/bom", Subject: subj, Signer: "ci@example.com", Time: t},
+				}}, "bench")
+				if err != nil {
+					b.Error(err)
+				}
 			}
-		}
-	})
+		})
+	}
+	for b.Loop() {
+		ops <- struct{}{}
+	}
+	close(ops)
+	wg.Wait()
 	b.StopTimer()
 	b.ReportMetric(float64(n.Load())/time.Since(start).Seconds(), "attestations/s")
 }

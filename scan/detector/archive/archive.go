@@ -40,8 +40,7 @@ var rulesYAML []byte
 
 // Detector examines tar, compressed and 7z archives.
 type Detector struct {
-	rules []scan.Rule
-	set   scan.RuleSet
+	scan.Base
 	// TempDir is where large members are spooled ("" for os.TempDir()).
 	TempDir string
 	// MemThreshold is the largest member held in memory; larger ones are
@@ -53,20 +52,12 @@ var _ scan.Detector = (*Detector)(nil)
 
 // New returns the detector.
 func New(cfg scan.Config) (scan.Detector, error) {
-	rs := scan.MustParseRules(rulesYAML)
-	return &Detector{rules: rs, set: scan.NewRuleSet(rs), MemThreshold: defaultMemThreshold}, nil
+	b, err := scan.NewBase(Name, []format.Kind{format.Tar, format.Gzip, format.Bzip2, format.XZ, format.Zstd, format.SevenZip}, rulesYAML)
+	if err != nil {
+		return nil, err
+	}
+	return &Detector{Base: b, MemThreshold: defaultMemThreshold}, nil
 }
-
-// Name implements scan.Detector.
-func (d *Detector) Name() string { return Name }
-
-// Kinds implements scan.Detector.
-func (d *Detector) Kinds() []format.Kind {
-	return []format.Kind{format.Tar, format.Gzip, format.Bzip2, format.XZ, format.Zstd, format.SevenZip}
-}
-
-// Rules implements scan.Detector.
-func (d *Detector) Rules() []scan.Rule { return d.rules }
 
 func (d *Detector) limits(l scan.Limits) farchive.Limits {
 	return farchive.Limits{MaxEntries: l.MaxMembers, MaxBytes: l.MaxTotalBytes, MaxRatio: l.MaxRatio, MemThreshold: d.MemThreshold, TempDir: d.TempDir}
@@ -95,11 +86,11 @@ func (d *Detector) judge(err error, sink scan.Sink) error {
 	case err == nil, errors.Is(err, scan.ErrLimit), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return err
 	case farchive.IsBomb(err):
-		sink.Report(d.set.Finding(RuleBomb, fmt.Sprintf("scan stopped: %v", err), "", -1))
+		sink.Report(d.Finding(RuleBomb, fmt.Sprintf("scan stopped: %v", err), "", -1))
 	case errors.Is(err, farchive.ErrEncrypted):
-		sink.Report(d.set.Finding(RuleEncrypted, err.Error(), "", -1))
+		sink.Report(d.Finding(RuleEncrypted, err.Error(), "", -1))
 	case errors.Is(err, farchive.ErrFormat):
-		sink.Report(d.set.Finding(RuleMalformed, err.Error(), "", -1))
+		sink.Report(d.Finding(RuleMalformed, err.Error(), "", -1))
 	default:
 		return err
 	}
@@ -109,11 +100,11 @@ func (d *Detector) judge(err error, sink scan.Sink) error {
 // checkEntry reports unsafe names and links.
 func (d *Detector) checkEntry(e farchive.Entry, sink scan.Sink) {
 	if why := farchive.UnsafeName(e.Name); why != "" {
-		sink.Report(d.set.Finding(RuleUnsafeName, fmt.Sprintf("member %q: %s", e.Name, why), e.Name, -1))
+		sink.Report(d.Finding(RuleUnsafeName, fmt.Sprintf("member %q: %s", e.Name, why), e.Name, -1))
 	}
 	if e.Type == "symlink" || e.Type == "hardlink" {
 		if why := farchive.UnsafeLink(e.Name, e.Link, e.Type == "hardlink"); why != "" {
-			sink.Report(d.set.Finding(RuleUnsafeLink, fmt.Sprintf("%s %q -> %q: %s", e.Type, e.Name, e.Link, why), e.Link, -1))
+			sink.Report(d.Finding(RuleUnsafeLink, fmt.Sprintf("%s %q -> %q: %s", e.Type, e.Name, e.Link, why), e.Link, -1))
 		}
 	}
 }
@@ -203,7 +194,7 @@ func (d *Detector) scan7z(ctx context.Context, in *scan.Input, sink scan.Sink, l
 			if errors.Is(err, farchive.ErrEncrypted) {
 				return err
 			}
-			sink.Report(d.set.Finding(RuleMalformed, err.Error(), e.Name, -1))
+			sink.Report(d.Finding(RuleMalformed, err.Error(), e.Name, -1))
 			return nil
 		}
 		defer rc.Close()
@@ -218,7 +209,7 @@ func (d *Detector) scan7z(ctx context.Context, in *scan.Input, sink scan.Sink, l
 		}
 		if err != nil {
 			if errors.Is(err, farchive.ErrFormat) || !farchive.IsBomb(err) {
-				sink.Report(d.set.Finding(RuleMalformed, fmt.Sprintf("member %s: %v", e.Name, err), e.Name, -1))
+				sink.Report(d.Finding(RuleMalformed, fmt.Sprintf("member %s: %v", e.Name, err), e.Name, -1))
 				return nil
 			}
 			return err

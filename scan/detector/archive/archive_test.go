@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"encoding/json"
 	"flag"
 	"io"
 	"os"
@@ -19,6 +18,8 @@ import (
 	"github.com/mlsecops/mlsec"
 	"github.com/mlsecops/mlsec/format"
 	"github.com/mlsecops/mlsec/scan"
+	"github.com/mlsecops/mlsec/scan/detector/internal/golden"
+	"github.com/mlsecops/mlsec/scan/detector/internal/sinktest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -54,41 +55,11 @@ func (s *fakeSink) Nested(ctx context.Context, name string, r io.ReaderAt, size 
 	return nil
 }
 
-type golden struct {
-	Rule     string `json:"rule"`
-	Severity string `json:"severity"`
-	Subject  string `json:"subject,omitempty"`
-	Message  string `json:"message"`
-}
-
+// checkGolden compares what s recorded with testdata/golden/<name>.json.
 func checkGolden(t *testing.T, name string, s *fakeSink) {
 	t.Helper()
-	out := struct {
-		Findings []golden `json:"findings"`
-		Nested   []string `json:"nested,omitempty"`
-	}{Findings: []golden{}, Nested: s.nested}
-	for _, f := range s.findings {
-		out.Findings = append(out.Findings, golden{f.RuleID, f.Severity.String(), f.Subject, f.Message})
-	}
-	got, err := json.MarshalIndent(out, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got = append(got, '\n')
-	path := filepath.Join("testdata", "golden", name+".json")
-	if *update {
-		os.MkdirAll(filepath.Dir(path), 0o755)
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("golden %s mismatch (-want +got):\n%s", path, diff)
-	}
+	got := golden.Scan{Findings: golden.Brief(s.findings), Nested: s.nested}
+	golden.JSON(t, filepath.Join("testdata", "golden", name+".json"), got, *update)
 }
 
 func scanBytes(t *testing.T, name string, b []byte, s *fakeSink) format.Kind {
@@ -97,10 +68,7 @@ func scanBytes(t *testing.T, name string, b []byte, s *fakeSink) format.Kind {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := New(scan.DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := sinktest.Detector(t, New)
 	d.(*Detector).TempDir = t.TempDir()
 	in := &scan.Input{Path: name, R: bytes.NewReader(b), Size: int64(len(b)), Kind: k}
 	if err := d.Scan(context.Background(), in, s); err != nil {

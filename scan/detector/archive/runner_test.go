@@ -13,6 +13,7 @@ import (
 	"github.com/mlsecops/mlsec"
 	"github.com/mlsecops/mlsec/format"
 	"github.com/mlsecops/mlsec/scan"
+	"github.com/mlsecops/mlsec/scan/detector/internal/sinktest"
 	pickledet "github.com/mlsecops/mlsec/scan/detector/pickle"
 	zipdet "github.com/mlsecops/mlsec/scan/detector/zip"
 )
@@ -54,10 +55,7 @@ func TestNullifAIThroughRunner(t *testing.T) {
 		}
 	}
 	ad, _ := New(scan.DefaultConfig())
-	zd, err := zipdet.New(scan.DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
+	zd := sinktest.Detector(t, zipdet.New)
 	r := scan.NewRunner([]scan.Detector{ad, zd, stubPickle{}}, scan.DefaultConfig(), scan.Options{Workers: 1})
 	res, err := r.Scan(context.Background(), []string{dir})
 	if err != nil {
@@ -88,14 +86,7 @@ func TestNullifAIRealPickle(t *testing.T) {
 	if err := os.WriteFile(p, write7z([]szFile{{name: "pytorch_model.bin", data: ckpt}}), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var ds []scan.Detector
-	for _, nd := range []func(scan.Config) (scan.Detector, error){New, zipdet.New, pickledet.New} {
-		d, err := nd(scan.DefaultConfig())
-		if err != nil {
-			t.Fatal(err)
-		}
-		ds = append(ds, d)
-	}
+	ds := realDetectors(t)
 	res, err := scan.NewRunner(ds, scan.DefaultConfig(), scan.Options{Workers: 1}).Scan(context.Background(), []string{p})
 	if err != nil {
 		t.Fatal(err)
@@ -111,17 +102,16 @@ func TestNullifAIRealPickle(t *testing.T) {
 	}
 }
 
+// realDetectors returns the archive, zip and pickle detectors.
+func realDetectors(t *testing.T) []scan.Detector {
+	t.Helper()
+	return []scan.Detector{sinktest.Detector(t, New), sinktest.Detector(t, zipdet.New), sinktest.Detector(t, pickledet.New)}
+}
+
 // TestRealSevenZip scans 7z archives made by 7-Zip around checkpoints made
 // by torch.save (format/archive/testdata/gen.sh) with the real detectors.
 func TestRealSevenZip(t *testing.T) {
-	var ds []scan.Detector
-	for _, nd := range []func(scan.Config) (scan.Detector, error){New, zipdet.New, pickledet.New} {
-		d, err := nd(scan.DefaultConfig())
-		if err != nil {
-			t.Fatal(err)
-		}
-		ds = append(ds, d)
-	}
+	ds := realDetectors(t)
 	r := scan.NewRunner(ds, scan.DefaultConfig(), scan.Options{Workers: 1})
 	for _, tc := range []struct {
 		file string

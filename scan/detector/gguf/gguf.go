@@ -59,8 +59,7 @@ var ruleFor = []struct {
 
 // Detector examines GGUF files.
 type Detector struct {
-	rules []scan.Rule
-	set   scan.RuleSet
+	scan.Base
 }
 
 var _ scan.Detector = (*Detector)(nil)
@@ -68,26 +67,16 @@ var _ scan.Detector = (*Detector)(nil)
 // New returns the detector; cfg is not used. Its rules include the chat
 // template rules (TEMPLATE-*), which it reports for embedded templates.
 func New(cfg scan.Config) (scan.Detector, error) {
-	rs, err := scan.ParseRules(rulesYAML)
-	if err != nil {
-		return nil, err
-	}
 	trs, err := template.Rules()
 	if err != nil {
 		return nil, err
 	}
-	all := append(rs, trs...)
-	return &Detector{rules: all, set: scan.NewRuleSet(all)}, nil
+	b, err := scan.NewBase(Name, []format.Kind{format.GGUF}, rulesYAML, trs...)
+	if err != nil {
+		return nil, err
+	}
+	return &Detector{Base: b}, nil
 }
-
-// Name implements scan.Detector.
-func (d *Detector) Name() string { return Name }
-
-// Kinds implements scan.Detector.
-func (d *Detector) Kinds() []format.Kind { return []format.Kind{format.GGUF} }
-
-// Rules implements scan.Detector.
-func (d *Detector) Rules() []scan.Rule { return d.rules }
 
 // Scan implements scan.Detector. It reads the header, metadata and tensor
 // infos, never the tensor data.
@@ -104,13 +93,13 @@ func (d *Detector) Scan(ctx context.Context, in *scan.Input, sink scan.Sink) err
 				break
 			}
 		}
-		sink.Report(d.set.Finding(rule, p.Error(), p.Subject, p.Offset))
+		sink.Report(d.Finding(rule, p.Error(), p.Subject, p.Offset))
 	}
 	for _, t := range f.ChatTemplates() {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		template.Report(d.set, sink, t.Source, fmt.Sprintf("GGUF %s", t.Key), t.SourceOffset, true)
+		template.Report(d.RuleSet(), sink, t.Source, fmt.Sprintf("GGUF %s", t.Key), t.SourceOffset, true)
 	}
 	return nil
 }

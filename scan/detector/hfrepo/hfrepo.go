@@ -44,26 +44,19 @@ var rulesYAML []byte
 
 // Detector examines repository directories.
 type Detector struct {
-	rules []scan.Rule
-	set   scan.RuleSet
+	scan.Base
 }
 
 var _ scan.Detector = (*Detector)(nil)
 
 // New returns the detector.
 func New(cfg scan.Config) (scan.Detector, error) {
-	rs := scan.MustParseRules(rulesYAML)
-	return &Detector{rules: rs, set: scan.NewRuleSet(rs)}, nil
+	b, err := scan.NewBase(Name, []format.Kind{format.HFRepo}, rulesYAML)
+	if err != nil {
+		return nil, err
+	}
+	return &Detector{Base: b}, nil
 }
-
-// Name implements scan.Detector.
-func (d *Detector) Name() string { return Name }
-
-// Kinds implements scan.Detector.
-func (d *Detector) Kinds() []format.Kind { return []format.Kind{format.HFRepo} }
-
-// Rules implements scan.Detector.
-func (d *Detector) Rules() []scan.Rule { return d.rules }
 
 // Scan implements scan.Detector. Directories that are not repositories are
 // ignored.
@@ -119,7 +112,7 @@ func (d *Detector) judge(ri hfrepo.RepoInfo, f *hfrepo.Facts, sink scan.Sink) {
 		byFile[am.File] = append(byFile[am.File], desc)
 	}
 	for _, file := range order {
-		sink.Report(d.set.Finding(RuleAutoMap,
+		sink.Report(d.Finding(RuleAutoMap,
 			fmt.Sprintf("%s auto_map loads custom code with trust_remote_code: %s", file, list(byFile[file])), file, -1))
 	}
 	var other []string
@@ -130,15 +123,15 @@ func (d *Detector) judge(ri hfrepo.RepoInfo, f *hfrepo.Facts, sink scan.Sink) {
 	}
 	if len(other) > 0 {
 		if ri.Type == hfrepo.TypeDataset {
-			sink.Report(d.set.Finding(RuleLoadingScript,
+			sink.Report(d.Finding(RuleLoadingScript,
 				fmt.Sprintf("dataset repository %s has Python loading code run by the datasets library: %s", ri.Name, list(other)), other[0], -1))
 		} else {
-			sink.Report(d.set.Finding(RulePython,
+			sink.Report(d.Finding(RulePython,
 				fmt.Sprintf("%s repository %s ships Python files: %s", ri.Type, ri.Name, list(other)), other[0], -1))
 		}
 	}
 	if len(f.Safetensors) > 0 && len(f.PickleWeights) > 0 {
-		sink.Report(d.set.Finding(RulePickleWeights,
+		sink.Report(d.Finding(RulePickleWeights,
 			fmt.Sprintf("pickle weights %s are also available as safetensors (%s): load the safetensors files", list(f.PickleWeights), list(f.Safetensors)), f.PickleWeights[0], -1))
 	}
 }

@@ -2,7 +2,6 @@ package hfrepo
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"io"
 	"os"
@@ -14,6 +13,8 @@ import (
 	"github.com/mlsecops/mlsec"
 	"github.com/mlsecops/mlsec/format"
 	"github.com/mlsecops/mlsec/scan"
+	"github.com/mlsecops/mlsec/scan/detector/internal/golden"
+	"github.com/mlsecops/mlsec/scan/detector/internal/sinktest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -54,13 +55,6 @@ func write(t *testing.T, dir string, files map[string]string) {
 			t.Fatal(err)
 		}
 	}
-}
-
-type golden struct {
-	Rule     string `json:"rule"`
-	Severity string `json:"severity"`
-	Subject  string `json:"subject,omitempty"`
-	Message  string `json:"message"`
 }
 
 const (
@@ -158,10 +152,7 @@ func TestRepos(t *testing.T) {
 			dir:   "proj",
 		},
 	}
-	d, err := New(scan.DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := sinktest.Detector(t, New)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			root := t.TempDir()
@@ -174,24 +165,7 @@ func TestRepos(t *testing.T) {
 			if diff := cmp.Diff(tt.facts, s.facts); diff != "" {
 				t.Errorf("facts (-want +got):\n%s", diff)
 			}
-			got := []golden{}
-			for _, f := range s.findings {
-				got = append(got, golden{f.RuleID, f.Severity.String(), f.Subject, f.Message})
-			}
-			b, _ := json.MarshalIndent(got, "", "  ")
-			b = append(b, '\n')
-			path := filepath.Join("testdata", "golden", tt.name+".json")
-			if *update {
-				os.MkdirAll(filepath.Dir(path), 0o755)
-				os.WriteFile(path, b, 0o644)
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run with -update)", err)
-			}
-			if diff := cmp.Diff(string(want), string(b)); diff != "" {
-				t.Errorf("golden mismatch (-want +got):\n%s", diff)
-			}
+			golden.JSON(t, filepath.Join("testdata", "golden", tt.name+".json"), golden.Brief(s.findings), *update)
 		})
 	}
 }

@@ -53,8 +53,7 @@ var rulesYAML []byte
 
 // Detector examines joblib compressed containers.
 type Detector struct {
-	rules []scan.Rule
-	set   scan.RuleSet
+	scan.Base
 	// TempDir and MemLimit configure spooling ("" and 0: defaults).
 	TempDir  string
 	MemLimit int64
@@ -64,21 +63,12 @@ var _ scan.Detector = (*Detector)(nil)
 
 // New returns the joblib detector.
 func New(cfg scan.Config) (scan.Detector, error) {
-	rs, err := scan.ParseRules(rulesYAML)
+	b, err := scan.NewBase(Name, []format.Kind{format.Joblib}, rulesYAML)
 	if err != nil {
 		return nil, fmt.Errorf("joblib: %w", err)
 	}
-	return &Detector{rules: rs, set: scan.NewRuleSet(rs)}, nil
+	return &Detector{Base: b}, nil
 }
-
-// Name implements scan.Detector.
-func (d *Detector) Name() string { return Name }
-
-// Kinds implements scan.Detector.
-func (d *Detector) Kinds() []format.Kind { return []format.Kind{format.Joblib} }
-
-// Rules implements scan.Detector.
-func (d *Detector) Rules() []scan.Rule { return d.rules }
 
 // Compression names a container's compression.
 type Compression string
@@ -184,13 +174,13 @@ func (d *Detector) Scan(ctx context.Context, in *scan.Input, sink scan.Sink) err
 	}
 	c := Sniff(head[:n])
 	if c == NoneKnown {
-		sink.Report(d.set.Finding(RuleNotJoblib, "", "", 0))
+		sink.Report(d.Finding(RuleNotJoblib, "", "", 0))
 		return nil
 	}
 	lim := sink.Limits()
 	zr, err := Open(c, io.NewSectionReader(in.R, 0, in.Size))
 	if err != nil {
-		sink.Report(d.set.Finding(RuleNotJoblib, fmt.Sprintf("%s header: %v", c, err), string(c), 0))
+		sink.Report(d.Finding(RuleNotJoblib, fmt.Sprintf("%s header: %v", c, err), string(c), 0))
 		return nil
 	}
 	budget := &fzip.Budget{MaxTotal: lim.MaxTotalBytes, MaxRatio: lim.MaxRatio}
@@ -199,9 +189,9 @@ func (d *Detector) Scan(ctx context.Context, in *scan.Input, sink scan.Sink) err
 	switch {
 	case err == nil:
 	case errors.Is(err, fzip.ErrRatio), errors.Is(err, fzip.ErrTotalBudget), errors.Is(err, fzip.ErrMemberBudget):
-		sink.Report(d.set.Finding(RuleBomb, fmt.Sprintf("%s stream: %v", c, err), string(c), -1))
+		sink.Report(d.Finding(RuleBomb, fmt.Sprintf("%s stream: %v", c, err), string(c), -1))
 	default:
-		sink.Report(d.set.Finding(RuleCorrupt, fmt.Sprintf("%s stream: %v (after %d inflated bytes)", c, err, data.Size()), string(c), -1))
+		sink.Report(d.Finding(RuleCorrupt, fmt.Sprintf("%s stream: %v (after %d inflated bytes)", c, err, data.Size()), string(c), -1))
 	}
 	if data.Size() == 0 {
 		return nil

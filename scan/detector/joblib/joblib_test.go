@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"compress/zlib"
-	"context"
 	"encoding/hex"
 	"fmt"
 	"os"
@@ -66,18 +65,11 @@ func compress(t *testing.T, c jobdet.Compression, data []byte) []byte {
 
 func run(t *testing.T, b []byte, lim *scan.Limits) *sinktest.Sink {
 	t.Helper()
-	d, err := jobdet.New(scan.DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
 	s := sinktest.New(t)
 	if lim != nil {
 		s.Lim = *lim
 	}
-	if err := d.Scan(context.Background(), &scan.Input{R: bytes.NewReader(b), Size: int64(len(b)), Kind: format.Joblib}, s); err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return s.Scan(sinktest.Detector(t, jobdet.New), sinktest.Input("", b, format.Joblib))
 }
 
 var all = []jobdet.Compression{jobdet.Zlib, jobdet.Gzip, jobdet.Bzip2, jobdet.XZ, jobdet.LZMA, jobdet.LegacyZF}

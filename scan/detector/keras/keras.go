@@ -41,9 +41,8 @@ var rulesYAML []byte
 
 // Detector examines Keras models.
 type Detector struct {
-	rules []scan.Rule
-	set   scan.RuleSet
-	opt   kfmt.Options
+	scan.Base
+	opt kfmt.Options
 }
 
 var _ scan.Detector = (*Detector)(nil)
@@ -51,18 +50,12 @@ var _ scan.Detector = (*Detector)(nil)
 // New returns the detector. The configuration's import allow and deny lists
 // ("module:Name", "module:*") extend the Keras allowlist too.
 func New(cfg scan.Config) (scan.Detector, error) {
-	rs := scan.MustParseRules(rulesYAML)
-	return &Detector{rules: rs, set: scan.NewRuleSet(rs), opt: kfmt.Options{Allow: cfg.Imports.Allow, Deny: cfg.Imports.Deny}}, nil
+	b, err := scan.NewBase(Name, []format.Kind{format.Keras, format.HDF5}, rulesYAML)
+	if err != nil {
+		return nil, err
+	}
+	return &Detector{Base: b, opt: kfmt.Options{Allow: cfg.Imports.Allow, Deny: cfg.Imports.Deny}}, nil
 }
-
-// Name implements scan.Detector.
-func (d *Detector) Name() string { return Name }
-
-// Kinds implements scan.Detector.
-func (d *Detector) Kinds() []format.Kind { return []format.Kind{format.Keras, format.HDF5} }
-
-// Rules implements scan.Detector.
-func (d *Detector) Rules() []scan.Rule { return d.rules }
 
 // Scan implements scan.Detector.
 func (d *Detector) Scan(ctx context.Context, in *scan.Input, sink scan.Sink) error {
@@ -80,7 +73,7 @@ func (d *Detector) scanArchive(ctx context.Context, in *scan.Input, sink scan.Si
 	a, err := kfmt.OpenArchive(in.R, in.Size, d.opt)
 	if err != nil {
 		if errors.Is(err, kfmt.ErrLimit) {
-			sink.Report(d.set.Finding(RuleIncomplete, fmt.Sprintf("config.json not examined: %v", err), "config.json", -1))
+			sink.Report(d.Finding(RuleIncomplete, fmt.Sprintf("config.json not examined: %v", err), "config.json", -1))
 			return nil
 		}
 		return err
@@ -88,7 +81,7 @@ func (d *Detector) scanArchive(ctx context.Context, in *scan.Input, sink scan.Si
 	d.config(a.Config, "config.json", sink)
 	for _, f := range a.Members {
 		if why := archive.UnsafeName(f.Name); why != "" {
-			sink.Report(d.set.Finding(RuleZipSlip, fmt.Sprintf("member %q: %s", f.Name, why), f.Name, -1))
+			sink.Report(d.Finding(RuleZipSlip, fmt.Sprintf("member %q: %s", f.Name, why), f.Name, -1))
 		}
 	}
 	for _, f := range a.Members {
@@ -108,10 +101,10 @@ func (d *Detector) scanArchive(ctx context.Context, in *scan.Input, sink scan.Si
 		case errors.Is(err, scan.ErrLimit):
 			return nil
 		case archive.IsBomb(err):
-			sink.Report(d.set.Finding(RuleBomb, fmt.Sprintf("member %s: %v", f.Name, err), f.Name, -1))
+			sink.Report(d.Finding(RuleBomb, fmt.Sprintf("member %s: %v", f.Name, err), f.Name, -1))
 			return nil
 		default:
-			sink.Report(d.set.Finding(RuleIncomplete, fmt.Sprintf("member %s not examined: %v", f.Name, err), f.Name, -1))
+			sink.Report(d.Finding(RuleIncomplete, fmt.Sprintf("member %s not examined: %v", f.Name, err), f.Name, -1))
 		}
 	}
 	return nil
@@ -147,17 +140,17 @@ func (d *Detector) scanH5(in *scan.Input, sink scan.Sink) error {
 		}
 		found = true
 		if !a.IsString() || len(a.Strings) == 0 {
-			sink.Report(d.set.Finding(RuleIncomplete, fmt.Sprintf("attribute %s is not a string (%s)", name, a.Class), name, a.Offset))
+			sink.Report(d.Finding(RuleIncomplete, fmt.Sprintf("attribute %s is not a string (%s)", name, a.Class), name, a.Offset))
 			continue
 		}
 		d.config([]byte(a.Strings[0]), name, sink)
 	}
 	if err != nil {
-		sink.Report(d.set.Finding(RuleIncomplete, fmt.Sprintf("HDF5 root attributes only partly read: %v", err), "", -1))
+		sink.Report(d.Finding(RuleIncomplete, fmt.Sprintf("HDF5 root attributes only partly read: %v", err), "", -1))
 		return nil
 	}
 	if !found && len(root.Skipped) > 0 {
-		sink.Report(d.set.Finding(RuleIncomplete, fmt.Sprintf("HDF5 root attributes not read (%v): a model_config there was not examined", root.Skipped), "", -1))
+		sink.Report(d.Finding(RuleIncomplete, fmt.Sprintf("HDF5 root attributes not read (%v): a model_config there was not examined", root.Skipped), "", -1))
 	}
 	return nil
 }
@@ -188,9 +181,9 @@ func (d *Detector) config(data []byte, where string, sink scan.Sink) {
 		default:
 			continue
 		}
-		sink.Report(d.set.Finding(id, fmt.Sprintf("%s at %s: %s", where, is.Path, is.Detail), is.Subject, -1))
+		sink.Report(d.Finding(id, fmt.Sprintf("%s at %s: %s", where, is.Path, is.Detail), is.Subject, -1))
 	}
 	if err != nil {
-		sink.Report(d.set.Finding(RuleIncomplete, fmt.Sprintf("%s: %v", where, err), where, -1))
+		sink.Report(d.Finding(RuleIncomplete, fmt.Sprintf("%s: %v", where, err), where, -1))
 	}
 }

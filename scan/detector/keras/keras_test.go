@@ -4,7 +4,6 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
-	"encoding/json"
 	"flag"
 	"io"
 	"os"
@@ -17,6 +16,8 @@ import (
 	"github.com/mlsecops/mlsec"
 	"github.com/mlsecops/mlsec/format"
 	"github.com/mlsecops/mlsec/scan"
+	"github.com/mlsecops/mlsec/scan/detector/internal/golden"
+	"github.com/mlsecops/mlsec/scan/detector/internal/sinktest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -38,44 +39,11 @@ func (s *fakeSink) Nested(ctx context.Context, name string, r io.ReaderAt, size 
 	return nil
 }
 
-// golden is the stable part of a finding.
-type golden struct {
-	Rule     string `json:"rule"`
-	Severity string `json:"severity"`
-	Subject  string `json:"subject,omitempty"`
-	Message  string `json:"message"`
-}
-
+// checkGolden compares what s recorded with testdata/golden/<name>.json.
 func checkGolden(t *testing.T, name string, s *fakeSink) {
 	t.Helper()
-	out := struct {
-		Findings []golden `json:"findings"`
-		Nested   []string `json:"nested,omitempty"`
-	}{Findings: []golden{}, Nested: s.nested}
-	for _, f := range s.findings {
-		out.Findings = append(out.Findings, golden{f.RuleID, f.Severity.String(), f.Subject, f.Message})
-	}
-	got, err := json.MarshalIndent(out, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got = append(got, '\n')
-	path := filepath.Join("testdata", "golden", name+".json")
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("golden %s mismatch (-want +got):\n%s", path, diff)
-	}
+	got := golden.Scan{Findings: golden.Brief(s.findings), Nested: s.nested}
+	golden.JSON(t, filepath.Join("testdata", "golden", name+".json"), got, *update)
 }
 
 // kerasZip builds a .keras archive around a config.json.
@@ -121,10 +89,7 @@ func scanBytes(t *testing.T, b []byte, wantKind format.Kind) *fakeSink {
 	if k != wantKind {
 		t.Fatalf("detected %q, want %q", k, wantKind)
 	}
-	d, err := New(scan.DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := sinktest.Detector(t, New)
 	s := &fakeSink{}
 	in := &scan.Input{Path: "x", R: bytes.NewReader(b), Size: int64(len(b)), Kind: k}
 	if err := d.Scan(context.Background(), in, s); err != nil {

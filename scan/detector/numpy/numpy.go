@@ -36,46 +36,36 @@ var rulesYAML []byte
 
 // Detector examines .npy files.
 type Detector struct {
-	rules []scan.Rule
-	set   scan.RuleSet
+	scan.Base
 }
 
 var _ scan.Detector = (*Detector)(nil)
 
 // New returns the numpy detector.
 func New(cfg scan.Config) (scan.Detector, error) {
-	rs, err := scan.ParseRules(rulesYAML)
+	b, err := scan.NewBase(Name, []format.Kind{format.NumPy}, rulesYAML)
 	if err != nil {
 		return nil, fmt.Errorf("numpy: %w", err)
 	}
-	return &Detector{rules: rs, set: scan.NewRuleSet(rs)}, nil
+	return &Detector{Base: b}, nil
 }
-
-// Name implements scan.Detector.
-func (d *Detector) Name() string { return Name }
-
-// Kinds implements scan.Detector.
-func (d *Detector) Kinds() []format.Kind { return []format.Kind{format.NumPy} }
-
-// Rules implements scan.Detector.
-func (d *Detector) Rules() []scan.Rule { return d.rules }
 
 // Scan implements scan.Detector.
 func (d *Detector) Scan(ctx context.Context, in *scan.Input, sink scan.Sink) error {
 	h, err := numpy.ReadHeader(in.R, in.Size)
 	if err != nil {
 		if errors.Is(err, numpy.ErrMagic) || errors.Is(err, numpy.ErrVersion) || errors.Is(err, numpy.ErrHeader) || errors.Is(err, numpy.ErrTooBig) {
-			sink.Report(d.set.Finding(RuleMalformed, err.Error(), "", 0))
+			sink.Report(d.Finding(RuleMalformed, err.Error(), "", 0))
 			return nil
 		}
 		return err
 	}
 	if h.HeaderLen > numpy.NumpyMaxHeaderLen {
-		sink.Report(d.set.Finding(RuleBigHeader, fmt.Sprintf("header of %d bytes (numpy's default limit is %d)", h.HeaderLen, numpy.NumpyMaxHeaderLen), "", 8))
+		sink.Report(d.Finding(RuleBigHeader, fmt.Sprintf("header of %d bytes (numpy's default limit is %d)", h.HeaderLen, numpy.NumpyMaxHeaderLen), "", 8))
 	}
 	data := in.Size - h.DataOffset
 	if h.Object {
-		sink.Report(d.set.Finding(RuleObject, fmt.Sprintf("object dtype %s: the array data is a pickle", h.Descr), h.Descr, h.DataOffset))
+		sink.Report(d.Finding(RuleObject, fmt.Sprintf("object dtype %s: the array data is a pickle", h.Descr), h.Descr, h.DataOffset))
 		err := sink.Nested(ctx, PickleMember, io.NewSectionReader(in.R, h.DataOffset, data), data)
 		if errors.Is(err, scan.ErrLimit) {
 			return nil
@@ -85,9 +75,9 @@ func (d *Detector) Scan(ctx context.Context, in *scan.Input, sink scan.Sink) err
 	switch want := h.DataSize(); {
 	case want < 0:
 	case data < want:
-		sink.Report(d.set.Finding(RuleShort, fmt.Sprintf("%d bytes of array data, header declares %d", data, want), "", h.DataOffset))
+		sink.Report(d.Finding(RuleShort, fmt.Sprintf("%d bytes of array data, header declares %d", data, want), "", h.DataOffset))
 	case data > want:
-		sink.Report(d.set.Finding(RuleTrailing, fmt.Sprintf("%d bytes after the %d bytes of array data", data-want, want), "", h.DataOffset+want))
+		sink.Report(d.Finding(RuleTrailing, fmt.Sprintf("%d bytes after the %d bytes of array data", data-want, want), "", h.DataOffset+want))
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package numpy_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/binary"
 	"os"
 	"path/filepath"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/mlsecops/mlsec"
 	"github.com/mlsecops/mlsec/format"
-	"github.com/mlsecops/mlsec/scan"
 	"github.com/mlsecops/mlsec/scan/detector/internal/sinktest"
 	npydet "github.com/mlsecops/mlsec/scan/detector/numpy"
 )
@@ -27,15 +25,7 @@ func npy(header string, data []byte) []byte {
 
 func run(t *testing.T, b []byte) *sinktest.Sink {
 	t.Helper()
-	d, err := npydet.New(scan.DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := sinktest.New(t)
-	if err := d.Scan(context.Background(), &scan.Input{R: bytes.NewReader(b), Size: int64(len(b)), Kind: format.NumPy}, s); err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return sinktest.New(t).Scan(sinktest.Detector(t, npydet.New), sinktest.Input("", b, format.NumPy))
 }
 
 func TestScan(t *testing.T) {

@@ -53,8 +53,7 @@ var runtimeDomains = []string{
 
 // Detector examines ONNX models.
 type Detector struct {
-	rules    []scan.Rule
-	set      scan.RuleSet
+	scan.Base
 	standard map[string]bool
 	runtime  map[string]bool
 }
@@ -63,11 +62,11 @@ var _ scan.Detector = (*Detector)(nil)
 
 // New returns the ONNX detector.
 func New(cfg scan.Config) (scan.Detector, error) {
-	rs, err := scan.ParseRules(rulesYAML)
+	b, err := scan.NewBase(Name, []format.Kind{format.ONNX}, rulesYAML)
 	if err != nil {
 		return nil, fmt.Errorf("onnx: %w", err)
 	}
-	d := &Detector{rules: rs, set: scan.NewRuleSet(rs), standard: map[string]bool{}, runtime: map[string]bool{}}
+	d := &Detector{Base: b, standard: map[string]bool{}, runtime: map[string]bool{}}
 	for _, s := range standardDomains {
 		d.standard[s] = true
 	}
@@ -76,15 +75,6 @@ func New(cfg scan.Config) (scan.Detector, error) {
 	}
 	return d, nil
 }
-
-// Name implements scan.Detector.
-func (d *Detector) Name() string { return Name }
-
-// Kinds implements scan.Detector.
-func (d *Detector) Kinds() []format.Kind { return []format.Kind{format.ONNX} }
-
-// Rules implements scan.Detector.
-func (d *Detector) Rules() []scan.Rule { return d.rules }
 
 // Scan implements scan.Detector.
 func (d *Detector) Scan(ctx context.Context, in *scan.Input, sink scan.Sink) error {
@@ -98,10 +88,10 @@ func (d *Detector) Scan(ctx context.Context, in *scan.Input, sink scan.Sink) err
 	m, err := onnx.Decode(in.R, in.Size, opt)
 	switch {
 	case errors.Is(err, onnx.ErrTooLarge), errors.Is(err, onnx.ErrTooDeep):
-		sink.Report(d.set.Finding(RuleLimit, "ONNX model not analysed: "+err.Error(), "", -1))
+		sink.Report(d.Finding(RuleLimit, "ONNX model not analysed: "+err.Error(), "", -1))
 		return nil
 	case errors.Is(err, onnx.ErrMalformed):
-		sink.Report(d.set.Finding(RuleMalformed, "malformed ONNX model: "+err.Error(), "", -1))
+		sink.Report(d.Finding(RuleMalformed, "malformed ONNX model: "+err.Error(), "", -1))
 		return nil
 	case err != nil:
 		return fmt.Errorf("onnx: %w", err)
@@ -120,7 +110,7 @@ func (d *Detector) Scan(ctx context.Context, in *scan.Input, sink scan.Sink) err
 		sink.Report(f)
 	}
 	if werr != nil {
-		sink.Report(d.set.Finding(RuleLimit, "ONNX model only partly analysed: "+werr.Error(), "", -1))
+		sink.Report(d.Finding(RuleLimit, "ONNX model only partly analysed: "+werr.Error(), "", -1))
 	}
 	return nil
 }
@@ -187,7 +177,7 @@ func (s *state) reportOps(sink scan.Sink) {
 			what = "is a runtime extension operator"
 		}
 		msg := fmt.Sprintf("operator %s from domain %q %s (%d node(s); first %q in %s)", op, dom, what, u.count, u.node, u.scope)
-		sink.Report(s.d.set.Finding(u.rule, msg, k, -1))
+		sink.Report(s.d.Finding(u.rule, msg, k, -1))
 	}
 }
 
@@ -198,7 +188,7 @@ func (s *state) report(rule, key, subject, msg string) {
 		return
 	}
 	s.ext[rule+"\x00"+key] = true
-	s.findings = append(s.findings, s.d.set.Finding(rule, msg, subject, -1))
+	s.findings = append(s.findings, s.d.Finding(rule, msg, subject, -1))
 }
 
 func (s *state) tensor(scope string, t *onnxpb.TensorProto) {

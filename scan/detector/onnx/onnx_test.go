@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -19,31 +17,16 @@ import (
 
 	"github.com/mlsecops/mlsec"
 	"github.com/mlsecops/mlsec/format"
+	"github.com/mlsecops/mlsec/format/onnx/onnxtest"
 	"github.com/mlsecops/mlsec/scan"
+	"github.com/mlsecops/mlsec/scan/detector/internal/golden"
+	"github.com/mlsecops/mlsec/scan/detector/internal/sinktest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
 // fixtures is where format/onnx's generator writes the model fixtures.
 const fixtures = "../../../format/onnx/testdata"
-
-// fakeSink collects findings.
-type fakeSink struct{ findings []mlsec.Finding }
-
-func (s *fakeSink) Report(f mlsec.Finding) { s.findings = append(s.findings, f) }
-func (s *fakeSink) Nested(context.Context, string, io.ReaderAt, int64) error {
-	return nil
-}
-func (s *fakeSink) Limits() scan.Limits { return scan.DefaultLimits() }
-
-func newDetector(t testing.TB) scan.Detector {
-	t.Helper()
-	d, err := New(scan.DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
-}
 
 // scanFile scans path as a plain file on disk (member "" and depth 0).
 func scanFile(t testing.TB, d scan.Detector, path string) []mlsec.Finding {
@@ -57,11 +40,11 @@ func scanFile(t testing.TB, d scan.Detector, path string) []mlsec.Finding {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &fakeSink{}
+	s := sinktest.New(t)
 	if err := d.Scan(context.Background(), &scan.Input{Path: path, R: f, Size: fi.Size(), Kind: format.ONNX}, s); err != nil {
 		t.Fatal(err)
 	}
-	return s.findings
+	return s.Findings
 }
 
 func ruleIDs(fs []mlsec.Finding) []string {
@@ -74,7 +57,7 @@ func ruleIDs(fs []mlsec.Finding) []string {
 }
 
 func TestFixtures(t *testing.T) {
-	d := newDetector(t)
+	d := sinktest.Detector(t, New)
 	tests := []struct {
 		file string
 		want []string
@@ -104,38 +87,15 @@ func TestFixtures(t *testing.T) {
 			for i := range got {
 				got[i].Message = strings.ReplaceAll(got[i].Message, fixtures, "FIXTURES")
 			}
-			golden(t, strings.TrimSuffix(tc.file, ".onnx")+".json", got)
+			golden.JSON(t, filepath.Join("testdata", "golden", strings.TrimSuffix(tc.file, ".onnx")+".json"), got, *update)
 		})
-	}
-}
-
-func golden(t *testing.T, name string, v any) {
-	t.Helper()
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b = append(b, '\n')
-	p := filepath.Join("testdata", "golden", name)
-	if *update {
-		if err := os.WriteFile(p, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("%v (run with -update)", err)
-	}
-	if d := cmp.Diff(string(want), string(b)); d != "" {
-		t.Errorf("%s (-want +got):\n%s", p, d)
 	}
 }
 
 // TestMember checks that a model inside an archive gets the lexical
 // location checks but no file-system lookups.
 func TestMember(t *testing.T) {
-	d := newDetector(t)
+	d := sinktest.Detector(t, New)
 	for file, want := range map[string][]string{
 		"external_missing.onnx": {},
 		"external_range.onnx":   {"ONNX-004"}, // the negative offset is malformed wherever the model is
@@ -145,12 +105,12 @@ func TestMember(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s := &fakeSink{}
+		s := sinktest.New(t)
 		in := &scan.Input{Path: filepath.Join(fixtures, file), Member: "model.onnx", Depth: 1, R: bytes.NewReader(b), Size: int64(len(b)), Kind: format.ONNX}
 		if err := d.Scan(context.Background(), in, s); err != nil {
 			t.Fatal(err)
 		}
-		if diff := cmp.Diff(want, ruleIDs(s.findings)); diff != "" {
+		if diff := cmp.Diff(want, ruleIDs(s.Findings)); diff != "" {
 			t.Errorf("%s as a member (-want +got):\n%s", file, diff)
 		}
 	}
@@ -159,7 +119,7 @@ func TestMember(t *testing.T) {
 // TestSymlinkEscape puts a model beside a symbolic link that leaves its
 // directory.
 func TestSymlinkEscape(t *testing.T) {
-	d := newDetector(t)
+	d := sinktest.Detector(t, New)
 	root := t.TempDir()
 	dir := filepath.Join(root, "model")
 	if err := os.Mkdir(dir, 0o755); err != nil {
@@ -199,23 +159,23 @@ func TestSymlinkEscape(t *testing.T) {
 }
 
 func TestMalformed(t *testing.T) {
-	d := newDetector(t)
+	d := sinktest.Detector(t, New)
 	b, err := os.ReadFile(filepath.Join(fixtures, "nested.onnx"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &fakeSink{}
+	s := sinktest.New(t)
 	in := &scan.Input{Path: "x.onnx", Member: "m", R: bytes.NewReader(b[:len(b)-5]), Size: int64(len(b) - 5)}
 	if err := d.Scan(context.Background(), in, s); err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]string{"ONNX-006"}, ruleIDs(s.findings)); diff != "" {
+	if diff := cmp.Diff([]string{"ONNX-006"}, ruleIDs(s.Findings)); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
 
 func TestRules(t *testing.T) {
-	d := newDetector(t)
+	d := sinktest.Detector(t, New)
 	ids := map[string]bool{}
 	for _, r := range d.Rules() {
 		ids[r.ID] = true
@@ -227,28 +187,11 @@ func TestRules(t *testing.T) {
 	}
 }
 
-// debianModels lists Debian's ONNX test models and python3-onnx's examples.
-func debianModels(t testing.TB) []string {
-	var files []string
-	for _, root := range []string{"/usr/share/libonnx-testdata", "/usr/lib/python3/dist-packages/onnx/examples"} {
-		filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-			if err == nil && !d.IsDir() && strings.HasSuffix(p, ".onnx") {
-				files = append(files, p)
-			}
-			return nil
-		})
-	}
-	if len(files) < 1000 {
-		t.Skipf("Debian libonnx-testdata and python3-onnx are not installed (found %d models); apt-get install libonnx-testdata python3-onnx", len(files))
-	}
-	return files
-}
-
 // TestDebianModelsClean detects every Debian model by content and scans it:
 // all must be ONNX and clean.
 func TestDebianModelsClean(t *testing.T) {
-	d := newDetector(t)
-	files := debianModels(t)
+	d := sinktest.Detector(t, New)
+	files := onnxtest.DebianModels(t)
 	start := time.Now()
 	for _, p := range files {
 		f, err := os.Open(p)
@@ -273,7 +216,7 @@ func TestDebianModelsClean(t *testing.T) {
 // @ricky0123/vad-web (see testdata/silero/README.md); the newer v5/v6 models
 // are scanned too when MLSEC_VAD_DIR names a directory holding them.
 func TestSileroVAD(t *testing.T) {
-	d := newDetector(t)
+	d := sinktest.Detector(t, New)
 	files, _ := filepath.Glob("testdata/silero/*.onnx")
 	if dir := os.Getenv("MLSEC_VAD_DIR"); dir != "" {
 		more, _ := filepath.Glob(filepath.Join(dir, "*.onnx"))
@@ -302,8 +245,8 @@ func TestSileroVAD(t *testing.T) {
 }
 
 func BenchmarkDebianModels(b *testing.B) {
-	d := newDetector(b)
-	files := debianModels(b)
+	d := sinktest.Detector(b, New)
+	files := onnxtest.DebianModels(b)
 	for b.Loop() {
 		for _, p := range files {
 			scanFile(b, d, p)

@@ -66,8 +66,7 @@ const arrayWrapper = "joblib.numpy_pickle.NumpyArrayWrapper"
 
 // Detector judges pickle streams. It is safe for concurrent use.
 type Detector struct {
-	rules  []scan.Rule
-	set    scan.RuleSet
+	scan.Base
 	policy *Policy
 }
 
@@ -75,7 +74,7 @@ var _ scan.Detector = (*Detector)(nil)
 
 // New builds the detector with the built-in policy extended by cfg.Imports.
 func New(cfg scan.Config) (scan.Detector, error) {
-	rules, err := scan.ParseRules(rulesYAML)
+	b, err := scan.NewBase(Name, []format.Kind{format.Pickle, format.PyTorchLegacy}, rulesYAML)
 	if err != nil {
 		return nil, err
 	}
@@ -83,19 +82,8 @@ func New(cfg scan.Config) (scan.Detector, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Detector{rules: rules, set: scan.NewRuleSet(rules), policy: p}, nil
+	return &Detector{Base: b, policy: p}, nil
 }
-
-// Name implements scan.Detector.
-func (d *Detector) Name() string { return Name }
-
-// Kinds implements scan.Detector.
-func (d *Detector) Kinds() []format.Kind {
-	return []format.Kind{format.Pickle, format.PyTorchLegacy}
-}
-
-// Rules implements scan.Detector.
-func (d *Detector) Rules() []scan.Rule { return d.rules }
 
 // Scan implements scan.Detector.
 func (d *Detector) Scan(ctx context.Context, in *scan.Input, sink scan.Sink) error {
@@ -150,14 +138,14 @@ func (s *scanState) report(rule, msg, subject string, off int64) {
 	if s.count[rule] > maxPerRule {
 		return
 	}
-	s.sink.Report(s.d.set.Finding(rule, msg, subject, off))
+	s.sink.Report(s.d.Finding(rule, msg, subject, off))
 }
 
 // flush reports, per rule, how many findings the cap suppressed.
 func (s *scanState) flush() {
-	for _, r := range s.d.rules {
+	for _, r := range s.d.Rules() {
 		if n := s.count[r.ID] - maxPerRule; n > 0 {
-			s.sink.Report(s.d.set.Finding(r.ID, fmt.Sprintf("%d more findings of this rule not listed", n), "", -1))
+			s.sink.Report(s.d.Finding(r.ID, fmt.Sprintf("%d more findings of this rule not listed", n), "", -1))
 		}
 	}
 }

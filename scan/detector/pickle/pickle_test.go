@@ -15,6 +15,7 @@ import (
 	"github.com/mlsecops/mlsec/format"
 	"github.com/mlsecops/mlsec/format/pickle/pickletest"
 	"github.com/mlsecops/mlsec/scan"
+	"github.com/mlsecops/mlsec/scan/detector/internal/sinktest"
 )
 
 // fakeSink collects findings; Nested scans nested pickles with the same
@@ -597,10 +598,7 @@ func FuzzScan(f *testing.F) {
 	for _, fx := range maliciousFixtures()[:20] {
 		f.Add(fx.data)
 	}
-	d, err := New(scan.DefaultConfig())
-	if err != nil {
-		f.Fatal(err)
-	}
+	d := sinktest.Detector(f, New)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, k := range []format.Kind{format.Pickle, format.PyTorchLegacy} {
 			s := &fakeSink{d: d, limits: scan.DefaultLimits()}

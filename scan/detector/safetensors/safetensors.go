@@ -55,29 +55,19 @@ var ruleFor = []struct {
 
 // Detector examines safetensors files.
 type Detector struct {
-	rules []scan.Rule
-	set   scan.RuleSet
+	scan.Base
 }
 
 var _ scan.Detector = (*Detector)(nil)
 
 // New returns the detector; cfg is not used.
 func New(cfg scan.Config) (scan.Detector, error) {
-	rs, err := scan.ParseRules(rulesYAML)
+	b, err := scan.NewBase(Name, []format.Kind{format.Safetensors}, rulesYAML)
 	if err != nil {
 		return nil, err
 	}
-	return &Detector{rules: rs, set: scan.NewRuleSet(rs)}, nil
+	return &Detector{Base: b}, nil
 }
-
-// Name implements scan.Detector.
-func (d *Detector) Name() string { return Name }
-
-// Kinds implements scan.Detector.
-func (d *Detector) Kinds() []format.Kind { return []format.Kind{format.Safetensors} }
-
-// Rules implements scan.Detector.
-func (d *Detector) Rules() []scan.Rule { return d.rules }
 
 // Scan implements scan.Detector. It reads the header and a few small
 // probes, never the tensor data.
@@ -94,7 +84,7 @@ func (d *Detector) Scan(ctx context.Context, in *scan.Input, sink scan.Sink) err
 				break
 			}
 		}
-		sink.Report(d.set.Finding(rule, p.Error(), p.Subject, p.Offset))
+		sink.Report(d.Finding(rule, p.Error(), p.Subject, p.Offset))
 	}
 	return nil
 }

@@ -2,49 +2,30 @@ package safetensors
 
 import (
 	"bytes"
-	"context"
-	"encoding/json"
 	"flag"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/mlsecops/mlsec"
 	"github.com/mlsecops/mlsec/format"
 	"github.com/mlsecops/mlsec/scan"
+	"github.com/mlsecops/mlsec/scan/detector/internal/golden"
+	"github.com/mlsecops/mlsec/scan/detector/internal/sinktest"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/golden.json")
 
-type fakeSink struct{ findings []mlsec.Finding }
-
-func (s *fakeSink) Report(f mlsec.Finding) { s.findings = append(s.findings, f) }
-func (s *fakeSink) Nested(context.Context, string, io.ReaderAt, int64) error {
-	return nil
-}
-func (s *fakeSink) Limits() scan.Limits { return scan.DefaultLimits() }
-
 func scanBytes(t *testing.T, d scan.Detector, data []byte) []mlsec.Finding {
 	t.Helper()
-	s := &fakeSink{}
-	in := &scan.Input{Path: "x", R: bytes.NewReader(data), Size: int64(len(data)), Kind: format.Safetensors}
-	if err := d.Scan(context.Background(), in, s); err != nil {
-		t.Fatal(err)
-	}
-	return s.findings
+	return sinktest.New(t).Scan(d, sinktest.Input("x", data, format.Safetensors)).Findings
 }
 
 // TestGolden scans every fixture of format/safetensors: valid-* files are
 // clean, the others carry the expected rules; all findings are golden.
 func TestGolden(t *testing.T) {
-	d, err := New(scan.DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := sinktest.Detector(t, New)
 	files, _ := filepath.Glob("../../../format/safetensors/testdata/*.safetensors")
 	if len(files) == 0 {
 		t.Fatal("no fixtures")
@@ -65,26 +46,7 @@ func TestGolden(t *testing.T) {
 		}
 		got[base] = fs
 	}
-	checkGolden(t, got)
-}
-
-func checkGolden(t *testing.T, got any) {
-	t.Helper()
-	b, _ := json.MarshalIndent(got, "", "  ")
-	b = append(b, '\n')
-	if *update {
-		if err := os.WriteFile("testdata/golden.json", b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile("testdata/golden.json")
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if diff := cmp.Diff(string(want), string(b)); diff != "" {
-		t.Errorf("golden mismatch (-want +got):\n%s", diff)
-	}
+	golden.JSON(t, "testdata/golden.json", got, *update)
 }
 
 func TestRules(t *testing.T) {

@@ -48,8 +48,7 @@ type opsFile struct {
 
 // Detector examines SavedModel graphs.
 type Detector struct {
-	rules []scan.Rule
-	set   scan.RuleSet
+	scan.Base
 	ops   map[string]string // op -> rule id
 	print map[string]bool
 }
@@ -58,7 +57,7 @@ var _ scan.Detector = (*Detector)(nil)
 
 // New returns the SavedModel detector.
 func New(cfg scan.Config) (scan.Detector, error) {
-	rs, err := scan.ParseRules(rulesYAML)
+	b, err := scan.NewBase(Name, []format.Kind{format.SavedModel}, rulesYAML)
 	if err != nil {
 		return nil, fmt.Errorf("savedmodel: %w", err)
 	}
@@ -66,9 +65,9 @@ func New(cfg scan.Config) (scan.Detector, error) {
 	if err := yaml.Unmarshal(opsYAML, &of); err != nil {
 		return nil, fmt.Errorf("savedmodel: parse ops.yaml: %w", err)
 	}
-	d := &Detector{rules: rs, set: scan.NewRuleSet(rs), ops: map[string]string{}, print: map[string]bool{}}
+	d := &Detector{Base: b, ops: map[string]string{}, print: map[string]bool{}}
 	for id, ops := range of.Rules {
-		if _, ok := d.set[id]; !ok {
+		if _, ok := d.RuleSet()[id]; !ok {
 			return nil, fmt.Errorf("savedmodel: ops.yaml: unknown rule %s", id)
 		}
 		for _, op := range ops {
@@ -85,15 +84,6 @@ func New(cfg scan.Config) (scan.Detector, error) {
 	}
 	return d, nil
 }
-
-// Name implements scan.Detector.
-func (d *Detector) Name() string { return Name }
-
-// Kinds implements scan.Detector.
-func (d *Detector) Kinds() []format.Kind { return []format.Kind{format.SavedModel} }
-
-// Rules implements scan.Detector.
-func (d *Detector) Rules() []scan.Rule { return d.rules }
 
 // Scan implements scan.Detector. The input is a saved_model.pb file, or a
 // SavedModel directory (in.Dir) holding one.
@@ -113,10 +103,10 @@ func (d *Detector) Scan(ctx context.Context, in *scan.Input, sink scan.Sink) err
 	}
 	switch {
 	case errors.Is(err, savedmodel.ErrTooLarge):
-		sink.Report(d.set.Finding(RuleLimit, "SavedModel not analysed: "+err.Error(), "", -1))
+		sink.Report(d.Finding(RuleLimit, "SavedModel not analysed: "+err.Error(), "", -1))
 		return nil
 	case errors.Is(err, savedmodel.ErrMalformed):
-		sink.Report(d.set.Finding(RuleMalformed, "malformed SavedModel: "+err.Error(), "", -1))
+		sink.Report(d.Finding(RuleMalformed, "malformed SavedModel: "+err.Error(), "", -1))
 		return nil
 	case err != nil:
 		return err
@@ -167,7 +157,7 @@ func (d *Detector) Scan(ctx context.Context, in *scan.Input, sink scan.Sink) err
 		if u.count > 1 {
 			msg += fmt.Sprintf(" (%d nodes)", u.count)
 		}
-		sink.Report(d.set.Finding(u.rule, msg, u.op, -1))
+		sink.Report(d.Finding(u.rule, msg, u.op, -1))
 	}
 	return nil
 }

@@ -2,10 +2,7 @@ package savedmodel
 
 import (
 	"bytes"
-	"context"
-	"encoding/json"
 	"flag"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -16,6 +13,8 @@ import (
 	"github.com/mlsecops/mlsec"
 	"github.com/mlsecops/mlsec/format"
 	"github.com/mlsecops/mlsec/scan"
+	"github.com/mlsecops/mlsec/scan/detector/internal/golden"
+	"github.com/mlsecops/mlsec/scan/detector/internal/sinktest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -23,28 +22,11 @@ var update = flag.Bool("update", false, "rewrite golden files")
 // fixtures is where format/savedmodel's generator writes SavedModel dirs.
 const fixtures = "../../../format/savedmodel/testdata"
 
-type fakeSink struct {
-	findings []mlsec.Finding
-	limits   scan.Limits
-}
-
-func (s *fakeSink) Report(f mlsec.Finding) { s.findings = append(s.findings, f) }
-func (s *fakeSink) Nested(context.Context, string, io.ReaderAt, int64) error {
-	return nil
-}
-func (s *fakeSink) Limits() scan.Limits { return s.limits }
-
 func scanInput(t *testing.T, in *scan.Input, limits scan.Limits) []mlsec.Finding {
 	t.Helper()
-	d, err := New(scan.DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &fakeSink{limits: limits}
-	if err := d.Scan(context.Background(), in, s); err != nil {
-		t.Fatal(err)
-	}
-	return s.findings
+	s := sinktest.New(t)
+	s.Lim = limits
+	return s.Scan(sinktest.Detector(t, New), in).Findings
 }
 
 func fileInput(t *testing.T, dir string) *scan.Input {
@@ -53,7 +35,7 @@ func fileInput(t *testing.T, dir string) *scan.Input {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &scan.Input{Path: dir + "/saved_model.pb", R: bytes.NewReader(b), Size: int64(len(b)), Kind: format.SavedModel}
+	return sinktest.Input(dir+"/saved_model.pb", b, format.SavedModel)
 }
 
 func ruleIDs(fs []mlsec.Finding) []string {
@@ -84,7 +66,7 @@ func TestFixtures(t *testing.T) {
 			if d := cmp.Diff(tc.want, ruleIDs(got)); d != "" {
 				t.Errorf("findings (-want +got):\n%s", d)
 			}
-			golden(t, tc.dir+".json", got)
+			golden.JSON(t, filepath.Join("testdata", "golden", tc.dir+".json"), got, *update)
 			// The same model given as a directory.
 			dirGot := scanInput(t, &scan.Input{Path: tc.dir, Dir: filepath.Join(fixtures, tc.dir), Kind: format.SavedModel}, scan.DefaultLimits())
 			if d := cmp.Diff(got, dirGot); d != "" {
@@ -106,28 +88,5 @@ func TestErrors(t *testing.T) {
 	trunc := &scan.Input{Path: "x", R: bytes.NewReader(b), Size: int64(len(b))}
 	if got := ruleIDs(scanInput(t, trunc, scan.DefaultLimits())); !cmp.Equal(got, []string{"SAVEDMODEL-005 "}) {
 		t.Errorf("truncated: %v", got)
-	}
-}
-
-func golden(t *testing.T, name string, v any) {
-	t.Helper()
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b = append(b, '\n')
-	p := filepath.Join("testdata", "golden", name)
-	if *update {
-		if err := os.WriteFile(p, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("%v (run with -update)", err)
-	}
-	if d := cmp.Diff(string(want), string(b)); d != "" {
-		t.Errorf("%s (-want +got):\n%s", p, d)
 	}
 }

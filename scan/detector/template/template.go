@@ -76,36 +76,24 @@ func Report(rs scan.RuleSet, sink scan.Sink, src, where string, offset int64, ex
 
 // Detector examines tokenizer_config.json and chat_template.jinja files.
 type Detector struct {
-	rules []scan.Rule
-	set   scan.RuleSet
+	scan.Base
 }
 
 var _ scan.Detector = (*Detector)(nil)
 
 // New returns the detector; cfg is not used.
 func New(cfg scan.Config) (scan.Detector, error) {
-	rs, err := Rules()
+	b, err := scan.NewBase(Name, []format.Kind{format.HFTokenizerConfig, format.ChatTemplate}, rulesYAML)
 	if err != nil {
 		return nil, err
 	}
-	return &Detector{rules: rs, set: scan.NewRuleSet(rs)}, nil
+	return &Detector{Base: b}, nil
 }
-
-// Name implements scan.Detector.
-func (d *Detector) Name() string { return Name }
-
-// Kinds implements scan.Detector.
-func (d *Detector) Kinds() []format.Kind {
-	return []format.Kind{format.HFTokenizerConfig, format.ChatTemplate}
-}
-
-// Rules implements scan.Detector.
-func (d *Detector) Rules() []scan.Rule { return d.rules }
 
 // Scan implements scan.Detector.
 func (d *Detector) Scan(ctx context.Context, in *scan.Input, sink scan.Sink) error {
 	if in.Size > MaxFileSize {
-		sink.Report(d.set.Finding(RuleMalformed, fmt.Sprintf("file of %d bytes exceeds the %d-byte cap; not analysed", in.Size, MaxFileSize), "", -1))
+		sink.Report(d.Finding(RuleMalformed, fmt.Sprintf("file of %d bytes exceeds the %d-byte cap; not analysed", in.Size, MaxFileSize), "", -1))
 		return nil
 	}
 	data := make([]byte, in.Size)
@@ -113,7 +101,7 @@ func (d *Detector) Scan(ctx context.Context, in *scan.Input, sink scan.Sink) err
 		return fmt.Errorf("template: read: %w", err)
 	}
 	if in.Kind == format.ChatTemplate {
-		Report(d.set, sink, string(data), "chat_template.jinja", 0, true)
+		Report(d.RuleSet(), sink, string(data), "chat_template.jinja", 0, true)
 		return nil
 	}
 	d.config(data, sink)
@@ -126,13 +114,13 @@ func (d *Detector) config(data []byte, sink scan.Sink) {
 		ChatTemplate json.RawMessage `json:"chat_template"`
 	}
 	if err := json.NewDecoder(bytes.NewReader(data)).Decode(&cfg); err != nil {
-		sink.Report(d.set.Finding(RuleMalformed, "tokenizer_config.json is not valid JSON: "+err.Error(), "chat_template", -1))
+		sink.Report(d.Finding(RuleMalformed, "tokenizer_config.json is not valid JSON: "+err.Error(), "chat_template", -1))
 		return
 	}
 	off := int64(bytes.Index(data, []byte(`"chat_template"`)))
 	var s string
 	if err := json.Unmarshal(cfg.ChatTemplate, &s); err == nil {
-		Report(d.set, sink, s, "chat_template", off, false)
+		Report(d.RuleSet(), sink, s, "chat_template", off, false)
 		return
 	}
 	// Some writers store named templates as an object {name: template}.
@@ -144,7 +132,7 @@ func (d *Detector) config(data []byte, sink scan.Sink) {
 		}
 		sort.Strings(names)
 		for _, n := range names {
-			Report(d.set, sink, named[n], fmt.Sprintf("chat_template[%s]", n), off, false)
+			Report(d.RuleSet(), sink, named[n], fmt.Sprintf("chat_template[%s]", n), off, false)
 		}
 		return
 	}
@@ -153,14 +141,14 @@ func (d *Detector) config(data []byte, sink scan.Sink) {
 		Template *string `json:"template"`
 	}
 	if err := json.Unmarshal(cfg.ChatTemplate, &list); err != nil {
-		sink.Report(d.set.Finding(RuleMalformed, "chat_template is neither a string nor a list of {name, template} objects", "chat_template", off))
+		sink.Report(d.Finding(RuleMalformed, "chat_template is neither a string nor a list of {name, template} objects", "chat_template", off))
 		return
 	}
 	for i, e := range list {
 		if e.Name == nil || e.Template == nil {
-			sink.Report(d.set.Finding(RuleMalformed, fmt.Sprintf("chat_template[%d] lacks a string name or template", i), "chat_template", off))
+			sink.Report(d.Finding(RuleMalformed, fmt.Sprintf("chat_template[%d] lacks a string name or template", i), "chat_template", off))
 			continue
 		}
-		Report(d.set, sink, *e.Template, fmt.Sprintf("chat_template[%s]", *e.Name), off, false)
+		Report(d.RuleSet(), sink, *e.Template, fmt.Sprintf("chat_template[%s]", *e.Name), off, false)
 	}
 }

@@ -3,39 +3,26 @@ package template
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"flag"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/mlsecops/mlsec"
 	"github.com/mlsecops/mlsec/format"
 	"github.com/mlsecops/mlsec/scan"
+	"github.com/mlsecops/mlsec/scan/detector/internal/golden"
+	"github.com/mlsecops/mlsec/scan/detector/internal/sinktest"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/golden.json")
-
-type fakeSink struct{ findings []mlsec.Finding }
-
-func (s *fakeSink) Report(f mlsec.Finding) { s.findings = append(s.findings, f) }
-func (s *fakeSink) Nested(context.Context, string, io.ReaderAt, int64) error {
-	return nil
-}
-func (s *fakeSink) Limits() scan.Limits { return scan.DefaultLimits() }
 
 // TestGolden detects every fixture by content (and name for
 // chat_template.jinja), scans it and compares the findings with
 // testdata/golden.json: clean-* files have none, the others are flagged.
 func TestGolden(t *testing.T) {
-	d, err := New(scan.DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := sinktest.Detector(t, New)
 	files, _ := filepath.Glob("testdata/*.json")
 	jinja, _ := filepath.Glob("testdata/*/chat_template.jinja")
 	files = append(files, jinja...)
@@ -59,36 +46,22 @@ func TestGolden(t *testing.T) {
 		if kind != want {
 			t.Errorf("%s detected as %s, want %s", name, kind, want)
 		}
-		s := &fakeSink{}
+		s := sinktest.New(t)
 		in := &scan.Input{Path: name, R: bytes.NewReader(data), Size: int64(len(data)), Kind: kind}
 		if err := d.Scan(context.Background(), in, s); err != nil {
 			t.Fatal(err)
 		}
 		rel, _ := filepath.Rel("testdata", name)
 		clean := strings.HasPrefix(rel, "clean")
-		if clean != (len(s.findings) == 0) {
-			t.Errorf("%s: %d findings", rel, len(s.findings))
+		if clean != (len(s.Findings) == 0) {
+			t.Errorf("%s: %d findings", rel, len(s.Findings))
 		}
-		if strings.HasPrefix(rel, "malicious") && mlsec.MaxSeverity(s.findings) != mlsec.SeverityCritical {
-			t.Errorf("%s: max severity %s, want critical", rel, mlsec.MaxSeverity(s.findings))
+		if strings.HasPrefix(rel, "malicious") && mlsec.MaxSeverity(s.Findings) != mlsec.SeverityCritical {
+			t.Errorf("%s: max severity %s, want critical", rel, mlsec.MaxSeverity(s.Findings))
 		}
-		got[filepath.ToSlash(rel)] = s.findings
+		got[filepath.ToSlash(rel)] = s.Findings
 	}
-	b, _ := json.MarshalIndent(got, "", "  ")
-	b = append(b, '\n')
-	if *update {
-		if err := os.WriteFile("testdata/golden.json", b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	wantB, err := os.ReadFile("testdata/golden.json")
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if diff := cmp.Diff(string(wantB), string(b)); diff != "" {
-		t.Errorf("golden mismatch (-want +got):\n%s", diff)
-	}
+	golden.JSON(t, "testdata/golden.json", got, *update)
 }
 
 // Plain JSON without chat_template, and a .jinja file of another name, are

@@ -29,29 +29,19 @@ var rulesYAML []byte
 
 // Detector examines TFLite models.
 type Detector struct {
-	rules []scan.Rule
-	set   scan.RuleSet
+	scan.Base
 }
 
 var _ scan.Detector = (*Detector)(nil)
 
 // New returns the TFLite detector.
 func New(cfg scan.Config) (scan.Detector, error) {
-	rs, err := scan.ParseRules(rulesYAML)
+	b, err := scan.NewBase(Name, []format.Kind{format.TFLite}, rulesYAML)
 	if err != nil {
 		return nil, fmt.Errorf("tflite: %w", err)
 	}
-	return &Detector{rules: rs, set: scan.NewRuleSet(rs)}, nil
+	return &Detector{Base: b}, nil
 }
-
-// Name implements scan.Detector.
-func (d *Detector) Name() string { return Name }
-
-// Kinds implements scan.Detector.
-func (d *Detector) Kinds() []format.Kind { return []format.Kind{format.TFLite} }
-
-// Rules implements scan.Detector.
-func (d *Detector) Rules() []scan.Rule { return d.rules }
 
 // Scan implements scan.Detector.
 func (d *Detector) Scan(ctx context.Context, in *scan.Input, sink scan.Sink) error {
@@ -61,9 +51,9 @@ func (d *Detector) Scan(ctx context.Context, in *scan.Input, sink scan.Sink) err
 	m, err := tflite.Decode(in.R, in.Size)
 	switch {
 	case errors.Is(err, tflite.ErrTooLarge):
-		sink.Report(d.set.Finding(RuleLimit, "TFLite model not (fully) analysed: "+err.Error(), "", -1))
+		sink.Report(d.Finding(RuleLimit, "TFLite model not (fully) analysed: "+err.Error(), "", -1))
 	case errors.Is(err, tflite.ErrMalformed), errors.Is(err, tflite.ErrNotTFLite):
-		sink.Report(d.set.Finding(RuleMalformed, "malformed TFLite model: "+err.Error(), "", -1))
+		sink.Report(d.Finding(RuleMalformed, "malformed TFLite model: "+err.Error(), "", -1))
 	case err != nil:
 		return fmt.Errorf("tflite: %w", err)
 	}
@@ -82,7 +72,7 @@ func (d *Detector) Scan(ctx context.Context, in *scan.Input, sink scan.Sink) err
 		case strings.HasPrefix(name, "Flex"):
 			what = fmt.Sprintf("TensorFlow op %s run by the Flex delegate as custom operator", strings.TrimPrefix(name, "Flex"))
 		}
-		sink.Report(d.set.Finding(RuleCustomOp, fmt.Sprintf("%s %q (operator code %d, builtin code %d)", what, name, i, oc.Builtin), name, -1))
+		sink.Report(d.Finding(RuleCustomOp, fmt.Sprintf("%s %q (operator code %d, builtin code %d)", what, name, i, oc.Builtin), name, -1))
 	}
 	return ctx.Err()
 }

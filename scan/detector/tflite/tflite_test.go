@@ -1,11 +1,7 @@
 package tflite
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
 	"flag"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,7 +11,8 @@ import (
 
 	"github.com/mlsecops/mlsec"
 	"github.com/mlsecops/mlsec/format"
-	"github.com/mlsecops/mlsec/scan"
+	"github.com/mlsecops/mlsec/scan/detector/internal/golden"
+	"github.com/mlsecops/mlsec/scan/detector/internal/sinktest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -23,25 +20,9 @@ var update = flag.Bool("update", false, "rewrite golden files")
 // fixtures is where format/tflite's generator writes the model fixtures.
 const fixtures = "../../../format/tflite/testdata"
 
-type fakeSink struct{ findings []mlsec.Finding }
-
-func (s *fakeSink) Report(f mlsec.Finding) { s.findings = append(s.findings, f) }
-func (s *fakeSink) Nested(context.Context, string, io.ReaderAt, int64) error {
-	return nil
-}
-func (s *fakeSink) Limits() scan.Limits { return scan.DefaultLimits() }
-
 func scanBytes(t *testing.T, b []byte) []mlsec.Finding {
 	t.Helper()
-	d, err := New(scan.DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &fakeSink{}
-	if err := d.Scan(context.Background(), &scan.Input{Path: "m.tflite", R: bytes.NewReader(b), Size: int64(len(b)), Kind: format.TFLite}, s); err != nil {
-		t.Fatal(err)
-	}
-	return s.findings
+	return sinktest.New(t).Scan(sinktest.Detector(t, New), sinktest.Input("m.tflite", b, format.TFLite)).Findings
 }
 
 func subjects(fs []mlsec.Finding) []string {
@@ -74,7 +55,7 @@ func TestFixtures(t *testing.T) {
 			if d := cmp.Diff(tc.want, subjects(got)); d != "" {
 				t.Errorf("(-want +got):\n%s", d)
 			}
-			golden(t, strings.TrimSuffix(tc.file, ".tflite")+".json", got)
+			golden.JSON(t, filepath.Join("testdata", "golden", strings.TrimSuffix(tc.file, ".tflite")+".json"), got, *update)
 		})
 	}
 }
@@ -91,28 +72,5 @@ func TestMalformed(t *testing.T) {
 	want := []string{"TFLITE-002 ", "TFLITE-001 MyNativeOp", "TFLITE-001 TFLite_Detection_PostProcess", "TFLITE-001 FlexReadFile"}
 	if got := subjects(scanBytes(t, b[:len(b)-30])); !cmp.Equal(got, want) {
 		t.Errorf("truncated in the buffers: %v", got)
-	}
-}
-
-func golden(t *testing.T, name string, v any) {
-	t.Helper()
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b = append(b, '\n')
-	p := filepath.Join("testdata", "golden", name)
-	if *update {
-		if err := os.WriteFile(p, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("%v (run with -update)", err)
-	}
-	if d := cmp.Diff(string(want), string(b)); d != "" {
-		t.Errorf("%s (-want +got):\n%s", p, d)
 	}
 }

@@ -65,29 +65,19 @@ var elementSizes = map[string]int64{
 
 // Detector examines PyTorch legacy tar checkpoints.
 type Detector struct {
-	rules []scan.Rule
-	set   scan.RuleSet
+	scan.Base
 }
 
 var _ scan.Detector = (*Detector)(nil)
 
 // New returns the legacy tar detector.
 func New(cfg scan.Config) (scan.Detector, error) {
-	rs, err := scan.ParseRules(rulesYAML)
+	b, err := scan.NewBase(Name, []format.Kind{format.PyTorchTar}, rulesYAML)
 	if err != nil {
 		return nil, fmt.Errorf("torch: %w", err)
 	}
-	return &Detector{rules: rs, set: scan.NewRuleSet(rs)}, nil
+	return &Detector{Base: b}, nil
 }
-
-// Name implements scan.Detector.
-func (d *Detector) Name() string { return Name }
-
-// Kinds implements scan.Detector.
-func (d *Detector) Kinds() []format.Kind { return []format.Kind{format.PyTorchTar} }
-
-// Rules implements scan.Detector.
-func (d *Detector) Rules() []scan.Rule { return d.rules }
 
 // Scan implements scan.Detector.
 func (d *Detector) Scan(ctx context.Context, in *scan.Input, sink scan.Sink) error {
@@ -108,7 +98,7 @@ func (d *Detector) scan(ctx context.Context, in *scan.Input, sink scan.Sink) err
 			return err
 		}
 		if n >= lim.MaxMembers {
-			sink.Report(d.set.Finding(RuleTooMany, fmt.Sprintf("more than %d members", lim.MaxMembers), "", cr.pos))
+			sink.Report(d.Finding(RuleTooMany, fmt.Sprintf("more than %d members", lim.MaxMembers), "", cr.pos))
 			return nil
 		}
 		hdr, err := tr.Next()
@@ -116,7 +106,7 @@ func (d *Detector) scan(ctx context.Context, in *scan.Input, sink scan.Sink) err
 			break
 		}
 		if err != nil {
-			sink.Report(d.set.Finding(RuleTar, fmt.Sprintf("tar: %v", err), "", cr.pos))
+			sink.Report(d.Finding(RuleTar, fmt.Sprintf("tar: %v", err), "", cr.pos))
 			break
 		}
 		start := cr.pos
@@ -155,7 +145,7 @@ func (d *Detector) scan(ctx context.Context, in *scan.Input, sink scan.Sink) err
 	}
 	for _, req := range []string{"pickle", "storages", "tensors"} {
 		if seen[req] == 0 {
-			sink.Report(d.set.Finding(RuleTar, fmt.Sprintf("required member %q is missing", req), "", -1))
+			sink.Report(d.Finding(RuleTar, fmt.Sprintf("required member %q is missing", req), "", -1))
 		}
 	}
 	return nil
@@ -170,7 +160,7 @@ func isLegacyName(n string) bool {
 }
 
 func (d *Detector) report(sink scan.Sink, id, msg, member string, off int64) {
-	f := d.set.Finding(id, msg, "", off)
+	f := d.Finding(id, msg, "", off)
 	f.Location.Member = member
 	sink.Report(f)
 }

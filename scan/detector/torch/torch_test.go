@@ -13,7 +13,6 @@ import (
 	"github.com/mlsecops/mlsec"
 	"github.com/mlsecops/mlsec/format"
 	"github.com/mlsecops/mlsec/format/pickle"
-	"github.com/mlsecops/mlsec/scan"
 	"github.com/mlsecops/mlsec/scan/detector/internal/sinktest"
 	torchdet "github.com/mlsecops/mlsec/scan/detector/torch"
 )
@@ -74,15 +73,7 @@ func mkTar(t testing.TB, ms ...member) []byte {
 
 func run(t *testing.T, b []byte) *sinktest.Sink {
 	t.Helper()
-	d, err := torchdet.New(scan.DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := sinktest.New(t)
-	if err := d.Scan(context.Background(), &scan.Input{R: bytes.NewReader(b), Size: int64(len(b)), Kind: format.PyTorchTar}, s); err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return sinktest.New(t).Scan(sinktest.Detector(t, torchdet.New), sinktest.Input("", b, format.PyTorchTar))
 }
 
 func TestScan(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"github.com/mlsecops/mlsec/format"
 	"github.com/mlsecops/mlsec/format/zip/ziptest"
 	"github.com/mlsecops/mlsec/scan"
+	"github.com/mlsecops/mlsec/scan/detector/internal/sinktest"
 	zipdet "github.com/mlsecops/mlsec/scan/detector/zip"
 )
 
@@ -83,10 +84,7 @@ func BenchmarkZipCheckpoint2GiB(b *testing.B) {
 	}
 	defer f.Close()
 	fi, _ := f.Stat()
-	d, err := zipdet.New(scan.DefaultConfig())
-	if err != nil {
-		b.Fatal(err)
-	}
+	d := sinktest.Detector(b, zipdet.New)
 	var readBytes, nested, calls int64
 	b.ResetTimer()
 	for b.Loop() {

@@ -1,24 +1,21 @@
 package zip_test
 
 import (
-	"encoding/json"
 	"flag"
-	"os"
 	"path/filepath"
 	"testing"
-
-	"github.com/google/go-cmp/cmp"
 
 	"github.com/mlsecops/mlsec"
 	fzip "github.com/mlsecops/mlsec/format/zip"
 	"github.com/mlsecops/mlsec/format/zip/ziptest"
+	"github.com/mlsecops/mlsec/scan/detector/internal/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
 
-// golden is what a golden file records: the findings and the members
+// record is what a golden file records: the findings and the members
 // handed to Nested.
-type golden struct {
+type record struct {
 	Findings []mlsec.Finding `json:"findings"`
 	Nested   []string        `json:"nested"`
 }
@@ -44,28 +41,8 @@ func TestGolden(t *testing.T) {
 	for name, a := range archives {
 		t.Run(name, func(t *testing.T) {
 			s := run(t, a.Bytes())
-			got := golden{Findings: s.Findings, Nested: s.Names()}
-			path := filepath.Join("testdata", "golden", name+".json")
-			if *update {
-				b, _ := json.MarshalIndent(got, "", "  ")
-				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			b, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -update)", err)
-			}
-			var want golden
-			if err := json.Unmarshal(b, &want); err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(want, got); diff != "" {
-				t.Errorf("%s (-want +got):\n%s", path, diff)
-			}
+			got := record{Findings: s.Findings, Nested: s.Names()}
+			golden.JSON(t, filepath.Join("testdata", "golden", name+".json"), got, *update)
 		})
 	}
 }

@@ -67,8 +67,7 @@ const storageSniff = 16
 
 // Detector scans zip containers.
 type Detector struct {
-	rules []scan.Rule
-	set   scan.RuleSet
+	scan.Base
 	// TempDir holds spooled members larger than the in-memory threshold
 	// ("" = os.TempDir).
 	TempDir string
@@ -80,23 +79,12 @@ var _ scan.Detector = (*Detector)(nil)
 
 // New returns the zip detector.
 func New(cfg scan.Config) (scan.Detector, error) {
-	rs, err := scan.ParseRules(rulesYAML)
+	b, err := scan.NewBase(Name, []format.Kind{format.Zip, format.PyTorchZip, format.TorchScript, format.NumPyZip}, rulesYAML)
 	if err != nil {
 		return nil, fmt.Errorf("zip: %w", err)
 	}
-	return &Detector{rules: rs, set: scan.NewRuleSet(rs)}, nil
+	return &Detector{Base: b}, nil
 }
-
-// Name implements scan.Detector.
-func (d *Detector) Name() string { return Name }
-
-// Kinds implements scan.Detector.
-func (d *Detector) Kinds() []format.Kind {
-	return []format.Kind{format.Zip, format.PyTorchZip, format.TorchScript, format.NumPyZip}
-}
-
-// Rules implements scan.Detector.
-func (d *Detector) Rules() []scan.Rule { return d.rules }
 
 // memberState is what the scan learned about one entry.
 type memberState struct {
@@ -110,7 +98,7 @@ func (d *Detector) Scan(ctx context.Context, in *scan.Input, sink scan.Sink) err
 	z, err := fzip.NewReader(in.R, in.Size, fzip.Options{MaxEntries: lim.MaxMembers})
 	if err != nil {
 		if errors.Is(err, fzip.ErrFormat) {
-			sink.Report(d.set.Finding(RuleNotZip, "", "", 0))
+			sink.Report(d.Finding(RuleNotZip, "", "", 0))
 			return nil
 		}
 		return err
@@ -156,7 +144,7 @@ type scanState struct {
 // report records a finding about member's content (offset inside the
 // member, -1 for the member as a whole).
 func (s *scanState) report(id, msg, member string, off int64) {
-	f := s.d.set.Finding(id, msg, member, off)
+	f := s.d.Finding(id, msg, member, off)
 	f.Location.Member = member
 	s.sink.Report(f)
 }
@@ -422,6 +410,6 @@ func (s *scanState) reportAnomalies() {
 		}
 		// Structural anomalies are located in the archive itself: the
 		// offset is an archive offset and the member is the subject.
-		s.sink.Report(s.d.set.Finding(id, a.String(), a.Entry, a.Offset))
+		s.sink.Report(s.d.Finding(id, a.String(), a.Entry, a.Offset))
 	}
 }

@@ -28,10 +28,7 @@ var benign = []byte("\x80\x02}q\x00.")
 
 func run(t *testing.T, b []byte) *sinktest.Sink {
 	t.Helper()
-	d, err := zipdet.New(scan.DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := sinktest.Detector(t, zipdet.New)
 	s := sinktest.New(t, d)
 	if err := d.Scan(context.Background(), &scan.Input{Path: "x", R: bytes.NewReader(b), Size: int64(len(b)), Kind: format.Zip}, s); err != nil {
 		t.Fatal(err)
@@ -276,10 +273,7 @@ func TestBenignFixtures(t *testing.T) {
 }
 
 func TestRules(t *testing.T) {
-	d, err := zipdet.New(scan.DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := sinktest.Detector(t, zipdet.New)
 	if len(d.Rules()) != 18 {
 		t.Errorf("%d rules", len(d.Rules()))
 	}

@@ -1409,18 +1409,39 @@ func (s *DB) AuditLog(ctx context.Context, after int64, limit int) ([]store.Audi
 
 // VerifyAudit implements store.Store.
 func (s *DB) VerifyAudit(ctx context.Context) (int64, error) {
-	// Read the head and the log in one snapshot.
-	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: s.d.Name == "postgres", Isolation: isolation(s.d.Name)})
-	if err != nil {
-		return 0, fmt.Errorf("store: verify audit: %w", err)
+	// Read the head and the log in one snapshot, without blocking writers:
+	// a REPEATABLE READ transaction on PostgreSQL, a deferred (reading)
+	// transaction on SQLite, whose write transactions are otherwise
+	// IMMEDIATE.
+	var q interface {
+		QueryRowContext(context.Context, string, ...any) *sql.Row
+		QueryContext(context.Context, string, ...any) (*sql.Rows, error)
 	}
-	defer tx.Rollback()
+	if s.d.Name == "sqlite" {
+		conn, err := s.db.Conn(ctx)
+		if err != nil {
+			return 0, fmt.Errorf("store: verify audit: %w", err)
+		}
+		defer conn.Close()
+		if _, err := conn.ExecContext(ctx, "BEGIN DEFERRED"); err != nil {
+			return 0, fmt.Errorf("store: verify audit: %w", err)
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+		q = conn
+	} else {
+		tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
+		if err != nil {
+			return 0, fmt.Errorf("store: verify audit: %w", err)
+		}
+		defer tx.Rollback()
+		q = tx
+	}
 	var headSeq int64
 	var headHash string
-	if err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&headSeq, &headHash); err != nil {
+	if err := q.QueryRowContext(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&headSeq, &headHash); err != nil {
 		return 0, fmt.Errorf("store: verify audit: head: %w", err)
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT seq, time, actor, action, subject, detail, prev_hash, hash FROM audit_log ORDER BY seq`)
+	rows, err := q.QueryContext(ctx, `SELECT seq, time, actor, action, subject, detail, prev_hash, hash FROM audit_log ORDER BY seq`)
 	if err != nil {
 		return 0, fmt.Errorf("store: verify audit: %w", err)
 	}
@@ -1439,13 +1460,6 @@ func (s *DB) VerifyAudit(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("store: verify audit: %w", err)
 	}
 	return v.End(headSeq, headHash)
-}
-
-func isolation(dialect string) sql.IsolationLevel {
-	if dialect == "postgres" {
-		return sql.LevelRepeatableRead
-	}
-	return sql.LevelDefault
 }
 
 // ---- stats

@@ -20,7 +20,7 @@ const MaxNested = 64 << 20
 
 // Sink records findings and Nested calls.
 type Sink struct {
-	T *testing.T
+	T testing.TB
 	// Detectors, when set, scan nested inputs of their kinds (by content).
 	Detectors []scan.Detector
 	// Lim is returned by Limits (scan.DefaultLimits() from New).
@@ -36,8 +36,34 @@ type Sink struct {
 }
 
 // New returns an empty Sink recursing with ds.
-func New(t *testing.T, ds ...scan.Detector) *Sink {
+func New(t testing.TB, ds ...scan.Detector) *Sink {
 	return &Sink{T: t, Detectors: ds, Lim: scan.DefaultLimits(), Members: map[string][]byte{}}
+}
+
+// Detector builds a detector with newDetector and the default
+// configuration, failing the test on error.
+func Detector(tb testing.TB, newDetector func(scan.Config) (scan.Detector, error)) scan.Detector {
+	tb.Helper()
+	d, err := newDetector(scan.DefaultConfig())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return d
+}
+
+// Input returns an input of kind named path whose content is b.
+func Input(path string, b []byte, kind format.Kind) *scan.Input {
+	return &scan.Input{Path: path, R: bytes.NewReader(b), Size: int64(len(b)), Kind: kind}
+}
+
+// Scan runs d on in, reporting to s, fails the test if d returns an
+// error, and returns s.
+func (s *Sink) Scan(d scan.Detector, in *scan.Input) *Sink {
+	s.T.Helper()
+	if err := d.Scan(context.Background(), in, s); err != nil {
+		s.T.Fatal(err)
+	}
+	return s
 }
 
 // Report implements scan.Sink.
@@ -119,4 +145,24 @@ func (s *Sink) AtLeast(sev mlsec.Severity) []mlsec.Finding {
 		}
 	}
 	return out
+}
+
+// Discard is a scan.Sink for fuzz targets: it drops findings and reads
+// every nested input through to the end, as a detector for the member
+// would, returning the read error if any.
+type Discard struct {
+	// Lim is returned by Limits.
+	Lim scan.Limits
+}
+
+// Report implements scan.Sink.
+func (Discard) Report(mlsec.Finding) {}
+
+// Limits implements scan.Sink.
+func (d Discard) Limits() scan.Limits { return d.Lim }
+
+// Nested implements scan.Sink.
+func (Discard) Nested(_ context.Context, _ string, r io.ReaderAt, size int64) error {
+	_, err := io.Copy(io.Discard, io.NewSectionReader(r, 0, size))
+	return err
 }
