@@ -13,12 +13,16 @@ import (
 	"strings"
 
 	"github.com/klauspost/compress/zstd"
-	"github.com/ulikunitz/xz"
 	"github.com/ulikunitz/xz/lzma"
 
+	"github.com/mlsecops/mlsec/format/archive"
 	"github.com/mlsecops/mlsec/format/pickle"
 	fzip "github.com/mlsecops/mlsec/format/zip"
 )
+
+// maxLZMADict caps the dictionary an lzma-alone header may declare before
+// Detect decodes its head (the decoder allocates the declared size).
+const maxLZMADict = 128 << 20
 
 // HeadSize is how many leading bytes Detect reads to recognise a format.
 const HeadSize = 8192
@@ -181,7 +185,14 @@ func compressed(k Kind, head []byte) Kind {
 	case Bzip2:
 		zr = bzip2.NewReader(br)
 	case XZ:
-		zr, err = xz.NewReader(br)
+		// archive.Decompress refuses dictionaries over its window cap: the
+		// xz reader would otherwise allocate what the header asks for.
+		var rc io.ReadCloser
+		rc, err = archive.Decompress(archive.XZ, br)
+		if err == nil {
+			defer rc.Close()
+			zr = rc
+		}
 	case Zstd:
 		var d *zstd.Decoder
 		d, err = zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(64<<20))
@@ -191,6 +202,9 @@ func compressed(k Kind, head []byte) Kind {
 		}
 	case Joblib:
 		if head[0] == 0x5d {
+			if binary.LittleEndian.Uint32(head[1:5]) > maxLZMADict {
+				return Unknown
+			}
 			zr, err = lzma.NewReader(br)
 		} else {
 			zr, err = zlib.NewReader(br)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/mlsecops/mlsec/format"
@@ -93,4 +94,20 @@ func FuzzDetect(f *testing.F) {
 			t.Fatalf("Detect = %q, %v", k, err)
 		}
 	})
+}
+
+// TestDetectHostileDictionary: compressed heads that declare huge decoder
+// dictionaries are not decoded (the decoder would allocate them).
+func TestDetectHostileDictionary(t *testing.T) {
+	lz := append([]byte{0x5d, 0, 0, 0, 0x40}, bytes.Repeat([]byte{0xff}, 8)...) // 1 GiB dictionary
+	lz = append(lz, make([]byte, 64)...)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if _, err := format.Detect(bytes.NewReader(lz), int64(len(lz))); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	if grown := after.TotalAlloc - before.TotalAlloc; grown > 64<<20 {
+		t.Errorf("Detect allocated %d bytes for a hostile lzma header", grown)
+	}
 }

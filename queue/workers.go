@@ -273,9 +273,10 @@ func (w *bomWorker) Work(ctx context.Context, job *river.Job[BOMArgs]) error {
 	if err != nil {
 		return river.JobCancel(err)
 	}
-	// A fixed serial keeps the statement's bytes (and so the stored
-	// evidence) identical when the job is retried.
-	b, err := aibom.CycloneDX(rep, aibom.Options{Spec: "1.6", SerialNumber: "urn:uuid:" + uuidFrom(d)})
+	// A serial from the digest and the job's creation time keep the
+	// statement's bytes (and so the stored evidence) identical when this
+	// job is retried.
+	b, err := aibom.CycloneDX(rep, aibom.Options{Spec: "1.6", SerialNumber: "urn:uuid:" + uuidFrom(d), Timestamp: job.CreatedAt.UTC().Truncate(time.Second)})
 	if err != nil {
 		return river.JobCancel(err)
 	}

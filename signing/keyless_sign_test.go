@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -46,7 +47,7 @@ type virtualServices struct {
 	srv                 *httptest.Server
 	// log is the VirtualSigstore that records entries; another one than
 	// the trusted VirtualSigstore simulates an untrusted log.
-	log *ca.VirtualSigstore
+	log atomic.Pointer[ca.VirtualSigstore]
 }
 
 var _ root.TrustedMaterial = (*virtualServices)(nil)
@@ -65,7 +66,8 @@ func newVirtualServices(t *testing.T) *virtualServices {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := &virtualServices{VirtualSigstore: vs, log: vs, fulcioKey: midKey}
+	v := &virtualServices{VirtualSigstore: vs, fulcioKey: midKey}
+	v.log.Store(vs)
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/v2/signingCert", v.signingCert)
 	mux.HandleFunc("POST /api/v1/log/entries", v.logEntry)
@@ -174,7 +176,8 @@ func (v *virtualServices) logEntry(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := time.Now().Unix()
-	entry, err := v.log.GenerateTlogEntry(certs[0], &env, sig, now, true)
+	log := v.log.Load()
+	entry, err := log.GenerateTlogEntry(certs[0], &env, sig, now, true)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
@@ -182,11 +185,14 @@ func (v *virtualServices) logEntry(w http.ResponseWriter, r *http.Request) {
 	tle := entry.TransparencyLogEntry()
 	body := base64.StdEncoding.EncodeToString(tle.CanonicalizedBody)
 	logID := hex.EncodeToString(tle.LogId.KeyId)
-	set, err := v.log.RekorSignPayload(tlog.RekorPayload{Body: body, IntegratedTime: now, LogIndex: tle.LogIndex, LogID: logID})
-	proof, err2 := v.log.GetInclusionProof(tle.CanonicalizedBody)
+	set, err := log.RekorSignPayload(tlog.RekorPayload{Body: body, IntegratedTime: now, LogIndex: tle.LogIndex, LogID: logID})
+	proof, err2 := log.GetInclusionProof(tle.CanonicalizedBody)
 	if err := errors.Join(err, err2); err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
+	}
+	if proof.Hashes == nil {
+		proof.Hashes = []string{}
 	}
 	leafHash := sha256.Sum256(append([]byte{0}, tle.CanonicalizedBody...))
 	uuid := hex.EncodeToString(leafHash[:])
@@ -198,4 +204,121 @@ func (v *virtualServices) logEntry(w http.ResponseWriter, r *http.Request) {
 		"body": body, "integratedTime": now, "logID": logID, "logIndex": tle.LogIndex,
 		"verification": map[string]any{"signedEntryTimestamp": set, "inclusionProof": proof},
 	}})
+}
+
+// TestKeylessSignEndToEnd signs models keyless through sigstore-go's
+// pkg/sign against the virtual Fulcio and Rekor, and verifies the bundles
+// with SigstoreVerifier against the VirtualSigstore trusted material.
+func TestKeylessSignEndToEnd(t *testing.T) {
+	ctx := context.Background()
+	const issuer, identity = "https://issuer.test", "alice@example.com"
+	v := newVirtualServices(t)
+	token := fakeToken(map[string]any{"sub": "123", "email": identity, "email_verified": true, "iss": issuer})
+	signer := &SigstoreSigner{FulcioURL: v.srv.URL, RekorURL: v.srv.URL, IDToken: token, TrustedMaterial: v}
+	good := &SigstoreVerifier{TrustedMaterial: v, Identity: identity, Issuer: issuer}
+	// The same log, another Fulcio CA.
+	otherFulcio := &virtualServices{VirtualSigstore: v.VirtualSigstore, fulcio: newVirtualServices(t).fulcio}
+	for _, tt := range []struct {
+		model string
+		opts  HashOptions
+	}{
+		{"sample_model_folder", HashOptions{}},
+		{"sample_model_folder", HashOptions{Method: MethodShards, ShardSize: 8, Hash: BLAKE2b}},
+		{"sample_model_file", HashOptions{Hash: BLAKE3}},
+	} {
+		dir := fixture(t, tt.model)
+		res, err := Sign(ctx, dir, signer, tt.opts)
+		if err != nil {
+			t.Fatalf("%s %+v: %v", tt.model, tt.opts, err)
+		}
+		b, err := ReadBundle(res.Bundle)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := b.GetMediaType(); got != "application/vnd.dev.sigstore.bundle.v0.3+json" {
+			t.Errorf("mediaType = %q", got)
+		}
+		if b.GetVerificationMaterial().GetCertificate() == nil || len(b.GetVerificationMaterial().GetTlogEntries()) != 1 {
+			t.Errorf("verification material = %v, want a leaf certificate and one log entry", b.GetVerificationMaterial())
+		}
+		got, err := Verify(ctx, dir, res.Bundle, good, VerifyOptions{})
+		if err != nil {
+			t.Fatalf("%s %+v: %v", tt.model, tt.opts, err)
+		}
+		if got.Signed.Serialization.Hash != res.Manifest.Serialization.Hash || len(got.Signed.Items) != len(res.Manifest.Items) {
+			t.Errorf("signed manifest %+v, want %+v", got.Signed.Serialization, res.Manifest.Serialization)
+		}
+		for _, bad := range []struct {
+			name   string
+			v      *SigstoreVerifier
+			reason string
+		}{
+			{"wrong identity", &SigstoreVerifier{TrustedMaterial: v, Identity: "mallory@example.com", Issuer: issuer}, "mallory@example.com"},
+			{"wrong issuer", &SigstoreVerifier{TrustedMaterial: v, Identity: identity, Issuer: "https://accounts.google.com"}, "accounts.google.com"},
+			{"other Sigstore", &SigstoreVerifier{TrustedMaterial: newVirtualServices(t), Identity: identity, Issuer: issuer}, "transparency log"},
+			{"other Fulcio", &SigstoreVerifier{TrustedMaterial: otherFulcio, Identity: identity, Issuer: issuer}, "certificate"},
+			// The virtual Fulcio embeds no SCT.
+			{"SCT required", &SigstoreVerifier{TrustedMaterial: v, Identity: identity, Issuer: issuer, RequireSCT: true}, "SCT"},
+		} {
+			_, err := Verify(ctx, dir, res.Bundle, bad.v, VerifyOptions{})
+			if !errors.Is(err, ErrInvalidSignature) || !strings.Contains(err.Error(), bad.reason) {
+				t.Errorf("%s: err = %v, want ErrInvalidSignature naming %q", bad.name, err, bad.reason)
+			}
+		}
+		target := dir
+		if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
+			target = filepath.Join(dir, res.Manifest.Items[0].Path)
+		}
+		if err := os.WriteFile(target, []byte("tampered"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Verify(ctx, dir, res.Bundle, good, VerifyOptions{}); !errors.Is(err, ErrMismatch) {
+			t.Errorf("%s tampered: err = %v, want ErrMismatch", tt.model, err)
+		}
+	}
+}
+
+// TestKeylessSignRefusals: sigstore-go refuses to sign with tokens Fulcio
+// would refuse, and SigstoreSigner refuses a bundle its trusted material
+// does not accept (here, a log entry from a log it does not trust).
+func TestKeylessSignRefusals(t *testing.T) {
+	ctx := context.Background()
+	v := newVirtualServices(t)
+	for _, tt := range []struct{ token, reason string }{
+		{"", "needs an OIDC identity token"},
+		{"not-a-jwt", "subject"},
+		{fakeToken(map[string]any{"email": "a@b.c", "iss": "https://issuer.test"}), "not verified"},
+	} {
+		s := &SigstoreSigner{FulcioURL: v.srv.URL, RekorURL: v.srv.URL, IDToken: tt.token}
+		if _, err := s.SignPayload(ctx, PayloadType, []byte("{}")); err == nil || !strings.Contains(err.Error(), tt.reason) {
+			t.Errorf("token %q: err = %v, want %q", tt.token, err, tt.reason)
+		}
+	}
+
+	token := fakeToken(map[string]any{"sub": "bob", "iss": "https://issuer.test"})
+	other, err := ca.NewVirtualSigstore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.log.Store(other)
+	dir := fixture(t, "sample_model_file")
+	s := &SigstoreSigner{FulcioURL: v.srv.URL, RekorURL: v.srv.URL, IDToken: token, TrustedMaterial: v}
+	if _, err := Sign(ctx, dir, s, HashOptions{}); err == nil || !strings.Contains(err.Error(), "transparency log") {
+		t.Errorf("untrusted log: err = %v, want a refusal of the log entry", err)
+	}
+	// Without TrustedMaterial the bundle is written, and verification
+	// refuses it.
+	s.TrustedMaterial = nil
+	res, err := Sign(ctx, dir, s, HashOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sv := &SigstoreVerifier{TrustedMaterial: v, Identity: "bob", Issuer: "https://issuer.test"}
+	if _, err := Verify(ctx, dir, res.Bundle, sv, VerifyOptions{}); !errors.Is(err, ErrInvalidSignature) || !strings.Contains(err.Error(), "transparency log") {
+		t.Errorf("untrusted log: err = %v, want ErrInvalidSignature", err)
+	}
+	v.log.Store(v.VirtualSigstore)
+	if _, err := Sign(ctx, dir, s, HashOptions{}); err != nil {
+		t.Errorf("trusted log again: %v", err)
+	}
 }

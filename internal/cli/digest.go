@@ -32,7 +32,9 @@ func newDigestCmd(app *App) *cobra.Command {
 		Short: "Print the OpenSSF Model Signing root digest of a model or dataset",
 		Long: `Digest serializes PATH as sign does and prints the root digest (the statement
 subject's sha256), as "sha256:<hex>" like the reference. With --manifest it
-also prints every resource as "name:digest".`,
+also prints every resource as "name:digest". Like sign, it leaves a directory
+model's claims file (claims.jsonl) out, so the digest is the one its
+signature and attestations name.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkFormat(format); err != nil {
@@ -41,7 +43,7 @@ also prints every resource as "name:digest".`,
 			if err := checkModelPath(args[0]); err != nil {
 				return err
 			}
-			opts, err := hf.options(app, args[0])
+			opts, err := hf.options(app, args[0], defaultIgnores(args[0])...)
 			if err != nil {
 				return err
 			}

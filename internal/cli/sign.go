@@ -139,6 +139,7 @@ func newSignCmd(app *App) *cobra.Command {
 		useSigstore               bool
 		oidcIssuer, identityToken string
 		fulcioURL, rekorURL       string
+		trustedRoot               string
 		format                    string
 	)
 	cmd := &cobra.Command{
@@ -152,6 +153,7 @@ Methods:
   --key KEY.pem                                      ECDSA P-256/P-384/P-521 private key
   --certificate CERT --certificate-chain CHAIN --key KEY   certificate and chain
   --sigstore [--oidc-issuer URL --identity-token TOKEN]    keyless (Sigstore)
+      [--fulcio-url URL --rekor-url URL --trusted-root FILE]
 
 The signature goes to --signature (default model.sig in the current
 directory, as the reference does); when it lies inside the model it is left
@@ -179,7 +181,11 @@ out of the manifest.`,
 				if token == "" {
 					return mlsec.Errorf(mlsec.EINVALID, "--sigstore needs an OIDC identity token from %s: pass --identity-token or set SIGSTORE_ID_TOKEN (interactive login is not supported)", oidcIssuer)
 				}
-				signer, method = &signing.SigstoreSigner{FulcioURL: fulcioURL, RekorURL: rekorURL, IDToken: token}, "sigstore"
+				s, err := newSigstoreSigner(fulcioURL, rekorURL, token, trustedRoot)
+				if err != nil {
+					return err
+				}
+				signer, method = s, "sigstore"
 			case cert != "":
 				if key == "" {
 					return mlsec.Errorf(mlsec.EINVALID, "--certificate needs --key (the certificate's private key)")
@@ -235,6 +241,7 @@ out of the manifest.`,
 	fl.StringVar(&identityToken, "identity-token", "", "OIDC identity token for --sigstore (default $SIGSTORE_ID_TOKEN)")
 	fl.StringVar(&fulcioURL, "fulcio-url", signing.PublicFulcioURL, "Fulcio URL for --sigstore")
 	fl.StringVar(&rekorURL, "rekor-url", signing.PublicRekorURL, "Rekor URL for --sigstore")
+	fl.StringVar(&trustedRoot, "trusted-root", "", trustedRootUsage)
 	fl.StringVar(&signature, "signature", signing.DefaultSignatureName, "signature (bundle) file to write")
 	fl.StringVar(&format, "format", "text", "output format: text or json")
 	return cmd

@@ -246,3 +246,44 @@ func TestDigestProgress(t *testing.T) {
 		t.Errorf("stdout %q", out.String())
 	}
 }
+
+// digest leaves claims.jsonl out as sign does, so it prints the root
+// digest sign records; a claims file elsewhere (a single-file model's
+// name, or below the root) is hashed.
+func TestDigestIgnoresClaims(t *testing.T) {
+	dir := mkModel(t)
+	sig := filepath.Join(t.TempDir(), "model.sig")
+	if err := os.WriteFile(filepath.Join(dir, "claims.jsonl"), []byte("{}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := run(t, "sign", dir, "--key", filepath.Join(keys, "signing-key.pem"), "--signature", sig, "--format", "json")
+	var signed struct {
+		RootDigest string `json:"root_digest"`
+		Resources  int    `json:"resources"`
+	}
+	if err := json.Unmarshal([]byte(out), &signed); err != nil || code != 0 || signed.Resources != 3 {
+		t.Fatalf("sign: code %d, %v: %s%s", code, err, out, errs)
+	}
+	code, out, errs = run(t, "digest", dir, "--manifest")
+	if code != 0 {
+		t.Fatalf("digest: code %d: %s", code, errs)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if lines[0] != signed.RootDigest || len(lines) != 4 || strings.Contains(out, "claims.jsonl") {
+		t.Errorf("digest = %q, want root %s and 3 resources without claims.jsonl", out, signed.RootDigest)
+	}
+	// Appending a claim does not change the digest.
+	if err := os.WriteFile(filepath.Join(dir, "claims.jsonl"), []byte("{}\n{}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out2, _ := run(t, "digest", dir, "--manifest"); code != 0 || out2 != out {
+		t.Errorf("digest after a claim = %q, want %q", out2, out)
+	}
+	// Only the model root's claims file is left out.
+	if err := os.WriteFile(filepath.Join(dir, "tokenizer", "claims.jsonl"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, _ := run(t, "digest", dir, "--manifest"); code != 0 || !strings.Contains(out, "\ntokenizer/claims.jsonl:") {
+		t.Errorf("nested claims.jsonl not hashed: %q", out)
+	}
+}

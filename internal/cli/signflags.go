@@ -20,6 +20,7 @@ type signerFlags struct {
 	useSigstore               bool
 	oidcIssuer, identityToken string
 	fulcioURL, rekorURL       string
+	trustedRoot               string
 }
 
 func (f *signerFlags) register(cmd *cobra.Command) {
@@ -32,6 +33,27 @@ func (f *signerFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.identityToken, "identity-token", "", "OIDC identity token for --sigstore (default $SIGSTORE_ID_TOKEN)")
 	fl.StringVar(&f.fulcioURL, "fulcio-url", signing.PublicFulcioURL, "Fulcio URL for --sigstore")
 	fl.StringVar(&f.rekorURL, "rekor-url", signing.PublicRekorURL, "Rekor URL for --sigstore")
+	fl.StringVar(&f.trustedRoot, "trusted-root", "", trustedRootUsage)
+}
+
+// trustedRootUsage documents --trusted-root of the signing commands.
+const trustedRootUsage = "Sigstore trusted root JSON that --sigstore checks the new bundle against (default: the public-good root through TUF when signing with the public-good Fulcio and Rekor)"
+
+// newSigstoreSigner builds the keyless signer of sign and attest: the
+// bundle sigstore-go produces is checked against trustedRoot, or against
+// the public-good root fetched through TUF when both services are the
+// public-good ones (a private instance without --trusted-root is not
+// checked).
+func newSigstoreSigner(fulcioURL, rekorURL, token, trustedRoot string) (*signing.SigstoreSigner, error) {
+	s := &signing.SigstoreSigner{FulcioURL: fulcioURL, RekorURL: rekorURL, IDToken: token}
+	if trustedRoot != "" || (fulcioURL == signing.PublicFulcioURL && rekorURL == signing.PublicRekorURL) {
+		tm, err := signing.LoadTrustedRoot(trustedRoot)
+		if err != nil {
+			return nil, mlsec.Errorf(mlsec.EIO, "%w", err)
+		}
+		s.TrustedMaterial = tm
+	}
+	return s, nil
 }
 
 // signer builds the signer and names its method.
@@ -48,7 +70,11 @@ func (f *signerFlags) signer() (signing.Signer, string, error) {
 		if token == "" {
 			return nil, "", mlsec.Errorf(mlsec.EINVALID, "--sigstore needs an OIDC identity token from %s: pass --identity-token or set SIGSTORE_ID_TOKEN", f.oidcIssuer)
 		}
-		return &signing.SigstoreSigner{FulcioURL: f.fulcioURL, RekorURL: f.rekorURL, IDToken: token}, "sigstore", nil
+		s, err := newSigstoreSigner(f.fulcioURL, f.rekorURL, token, f.trustedRoot)
+		if err != nil {
+			return nil, "", err
+		}
+		return s, "sigstore", nil
 	case f.cert != "":
 		if f.key == "" {
 			return nil, "", mlsec.Errorf(mlsec.EINVALID, "--certificate needs --key (the certificate's private key)")

@@ -15,14 +15,15 @@ import (
 	"compress/zlib"
 	"context"
 	_ "embed"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 
-	"github.com/ulikunitz/xz"
 	"github.com/ulikunitz/xz/lzma"
 
 	"github.com/mlsecops/mlsec/format"
+	"github.com/mlsecops/mlsec/format/archive"
 	fzip "github.com/mlsecops/mlsec/format/zip"
 	"github.com/mlsecops/mlsec/scan"
 	"github.com/mlsecops/mlsec/scan/detector/internal/spool"
@@ -107,6 +108,9 @@ func isZlib(h []byte) bool {
 	return len(h) >= 2 && h[0]&0x0f == 8 && h[0]>>4 <= 7 && (uint16(h[0])<<8|uint16(h[1]))%31 == 0
 }
 
+// maxLZMADict caps the dictionary an lzma-alone header may ask for.
+const maxLZMADict = 128 << 20
+
 // Open returns a reader of the inflated stream. Like Python's file objects
 // (and joblib's BinaryZlibFile), concatenated streams are read one after
 // the other.
@@ -118,11 +122,23 @@ func Open(c Compression, r io.Reader) (io.Reader, error) {
 	case Bzip2:
 		return bzip2.NewReader(br), nil
 	case XZ:
-		return xz.NewReader(br)
+		// archive.Decompress refuses xz dictionaries over its window cap.
+		return archive.Decompress(archive.XZ, br)
 	case Zlib:
 		return newMulti(br, func(r *bufio.Reader) (io.Reader, error) { return zlib.NewReader(r) })
 	case LZMA:
-		return newMulti(br, func(r *bufio.Reader) (io.Reader, error) { return lzma.NewReader(r) })
+		return newMulti(br, func(r *bufio.Reader) (io.Reader, error) {
+			// The lzma reader allocates the dictionary the header declares
+			// (up to 4 GiB): refuse absurd ones before it does.
+			h, err := r.Peek(5)
+			if err != nil {
+				return nil, err
+			}
+			if d := binary.LittleEndian.Uint32(h[1:5]); d > maxLZMADict {
+				return nil, fmt.Errorf("joblib: lzma dictionary of %d bytes exceeds %d", d, maxLZMADict)
+			}
+			return lzma.NewReader(r)
+		})
 	case LegacyZF:
 		if _, err := br.Discard(zfHeaderLen); err != nil {
 			return nil, err

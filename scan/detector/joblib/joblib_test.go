@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -167,5 +168,22 @@ func TestBenignFixtures(t *testing.T) {
 		if len(got) < 100 || got[0] != 0x80 || got[len(got)-1] != '.' && !bytes.Contains(got, []byte("NumpyArrayWrapper")) {
 			t.Errorf("%s: inflated %d bytes, head %q", p, len(got), got[:min(len(got), 8)])
 		}
+	}
+}
+
+// TestHugeDictionary: a compressed header that declares a multi-GiB
+// dictionary is refused before the decoder allocates it.
+func TestHugeDictionary(t *testing.T) {
+	lz := append([]byte{0x5d, 0, 0, 0, 0x40}, bytes.Repeat([]byte{0xff}, 8)...) // 1 GiB dictionary
+	lz = append(lz, bytes.Repeat([]byte{0}, 64)...)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	s := run(t, lz, nil)
+	runtime.ReadMemStats(&after)
+	if got := s.Rules(); len(got) == 0 {
+		t.Errorf("no finding for a 1 GiB lzma dictionary")
+	}
+	if grown := after.TotalAlloc - before.TotalAlloc; grown > 64<<20 {
+		t.Errorf("allocated %d bytes for a hostile header", grown)
 	}
 }
