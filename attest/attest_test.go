@@ -21,6 +21,7 @@ import (
 	"github.com/mlsecops/mlsec/report"
 	"github.com/mlsecops/mlsec/scan"
 	"github.com/mlsecops/mlsec/signing"
+	"github.com/mlsecops/mlsec/signing/sigstoretest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -144,7 +145,24 @@ func methods(t *testing.T) []method {
 	return []method{
 		{"key", k.Signer(), k.Verifier()},
 		{"certificate", ca.CertSigner, ca.CertVerifier},
+		keyless(t),
 	}
+}
+
+const (
+	keylessIdentity = "trainer@acme.example"
+	keylessIssuer   = "https://issuer.acme.example"
+)
+
+// keyless signs with sigstore-go's keyless flow against a virtual Sigstore
+// (Fulcio and Rekor over HTTP, as signing's own keyless tests do) and
+// verifies identity, issuer, certificate chain and log entry.
+func keyless(t *testing.T) method {
+	v := sigstoretest.New(t)
+	token := sigstoretest.Token(map[string]any{"sub": "1", "email": keylessIdentity, "email_verified": true, "iss": keylessIssuer})
+	return method{"keyless",
+		&signing.SigstoreSigner{FulcioURL: v.URL, RekorURL: v.URL, IDToken: token, TrustedMaterial: v},
+		&signing.SigstoreVerifier{TrustedMaterial: v, Identity: keylessIdentity, Issuer: keylessIssuer}}
 }
 
 // TestRoundTrip signs and verifies every predicate with every method and
@@ -392,5 +410,61 @@ func TestScanArtifact(t *testing.T) {
 	}
 	if art.Path != "evil.pkl" || len(art.Findings) == 0 || art.Findings[0].Path != "evil.pkl" {
 		t.Errorf("artifact %+v, want evil.pkl with relative finding paths", art)
+	}
+}
+
+// TestKeylessClaims records a keyless-signed provenance claim beside a
+// keyless-signed model and verifies it: accepted for the signer's identity
+// and issuer, refused precisely for another identity, another issuer or
+// another Sigstore (its log and CA unknown).
+func TestKeylessClaims(t *testing.T) {
+	ctx := context.Background()
+	m := keyless(t)
+	model := attesttest.Artifact(t, filepath.Join(t.TempDir(), "model"), map[string]string{"weights.bin": "w", "config.json": "{}"})
+	d := attesttest.Sign(t, model, m.signer)
+	attesttest.Provenance(t, model, d, m.signer, attest.RunFineTuning,
+		attest.Dependency{Role: attest.RoleBaseModel, Name: "base", Digest: digestA})
+	b, err := signing.ReadBundleFile(filepath.Join(model, attest.ClaimsFileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb, err := signing.ReadBundle(bytes.TrimSpace(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if vm := pb.GetVerificationMaterial(); vm.GetCertificate() == nil || len(vm.GetTlogEntries()) == 0 {
+		t.Fatalf("keyless claim without certificate or log entry: %v", vm)
+	}
+	other := keyless(t)
+	for _, tt := range []struct {
+		name   string
+		v      signing.Verifier
+		status attest.ClaimStatus
+		reason string
+	}{
+		{"signer", m.verify, attest.ClaimValid, ""},
+		{"other identity", &signing.SigstoreVerifier{TrustedMaterial: m.verify.(*signing.SigstoreVerifier).TrustedMaterial, Identity: "mallory@acme.example", Issuer: keylessIssuer}, attest.ClaimInvalid, "mallory@acme.example"},
+		{"other issuer", &signing.SigstoreVerifier{TrustedMaterial: m.verify.(*signing.SigstoreVerifier).TrustedMaterial, Identity: keylessIdentity, Issuer: "https://evil.example"}, attest.ClaimInvalid, "https://evil.example"},
+		{"other Sigstore", other.verify, attest.ClaimInvalid, "transparency log"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []attest.ClaimResult
+			err := attest.ReadClaimsFile(filepath.Join(model, attest.ClaimsFileName), func(c attest.Claim) error {
+				got = append(got, attest.VerifyClaim(ctx, c, d, tt.v))
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != 1 || got[0].Status != tt.status || !strings.Contains(got[0].Reason, tt.reason) {
+				t.Fatalf("got %+v, want %s naming %q", got, tt.status, tt.reason)
+			}
+			if tt.status == attest.ClaimValid {
+				p, err := attest.ProvenanceOf(got[0].Statement)
+				if err != nil || len(p.Dependencies) != 1 || p.Dependencies[0].Digest != digestA {
+					t.Errorf("provenance %+v, %v", p, err)
+				}
+			}
+		})
 	}
 }

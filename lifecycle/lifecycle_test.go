@@ -167,6 +167,10 @@ func TestParsePipelineErrors(t *testing.T) {
 			[]string{`p.yaml:2:1: unknown field "artefacts"`}},
 		{"bad version", "apiVersion: v2\n", []string{`p.yaml:1:13: apiVersion "v2"`}},
 		{"syntax", "apiVersion: mlsec.dev/pipeline/v1\nroles: [\n", []string{`p.yaml:2:1: yaml: line 2: did not find expected node content`}},
+		{"unknown role in a stage parameter", "apiVersion: mlsec.dev/pipeline/v1\nstages:\n  cd:\n    params:\n      approver_roles: [platform, platfrom]\n",
+			[]string{`p.yaml:5:34: approver_roles: unknown role "platfrom"`}},
+		{"unknown identity in a stage parameter", "apiVersion: mlsec.dev/pipeline/v1\nstages:\n  experimentation:\n    params: {allowed_identities: [hf-acme]}\nidentities:\n  - {name: hf-org, subject: x}\n",
+			[]string{`p.yaml:4:35: allowed_identities: "hf-acme" is not a declared identity`}},
 		{"several errors at once", "apiVersion: mlsec.dev/pipeline/v1\nstages:\n  prod: {}\nroles:\n  boss: []\n",
 			[]string{`p.yaml:3:3: unknown stage "prod"`, `p.yaml:5:3: unknown role "boss"`}},
 	}

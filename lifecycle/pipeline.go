@@ -144,6 +144,11 @@ func ParsePipeline(file string, data []byte) (*Pipeline, error) {
 	}
 	identityNames := map[string]bool{}
 	var roleRefs []*yaml.Node
+	type paramRef struct {
+		param string
+		node  *yaml.Node
+	}
+	var identityParamRefs []paramRef
 	v.mapping(root, map[string]func(k, n *yaml.Node){
 		"apiVersion": func(_, n *yaml.Node) {
 			p.APIVersion = v.str(n)
@@ -263,8 +268,26 @@ func ParsePipeline(file string, data []byte) (*Pipeline, error) {
 								v.errs = append(v.errs, v.at(n.Content[j+1], err.Error()))
 								continue
 							}
-							sc.Params[n.Content[j].Value] = x
-							sc.ParamNodes[n.Content[j].Value] = n.Content[j+1]
+							name, val := n.Content[j].Value, n.Content[j+1]
+							sc.Params[name] = x
+							sc.ParamNodes[name] = val
+							// By convention a parameter NAME_roles lists role
+							// ids and NAME_identities lists identity names: a
+							// typo would make the gate unpassable.
+							switch {
+							case strings.HasSuffix(name, "_roles") && val.Kind == yaml.SequenceNode:
+								for _, r := range val.Content {
+									if r.Kind == yaml.ScalarNode && !raci.HasRole(r.Value) {
+										v.errs = append(v.errs, v.at(r, fmt.Sprintf("%s: unknown role %q (want one of %s)", name, r.Value, strings.Join(raci.RoleIDs(), ", "))))
+									}
+								}
+							case strings.HasSuffix(name, "_identities") && val.Kind == yaml.SequenceNode:
+								for _, r := range val.Content {
+									if r.Kind == yaml.ScalarNode {
+										identityParamRefs = append(identityParamRefs, paramRef{name, r})
+									}
+								}
+							}
 						}
 					},
 				})
@@ -280,6 +303,11 @@ func ParsePipeline(file string, data []byte) (*Pipeline, error) {
 	for _, r := range roleRefs {
 		if !identityNames[r.Value] {
 			v.errs = append(v.errs, v.at(r, fmt.Sprintf("role member %q is not a declared identity", r.Value)))
+		}
+	}
+	for _, r := range identityParamRefs {
+		if !identityNames[r.node.Value] {
+			v.errs = append(v.errs, v.at(r.node, fmt.Sprintf("%s: %q is not a declared identity", r.param, r.node.Value)))
 		}
 	}
 	if p.APIVersion == "" {

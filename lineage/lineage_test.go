@@ -17,6 +17,7 @@ import (
 	"github.com/mlsecops/mlsec/attest/attesttest"
 	"github.com/mlsecops/mlsec/lineage"
 	"github.com/mlsecops/mlsec/signing"
+	"github.com/mlsecops/mlsec/signing/sigstoretest"
 )
 
 func index(t testing.TB, dir string) *lineage.Index {
@@ -43,16 +44,23 @@ func TestImpact(t *testing.T) {
 	tests := []struct {
 		name string
 		from attest.Digest
+		more []attest.Digest
 		want []row
 	}{
-		{"dataset", c.DatasetD, []row{{c.Base, 1, attest.RoleDataset}, {c.FineTune, 1, attest.RoleDataset}, {c.Quantized, 2, attest.RoleBaseModel}}},
-		{"base model", c.BaseD, []row{{c.FineTune, 1, attest.RoleBaseModel}, {c.Quantized, 2, attest.RoleBaseModel}}},
-		{"leaf", c.QuantizedD, nil},
-		{"unknown digest", attest.Digest("sha256:" + strings.Repeat("9", 64)), nil},
+		{"dataset", c.DatasetD, nil, []row{{c.Base, 1, attest.RoleDataset}, {c.FineTune, 1, attest.RoleDataset}, {c.Quantized, 2, attest.RoleBaseModel}}},
+		{"base model", c.BaseD, nil, []row{{c.FineTune, 1, attest.RoleBaseModel}, {c.Quantized, 2, attest.RoleBaseModel}}},
+		{"leaf", c.QuantizedD, nil, nil},
+		{"unknown digest", attest.Digest("sha256:" + strings.Repeat("9", 64)), nil, nil},
+		// A tampered artifact is known by two digests (signed and on disk):
+		// what derives from either is listed once, at its nearest depth.
+		{"several identities", attest.Digest("sha256:" + strings.Repeat("9", 64)), []attest.Digest{c.BaseD},
+			[]row{{c.FineTune, 1, attest.RoleBaseModel}, {c.Quantized, 2, attest.RoleBaseModel}}},
+		{"roots are not listed", c.DatasetD, []attest.Digest{c.BaseD},
+			[]row{{c.FineTune, 1, attest.RoleDataset}, {c.Quantized, 2, attest.RoleBaseModel}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := lineage.Impact(context.Background(), idx, tt.from)
+			got, err := lineage.Impact(context.Background(), idx, tt.from, tt.more...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -382,5 +390,32 @@ func TestVerifyChainDepth(t *testing.T) {
 	}
 	if len(rep.Links) != 2 || !strings.Contains(strings.Join(rep.Links[1].Warnings, ""), "2 parents not verified: beyond the depth limit 1") {
 		t.Errorf("links %+v", rep.Links)
+	}
+}
+
+// TestVerifyChainKeyless builds and verifies the three-generation chain
+// signed keyless (sigstore-go against a virtual Fulcio and Rekor); a
+// verifier expecting another identity breaks it at the model.
+func TestVerifyChainKeyless(t *testing.T) {
+	const identity, issuer = "trainer@acme.example", "https://issuer.acme.example"
+	v := sigstoretest.New(t)
+	token := sigstoretest.Token(map[string]any{"sub": "1", "email": identity, "email_verified": true, "iss": issuer})
+	c := attesttest.NewChain(t, t.TempDir(), &signing.SigstoreSigner{FulcioURL: v.URL, RekorURL: v.URL, IDToken: token, TrustedMaterial: v})
+	h := &attest.Hasher{}
+	rep, err := lineage.VerifyChain(context.Background(), c.Quantized, lineage.ChainOptions{
+		Verifier: &signing.SigstoreVerifier{TrustedMaterial: v, Identity: identity, Issuer: issuer}, Evidence: index(t, c.Dir), Hasher: h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK || len(rep.Links) != 5 || rep.Hashed != 4 {
+		t.Errorf("keyless chain: OK %v, %d links, %d hashed: %+v", rep.OK, len(rep.Links), rep.Hashed, rep.Links)
+	}
+	rep, err = lineage.VerifyChain(context.Background(), c.Quantized, lineage.ChainOptions{
+		Verifier: &signing.SigstoreVerifier{TrustedMaterial: v, Identity: "mallory@acme.example", Issuer: issuer}, Evidence: index(t, c.Dir)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.OK || rep.FirstBroken != 0 || !strings.Contains(rep.Links[0].Reason, "mallory@acme.example") {
+		t.Errorf("wrong identity: %+v", rep.Links)
 	}
 }

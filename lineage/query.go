@@ -112,12 +112,17 @@ type Impacted struct {
 	RunType string      `json:"run_type,omitempty"`
 }
 
-// Impact lists every artifact derived, directly or transitively, from d,
-// breadth first (nearest first), each once.
-func Impact(ctx context.Context, s Store, d Digest) ([]Impacted, error) {
-	seen := map[Digest]bool{d: true}
+// Impact lists every artifact derived, directly or transitively, from d
+// (and from each of more: other identities of the same compromised input,
+// such as the digest its signature recorded and the digest of what is on
+// disk now), breadth first (nearest first), each once.
+func Impact(ctx context.Context, s Store, d Digest, more ...Digest) ([]Impacted, error) {
+	frontier := append([]Digest{d}, more...)
+	seen := map[Digest]bool{}
+	for _, r := range frontier {
+		seen[r] = true
+	}
 	var out []Impacted
-	frontier := []Digest{d}
 	for depth := 1; len(frontier) > 0; depth++ {
 		var next []Digest
 		var level []Impacted

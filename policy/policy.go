@@ -6,7 +6,8 @@
 // over the typed Evidence document (see Evidence and docs/policy.md). A
 // policy is compiled once, before anything is evaluated: an expression that
 // does not parse, reads a field the evidence does not have, or does not
-// return a bool is rejected with its file, line and column. A rule that
+// return a bool, and a mapping to an unknown framework item, is rejected
+// with its file, line and column. A rule that
 // reads an absent evidence section fails (or warns) with a named reason; it
 // never passes.
 package policy
@@ -29,6 +30,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/mlsecops/mlsec"
+	"github.com/mlsecops/mlsec/taxonomy"
 )
 
 // APIVersion is the apiVersion of policy files.
@@ -48,7 +50,8 @@ const (
 var (
 	// ErrInvalid reports a policy that cannot be compiled: bad YAML, an
 	// expression that does not parse or type-check, an unknown evidence
-	// field, a non-boolean result, a bad parameter.
+	// field, a non-boolean result, a bad parameter, a mapping to an unknown
+	// framework item.
 	ErrInvalid = errors.New("policy: invalid policy")
 )
 
@@ -157,10 +160,13 @@ func sectionNames() []string {
 // safe for concurrent use.
 type Engine struct {
 	env *cel.Env
+	// cat validates the rules' framework mappings.
+	cat *taxonomy.Catalogues
 }
 
 // NewEngine builds the CEL environment: the evidence sections as typed
-// variables and the helper function severity_rank(string) int.
+// variables and the helper function severity_rank(string) int; and loads
+// the framework catalogues every rule mapping is checked against.
 func NewEngine() (*Engine, error) {
 	et := reflect.TypeFor[Evidence]()
 	opts := []cel.EnvOption{
@@ -203,7 +209,11 @@ func NewEngine() (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("policy: building the CEL environment: %w", err)
 	}
-	return &Engine{env: env}, nil
+	cat, err := taxonomy.Load()
+	if err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	return &Engine{env: env, cat: cat}, nil
 }
 
 // Parse compiles a policy file's content. file names it in errors.
@@ -299,6 +309,16 @@ func (e *Engine) Parse(file string, data []byte) (*Policy, error) {
 		}
 		if r.OnMissing, err = outcome(ry.OnMissing); err != nil {
 			errs = append(errs, at(field(rn, "on_missing"), "rule %s: on_missing: %v", r.ID, err))
+		}
+		mn := field(rn, "mappings")
+		for j, m := range ry.Mappings {
+			if err := e.cat.Validate(m); err != nil {
+				var n *yaml.Node
+				if mn != nil && j < len(mn.Content) {
+					n = mn.Content[j]
+				}
+				errs = append(errs, at(n, "rule %s: mapping: %s", r.ID, strings.TrimPrefix(err.Error(), "taxonomy: ")))
+			}
 		}
 		for _, o := range ry.Optional {
 			if !slices.Contains(sections, o) {

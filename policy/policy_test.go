@@ -2,10 +2,13 @@ package policy
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/mlsecops/mlsec/lifecycle"
 	"github.com/mlsecops/mlsec/taxonomy"
@@ -103,6 +106,9 @@ func TestParseErrorsHavePositions(t *testing.T) {
 		{"duplicate id", "rules:\n  - id: A\n    title: a\n    expr: scan.present\n  - id: A\n    title: b\n    expr: scan.present\n",
 			[]string{"t.yaml:8:9: duplicate rule id \"A\""}},
 		{"unknown policy field", "rulez: []\n", []string{"t.yaml:4:1: field rulez not found"}},
+		{"unknown mapping id", "rules:\n  - id: A\n    title: a\n    expr: scan.present\n    mappings:\n      - {framework: owasp-ml-2023, id: ML6}\n      - {framework: owasp-ml-2021, id: ML06}\n",
+			[]string{`t.yaml:9:9: rule A: mapping: unknown id "ML6" in framework "owasp-ml-2023"`,
+				`t.yaml:10:9: rule A: mapping: unknown framework "owasp-ml-2021"`}},
 		{"bad explain", "rules:\n  - id: A\n    title: a\n    expr: scan.present\n    explain: scan.findings\n",
 			[]string{"t.yaml:8:14: rule A: explain returns int, want string"}},
 	}
@@ -205,7 +211,7 @@ func TestPolicyTestFailures(t *testing.T) {
 
 func TestStageGatePipelineParams(t *testing.T) {
 	e := newEngine(t)
-	src := "apiVersion: mlsec.dev/pipeline/v1\nstages:\n  cd:\n    params:\n      approver_roles: [platform]\n      aprover_roles: [x]\n      fail_on: 3\n"
+	src := "apiVersion: mlsec.dev/pipeline/v1\nstages:\n  cd:\n    params:\n      approver_roles: [platform]\n      aprover_roles: [grc]\n      fail_on: 3\n"
 	pl, err := lifecycle.ParsePipeline("p.yaml", []byte(src))
 	if err != nil {
 		t.Fatal(err)
@@ -224,5 +230,73 @@ func TestStageGatePipelineParams(t *testing.T) {
 	}
 	if _, err := e.StageGate("experimentation", pl, ""); err != nil {
 		t.Errorf("other stage: %v", err)
+	}
+}
+
+// TestBuiltinRulesHaveFailingCases: every rule of every built-in policy is
+// asserted FAIL or WARN by at least one case of its test file, so no rule
+// ships without evidence that makes it bite.
+func TestBuiltinRulesHaveFailingCases(t *testing.T) {
+	e := newEngine(t)
+	for _, name := range BuiltinNames() {
+		p, err := e.Builtin(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := BuiltinFS().ReadFile("builtin/" + name + "_test.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tf TestFile
+		if err := yaml.Unmarshal(data, &tf); err != nil {
+			t.Fatal(err)
+		}
+		bites := map[string]bool{}
+		for _, c := range tf.Cases {
+			for id, r := range c.Rules {
+				if r != Pass {
+					bites[id] = true
+				}
+			}
+		}
+		for _, r := range p.Rules {
+			if !bites[r.ID] {
+				t.Errorf("%s: no case of builtin/%s_test.yaml asserts that %s fails or warns", name, name, r.ID)
+			}
+		}
+	}
+}
+
+// TestRunTestsDirNamesFilesFromCWD: results and compile errors name files
+// by their path from the current directory, as given, not relative to DIR.
+func TestRunTestsDirNamesFilesFromCWD(t *testing.T) {
+	e := newEngine(t)
+	dir := filepath.Join(t.TempDir(), "policies")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write := func(name, body string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("x.yaml", "apiVersion: mlsec.dev/policy/v1\nname: x\nversion: '1'\nrules:\n  - {id: A, title: a, expr: scan.present}\n")
+	write("x_test.yaml", "cases:\n  - name: scanned\n    evidence: {scan: {present: true}}\n    want: PASS\n")
+	res, err := e.RunTestsDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(dir, "x_test.yaml"); len(res) != 1 || res[0].File != want || !res[0].OK {
+		t.Errorf("got %+v, want one passing case of %s", res, want)
+	}
+	write("x.yaml", "apiVersion: mlsec.dev/policy/v1\nname: x\nversion: '1'\nrules:\n  - id: A\n    title: a\n    expr: scan.presnt\n")
+	_, err = e.RunTestsDir(dir)
+	if want := filepath.Join(dir, "x.yaml") + ":7:15: rule A: undefined field 'presnt'"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("err %v, want it to contain %q", err, want)
+	}
+	_, err = e.RunTestsDir(t.TempDir())
+	if err == nil || !strings.Contains(err.Error(), "no *_test.yaml files under /") {
+		t.Errorf("empty dir: err %v", err)
 	}
 }

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"os"
 	"path"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -51,6 +53,20 @@ type CaseResult struct {
 // cannot be read, a policy that does not compile or a case whose evidence
 // is malformed is an error (returned), not a failed case.
 func (e *Engine) RunTests(fsys fs.FS, root string) ([]CaseResult, error) {
+	return e.runTests(fsys, root, "")
+}
+
+// RunTestsDir runs every *_test.yaml file under the directory dir, like
+// RunTests, naming files in results and errors by their path from the
+// current directory (dir joined with the file), so a position such as
+// "policies/release.yaml:12:9" can be opened as printed.
+func (e *Engine) RunTestsDir(dir string) ([]CaseResult, error) {
+	return e.runTests(os.DirFS(dir), ".", dir)
+}
+
+// runTests runs the tests under root in fsys; display, when not empty, is
+// the directory prepended to file names in results and errors.
+func (e *Engine) runTests(fsys fs.FS, root, display string) ([]CaseResult, error) {
 	var files []string
 	err := fs.WalkDir(fsys, root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -64,13 +80,19 @@ func (e *Engine) RunTests(fsys fs.FS, root string) ([]CaseResult, error) {
 	if err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
 	}
+	name := func(p string) string {
+		if display == "" {
+			return p
+		}
+		return filepath.Join(display, filepath.FromSlash(p))
+	}
 	if len(files) == 0 {
-		return nil, fmt.Errorf("%w: no *_test.yaml files under %s", ErrInvalid, root)
+		return nil, fmt.Errorf("%w: no *_test.yaml files under %s", ErrInvalid, name(root))
 	}
 	sort.Strings(files)
 	var out []CaseResult
 	for _, f := range files {
-		rs, err := e.runTestFile(fsys, f)
+		rs, err := e.runTestFile(fsys, f, name)
 		if err != nil {
 			return out, err
 		}
@@ -79,8 +101,9 @@ func (e *Engine) RunTests(fsys fs.FS, root string) ([]CaseResult, error) {
 	return out, nil
 }
 
-func (e *Engine) runTestFile(fsys fs.FS, file string) ([]CaseResult, error) {
-	data, err := fs.ReadFile(fsys, file)
+func (e *Engine) runTestFile(fsys fs.FS, fsFile string, name func(string) string) ([]CaseResult, error) {
+	file := name(fsFile)
+	data, err := fs.ReadFile(fsys, fsFile)
 	if err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
 	}
@@ -92,16 +115,18 @@ func (e *Engine) runTestFile(fsys fs.FS, file string) ([]CaseResult, error) {
 	}
 	polRef := tf.Policy
 	if polRef == "" {
-		polRef = strings.TrimSuffix(path.Base(file), "_test.yaml") + ".yaml"
+		polRef = strings.TrimSuffix(path.Base(fsFile), "_test.yaml") + ".yaml"
 	}
 	var p *Policy
-	if name, ok := strings.CutPrefix(polRef, BuiltinPrefix); ok {
-		p, err = e.Builtin(name)
+	if bn, ok := strings.CutPrefix(polRef, BuiltinPrefix); ok {
+		p, err = e.Builtin(bn)
 	} else {
-		pf := path.Join(path.Dir(file), polRef)
+		pf := path.Join(path.Dir(fsFile), polRef)
 		var pd []byte
 		if pd, err = fs.ReadFile(fsys, pf); err == nil {
-			p, err = e.Parse(pf, pd)
+			p, err = e.Parse(name(pf), pd)
+		} else {
+			err = fmt.Errorf("%w: %s: policy %s: %v", ErrInvalid, file, polRef, err)
 		}
 	}
 	if err != nil {

@@ -112,13 +112,13 @@ func (q *Queue) EnqueueHubScan(ctx context.Context, root, actor string) (store.H
 		return store.HubScan{}, err
 	}
 	if st, err := os.Stat(abs); err != nil {
-		return store.HubScan{}, fmt.Errorf("queue: hub mirror: %w", err)
+		return store.HubScan{}, fmt.Errorf("%w: queue: hub mirror: %w", store.ErrInvalid, err)
 	} else if !st.IsDir() {
-		return store.HubScan{}, fmt.Errorf("queue: hub mirror %s is not a directory", abs)
+		return store.HubScan{}, fmt.Errorf("%w: queue: hub mirror %s is not a directory", store.ErrInvalid, abs)
 	}
 	items, err := FindModels(abs)
 	if err != nil {
-		return store.HubScan{}, err
+		return store.HubScan{}, fmt.Errorf("%w: %w", store.ErrInvalid, err)
 	}
 	h, err := q.cfg.Store.CreateHubScan(ctx, abs, items, actor)
 	if err != nil {

@@ -29,8 +29,11 @@ import (
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/mlsecops/mlsec/policy"
 	"github.com/mlsecops/mlsec/scan"
+	"github.com/mlsecops/mlsec/server/gating"
 	"github.com/mlsecops/mlsec/store"
+	"github.com/mlsecops/mlsec/store/blob"
 	"github.com/mlsecops/mlsec/store/postgres"
 	"github.com/mlsecops/mlsec/store/sqlite"
 )
@@ -71,6 +74,16 @@ type Config struct {
 	// ScanConfig configures the in-process scanner (default
 	// scan.DefaultConfig()).
 	ScanConfig *scan.Config
+	// Blobs is the encrypted store of uploaded artifacts: jobs about an
+	// artifact by digest read its bytes from here (decrypted to a temporary
+	// file, digest verified). Nil limits them to artifacts registered by a
+	// file:// reference readable on this worker.
+	Blobs *blob.Store
+	// Decider runs gate jobs: package gating, the same gate the API runs.
+	// Nil builds one over Store with the built-in policies, unsigned.
+	Decider *gating.Decider
+	// Verifiers are the signers verify jobs on artifacts by digest trust.
+	Verifiers []policy.NamedVerifier
 	// ID names this worker in River (default host-pid).
 	ID  string
 	Log *slog.Logger
@@ -119,6 +132,13 @@ func Open(ctx context.Context, cfg Config) (*Queue, error) {
 	log := cfg.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Decider == nil {
+		d, err := gating.New(gating.Config{Store: cfg.Store, Operator: Actor})
+		if err != nil {
+			return nil, fmt.Errorf("queue: %w", err)
+		}
+		cfg.Decider = d
 	}
 	q := &Queue{cfg: cfg, log: log}
 	workers, err := q.workers()

@@ -10,6 +10,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -20,10 +21,13 @@ import (
 	"github.com/mlsecops/mlsec/aibom"
 	"github.com/mlsecops/mlsec/attest"
 	"github.com/mlsecops/mlsec/inspect"
+	"github.com/mlsecops/mlsec/report"
 	"github.com/mlsecops/mlsec/scan"
 	"github.com/mlsecops/mlsec/scan/list"
+	"github.com/mlsecops/mlsec/server/gating"
 	"github.com/mlsecops/mlsec/signing"
 	"github.com/mlsecops/mlsec/store"
+	"github.com/mlsecops/mlsec/store/blob"
 )
 
 // Actor is the audit-log actor of everything workers write.
@@ -33,11 +37,20 @@ const Actor = "worker"
 const FindingSource = "scan"
 
 // ScanArgs scans one model (a file or a model directory) in process and
-// stores the artifact and its findings; with HubScanID it also records
-// the item's result in that hub scan.
+// stores the artifact, its findings and a scan attestation (an unsigned
+// in-toto statement the gate reads); with HubScanID it also records the
+// item's result in that hub scan.
+//
+// The model is either at Path, or the stored artifact with digest
+// Artifact: its uploaded bytes from the blob store, else the file:// path
+// it was registered with (its digest checked).
 type ScanArgs struct {
+	// Artifact is a stored artifact's digest (instead of Path).
+	Artifact store.Digest `json:"artifact,omitempty"`
+	// Actor is who asked (the audit log's actor; default "worker").
+	Actor string `json:"actor,omitempty"`
 	// Path is the model's absolute path, readable by every worker.
-	Path    string `json:"path"`
+	Path    string `json:"path,omitempty"`
 	Name    string `json:"name,omitempty"`
 	Version string `json:"version,omitempty"`
 	// HubScanID and Item (the path relative to the hub scan's root) tie
@@ -50,38 +63,53 @@ type ScanArgs struct {
 func (ScanArgs) Kind() string { return KindScan }
 
 // VerifyArgs verifies an OpenSSF Model Signing bundle (stored evidence)
-// over the model at Path with an ECDSA public key, and records the result
-// as a decision-free fact: the bundle's evidence gains nothing, the
-// artifact gains a "verify" finding source (empty on success).
+// over a model and records the result as a decision-free fact: the
+// bundle's evidence gains nothing, the artifact gains a "verify" finding
+// source (empty on success; VERIFY-001 on failure) and the audit log an
+// "artifact.verify" entry.
+//
+// Either Path with EvidenceID and PublicKeyPEM, or the stored artifact
+// Artifact (read as for ScanArgs) checked against the worker's configured
+// verifiers (Config.Verifiers) with the signature evidence EvidenceID, or
+// when 0 each of the artifact's stored signatures, newest first, until one
+// verifies.
 type VerifyArgs struct {
-	Path       string `json:"path"`
-	EvidenceID int64  `json:"evidence_id"`
-	// PublicKeyPEM is the signer's public key.
-	PublicKeyPEM string `json:"public_key_pem"`
+	Artifact   store.Digest `json:"artifact,omitempty"`
+	Actor      string       `json:"actor,omitempty"`
+	Path       string       `json:"path,omitempty"`
+	EvidenceID int64        `json:"evidence_id,omitempty"`
+	// PublicKeyPEM is the signer's public key (with Path).
+	PublicKeyPEM string `json:"public_key_pem,omitempty"`
 }
 
 // Kind implements river.JobArgs.
 func (VerifyArgs) Kind() string { return KindVerify }
 
-// BOMArgs builds a CycloneDX AI-BOM for the model at Path and stores it
-// as an (unsigned) in-toto statement about the artifact.
+// BOMArgs builds a CycloneDX AI-BOM for the model at Path, or of the
+// stored artifact Artifact (read as for ScanArgs), and stores it as an
+// (unsigned) in-toto statement about the artifact.
 type BOMArgs struct {
-	Path     string `json:"path"`
-	Name     string `json:"name,omitempty"`
-	Revision string `json:"revision,omitempty"`
+	Artifact store.Digest `json:"artifact,omitempty"`
+	Actor    string       `json:"actor,omitempty"`
+	Path     string       `json:"path,omitempty"`
+	Name     string       `json:"name,omitempty"`
+	Revision string       `json:"revision,omitempty"`
 }
 
 // Kind implements river.JobArgs.
 func (BOMArgs) Kind() string { return KindBOM }
 
-// GateArgs runs the store's built-in gate for a stage on an artifact: FAIL
-// when it has a finding at or above MaxSeverity (default high), else PASS;
-// a PASS promotes quarantined → verified (and verified → released at the
-// "cd" stage). The decision is recorded even when it changes nothing.
+// GateArgs evaluates a lifecycle stage's gate on an artifact's stored
+// evidence with the queue's gating.Decider — the same CEL stage policies
+// and trust-state rules as the API's gate endpoint and `mlsec gate` — and
+// records the decision (signed as a VSA when the decider has a signer),
+// even when it changes nothing.
 type GateArgs struct {
-	Artifact    store.Digest `json:"artifact"`
-	Stage       string       `json:"stage"`
-	MaxSeverity string       `json:"max_severity,omitempty"`
+	Artifact store.Digest `json:"artifact"`
+	Stage    string       `json:"stage"`
+	// Actor is who asked (recorded as the decision's actor; default
+	// "worker").
+	Actor string `json:"actor,omitempty"`
 }
 
 // Kind implements river.JobArgs.
@@ -161,23 +189,120 @@ func Digest(ctx context.Context, path string) (d store.Digest, dir bool, size in
 	return store.Digest("sha256:" + hex.EncodeToString(h.Sum(nil))), false, n, nil
 }
 
+// actorOr returns a, or Actor when a is empty.
+func actorOr(a string) string {
+	if a == "" {
+		return Actor
+	}
+	return a
+}
+
+// permanent marks an error about the model itself (unreadable, not
+// hashable, bytes not its digest): retrying cannot help, so hub scans
+// record the item as failed and other jobs are cancelled.
+type permanent struct{ err error }
+
+func (p permanent) Error() string { return p.err.Error() }
+func (p permanent) Unwrap() error { return p.err }
+
+// finish maps a job's error to River's: nil, a retry (transient, e.g. the
+// database), or a cancellation (permanent).
+func finish(err error) error {
+	var p permanent
+	if err != nil && (errors.As(err, &p) || errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrInvalid) ||
+		mlsec.ErrorCode(err) == mlsec.EINVALID) {
+		return river.JobCancel(err)
+	}
+	return err
+}
+
+// materialize returns a path holding stored artifact a's bytes: its
+// uploaded blob decrypted into a fresh temporary directory under the
+// artifact's base name (the blob store verifies the digest while it is
+// read), else the file:// path it was registered with, whose digest is
+// checked. cleanup removes what materialize created.
+func (q *Queue) materialize(ctx context.Context, a store.Artifact) (p string, cleanup func(), err error) {
+	nop := func() {}
+	if a.Blob && q.cfg.Blobs != nil && !a.Directory {
+		rc, err := q.cfg.Blobs.Open(a.Digest)
+		switch {
+		case err == nil:
+			defer rc.Close()
+			dir, err := os.MkdirTemp("", "mlsec-job-")
+			if err != nil {
+				return "", nil, err
+			}
+			cleanup := func() { _ = os.RemoveAll(dir) }
+			p := filepath.Join(dir, baseName(a.Name))
+			f, err := os.OpenFile(p, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+			if err != nil {
+				cleanup()
+				return "", nil, err
+			}
+			_, err = io.Copy(f, ctxReader{ctx, rc})
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				cleanup()
+				if errors.Is(err, blob.ErrDigestMismatch) {
+					return "", nil, permanent{fmt.Errorf("blob %s: %w", a.Digest, err)}
+				}
+				return "", nil, fmt.Errorf("queue: reading blob %s: %w", a.Digest, err)
+			}
+			return p, cleanup, nil
+		case !errors.Is(err, blob.ErrNotFound):
+			return "", nil, fmt.Errorf("queue: blob %s: %w", a.Digest, err)
+		}
+	}
+	if path, ok := strings.CutPrefix(a.Source, "file://"); ok && filepath.IsAbs(filepath.FromSlash(path)) {
+		path = filepath.FromSlash(path)
+		d, _, _, err := Digest(ctx, path)
+		if err != nil {
+			return "", nil, permanent{fmt.Errorf("artifact %s at %s: %w", a.Digest, path, err)}
+		}
+		if d != a.Digest {
+			return "", nil, permanent{fmt.Errorf("artifact %s: %s now has digest %s", a.Digest, path, d)}
+		}
+		return path, nop, nil
+	}
+	return "", nil, permanent{fmt.Errorf("artifact %s has no uploaded bytes and no file:// reference readable by this worker", a.Digest)}
+}
+
+// baseName is a safe file name for an artifact name.
+func baseName(name string) string {
+	n := path.Base(strings.ReplaceAll(name, `\`, "/"))
+	if n == "" || n == "." || n == "/" || n == ".." {
+		return "artifact"
+	}
+	return n
+}
+
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
 type scanWorker struct {
 	river.WorkerDefaults[ScanArgs]
 	q      *Queue
 	runner *scan.Runner
 }
 
-// permanent marks an error about the model itself (unreadable, not
-// hashable): retrying cannot help, so hub scans record the item as failed.
-type permanent struct{ err error }
-
-func (p permanent) Error() string { return p.err.Error() }
-func (p permanent) Unwrap() error { return p.err }
-
 func (w *scanWorker) Work(ctx context.Context, job *river.Job[ScanArgs]) error {
 	a := job.Args
 	if err := w.q.delay(ctx); err != nil {
 		return err
+	}
+	if a.Artifact != "" {
+		return finish(w.scanStored(ctx, a))
 	}
 	err := w.scanOne(ctx, a)
 	var p permanent
@@ -193,7 +318,8 @@ func (w *scanWorker) Work(ctx context.Context, job *river.Job[ScanArgs]) error {
 }
 
 // scanOne digests and scans the model and stores the result (artifact,
-// findings and hub scan item) in one transaction.
+// findings and hub scan item) in one transaction, then the scan
+// attestation.
 func (w *scanWorker) scanOne(ctx context.Context, a ScanArgs) error {
 	if !filepath.IsAbs(a.Path) {
 		return permanent{fmt.Errorf("scan job path %q is not absolute", a.Path)}
@@ -214,12 +340,72 @@ func (w *scanWorker) scanOne(ctx context.Context, a ScanArgs) error {
 		Findings:  res.Findings(),
 		HubScanID: a.HubScanID,
 		Item:      a.Item,
-		Actor:     Actor,
+		Actor:     actorOr(a.Actor),
 	})
 	if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrInvalid) {
 		return permanent{err}
 	}
+	if err != nil {
+		return err
+	}
+	name := a.Name
+	if name == "" {
+		name = filepath.Base(a.Path)
+	}
+	_, err = w.q.storeScan(ctx, d, name, res, actorOr(a.Actor))
 	return err
+}
+
+// scanStored scans a stored artifact's bytes and replaces its findings;
+// paths in findings are the artifact's name, not the temporary file.
+func (w *scanWorker) scanStored(ctx context.Context, a ScanArgs) error {
+	st := w.q.cfg.Store
+	art, err := st.Artifact(ctx, a.Artifact)
+	if err != nil {
+		return err
+	}
+	p, cleanup, err := w.q.materialize(ctx, art)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	res, err := w.runner.Scan(ctx, []string{p})
+	if err != nil {
+		return permanent{fmt.Errorf("scan %s: %w", art.Digest, err)}
+	}
+	display := art.Name
+	if display == "" {
+		display = string(art.Digest)
+	}
+	if !strings.HasPrefix(art.Source, "file://") {
+		for i := range res.Artifacts {
+			res.Artifacts[i].Path = display
+			for j := range res.Artifacts[i].Findings {
+				res.Artifacts[i].Findings[j].Path = display
+			}
+		}
+	}
+	if err := st.ReplaceFindings(ctx, art.Digest, FindingSource, res.Findings(), actorOr(a.Actor)); err != nil {
+		return err
+	}
+	_, err = w.q.storeScan(ctx, art.Digest, display, res, actorOr(a.Actor))
+	return err
+}
+
+// storeScan stores a scan's result as an unsigned in-toto statement with
+// the mlsec scan predicate, indexed under d, and returns its evidence id.
+// Evidence is deduplicated on its bytes, so a retried job adds nothing.
+func (q *Queue) storeScan(ctx context.Context, d store.Digest, name string, res *scan.Result, actor string) (int64, error) {
+	doc := report.NewScanDocument(res)
+	stmt, err := attest.ScanStatement(attest.Subject{Name: name, Digest: attest.Digest(d)}, &doc)
+	if err != nil {
+		return 0, permanent{fmt.Errorf("scan statement: %w", err)}
+	}
+	ev, _, err := q.cfg.Store.AddEvidence(ctx, store.Evidence{
+		MediaType: gating.MediaStatement, Bundle: stmt,
+		Facts: []store.Fact{{PredicateType: attest.ScanType, Subject: d, Time: time.Now().UTC()}},
+	}, actor)
+	return ev.ID, err
 }
 
 type verifyWorker struct {
@@ -229,6 +415,9 @@ type verifyWorker struct {
 
 func (w *verifyWorker) Work(ctx context.Context, job *river.Job[VerifyArgs]) error {
 	a := job.Args
+	if a.Artifact != "" {
+		return finish(w.verifyStored(ctx, a))
+	}
 	st := w.q.cfg.Store
 	ev, err := st.Evidence(ctx, a.EvidenceID)
 	if err != nil {
@@ -245,7 +434,7 @@ func (w *verifyWorker) Work(ctx context.Context, job *river.Job[VerifyArgs]) err
 	if err != nil {
 		return river.JobCancel(err)
 	}
-	if _, _, err := st.PutArtifact(ctx, store.Artifact{Digest: d, Directory: dir, Size: size, Kind: "model", Source: "file://" + filepath.ToSlash(a.Path)}, Actor); err != nil {
+	if _, _, err := st.PutArtifact(ctx, store.Artifact{Digest: d, Directory: dir, Size: size, Kind: "model", Source: "file://" + filepath.ToSlash(a.Path)}, actorOr(a.Actor)); err != nil {
 		return err
 	}
 	var fs []mlsec.Finding
@@ -253,9 +442,76 @@ func (w *verifyWorker) Work(ctx context.Context, job *river.Job[VerifyArgs]) err
 		if !signing.IsNegative(err) {
 			return river.JobCancel(err)
 		}
-		fs = append(fs, mlsec.Finding{RuleID: "VERIFY-001", Severity: mlsec.SeverityCritical, Message: err.Error(), Path: a.Path, Location: mlsec.Location{Offset: -1}})
+		fs = append(fs, verifyFinding(err, a.Path))
 	}
-	return st.ReplaceFindings(ctx, d, "verify", fs, Actor)
+	return st.ReplaceFindings(ctx, d, "verify", fs, actorOr(a.Actor))
+}
+
+func verifyFinding(err error, path string) mlsec.Finding {
+	return mlsec.Finding{RuleID: "VERIFY-001", Severity: mlsec.SeverityCritical, Message: err.Error(), Path: path, Location: mlsec.Location{Offset: -1}}
+}
+
+// verifyStored verifies a stored artifact against its stored signatures
+// with the configured verifiers.
+func (w *verifyWorker) verifyStored(ctx context.Context, a VerifyArgs) error {
+	st := w.q.cfg.Store
+	if len(w.q.cfg.Verifiers) == 0 {
+		return permanent{errors.New("this worker trusts no signing key (serve --trust-key or --pipeline identities)")}
+	}
+	art, err := st.Artifact(ctx, a.Artifact)
+	if err != nil {
+		return err
+	}
+	ids := []int64{a.EvidenceID}
+	if a.EvidenceID == 0 {
+		facts, err := st.Facts(ctx, store.FactQuery{Subject: art.Digest, PredicateType: signing.PredicateType, Limit: 20})
+		if err != nil {
+			return err
+		}
+		ids = ids[:0]
+		for _, f := range facts {
+			ids = append(ids, f.EvidenceID)
+		}
+	}
+	detail := map[string]string{"verified": "false"}
+	var problem error = errors.New("no signature stored for this artifact")
+	if len(ids) > 0 {
+		p, cleanup, err := w.q.materialize(ctx, art)
+		if err != nil {
+			return err
+		}
+		defer cleanup()
+	ids:
+		for _, id := range ids {
+			ev, err := st.Evidence(ctx, id)
+			if err != nil {
+				return err
+			}
+			for _, v := range w.q.cfg.Verifiers {
+				if _, err := signing.Verify(ctx, p, ev.Bundle, v.Verifier, signing.VerifyOptions{}); err != nil {
+					problem = err
+					continue
+				}
+				problem = nil
+				detail = map[string]string{"verified": "true", "evidence": fmt.Sprint(id), "signer": v.Name}
+				break ids
+			}
+		}
+	}
+	var fs []mlsec.Finding
+	if problem != nil {
+		detail["problem"] = problem.Error()
+		name := art.Name
+		if name == "" {
+			name = string(art.Digest)
+		}
+		fs = append(fs, verifyFinding(problem, name))
+	}
+	if err := st.ReplaceFindings(ctx, art.Digest, "verify", fs, actorOr(a.Actor)); err != nil {
+		return err
+	}
+	_, err = st.Audit(ctx, store.AuditEntry{Time: time.Now(), Actor: actorOr(a.Actor), Action: "artifact.verify", Subject: string(art.Digest), Detail: detail})
+	return err
 }
 
 type bomWorker struct {
@@ -265,10 +521,33 @@ type bomWorker struct {
 
 func (w *bomWorker) Work(ctx context.Context, job *river.Job[BOMArgs]) error {
 	a := job.Args
-	d, dir, size, err := Digest(ctx, a.Path)
-	if err != nil {
-		return river.JobCancel(err)
+	st := w.q.cfg.Store
+	var art store.Artifact
+	if a.Artifact != "" {
+		var err error
+		if art, err = st.Artifact(ctx, a.Artifact); err != nil {
+			return finish(err)
+		}
+		p, cleanup, err := w.q.materialize(ctx, art)
+		if err != nil {
+			return finish(err)
+		}
+		defer cleanup()
+		a.Path = p
+		if a.Name == "" {
+			a.Name = art.Name
+		}
+		if a.Revision == "" {
+			a.Revision = art.Version
+		}
+	} else {
+		d, dir, size, err := Digest(ctx, a.Path)
+		if err != nil {
+			return river.JobCancel(err)
+		}
+		art = store.Artifact{Digest: d, Directory: dir, Size: size, Name: a.Name, Version: a.Revision, Kind: "model", Source: "file://" + filepath.ToSlash(a.Path)}
 	}
+	d := art.Digest
 	rep, err := inspect.Inspect(ctx, a.Path, inspect.Options{Name: a.Name, Revision: a.Revision, Log: w.q.log})
 	if err != nil {
 		return river.JobCancel(err)
@@ -284,19 +563,24 @@ func (w *bomWorker) Work(ctx context.Context, job *river.Job[BOMArgs]) error {
 	if err := b.Encode(&buf, aibom.FormatCycloneDXJSON, "1.6"); err != nil {
 		return river.JobCancel(err)
 	}
-	stmt, err := attest.BOMStatement(attest.Subject{Name: filepath.Base(a.Path), Digest: attest.Digest(d)}, buf.Bytes())
+	name := a.Name
+	if name == "" {
+		name = filepath.Base(a.Path)
+	}
+	stmt, err := attest.BOMStatement(attest.Subject{Name: name, Digest: attest.Digest(d)}, buf.Bytes())
 	if err != nil {
 		return river.JobCancel(err)
 	}
-	st := w.q.cfg.Store
-	if _, _, err := st.PutArtifact(ctx, store.Artifact{Digest: d, Directory: dir, Size: size, Name: a.Name, Version: a.Revision, Kind: "model", Source: "file://" + filepath.ToSlash(a.Path)}, Actor); err != nil {
-		return err
+	if a.Artifact == "" {
+		if _, _, err := st.PutArtifact(ctx, art, actorOr(a.Actor)); err != nil {
+			return err
+		}
 	}
 	_, _, err = st.AddEvidence(ctx, store.Evidence{
-		MediaType: "application/vnd.in-toto+json",
+		MediaType: gating.MediaStatement,
 		Bundle:    stmt,
 		Facts:     []store.Fact{{PredicateType: attest.CycloneDXType, Subject: d, Time: time.Now()}},
-	}, Actor)
+	}, actorOr(a.Actor))
 	return err
 }
 
@@ -312,46 +596,13 @@ type gateWorker struct {
 }
 
 func (w *gateWorker) Work(ctx context.Context, job *river.Job[GateArgs]) error {
-	_, err := Gate(ctx, w.q.cfg.Store, job.Args)
-	if errors.Is(err, store.ErrInvalid) || errors.Is(err, store.ErrNotFound) {
-		return river.JobCancel(err)
-	}
-	return err
+	_, err := w.q.Gate(ctx, job.Args)
+	return finish(err)
 }
 
-// Gate runs the built-in gate described at GateArgs and records its
-// decision. It is idempotent: once the artifact has moved, a rerun records
-// the verdict without a state change.
-func Gate(ctx context.Context, st store.Store, a GateArgs) (store.Decision, error) {
-	limit := mlsec.SeverityHigh
-	if a.MaxSeverity != "" {
-		var err error
-		if limit, err = mlsec.ParseSeverity(a.MaxSeverity); err != nil {
-			return store.Decision{}, fmt.Errorf("%w: %w", store.ErrInvalid, err)
-		}
-	}
-	art, err := st.Artifact(ctx, a.Artifact)
-	if err != nil {
-		return store.Decision{}, err
-	}
-	counts, err := st.FindingCounts(ctx, a.Artifact)
-	if err != nil {
-		return store.Decision{}, err
-	}
-	d := store.Decision{Artifact: a.Artifact, Stage: a.Stage, Policy: "builtin/max-severity", Result: store.ResultPass, Actor: Actor}
-	for sev := mlsec.SeverityCritical; sev >= limit && sev > mlsec.SeverityNone; sev-- {
-		if n := counts[sev]; n > 0 {
-			d.Result = store.ResultFail
-			d.Reasons = append(d.Reasons, fmt.Sprintf("%d %s finding(s)", n, sev))
-		}
-	}
-	if d.Result == store.ResultPass {
-		switch {
-		case art.State == store.StateQuarantined:
-			d.To = store.StateVerified
-		case art.State == store.StateVerified && a.Stage == "cd":
-			d.To = store.StateReleased
-		}
-	}
-	return st.RecordDecision(ctx, d)
+// Gate evaluates the gate described at GateArgs with the queue's decider
+// (the API's gate) and records its decision. A rerun records the verdict
+// again; once the artifact has moved, without a state change.
+func (q *Queue) Gate(ctx context.Context, a GateArgs) (gating.Result, error) {
+	return q.cfg.Decider.Decide(ctx, a.Artifact, a.Stage, actorOr(a.Actor))
 }

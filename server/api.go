@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/mlsecops/mlsec"
 	"github.com/mlsecops/mlsec/lifecycle"
+	"github.com/mlsecops/mlsec/queue"
 	"github.com/mlsecops/mlsec/store"
 )
 
@@ -118,8 +118,10 @@ type RegisterRequest struct {
 type ArtifactPut struct {
 	Artifact store.Artifact `json:"artifact"`
 	Created  bool           `json:"created"`
-	// Scan is set when the upload asked for an immediate scan.
-	Scan *ScanResult `json:"scan,omitempty"`
+	// Scan is set when the upload asked for an immediate scan (scan=true)
+	// and the server scans inline; Job when it queued the scan instead.
+	Scan *ScanResult  `json:"scan,omitempty"`
+	Job  *JobAccepted `json:"job,omitempty"`
 }
 
 func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) error {
@@ -174,7 +176,13 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) error {
 		return fromStore(err)
 	}
 	out := ArtifactPut{Artifact: a, Created: created}
-	if q.Get("scan") == "true" {
+	if q.Get("scan") == "true" && s.cfg.Jobs != nil {
+		id, err := s.cfg.Jobs.Enqueue(r.Context(), queue.Request{Kind: queue.KindScan, Artifact: a.Digest, Actor: actor(r.Context())})
+		if err != nil {
+			return fromStore(err)
+		}
+		out.Job = &JobAccepted{Job: id, Kind: queue.KindScan, Artifact: a.Digest, StatusURL: jobURL(id)}
+	} else if q.Get("scan") == "true" {
 		res, err := s.scanArtifact(r.Context(), a)
 		if err != nil {
 			return err
@@ -330,8 +338,6 @@ type GateRequest struct {
 type GateResult struct {
 	Decision store.Decision `json:"decision"`
 	Artifact store.Artifact `json:"artifact"`
-	// Job is set instead when the gate was queued.
-	Job int64 `json:"job,omitempty"`
 }
 
 func (s *Server) handleGate(w http.ResponseWriter, r *http.Request) error {
@@ -350,6 +356,12 @@ func (s *Server) handleGate(w http.ResponseWriter, r *http.Request) error {
 	if !mayGate(tok.Role, req.Stage) {
 		return errorf(mlsec.EFORBIDDEN, "role %s may not request the %s gate (allowed: %s)", tok.Role, req.Stage, strings.Join(gateStages(tok.Role), ", "))
 	}
+	if s.cfg.Jobs != nil {
+		if _, err := s.store.Artifact(r.Context(), d); err != nil {
+			return fromStore(err)
+		}
+		return s.enqueue(w, r, queue.Request{Kind: queue.KindGate, Artifact: d, Stage: req.Stage})
+	}
 	res, err := s.gate(r.Context(), d, req.Stage)
 	if err != nil {
 		return err
@@ -358,43 +370,17 @@ func (s *Server) handleGate(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// gate gathers the stored evidence, evaluates the stage's gate, and records
-// the decision with the trust-state change lifecycle.Next prescribes.
+// gate evaluates the stage's gate on the stored evidence and records the
+// decision (package gating, the same code the queue's gate jobs run).
 func (s *Server) gate(ctx context.Context, d store.Digest, stage string) (GateResult, error) {
 	start := time.Now()
-	a, err := s.store.Artifact(ctx, d)
+	res, err := s.decider.Decide(ctx, d, stage, actor(ctx))
 	if err != nil {
 		return GateResult{}, fromStore(err)
 	}
-	in := GateInput{Artifact: a, Stage: stage}
-	if in.FindingCounts, err = s.store.FindingCounts(ctx, d); err != nil {
-		return GateResult{}, fromStore(err)
-	}
-	if in.Facts, err = s.store.Facts(ctx, store.FactQuery{Subject: d, Limit: 1000}); err != nil {
-		return GateResult{}, fromStore(err)
-	}
-	if in.Decisions, err = s.store.Decisions(ctx, d); err != nil {
-		return GateResult{}, fromStore(err)
-	}
-	out, err := s.cfg.Gate.Evaluate(ctx, in)
-	if err != nil {
-		return GateResult{}, fmt.Errorf("server: gate %s: %w", stage, err)
-	}
-	dec := store.Decision{Artifact: d, Stage: stage, Policy: out.Policy, Result: out.Result, Reasons: out.Reasons, Actor: actor(ctx)}
-	next := store.TrustState(lifecycle.Next(lifecycle.TrustState(a.State), stage, lifecycle.Outcome(out.Result), false))
-	if next != a.State {
-		dec.To = next
-	}
-	dec, err = s.store.RecordDecision(ctx, dec)
-	if err != nil {
-		return GateResult{}, fromStore(err)
-	}
-	if dec.To != "" {
-		a.State = dec.To
-	}
-	s.metrics.gateDecisions.inc(stage, string(out.Result))
+	s.metrics.gateDecisions.inc(stage, string(res.Decision.Result))
 	s.metrics.gateDuration.observe(time.Since(start))
-	return GateResult{Decision: dec, Artifact: a}, nil
+	return GateResult{Decision: res.Decision, Artifact: res.Artifact}, nil
 }
 
 // OverrideRequest changes a trust state manually.

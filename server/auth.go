@@ -31,6 +31,8 @@ const (
 	// PermGate: request a gate decision (data engineers only for the
 	// stages they own, see gateStages).
 	PermGate Permission = "gate.request"
+	// PermHubScan: start a hub scan of a directory on the server.
+	PermHubScan Permission = "hubscan.start"
 	// PermOverride: change a trust state manually (audited break-glass).
 	PermOverride Permission = "state.override"
 	// PermAudit: read and verify the audit log.
@@ -46,9 +48,9 @@ const (
 func permissions(r store.Role) []Permission {
 	switch r {
 	case store.RoleAdmin:
-		return []Permission{PermRead, PermArtifactWrite, PermEvidenceWrite, PermCheck, PermGate, PermOverride, PermAudit, PermTokens}
+		return []Permission{PermRead, PermArtifactWrite, PermEvidenceWrite, PermCheck, PermGate, PermHubScan, PermOverride, PermAudit, PermTokens}
 	case store.RoleSecurity:
-		return []Permission{PermRead, PermArtifactWrite, PermEvidenceWrite, PermCheck, PermGate, PermOverride, PermAudit}
+		return []Permission{PermRead, PermArtifactWrite, PermEvidenceWrite, PermCheck, PermGate, PermHubScan, PermOverride, PermAudit}
 	case store.RoleMLEngineer, store.RoleDataEngineer:
 		return []Permission{PermRead, PermArtifactWrite, PermEvidenceWrite, PermCheck, PermGate}
 	case store.RoleAuditor:

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -27,7 +29,7 @@ func statementJSON(d store.Digest, predicateType string, predicate string) []byt
 func sampleRequests(e *env) map[string]func() (path string, body []byte) {
 	ctx := context.Background()
 	up := cleanSafetensors()
-	d, _, err := e.blobs.Put(ctx, bytes.NewReader(up))
+	d, _, err := e.srv.cfg.Blobs.Put(ctx, bytes.NewReader(up))
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -40,6 +42,10 @@ func sampleRequests(e *env) map[string]func() (path string, body []byte) {
 	}
 	hs, err := e.st.CreateHubScan(ctx, "/mirror", []string{"a/model.bin"}, "test")
 	if err != nil {
+		e.t.Fatal(err)
+	}
+	mirror := e.t.TempDir()
+	if err := os.WriteFile(filepath.Join(mirror, "model.safetensors"), up, 0o644); err != nil {
 		e.t.Fatal(err)
 	}
 	ad := "/api/v1/artifacts/" + string(d)
@@ -65,6 +71,11 @@ func sampleRequests(e *env) map[string]func() (path string, body []byte) {
 		"auditLog":          get("/api/v1/audit"),
 		"verifyAudit":       get("/api/v1/audit/verify"),
 		"listTokens":        get("/api/v1/tokens"),
+		"getJob":            get("/api/v1/jobs/1"),
+		"bomArtifact":       func() (string, []byte) { return ad + "/bom", nil },
+		"startHubScan": func() (string, []byte) {
+			return "/api/v1/hubscans", []byte(`{"root":` + strconv.Quote(mirror) + `}`)
+		},
 		"registerArtifact": func() (string, []byte) {
 			return "/api/v1/artifacts", []byte(`{"digest":"` + string(fakeDigest('a')) + `","name":"org/model","kind":"model"}`)
 		},
@@ -110,6 +121,7 @@ func testAuthorization(t *testing.T, e *env) {
 		PermEvidenceWrite: {store.RoleAdmin, store.RoleSecurity, store.RoleMLEngineer, store.RoleDataEngineer},
 		PermCheck:         {store.RoleAdmin, store.RoleSecurity, store.RoleMLEngineer, store.RoleDataEngineer},
 		PermGate:          {store.RoleAdmin, store.RoleSecurity, store.RoleMLEngineer, store.RoleDataEngineer},
+		PermHubScan:       {store.RoleAdmin, store.RoleSecurity},
 		PermOverride:      {store.RoleAdmin, store.RoleSecurity},
 		PermAudit:         {store.RoleAdmin, store.RoleSecurity, store.RoleAuditor},
 		PermTokens:        {store.RoleAdmin},

@@ -17,18 +17,20 @@ import (
 
 	"github.com/mlsecops/mlsec"
 	"github.com/mlsecops/mlsec/attest"
+	"github.com/mlsecops/mlsec/queue"
 	"github.com/mlsecops/mlsec/report"
 	"github.com/mlsecops/mlsec/scan"
 	"github.com/mlsecops/mlsec/scan/list"
+	"github.com/mlsecops/mlsec/server/gating"
 	"github.com/mlsecops/mlsec/signing"
 	"github.com/mlsecops/mlsec/store"
 )
 
 // Media types of stored evidence.
 const (
-	MediaBundle    = "application/vnd.dev.sigstore.bundle.v0.3+json"
-	MediaDSSE      = "application/vnd.dsse.envelope.v1+json"
-	MediaStatement = "application/vnd.in-toto+json"
+	MediaBundle    = gating.MediaBundle
+	MediaDSSE      = gating.MediaDSSE
+	MediaStatement = gating.MediaStatement
 )
 
 // findingSource is the store source of findings the server's scans produce.
@@ -43,8 +45,6 @@ type ScanResult struct {
 	// EvidenceID is the stored scan attestation (an unsigned in-toto
 	// statement with the mlsec scan predicate).
 	EvidenceID int64 `json:"evidence_id"`
-	// Job is set instead of the above when the scan was queued.
-	Job int64 `json:"job,omitempty"`
 }
 
 func (s *Server) handleScan(w http.ResponseWriter, r *http.Request) error {
@@ -57,12 +57,10 @@ func (s *Server) handleScan(w http.ResponseWriter, r *http.Request) error {
 		return fromStore(err)
 	}
 	if s.cfg.Jobs != nil {
-		id, err := s.cfg.Jobs.Enqueue(r.Context(), "scan", d, nil)
-		if err != nil {
-			return err
+		if !a.Blob && !strings.HasPrefix(a.Source, "file://") {
+			return errorf(mlsec.EINVALID, "artifact %s has no uploaded bytes and no file:// reference: upload it first", a.Digest)
 		}
-		writeJSON(w, http.StatusAccepted, ScanResult{Artifact: d, Job: id})
-		return nil
+		return s.enqueue(w, r, queue.Request{Kind: queue.KindScan, Artifact: d})
 	}
 	res, err := s.scanArtifact(r.Context(), a)
 	if err != nil {
@@ -194,16 +192,12 @@ func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fromStore(err)
 	}
-	if s.cfg.Verifier == nil {
-		return errorf(mlsec.EINVALID, "this server has no verification key configured (mlsec serve --trust-key)")
+	verifiers := s.verifiers()
+	if len(verifiers) == 0 {
+		return errorf(mlsec.EINVALID, "this server has no verification key configured (mlsec serve --trust-key or --pipeline identities)")
 	}
 	if s.cfg.Jobs != nil {
-		id, err := s.cfg.Jobs.Enqueue(r.Context(), "verify", d, nil)
-		if err != nil {
-			return err
-		}
-		writeJSON(w, http.StatusAccepted, map[string]int64{"job": id})
-		return nil
+		return s.enqueue(w, r, queue.Request{Kind: queue.KindVerify, Artifact: d, EvidenceID: req.EvidenceID})
 	}
 	ids := []int64{req.EvidenceID}
 	if req.EvidenceID == 0 {
@@ -232,12 +226,17 @@ func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) error {
 			return fromStore(err)
 		}
 		res.EvidenceID = id
-		if _, err := signing.Verify(r.Context(), p, ev.Bundle, s.cfg.Verifier, signing.VerifyOptions{}); err != nil {
-			res.Problem = err.Error() // negative result or unusable bundle: try the next one
-			continue
+		for _, v := range verifiers {
+			if _, err := signing.Verify(r.Context(), p, ev.Bundle, v.Verifier, signing.VerifyOptions{}); err != nil {
+				res.Problem = err.Error() // negative result or unusable bundle: try the next one
+				continue
+			}
+			res.Verified, res.Signer, res.Problem = true, v.Name, ""
+			break
 		}
-		res.Verified, res.Signer, res.Problem = true, s.cfg.VerifierName, ""
-		break
+		if res.Verified {
+			break
+		}
 	}
 	detail := map[string]string{"verified": fmt.Sprint(res.Verified), "evidence": fmt.Sprint(res.EvidenceID)}
 	if _, err := s.store.Audit(r.Context(), store.AuditEntry{Time: s.cfg.Now(), Actor: actor(r.Context()), Action: "artifact.verify", Subject: string(d), Detail: detail}); err != nil {
@@ -365,11 +364,14 @@ func (s *Server) ingest(ctx context.Context, body []byte) (AttestationResult, er
 	st, mediaType := p.statement, p.mediaType
 	out := AttestationResult{}
 	signer := ""
-	if p.bundle && s.cfg.Verifier != nil {
-		if _, err := attest.Verify(ctx, s.cfg.Verifier, body); err == nil {
-			out.Verified, signer = true, s.cfg.VerifierName
-		} else {
-			out.Problem = err.Error()
+	if p.bundle {
+		for _, v := range s.verifiers() {
+			if _, err := attest.Verify(ctx, v.Verifier, body); err == nil {
+				out.Verified, signer, out.Problem = true, v.Name, ""
+				break
+			} else {
+				out.Problem = err.Error()
+			}
 		}
 	}
 	now := s.cfg.Now().UTC()

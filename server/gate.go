@@ -4,7 +4,8 @@ import (
 	"context"
 	"io"
 
-	"github.com/mlsecops/mlsec"
+	"github.com/mlsecops/mlsec/queue"
+	"github.com/mlsecops/mlsec/server/gating"
 	"github.com/mlsecops/mlsec/store"
 )
 
@@ -19,32 +20,36 @@ type Blobs interface {
 	Open(ctx context.Context, d store.Digest) (io.ReadCloser, error)
 }
 
-// Jobs runs checks asynchronously (on the River queue). Kinds are "scan",
-// "verify", "bom" and "gate"; args carry e.g. the stage of a gate.
+// Jobs runs checks and hub scans on the job queue (River); *queue.Queue
+// implements it. Job arguments carry artifacts by digest: workers read the
+// uploaded bytes from the encrypted blob store (or the registered file://
+// path), so `mlsec worker` processes on other machines need the same data
+// directory (blobs and keys) or the same paths.
 type Jobs interface {
-	Enqueue(ctx context.Context, kind string, artifact store.Digest, args map[string]string) (jobID int64, err error)
+	// Enqueue queues a scan, verify, bom or gate job.
+	Enqueue(ctx context.Context, r queue.Request) (int64, error)
+	// Status reports a job's progress; an unknown id is store.ErrNotFound.
+	Status(ctx context.Context, id int64) (queue.JobStatus, error)
+	// EnqueueHubScan records a hub scan of the server-side directory root
+	// and queues one scan job per model.
+	EnqueueHubScan(ctx context.Context, root, actor string) (store.HubScan, error)
 }
 
-// GateInput is the stored evidence a gate judges.
-type GateInput struct {
-	Artifact      store.Artifact
-	Stage         string
-	FindingCounts map[mlsec.Severity]int
-	// Facts are the indexed evidence about the artifact, newest first.
-	Facts []store.Fact
-	// Decisions are the earlier gate decisions, oldest first.
-	Decisions []store.Decision
-}
+var _ Jobs = (*queue.Queue)(nil)
 
-// GateOutput is a gate's verdict.
-type GateOutput struct {
-	Result store.Result
-	// Policy names what decided, e.g. "builtin/cd".
-	Policy  string
-	Reasons []string
-}
+// The gate is package gating's, shared with the job queue's gate workers.
+type (
+	// GateInput is the stored evidence a gate judges.
+	GateInput = gating.Input
+	// GateOutput is a gate's verdict.
+	GateOutput = gating.Output
+	// Gate evaluates a stage's gate.
+	Gate = gating.Gate
+	// PolicyGate is the default Gate: the CEL stage policies of package
+	// policy over the stored evidence.
+	PolicyGate = gating.PolicyGate
+)
 
-// Gate evaluates a stage's gate. Implementations are pure over the input.
-type Gate interface {
-	Evaluate(ctx context.Context, in GateInput) (GateOutput, error)
-}
+// NewPolicyGate compiles the built-in policy of every lifecycle stage (see
+// gating.NewPolicyGate to use a pipeline file's).
+func NewPolicyGate(st store.Store) (*PolicyGate, error) { return gating.NewPolicyGate(st, nil) }

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"slices"
@@ -15,6 +14,7 @@ import (
 	"github.com/mlsecops/mlsec/lifecycle"
 	"github.com/mlsecops/mlsec/lineage"
 	"github.com/mlsecops/mlsec/scan/list"
+	"github.com/mlsecops/mlsec/server/gating"
 	"github.com/mlsecops/mlsec/signing"
 	"github.com/mlsecops/mlsec/store"
 	"github.com/mlsecops/mlsec/taxonomy"
@@ -84,26 +84,7 @@ func (l lineageStore) Children(ctx context.Context, d lineage.Digest) ([]lineage
 
 // statementOf reads the in-toto statement out of stored evidence (bundle,
 // envelope or bare statement). It does not verify signatures.
-func statementOf(ev store.Evidence) (attest.Statement, error) {
-	switch ev.MediaType {
-	case MediaStatement:
-		return attest.ParseStatement(ev.Bundle)
-	case MediaDSSE:
-		var env struct {
-			Payload []byte `json:"payload"`
-		}
-		if err := json.Unmarshal(ev.Bundle, &env); err != nil {
-			return attest.Statement{}, err
-		}
-		return attest.ParseStatement(env.Payload)
-	default:
-		b, err := signing.ReadBundle(ev.Bundle)
-		if err != nil {
-			return attest.Statement{}, err
-		}
-		return attest.ParseStatement(b.GetDsseEnvelope().GetPayload())
-	}
-}
+func statementOf(ev store.Evidence) (attest.Statement, error) { return gating.StatementOf(ev) }
 
 // ImpactItem is an artifact derived from the queried one, with its state.
 type ImpactItem struct {
@@ -205,8 +186,8 @@ func stageStatus(decisions []store.Decision, gatesOf func(stage string) []string
 // gatesOf names the policies that gate stage: "name@version" of each
 // policy of the configured PolicyGate, else "builtin/STAGE".
 func (s *Server) gatesOf(stage string) []string {
-	if pg, ok := s.cfg.Gate.(*PolicyGate); ok {
-		if g := pg.gates[stage]; g != nil {
+	if pg, ok := s.decider.Gate().(*PolicyGate); ok {
+		if g := pg.StageGate(stage); g != nil {
 			var refs []string
 			for _, p := range g.Policies {
 				refs = append(refs, p.Name+"@"+p.Version)
@@ -294,9 +275,9 @@ func (s *Server) coverage(framework string) (Coverage, error) {
 			}
 		}
 	}
-	if pg, ok := s.cfg.Gate.(*PolicyGate); ok {
+	if pg, ok := s.decider.Gate().(*PolicyGate); ok {
 		for _, stage := range lifecycle.StageNames() {
-			for _, p := range pg.gates[stage].Policies {
+			for _, p := range pg.StageGate(stage).Policies {
 				for _, r := range p.Rules {
 					for _, m := range r.Mappings {
 						k := [2]string{m.Framework, m.ID}

@@ -50,6 +50,10 @@ func schemaTypes() map[string]reflect.Type {
 		"TokenRequest":      t(TokenRequest{}),
 		"TokenCreated":      t(TokenCreated{}),
 		"Error":             t(ErrorBody{}),
+		"JobAccepted":       t(JobAccepted{}),
+		"JobStatus":         t(JobStatus{}),
+		"HubScanRequest":    t(HubScanRequest{}),
+		"HubScanStarted":    t(HubScanStarted{}),
 	}
 }
 
@@ -222,6 +226,10 @@ func (s *Server) openAPI() map[string]any {
 			ok["content"] = map[string]any{"application/json": map[string]any{"schema": ref(rt.Response)}}
 		}
 		resp[strconv.Itoa(rt.Status)] = ok
+		if rt.Async {
+			resp["202"] = map[string]any{"description": "Accepted: queued on the job queue; poll the job's status_url",
+				"content": map[string]any{"application/json": map[string]any{"schema": ref("JobAccepted")}}}
+		}
 		resp["400"] = errResp("invalid request (code invalid)")
 		resp["401"] = errResp("missing or invalid token (code unauthorized)")
 		resp["403"] = errResp("role lacks the permission (code forbidden)")

@@ -36,6 +36,9 @@ type route struct {
 	Response string
 	// Upload routes take their size cap from MaxUploadBytes.
 	Upload bool
+	// Async routes answer 202 with a JobAccepted when the server runs a
+	// job queue.
+	Async bool
 }
 
 // param is one path or query parameter.
@@ -94,11 +97,15 @@ func (s *Server) apiRoutes() []route {
 		{Method: "GET", Path: "/api/v1/artifacts/{digest}/impact", Perm: PermRead, Handle: s.handleImpact, ID: "artifactImpact", Tag: "lineage",
 			Summary: "Artifacts derived, directly or not, from this one (incident impact) with their trust states", Params: []param{digest}, Status: 200, Response: "ImpactList"},
 		{Method: "POST", Path: "/api/v1/artifacts/{digest}/scan", Perm: PermCheck, Handle: s.handleScan, ID: "scanArtifact", Tag: "checks",
-			Summary: "Scan an uploaded artifact; stores findings and a scan attestation", Params: []param{digest}, Status: 200, Response: "ScanResult"},
+			Summary: "Scan an uploaded artifact; stores findings and a scan attestation (queued: 202 with a job)", Params: []param{digest}, Status: 200, Response: "ScanResult", Async: true},
 		{Method: "POST", Path: "/api/v1/artifacts/{digest}/verify", Perm: PermCheck, Handle: s.handleVerify, ID: "verifyArtifact", Tag: "checks",
-			Summary: "Verify an uploaded artifact against its stored OpenSSF Model Signing signatures", Params: []param{digest}, Status: 200, Response: "VerifyResult"},
+			Summary: "Verify an uploaded artifact against its stored OpenSSF Model Signing signatures (queued: 202 with a job)", Params: []param{digest}, Status: 200, Response: "VerifyResult", Async: true},
+		{Method: "POST", Path: "/api/v1/artifacts/{digest}/bom", Perm: PermCheck, Handle: s.handleBOM, ID: "bomArtifact", Tag: "checks",
+			Summary: "Queue an AI-BOM (CycloneDX) of an uploaded artifact, stored as an in-toto statement (needs the job queue)", Params: []param{digest}, Status: 202, Response: "JobAccepted"},
 		{Method: "POST", Path: "/api/v1/artifacts/{digest}/gate", Perm: PermGate, Handle: s.handleGate, ID: "gateArtifact", Tag: "gates",
-			Summary: "Evaluate a lifecycle stage's gate on the stored evidence and record the decision", Params: []param{digest}, Body: "GateRequest", Status: 200, Response: "GateResult"},
+			Summary: "Evaluate a lifecycle stage's gate on the stored evidence and record the decision (queued: 202 with a job)", Params: []param{digest}, Body: "GateRequest", Status: 200, Response: "GateResult", Async: true},
+		{Method: "GET", Path: "/api/v1/jobs/{id}", Perm: PermRead, Handle: s.handleJob, ID: "getJob", Tag: "jobs",
+			Summary: "A queued job's state, attempts and errors", Params: []param{pathParam("id", "job id")}, Status: 200, Response: "JobStatus"},
 		{Method: "POST", Path: "/api/v1/artifacts/{digest}/override", Perm: PermOverride, Handle: s.handleOverride, ID: "overrideState", Tag: "gates",
 			Summary: "Change a trust state manually (audited break-glass; reason required)", Params: []param{digest}, Body: "OverrideRequest", Status: 200, Response: "Artifact"},
 		{Method: "POST", Path: "/api/v1/attestations", Perm: PermEvidenceWrite, Handle: s.handleAttestation, ID: "submitAttestation", Tag: "evidence",
@@ -122,6 +129,8 @@ func (s *Server) apiRoutes() []route {
 			Summary: "Maturity per artifact class from the stored evidence (CoSAI AIMM levels)", Status: 200, Response: "Maturity"},
 		{Method: "GET", Path: "/api/v1/hubscans", Perm: PermRead, Handle: s.handleHubScans, ID: "listHubScans", Tag: "hub",
 			Summary: "Hub scans, newest first", Params: []param{limit}, Status: 200, Response: "HubScanList"},
+		{Method: "POST", Path: "/api/v1/hubscans", Perm: PermHubScan, Handle: s.handleStartHubScan, ID: "startHubScan", Tag: "hub",
+			Summary: "Start a hub scan of a directory on the server: one queued scan job per model (needs the job queue)", Body: "HubScanRequest", Status: 202, Response: "HubScanStarted"},
 		{Method: "GET", Path: "/api/v1/hubscans/{id}", Perm: PermRead, Handle: s.handleHubScan, ID: "getHubScan", Tag: "hub",
 			Summary: "A hub scan's progress and items", Params: []param{pathParam("id", "hub scan id"), queryParam("status", "string", "pending|done|failed"), limit},
 			Status: 200, Response: "HubScanDetail"},

@@ -18,7 +18,10 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/mlsecops/mlsec/lifecycle"
+	"github.com/mlsecops/mlsec/policy"
 	"github.com/mlsecops/mlsec/scan"
+	"github.com/mlsecops/mlsec/server/gating"
 	"github.com/mlsecops/mlsec/signing"
 	"github.com/mlsecops/mlsec/store"
 )
@@ -38,19 +41,46 @@ type Config struct {
 	// Blobs holds uploaded artifact bytes. Nil disables uploads (artifacts
 	// can still be registered by reference).
 	Blobs Blobs
-	// Jobs runs scans, verifications and gates asynchronously. Nil runs
-	// them inline, in the request.
+	// Jobs runs scans, verifications, AI-BOMs, gates and hub scans on the
+	// job queue (package queue); those requests then answer 202 with a job
+	// id to poll at /api/v1/jobs/{id}. Nil runs scans, verifications and
+	// gates inline, in the request, and refuses BOM and hub scan requests.
 	Jobs Jobs
-	// Gate evaluates a stage's gate. Nil uses a PolicyGate: the built-in
-	// CEL policy of each stage (package policy).
+	// HubRoot, when set, confines API-started hub scans to directories
+	// inside it.
+	HubRoot string
+	// Decider, when set, runs the gates instead of one built from Gate,
+	// Pipeline, Signer and SignerIdentity: pass the same decider to the
+	// job queue (queue.Config.Decider) so API and workers judge alike.
+	Decider *gating.Decider
+	// Gate evaluates a stage's gate. Nil uses a gating.PolicyGate: the CEL
+	// policies of each stage (package policy), the Pipeline's or the
+	// built-in ones.
 	Gate Gate
+	// Pipeline is the organisation's pipeline file: its sources and their
+	// trust, its artifacts, the roles of its identities and its stage
+	// policies, as for `mlsec gate --pipeline`. Nil: built-in policies,
+	// every source untrusted, every verified signer the organisation.
+	Pipeline *lifecycle.Pipeline
+	// Signer, when set, signs every gate decision as an SLSA Verification
+	// Summary Attestation stored verbatim as evidence (the decision's
+	// evidence_id). Nil records decisions unsigned.
+	Signer signing.Signer
+	// SignerIdentity names the decision signer in VSAs and their facts
+	// (default "mlsec-server").
+	SignerIdentity string
 	// Verifier checks signatures of submitted attestations and of stored
-	// model signatures. Nil stores attestations as unverified (no signer)
-	// and refuses verification requests.
+	// model signatures. Nil (and no Identities) stores attestations as
+	// unverified (no signer) and refuses verification requests.
 	Verifier signing.Verifier
 	// VerifierName is the signer identity recorded for bundles Verifier
 	// accepts, e.g. the key hint or "key:org-release".
 	VerifierName string
+	// Identities are further trusted signers, tried after Verifier, e.g.
+	// the key identities of the pipeline file: a bundle one of them
+	// verifies is recorded with its name as signer, which the pipeline's
+	// roles refer to.
+	Identities []policy.NamedVerifier
 	// ScanConfig configures the scanner; the zero value means
 	// scan.DefaultConfig().
 	ScanConfig *scan.Config
@@ -79,6 +109,7 @@ type Server struct {
 	routes  []route
 	scanCfg scan.Config
 	handler http.Handler
+	decider *gating.Decider
 }
 
 // New checks cfg, fills defaults and builds the handler.
@@ -107,14 +138,14 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.Gate == nil {
-		g, err := NewPolicyGate(cfg.Store)
-		if err != nil {
-			return nil, err
+	dec := cfg.Decider
+	if dec == nil {
+		var err error
+		if dec, err = gating.New(cfg.GatingConfig()); err != nil {
+			return nil, fmt.Errorf("server: %w", err)
 		}
-		cfg.Gate = g
 	}
-	s := &Server{cfg: cfg, store: cfg.Store, log: cfg.Log, metrics: newMetrics()}
+	s := &Server{cfg: cfg, store: cfg.Store, log: cfg.Log, metrics: newMetrics(), decider: dec}
 	if cfg.ScanConfig != nil {
 		s.scanCfg = *cfg.ScanConfig
 	} else {
@@ -168,3 +199,22 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.log.Info("stopped")
 	return nil
 }
+
+// GatingConfig is the gating configuration Config describes (the
+// decider New builds when Config.Decider is nil).
+func (c Config) GatingConfig() gating.Config {
+	return gating.Config{Store: c.Store, Gate: c.Gate, Pipeline: c.Pipeline, Signer: c.Signer, Operator: c.SignerIdentity, Now: c.Now}
+}
+
+// Verifiers are the signers Config trusts: Verifier (named VerifierName),
+// then Identities.
+func (c Config) Verifiers() []policy.NamedVerifier {
+	var vs []policy.NamedVerifier
+	if c.Verifier != nil {
+		vs = append(vs, policy.NamedVerifier{Name: c.VerifierName, Verifier: c.Verifier})
+	}
+	return append(vs, c.Identities...)
+}
+
+// verifiers are the signers the server trusts: Verifier, then Identities.
+func (s *Server) verifiers() []policy.NamedVerifier { return s.cfg.Verifiers() }

@@ -29,9 +29,9 @@ type SigstoreSigner struct {
 	IDToken   string // raw OIDC identity token (JWT)
 	// Timeout bounds each request to Fulcio and Rekor (default 30s).
 	Timeout time.Duration
-	// TrustedMaterial, when set, verifies the new bundle (certificate
-	// chain, log entry and its timestamp, any identity) before it is
-	// returned.
+	// TrustedMaterial, when set, is what sigstore-go verifies the new
+	// bundle against (certificate chain, log entry and its timestamp; not
+	// the identity) before SignPayload returns it.
 	TrustedMaterial root.TrustedMaterial
 }
 

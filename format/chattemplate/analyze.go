@@ -186,6 +186,7 @@ func (a *analyser) tag(t tag) {
 		}
 	}
 	a.built(toks)
+	a.pieces(toks)
 }
 
 // opAt returns the text of toks[i] when it is an operator or the name

@@ -98,6 +98,24 @@ func TestKinds(t *testing.T) {
 		{"{% if %}", []Kind{Syntax}},
 		{"{{ {'a': 1}['a'] }}", nil},
 		{"{{ '\\x5f\\x5fclass\\x5f\\x5f' }}", []Kind{Dunder}},
+		// Underscores made without writing "__" (reviewer finds).
+		{"{{ ()[('_'*2)~'class'~('_'*2)] }}", []Kind{StringBuilt, StringBuilt}},
+		{"{% set u = '_' %}{{ ''[u*2 ~ 'class' ~ u*2] }}", []Kind{StringBuilt}},
+		{"{% set a = 'a_b'[1] %}", []Kind{StringBuilt}},
+		{"{% set p = 'ABC__DEF'[3:5] %}", []Kind{StringBuilt}},
+		{"{{ '_a'|first }}", []Kind{StringBuilt}},
+		{"{{ 'x_'.split('x') }}", []Kind{StringBuilt}},
+		{"{{ '_'.join(['', '', 'class', '', '']) }}", []Kind{StringBuilt}},
+		{"{{ ['', x]|join('_') }}", []Kind{StringBuilt}},
+		{"{{ '{0}{0}class{0}{0}'.format('_') }}", []Kind{StringBuilt}},
+		{"{{ '{0.mro}'.format(x) }}", []Kind{StringBuilt}},
+		{"{{ '{:c}'.format(95) }}", []Kind{StringBuilt}},
+		{"{% set k = dict(__class__=1)|list|first %}", []Kind{Dunder}},
+		// Ordinary uses of underscores stay clean.
+		{"{{ '<start_of_turn>' + role + '\\n' }}", nil},
+		{"{% if 'tool_calls' in message %}{{ message['tool_call_id'] }}{% endif %}", nil},
+		{"{{ name.split('_')|join(' ') }}{{ '<tool_call>'.startswith(x) }}", nil},
+		{"{{ '\\n'.join(parts) }}{{ 'Today: {}'.format(d) }}", nil},
 	}
 	for _, tc := range tests {
 		var got []Kind

@@ -79,6 +79,8 @@ func fixtures() map[string]*pb.ModelProto {
 		"clean.onnx":          model(withInit(graph("main", node("relu", "", "Relu"), node("mlp", "ai.onnx.ml", "Normalizer"), node("mm", "ai.onnx", "MatMul")), inline)),
 		"custom_domain.onnx":  model(graph("main", node("relu", "", "Relu"), node("bd1", "evil.ops", "Backdoor"), node("bd2", "evil.ops", "Backdoor"))),
 		"runtime_domain.onnx": model(graph("main", node("fmm", "com.microsoft", "FusedMatMul"), node("aten", "org.pytorch.aten", "ATen"))),
+		"python_op.onnx": model(graph("main", node("fmm", "com.microsoft", "FusedMatMul"), node("py", "com.microsoft", "PythonOp"),
+			node("pyx", "ai.onnx.contrib", "PyOp"), node("pyv", "vendor.py", "PythonOp"))),
 		"local_function.onnx": model(graph("main", node("gelu", "my.funcs", "Gelu")),
 			&pb.FunctionProto{Name: proto.String("Gelu"), Domain: proto.String("my.funcs"), Node: []*pb.NodeProto{node("tanh", "", "Tanh")}}),
 		"function_custom.onnx": model(graph("main", node("f", "my.funcs", "F")),

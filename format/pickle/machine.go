@@ -238,10 +238,6 @@ func (m *machine) run(ctx context.Context) result {
 			m.anomaly(AnomalyFrameMismatch, op.Offset, "%s straddles the end of the frame ending at %d", op.Name, m.r.lframeEnd)
 			m.r.lframeEnd = 0
 		}
-		if m.strict && !m.sawProto && op.Proto > 1 {
-			m.anomaly(AnomalyProtocol, op.Offset, "%s in a pickle without PROTO", op.Name)
-			return resStrict
-		}
 		if m.sawProto && op.Proto > m.proto && !m.protoNote {
 			m.protoNote = true
 			m.anomaly(AnomalyProtocol, op.Offset, "%s (protocol %d) in a protocol %d pickle", op.Name, op.Proto, m.proto)

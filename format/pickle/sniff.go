@@ -21,13 +21,16 @@ func Sniff(head []byte) bool {
 const sniffMinOps = 3
 
 // sniffText runs the symbolic machine in strict mode over head: every
-// opcode must decode, be a protocol 0/1 opcode, and keep the stack
-// consistent (no underflow, no missing MARK, no unknown memo key). The head
+// opcode must decode and keep the stack consistent (no underflow, no
+// missing MARK, no unknown memo key). Opcodes of any protocol are accepted:
+// CPython's unpickler never checks an opcode against the protocol, so a
+// stream without PROTO that uses protocol 2–5 opcodes (SHORT_BINUNICODE,
+// STACK_GLOBAL, …) still loads and runs, and must not be skipped. The head
 // is accepted when it reaches STOP with a value on the stack, or when it
 // breaks (it is only a prefix of the file, or the stream is truncated or
 // corrupt) after sniffMinOps clean opcodes.
 func sniffText(head []byte) bool {
-	if len(head) == 0 || opTable[head[0]].name == "" || opTable[head[0]].proto > 1 || head[0] == opStop {
+	if len(head) == 0 || opTable[head[0]].name == "" || head[0] == opStop || head[0] == opProto {
 		return false
 	}
 	c := &collector{

@@ -47,6 +47,11 @@ func TestSniffCrafted(t *testing.T) {
 		"truncated head": []byte("(dp0\nVkey_that_is_very_long_and_cut"),
 		"string":         pickletest.New(0).String0("a'b").Stop().Bytes(),
 		"proto 2":        {0x80, 0x02},
+		// CPython never checks opcodes against the protocol: a stream
+		// without PROTO may use protocol 2–5 opcodes and still runs.
+		"no PROTO, SHORT_BINUNICODE arg": []byte("cos\nsystem\n(\x8c\x02idtR."),
+		"no PROTO, STACK_GLOBAL":         []byte("\x8c\x02os\x8c\x06system\x93\x8c\x02id\x85R."),
+		"no PROTO, OBJ + BINUNICODE":     []byte("(csubprocess\nPopen\n\x8c\x02ido."),
 	}
 	for name, data := range yes {
 		if !Sniff(data) {

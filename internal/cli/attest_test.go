@@ -156,6 +156,13 @@ func TestAttestLineageVerifyChain(t *testing.T) {
 	if !strings.Contains(out, "FAIL "+q+": first broken link at "+corpus+": "+corpus+" does not match its signature") || !strings.Contains(out, "changed: train.jsonl") {
 		t.Errorf("verify-chain after tampering:\n%s", out)
 	}
+	// The poisoned dataset's path no longer hashes to the digest its
+	// children recorded: impact follows the signed digest too, and says so.
+	out = mustRun(0, "lineage", "impact", corpus, "--evidence", ev)
+	if !strings.Contains(out, "3 artifacts derived from ") || !strings.Contains(out, " or "+digests[corpus]) ||
+		!strings.Contains(out, "the files changed since signing") {
+		t.Errorf("impact of the tampered dataset:\n%s", out)
+	}
 	// A model without provenance is not a verified chain.
 	out = mustRun(1, "verify-chain", corpus, "--key", pub, "--evidence", ev)
 	if !strings.Contains(out, "BROKEN") {

@@ -282,7 +282,7 @@ const htmlPages = `
 <style>body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin-bottom:2em}
 td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}th{background:#f4f4f4}
 .gap,.red,.open{background:#fdd}.ok,.green,.closed{background:#dfd}.amber{background:#ffe9b3}.grey{background:#eee}
-.box{display:inline-block;padding:.8em 1em;margin:.2em;border-radius:6px;min-width:8em}</style></head><body>{{end}}
+.box{display:inline-block;vertical-align:top;padding:.8em 1em;margin:.2em;border-radius:6px;min-width:8em;min-height:3.6em}</style></head><body>{{end}}
 {{define "coverage"}}{{template "head" "framework coverage"}}<h1>Framework coverage</h1>
 {{range .}}<h2>{{.Name}} <small>({{.Version}})</small>: {{.Covered}}/{{.Total}} ({{pct .Percent}})</h2>
 <table><tr><th>ID</th><th>Item</th><th>Controls</th></tr>

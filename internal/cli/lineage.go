@@ -52,6 +52,21 @@ func resolveTarget(ctx context.Context, arg string) (attest.Digest, string, erro
 	return s.Digest, arg, nil
 }
 
+// signedDigestChanged returns the digest recorded in the signature of the
+// artifact at path when it differs from onDisk (the artifact changed since
+// it was signed), else "".
+func signedDigestChanged(path string, onDisk attest.Digest) attest.Digest {
+	sig, err := attest.SignaturePath(path)
+	if err != nil {
+		return ""
+	}
+	sd, err := attest.SignedDigest(sig)
+	if err != nil || sd == onDisk {
+		return ""
+	}
+	return sd
+}
+
 func newLineageCmd(app *App) *cobra.Command {
 	var (
 		depth            int
@@ -87,6 +102,11 @@ An artifact without provenance is shown as "provenance unknown".`,
 			idx, err := loadEvidence(ctx, app, evidence, own...)
 			if err != nil {
 				return err
+			}
+			if path != "" {
+				if sd := signedDigestChanged(path, d); sd != "" {
+					fmt.Fprintf(app.Stderr, "mlsec: warning: %s is %s on disk but its signature records %s: the files changed since signing (the ancestry shown is of the files on disk; mlsec lineage %s shows the signed version's)\n", path, d, sd, sd)
+				}
 			}
 			if depth < 0 {
 				depth = -1
@@ -184,22 +204,39 @@ compromised input, nearest first.`,
 				return mlsec.Errorf(mlsec.EINVALID, "--evidence DIR is required")
 			}
 			ctx := cmd.Context()
-			d, _, err := resolveTarget(ctx, args[0])
+			d, path, err := resolveTarget(ctx, args[0])
 			if err != nil {
 				return err
+			}
+			// A compromised artifact may have been changed since it was
+			// signed: what derives from the signed version is impacted too.
+			var more []attest.Digest
+			if path != "" {
+				if sd := signedDigestChanged(path, d); sd != "" {
+					fmt.Fprintf(app.Stderr, "mlsec: warning: %s is %s on disk but its signature records %s: the files changed since signing; listing what derives from either\n", path, d, sd)
+					more = append(more, sd)
+				}
 			}
 			idx, err := loadEvidence(ctx, app, evidence)
 			if err != nil {
 				return err
 			}
-			got, err := lineage.Impact(ctx, idx, d)
+			got, err := lineage.Impact(ctx, idx, d, more...)
 			if err != nil {
 				return err
 			}
 			if format == "json" {
-				return writeJSON(app.Stdout, map[string]any{"compromised": d, "evidence": evidence, "impacted": nonNil(got)})
+				out := map[string]any{"compromised": d, "evidence": evidence, "impacted": nonNil(got)}
+				if len(more) > 0 {
+					out["also_compromised"] = more
+				}
+				return writeJSON(app.Stdout, out)
 			}
-			fmt.Fprintf(app.Stdout, "%d artifacts derived from %s:\n", len(got), d)
+			from := string(d)
+			for _, m := range more {
+				from += " or " + string(m)
+			}
+			fmt.Fprintf(app.Stdout, "%d artifacts derived from %s:\n", len(got), from)
 			for _, g := range got {
 				where := "(not in the evidence)"
 				if len(g.Paths) > 0 {

@@ -50,7 +50,7 @@ not compile.`,
 				if fi, serr := os.Stat(args[0]); serr != nil || !fi.IsDir() {
 					return mlsec.Errorf(mlsec.EINVALID, "%s is not a directory", args[0])
 				}
-				res, err = eng.RunTests(os.DirFS(args[0]), ".")
+				res, err = eng.RunTestsDir(args[0])
 			default:
 				return mlsec.Errorf(mlsec.EINVALID, "give a directory or --builtin")
 			}

@@ -32,6 +32,7 @@ const (
 	RuleExternalMissing = "ONNX-005"
 	RuleMalformed       = "ONNX-006"
 	RuleLimit           = "ONNX-007"
+	RulePythonOp        = "ONNX-008"
 )
 
 //go:embed rules.yaml
@@ -49,6 +50,13 @@ var runtimeDomains = []string{
 	"com.microsoft", "com.microsoft.nchwc", "com.microsoft.experimental",
 	"com.microsoft.dml", "com.microsoft.mlfeaturizers", "com.ms.internal.nhwc",
 	"com.microsoft.extensions", "ai.onnx.contrib", "org.pytorch.aten",
+}
+
+// pythonOps are operator types, in any non-standard domain, that call a
+// Python function registered in the host process: onnxruntime's ORTModule
+// PythonOp/PythonOpGrad and onnxruntime-extensions' PyOp family.
+var pythonOps = map[string]bool{
+	"PythonOp": true, "PythonOpGrad": true, "PyOp": true, "PyOpGrad": true, "PyFunc": true,
 }
 
 // Detector examines ONNX models.
@@ -152,7 +160,10 @@ func (s *state) node(scope string, n *onnxpb.NodeProto) {
 		return
 	}
 	rule := RuleUnknownDomain
-	if s.d.runtime[dom] {
+	switch {
+	case pythonOps[n.GetOpType()]:
+		rule = RulePythonOp
+	case s.d.runtime[dom]:
 		rule = RuleRuntimeDomain
 	}
 	u := s.ops[key]
@@ -173,8 +184,11 @@ func (s *state) reportOps(sink scan.Sink) {
 		u := s.ops[k]
 		dom, op, _ := strings.Cut(k, ":")
 		what := "needs a custom operator library"
-		if u.rule == RuleRuntimeDomain {
+		switch u.rule {
+		case RuleRuntimeDomain:
 			what = "is a runtime extension operator"
+		case RulePythonOp:
+			what = "calls a Python function registered in the serving process"
 		}
 		msg := fmt.Sprintf("operator %s from domain %q %s (%d node(s); first %q in %s)", op, dom, what, u.count, u.node, u.scope)
 		sink.Report(s.d.Finding(u.rule, msg, k, -1))

@@ -68,6 +68,7 @@ func TestFixtures(t *testing.T) {
 		{"external_ok.onnx", []string{}},
 		{"custom_domain.onnx", []string{"ONNX-002"}},
 		{"runtime_domain.onnx", []string{"ONNX-003", "ONNX-003"}},
+		{"python_op.onnx", []string{"ONNX-003", "ONNX-008", "ONNX-008", "ONNX-008"}},
 		{"function_custom.onnx", []string{"ONNX-002"}},
 		{"nested.onnx", []string{"ONNX-002", "ONNX-003"}},
 		{"deep.onnx", []string{"ONNX-007"}},
@@ -180,7 +181,7 @@ func TestRules(t *testing.T) {
 	for _, r := range d.Rules() {
 		ids[r.ID] = true
 	}
-	for _, id := range []string{RuleExternalEscape, RuleUnknownDomain, RuleRuntimeDomain, RuleExternalRange, RuleExternalMissing, RuleMalformed, RuleLimit} {
+	for _, id := range []string{RuleExternalEscape, RuleUnknownDomain, RuleRuntimeDomain, RuleExternalRange, RuleExternalMissing, RuleMalformed, RuleLimit, RulePythonOp} {
 		if !ids[id] {
 			t.Errorf("rule %s missing from rules.yaml", id)
 		}

@@ -44,6 +44,8 @@ var builtinDeny = []denyGroup{
 		"imaplib:IMAP4_stream",
 		"platform:_syscmd_file", "platform:_syscmd_ver", "platform:popen",
 		"torch.utils.collect_env:*",
+		"test:*",    // test.support.script_helper.assert_python_ok & co. spawn interpreters
+		"_pyrepl:*", // _pyrepl.pager pipe_pager/tempfile_pager run a shell command
 	}},
 	{catCode, []string{
 		"builtins:eval", "builtins:exec", "builtins:compile", "builtins:__import__",
@@ -51,6 +53,7 @@ var builtinDeny = []denyGroup{
 		"builtins:globals", "builtins:locals", "builtins:open", "builtins:breakpoint",
 		"builtins:help", "builtins:input", "builtins:exit", "builtins:quit",
 		"builtins:__build_class__", "builtins:__loader__",
+		"builtins:apply", // Python 2 apply(f, args), reached as __builtin__.apply
 		"runpy:*", "timeit:*", "cProfile:*", "profile:*", "pdb:*", "bdb:*",
 		"trace:*", "code:*", "codeop:*", "doctest:*", "idlelib:*", "lib2to3:*",
 		"types:CodeType", "types:FunctionType", "types:LambdaType", "types:MethodType",
@@ -63,6 +66,8 @@ var builtinDeny = []denyGroup{
 		"torch._C:*", "torch.package:*", "torch.utils.cpp_extension:*",
 		"torch.ops:*", "torch.classes:*", "torch.testing:*", "torch.distributed:*",
 		"torch.multiprocessing:*",
+		"torch.jit.unsupported_tensor_ops:*", // execWrapper is exec
+		"torch.utils.bottleneck:*",           // run_cprofile/run_autograd_prof exec code
 	}},
 	{catImport, []string{
 		"importlib:*", "_imp:*", "_frozen_importlib:*", "_frozen_importlib_external:*",
@@ -84,6 +89,8 @@ var builtinDeny = []denyGroup{
 		"pandas:read_pickle", "pandas.io.pickle:*",
 		"yaml:load", "yaml:unsafe_load", "yaml:full_load", "yaml:load_all", "yaml:unsafe_load_all",
 		"keras.models:load_model", "tensorflow:*",
+		"torch.utils._config_module:*",               // ConfigModule.load_config unpickles bytes
+		"torch.utils.data.datapipes.utils.decoder:*", // basichandlers unpickles bytes
 	}},
 	{catFileNet, []string{
 		"shutil:*", "tempfile:*", "io:*", "_io:*", "codecs:open", "codecs:EncodedFile",
