@@ -265,19 +265,28 @@ func TestWarnings(t *testing.T) {
 			if d := cmp.Diff(tc.license, got); d != "" {
 				t.Errorf("licence (-want +got):\n%s", d)
 			}
-			var buf bytes.Buffer
-			if err := b.Encode(&buf, aibom.FormatCycloneDXJSON, "1.6"); err != nil {
-				t.Fatal(err)
-			}
-			if _, probs, err := validator.Validate(buf.Bytes()); err != nil {
-				t.Errorf("invalid BOM: %v %v", err, probs)
+			for _, spec := range aibom.SpecVersions {
+				var buf bytes.Buffer
+				if err := b.Encode(&buf, aibom.FormatCycloneDXJSON, spec); err != nil {
+					t.Fatal(err)
+				}
+				if _, probs, err := validator.Validate(buf.Bytes()); err != nil {
+					t.Errorf("invalid CycloneDX %s BOM: %v %v", spec, err, probs)
+				}
 			}
 			d, err := aibom.SPDX3(r, fixed)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := d.WriteJSON(&bytes.Buffer{}); err != nil {
+			var sb bytes.Buffer
+			if err := d.WriteJSON(&sb); err != nil {
 				t.Errorf("SPDX 3: %v", err)
+			}
+			if err := d.Validate(); err != nil {
+				t.Errorf("SPDX 3 validation: %v", err)
+			}
+			if probs := aibom.CheckSPDX3JSON(sb.Bytes()); len(probs) > 0 {
+				t.Errorf("SPDX 3 checks: %v", probs)
 			}
 		})
 	}
@@ -294,6 +303,10 @@ func TestValidateProblems(t *testing.T) {
 			[]aibom.Problem{{Pointer: "/components/0/type", Keyword: "bom-1.6.schema.json#/definitions/component/properties/type/enum"}}, aibom.ErrInvalid},
 		{"bad serial", `{"bomFormat":"CycloneDX","specVersion":"1.6","serialNumber":"nope"}`,
 			[]aibom.Problem{{Pointer: "/serialNumber", Keyword: "bom-1.6.schema.json#/properties/serialNumber/pattern"}}, aibom.ErrInvalid},
+		// A oneOf (licence or expression) reports the branch that got
+		// furthest, not the other branch's complaints.
+		{"bad licence id", `{"bomFormat":"CycloneDX","specVersion":"1.7","metadata":{"component":{"type":"machine-learning-model","name":"m","licenses":[{"license":{"id":"not-a-licence"}}]}}}`,
+			[]aibom.Problem{{Pointer: "/metadata/component/licenses/0/license/id", Keyword: "spdx.schema.json#/enum"}}, aibom.ErrInvalid},
 		{"old version", `{"bomFormat":"CycloneDX","specVersion":"1.4"}`, nil, aibom.ErrSpecVersion},
 		{"not cyclonedx", `{"spdxVersion":"SPDX-2.3"}`, nil, aibom.ErrNotCycloneDX},
 		{"not json", `<bom/>`, nil, aibom.ErrNotCycloneDX},
@@ -305,8 +318,11 @@ func TestValidateProblems(t *testing.T) {
 			}
 			var got []aibom.Problem
 			for _, p := range probs {
-				if p.Message == "" {
-					t.Errorf("problem without message: %+v", p)
+				if p.Message == "" || len(p.Message) > 300 {
+					t.Errorf("problem without a short message: %+v", p)
+				}
+				if strings.Contains(p.Keyword, "enum") && !strings.Contains(p.Message, "got '") {
+					t.Errorf("enum problem does not say what it got: %+v", p)
 				}
 				got = append(got, aibom.Problem{Pointer: p.Pointer, Keyword: p.Keyword})
 			}

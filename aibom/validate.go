@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
 )
@@ -175,7 +176,7 @@ func problems(ve *jsonschema.ValidationError) []Problem {
 			return
 		}
 		if len(e.Causes) > 0 {
-			for _, c := range e.Causes {
+			for _, c := range bestBranches(e) {
 				walk(c)
 			}
 			return
@@ -183,7 +184,7 @@ func problems(ve *jsonschema.ValidationError) []Problem {
 		pr := Problem{
 			Pointer: pointer(e.InstanceLocation),
 			Keyword: strings.TrimPrefix(e.SchemaURL, schemaBase) + "/" + strings.Join(e.ErrorKind.KeywordPath(), "/"),
-			Message: e.ErrorKind.LocalizedString(p),
+			Message: leafMessage(e, p),
 		}
 		if !seen[pr] {
 			seen[pr] = true
@@ -207,4 +208,78 @@ func pointer(loc []string) string {
 		b.WriteString(strings.ReplaceAll(s, "/", "~1"))
 	}
 	return b.String()
+}
+
+// bestBranches returns the causes of e worth reporting. When no branch of a
+// oneOf or anyOf matched, each branch explains its own failure; the branch
+// that got deepest into the document is the one the author meant (a
+// licence with a bad id, not "missing property 'expression'"), so only the
+// deepest branches are kept.
+func bestBranches(e *jsonschema.ValidationError) []*jsonschema.ValidationError {
+	switch k := e.ErrorKind.(type) {
+	case *kind.AnyOf:
+	case *kind.OneOf:
+		if len(k.Subschemas) > 0 { // several matched: nothing to choose
+			return e.Causes
+		}
+	default:
+		return e.Causes
+	}
+	best, depths := 0, make([]int, len(e.Causes))
+	for i, c := range e.Causes {
+		depths[i] = leafDepth(c)
+		best = max(best, depths[i])
+	}
+	var out []*jsonschema.ValidationError
+	for i, c := range e.Causes {
+		if depths[i] == best {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// leafDepth is the deepest instance location among e's leaves.
+func leafDepth(e *jsonschema.ValidationError) int {
+	if len(e.Causes) == 0 {
+		return len(e.InstanceLocation)
+	}
+	d := 0
+	for _, c := range e.Causes {
+		d = max(d, leafDepth(c))
+	}
+	return d
+}
+
+// maxEnumShown bounds the allowed values an enum problem lists (the SPDX
+// licence id enum has hundreds).
+const maxEnumShown = 16
+
+// leafMessage describes one failed keyword; enum problems say what the
+// document has and, briefly, what is allowed.
+func leafMessage(e *jsonschema.ValidationError, p *message.Printer) string {
+	en, ok := e.ErrorKind.(*kind.Enum)
+	if !ok {
+		return e.ErrorKind.LocalizedString(p)
+	}
+	want := make([]string, 0, min(len(en.Want), maxEnumShown))
+	for _, w := range en.Want[:min(len(en.Want), maxEnumShown)] {
+		want = append(want, quoteValue(w))
+	}
+	msg := "got " + quoteValue(en.Got) + ", want one of " + strings.Join(want, ", ")
+	if n := len(en.Want) - len(want); n > 0 {
+		msg += fmt.Sprintf(" and %d more", n)
+	}
+	return msg
+}
+
+func quoteValue(v any) string {
+	if s, ok := v.(string); ok {
+		return "'" + s + "'"
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/mlsecops/mlsec/signing"
 )
@@ -87,6 +88,13 @@ func ReadClaimsFile(path string, fn func(Claim) error) error {
 		return fmt.Errorf("attest: %w", err)
 	}
 	defer f.Close()
+	// A device or pipe (a hostile model's claims.jsonl linked to
+	// /dev/zero) would never end.
+	if fi, err := f.Stat(); err != nil {
+		return fmt.Errorf("attest: %w", err)
+	} else if !fi.Mode().IsRegular() {
+		return fmt.Errorf("attest: claims file %s is not a regular file (%s)", path, fi.Mode().Type())
+	}
 	return ReadClaims(f, fn)
 }
 
@@ -113,6 +121,12 @@ func AppendClaim(path string, bundleJSON []byte) error {
 	}
 	if _, err := signing.ReadBundle(bundleJSON); err != nil {
 		return fmt.Errorf("%w: %w", ErrNotBundle, err)
+	}
+	// Never append through a symbolic link or to a device: a model
+	// directory from elsewhere could point claims.jsonl at any file of the
+	// user's.
+	if fi, err := os.Lstat(path); err == nil && !fi.Mode().IsRegular() {
+		return fmt.Errorf("attest: claims file %s is not a regular file (%s): refusing to append", path, fi.Mode().Type())
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
@@ -217,6 +231,10 @@ func VerifyClaim(ctx context.Context, c Claim, want Digest, v signing.Verifier) 
 	return res
 }
 
+// Reason renders err for people: without the attest and signing package
+// prefixes, as ClaimResult.Reason is.
+func Reason(err error) string { return reason(err) }
+
 // reason strips the package prefixes from err for display.
 func reason(err error) string {
 	s := err.Error()
@@ -224,6 +242,9 @@ func reason(err error) string {
 		for len(s) > len(p) && s[:len(p)] == p {
 			s = s[len(p):]
 		}
+		// Wrapped causes carry the prefixes too: a line that is not a
+		// bundle is not "an invalid signature".
+		s = strings.ReplaceAll(s, ": "+p, ": ")
 	}
 	return s
 }

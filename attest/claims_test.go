@@ -163,6 +163,12 @@ func TestClaimsFile(t *testing.T) {
 		if got[i].Line != want[i].Line || got[i].Status != want[i].Status || !strings.Contains(got[i].Reason, want[i].Reason) {
 			t.Errorf("claim %d: got %+v, want %+v", i+1, got[i], want[i])
 		}
+		// Reasons are for people: no package prefixes, and a line that is
+		// not a bundle is not called an invalid signature.
+		if strings.Contains(got[i].Reason, "signing: ") || strings.Contains(got[i].Reason, "attest: ") ||
+			want[i].Line == 3 && strings.Contains(got[i].Reason, "invalid signature") {
+			t.Errorf("claim %d: reason %q", i+1, got[i].Reason)
+		}
 	}
 }
 
@@ -395,5 +401,35 @@ func TestClaimsFileCoveredBySignature(t *testing.T) {
 	chk, err := attest.VerifyArtifact(ctx, &attest.Hasher{}, k.Verifier(), model)
 	if err != nil || chk.Digest != attest.DigestOf(res.Manifest.RootDigest()) {
 		t.Errorf("VerifyArtifact = %+v, %v", chk, err)
+	}
+}
+
+// TestClaimsFileNotRegular: a hostile model directory cannot make attest
+// append to another file through a claims.jsonl symlink, nor hang a reader
+// with a claims file that never ends.
+func TestClaimsFileNotRegular(t *testing.T) {
+	dir := t.TempDir()
+	victim := filepath.Join(dir, "victim")
+	os.WriteFile(victim, []byte("keep\n"), 0o644)
+	link := filepath.Join(dir, "claims.jsonl")
+	if err := os.Symlink(victim, link); err != nil {
+		t.Skip(err)
+	}
+	k := attesttest.NewKey(t)
+	st, _ := attest.ScanStatement(attest.Subject{Name: "m", Digest: digestA}, goldenScanDoc())
+	line, _ := attest.Sign(context.Background(), k.Signer(), st)
+	if err := attest.AppendClaim(link, line); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Errorf("AppendClaim through a symlink: %v", err)
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "keep\n" {
+		t.Errorf("victim written: %q", b)
+	}
+	endless := filepath.Join(dir, "endless.jsonl")
+	if err := os.Symlink("/dev/zero", endless); err != nil {
+		t.Skip(err)
+	}
+	err := attest.ReadClaimsFile(endless, func(attest.Claim) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Errorf("ReadClaimsFile(/dev/zero): %v", err)
 	}
 }

@@ -49,6 +49,7 @@ step "Record its provenance" attest provenance --model "$M" --dataset "$U/review
 	--code git+https://git.acme.example/ml/sentiment@0123456789abcdef0123456789abcdef01234567 \
 	--config "$WORK/train-config.yaml" --builder-id https://ci.acme.example/runners/gpu --run-type fine-tuning --key "$K/platform.pem"
 step "Record its evaluation" attest eval --metrics "$WORK/metrics.json" --threshold 'accuracy>=0.9' --key "$K/platform.pem" "$M"
+step "Record its AI-BOM" attest bom --key "$K/platform.pem" "$M"
 step "CI gate" gate --stage ci --pipeline "$P" --key "$K/platform.pem" "$M"
 
 # The deployment gate: released only when verified, signed, with provenance and a passing CI decision.

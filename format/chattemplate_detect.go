@@ -42,19 +42,31 @@ func isTokenizerConfig(r io.ReaderAt, size int64, head []byte) bool {
 	return false
 }
 
-// DetectFile is Detect plus the one rule that needs the file name: a file
-// named chat_template.jinja (Hugging Face's separate chat template file) is
-// a ChatTemplate when its content is not otherwise recognised. name is the
-// path, optionally followed by "!" and the archive member path (nested
-// members joined by "!"); only the last element's base name counts.
+// DetectFile is Detect plus the rules that need the file name: a file
+// named chat_template.jinja (Hugging Face's separate chat template file) or
+// additional_chat_templates/NAME.jinja (its named templates) is a
+// ChatTemplate, and keras_metadata.pb (tf.keras's per-object JSON
+// configurations beside saved_model.pb) is KerasMetadata, when the content
+// is not otherwise recognised. name is the path, optionally followed by
+// "!" and the archive member path (nested members joined by "!"); only
+// the last element's base name counts.
 func DetectFile(name string, r io.ReaderAt, size int64) (Kind, error) {
 	k, err := Detect(r, size)
 	name = strings.TrimRight(name, "!")
 	if i := strings.LastIndexByte(name, '!'); i >= 0 {
 		name = name[i+1:]
 	}
-	if err == nil && k == Unknown && path.Base(filepath.ToSlash(name)) == "chat_template.jinja" {
-		return ChatTemplate, nil
+	if err == nil && k == Unknown {
+		p := filepath.ToSlash(name)
+		switch base := path.Base(p); {
+		case base == "chat_template.jinja":
+			return ChatTemplate, nil
+		case strings.HasSuffix(base, ".jinja") && path.Base(path.Dir(p)) == "additional_chat_templates":
+			// transformers saves named templates as additional_chat_templates/NAME.jinja.
+			return ChatTemplate, nil
+		case base == "keras_metadata.pb":
+			return KerasMetadata, nil
+		}
 	}
 	return k, err
 }

@@ -57,6 +57,12 @@ func detect(r io.ReaderAt, size int64, head []byte) Kind {
 		return NumPy
 	case has(0, hdf5Magic):
 		return HDF5
+	case (has(0, ggufMagic) || has(4, "TFL3")) && pickle.Sniff(head):
+		// A polyglot: "GGUF" opens with BINFLOAT, and TFLite's first four
+		// bytes may be an opcode whose operand swallows "TFL3". pickle.load
+		// and torch.load's legacy path run it as a pickle; real GGUF and
+		// TFLite heads break after one opcode and never sniff as one.
+		return Pickle
 	case has(0, ggufMagic):
 		return GGUF
 	case has(4, "TFL3"):
@@ -89,7 +95,7 @@ func detect(r io.ReaderAt, size int64, head []byte) Kind {
 	if len(head) > 23 && string(head[:4]) == "ZF0x" && isZlib(head[21:]) && compressed(Joblib, head[21:]) == Joblib {
 		return Joblib
 	}
-	if pickle.Sniff(head) {
+	if pickle.SniffAt(r, size, head) {
 		return Pickle
 	}
 	if isTar(head) {
@@ -337,7 +343,10 @@ func ClassifyZipNames(names []string) Kind {
 		return Zip
 	}
 	var hasDataPkl, hasCode, hasConstants, allNpy, hasKerasConfig, hasKerasMeta bool
-	allNpy = true
+	// Keras's loader reads only config.json (then model.weights.h5), so an
+	// archive of nothing but Keras members is Keras even without
+	// metadata.json.
+	allNpy, onlyKeras := true, true
 	for _, n := range names {
 		base := path.Base(n)
 		dir := path.Dir(n)
@@ -357,8 +366,11 @@ func ClassifyZipNames(names []string) Kind {
 		if n == "config.json" {
 			hasKerasConfig = true
 		}
-		if n == "metadata.json" {
+		if n == "metadata.json" || n == "model.weights.h5" {
 			hasKerasMeta = true
+		}
+		if n != "config.json" && n != "metadata.json" && n != "model.weights.h5" && !strings.HasPrefix(n, "assets/") {
+			onlyKeras = false
 		}
 		if !strings.HasSuffix(n, ".npy") {
 			allNpy = false
@@ -369,7 +381,7 @@ func ClassifyZipNames(names []string) Kind {
 		return TorchScript
 	case hasDataPkl:
 		return PyTorchZip
-	case hasKerasConfig && hasKerasMeta:
+	case hasKerasConfig && (hasKerasMeta || onlyKeras):
 		return Keras
 	case allNpy:
 		return NumPyZip

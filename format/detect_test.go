@@ -68,6 +68,10 @@ func TestDetectCrafted(t *testing.T) {
 		{"hdf5 user block", append(make([]byte, 512), []byte("\x89HDF\r\n\x1a\n\x00\x00")...), format.HDF5},
 		{"7z", []byte("7z\xbc\xaf\x27\x1c\x00\x04"), format.SevenZip},
 		{"tflite", []byte("\x1c\x00\x00\x00TFL3\x00\x00"), format.TFLite},
+		{"gguf real head", []byte("GGUF\x03\x00\x00\x00\x22\x01\x00\x00\x00\x00\x00\x00\x19\x00\x00\x00\x00\x00\x00\x00"), format.GGUF},
+		// Polyglots that pickle.load runs: scanned as the pickle they are.
+		{"gguf-pickle polyglot", []byte("GGUF\x03\x00\x00\x00\x000cos\nsystem\n(S'id'\ntR."), format.Pickle},
+		{"tflite-pickle polyglot", []byte("U\x06xxTFL30cos\nsystem\n(S'id'\ntR."), format.Pickle},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := format.Detect(bytes.NewReader(tc.data), int64(len(tc.data)))

@@ -39,6 +39,7 @@ const (
 	HFRepo            Kind = "hf-repo"             // Hugging Face model/dataset repository or cache snapshot (a directory)
 	HFTokenizerConfig Kind = "hf-tokenizer-config" // JSON object with a top-level "chat_template" key
 	ChatTemplate      Kind = "chat-template"       // chat_template.jinja (recognised by name)
+	KerasMetadata     Kind = "keras-metadata"      // keras_metadata.pb beside a tf.keras SavedModel (recognised by name)
 )
 
 // Magic numbers and markers used by the sniffers.

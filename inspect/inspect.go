@@ -343,9 +343,16 @@ func within(path string, dirs []string) bool {
 }
 
 // digest hashes every file with the OMS serialization (files method,
-// sha256), filling File.SHA256 and RootDigest.
+// sha256), filling File.SHA256 and RootDigest. In a directory, the
+// signature (model.sig) and the claims file are evidence about the model,
+// not part of it: they are left out as mlsec sign leaves them out, so that
+// RootDigest is the digest the model's signature and attestations record.
 func (r *Report) digest(ctx context.Context, path string, dir bool) error {
-	m, err := signing.HashModel(ctx, path, signing.HashOptions{Method: signing.MethodFiles, Hash: signing.SHA256, AllowSymlinks: true})
+	var ignore []string
+	if dir {
+		ignore = []string{signing.DefaultSignatureName, signing.ClaimsFileName}
+	}
+	m, err := signing.HashModel(ctx, path, signing.HashOptions{Method: signing.MethodFiles, Hash: signing.SHA256, AllowSymlinks: true, IgnorePaths: ignore})
 	if err != nil {
 		return fmt.Errorf("inspect: hashing %s: %w", path, err)
 	}

@@ -3,6 +3,10 @@ package inspect_test
 import (
 	"archive/zip"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +17,7 @@ import (
 	"github.com/mlsecops/mlsec/format"
 	"github.com/mlsecops/mlsec/inspect"
 	"github.com/mlsecops/mlsec/inspect/inspecttest"
+	"github.com/mlsecops/mlsec/signing"
 )
 
 func run(t *testing.T, path string, opts inspect.Options) *inspect.Report {
@@ -347,5 +352,37 @@ func TestMissingShard(t *testing.T) {
 	want := []string{"model.safetensors.index.json names shard model-00002-of-00003.safetensors, which is missing"}
 	if d := cmp.Diff(want, r.Warnings); d != "" {
 		t.Errorf("warnings (-want +got):\n%s", d)
+	}
+}
+
+// TestRootDigestMatchesSignature: the OMS root digest of a signed model
+// directory is the one its signature records, whatever evidence lies
+// beside the weights (model.sig, claims.jsonl), so a BOM pairs up with the
+// signature and the attestations.
+func TestRootDigestMatchesSignature(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "m")
+	inspecttest.Repo(t, dir, inspecttest.RepoOptions{Shards: 1})
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := signing.Sign(context.Background(), dir, &signing.KeySigner{Key: key}, signing.HashOptions{IgnorePaths: []string{signing.DefaultSignatureName}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, signing.DefaultSignatureName), res.Bundle, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, signing.ClaimsFileName), []byte("{}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, dir, inspect.Options{Digest: true})
+	if want := "sha256:" + hex.EncodeToString(res.Manifest.RootDigest()); r.RootDigest != want {
+		t.Errorf("root digest %s, the signature records %s", r.RootDigest, want)
+	}
+	for _, f := range r.Files {
+		if f.SHA256 == "" && f.Path != signing.DefaultSignatureName && f.Path != signing.ClaimsFileName {
+			t.Errorf("%s has no sha256", f.Path)
+		}
 	}
 }

@@ -55,7 +55,9 @@ func TestNext(t *testing.T) {
 		{Revoked, StageExperimentation, OutcomePass, false, Revoked},
 		{Revoked, StageCD, OutcomeFail, true, Revoked},
 		{Quarantined, StageCI, Outcome("PASS"), false, Quarantined},
-		{Released, StageServing, Outcome("error"), false, Revoked},
+		{Released, StageMonitoring, Outcome("error"), false, Revoked},
+		{Released, StageServing, OutcomeFail, false, Released},
+		{Released, StageServing, Outcome("error"), false, Released},
 	}
 	for _, tt := range tests {
 		got := Next(tt.from, tt.stage, tt.outcome, tt.overridden)
@@ -227,6 +229,7 @@ func TestToolsAndCoverage(t *testing.T) {
 		}
 	}
 	open, closedByTool := 0, 0
+	by := map[string]int{}
 	for _, st := range tc.ByStage() {
 		for _, c := range st.Controls {
 			if c.Open {
@@ -235,10 +238,30 @@ func TestToolsAndCoverage(t *testing.T) {
 			if len(c.Tools) > 0 {
 				closedByTool++
 			}
+			want := "open"
+			switch {
+			case c.MLSec && len(c.Tools) > 0:
+				want = "openssf+mlsec"
+			case c.MLSec:
+				want = "mlsec"
+			case len(c.Tools) > 0:
+				want = "openssf"
+			}
+			if c.ClosedBy != want {
+				t.Errorf("%s/%s: closed_by %q, want %q", st.Stage, c.Control.ID, c.ClosedBy, want)
+			}
+			by[c.ClosedBy]++
 		}
 	}
 	if open == 0 || closedByTool == 0 {
 		t.Errorf("tools map has %d open and %d tool-closed controls", open, closedByTool)
+	}
+	// The map must show all four answers: where OpenSSF tools close a gap,
+	// where only mlsec does, where both do, and where nothing does.
+	for _, k := range []string{"open", "openssf", "mlsec", "openssf+mlsec"} {
+		if by[k] == 0 {
+			t.Errorf("no control closed_by %q: %v", k, by)
+		}
 	}
 
 	fc, err := Coverage(cat, tc.CapabilityControls())
@@ -270,13 +293,14 @@ func TestAssess(t *testing.T) {
 		{Name: "tuned", Kind: KindModel, Exists: true, Signed: true, SignatureVerified: true, Provenance: true, ProvenanceVerified: true,
 			BuilderID: "b", ParentsDeclared: 2, Stages: []string{"ci", "cd", "serving"}, Decisions: map[string]string{"ci": "PASS", "cd": "FAIL"}},
 		{Name: "data", Kind: KindDataset, Exists: true, Signed: true},
+		{Name: "own", Kind: KindCode, Exists: true, Signed: true},
 	}
 	sc := Assess(p, facts, nil)
 	levels := map[string]int{}
 	for _, c := range sc.Classes {
 		levels[c.Class] = c.Level
 	}
-	if diff := cmp.Diff(map[string]int{"model": 2, "dataset": 0}, levels); diff != "" {
+	if diff := cmp.Diff(map[string]int{"model": 2, "dataset": 0, "code": 0}, levels); diff != "" {
 		t.Errorf("levels (-want +got):\n%s", diff)
 	}
 	if sc.SLSABuildLevel != 2 {
@@ -290,7 +314,8 @@ func TestAssess(t *testing.T) {
 		t.Errorf("boxes %v", boxes)
 	}
 	joined := strings.Join(sc.NextSteps, "\n")
-	for _, w := range []string{"tuned: pass the cd gate", "tuned: pass the serving gate", "data: its signature does not verify"} {
+	for _, w := range []string{"tuned: pass the cd gate", "tuned: pass the serving gate", "data: its signature does not verify against a pipeline identity — take it in with mlsec intake",
+		"own: its signature does not verify against a pipeline identity — declare the signer's key"} {
 		if !strings.Contains(joined, w) {
 			t.Errorf("next steps lack %q:\n%s", w, joined)
 		}

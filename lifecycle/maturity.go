@@ -51,16 +51,21 @@ func (a ArtifactFacts) Level() (int, []string) {
 	if !a.Exists {
 		return 0, []string{fmt.Sprintf("%s: not found on disk; nothing can be assessed", a.Name)}
 	}
+	external := a.Kind == KindExternalModel || a.Kind == KindDataset || a.Kind == KindFeedbackData ||
+		a.Kind == KindRAGCorpus || a.Kind == KindPrompt || a.Kind == KindToolManifest
 	if !a.Signed || !a.SignatureVerified {
-		if !a.Signed {
+		switch {
+		case !a.Signed:
 			next = append(next, fmt.Sprintf("%s: sign it (mlsec sign, or mlsec intake for external artifacts) — AIMM L1", a.Name))
-		} else {
-			next = append(next, fmt.Sprintf("%s: its signature does not verify against a pipeline identity — declare the signer's key in identities — AIMM L1", a.Name))
+		case external:
+			// Most likely the publisher's signature: CoSAI AIMM re-signs
+			// external artifacts at ingestion.
+			next = append(next, fmt.Sprintf("%s: its signature does not verify against a pipeline identity — take it in with mlsec intake --source URL --upstream-key PUBLISHER.pub (re-signs it with the organisation's key) — AIMM L1", a.Name))
+		default:
+			next = append(next, fmt.Sprintf("%s: its signature does not verify against a pipeline identity — declare the signer's key in identities, or re-sign it — AIMM L1", a.Name))
 		}
 		return 0, next
 	}
-	external := a.Kind == KindExternalModel || a.Kind == KindDataset || a.Kind == KindFeedbackData ||
-		a.Kind == KindRAGCorpus || a.Kind == KindPrompt || a.Kind == KindToolManifest
 	l2 := a.ProvenanceVerified && (a.ParentsDeclared > 0 || a.Intake)
 	if external && a.Intake {
 		l2 = true

@@ -76,6 +76,9 @@ type ControlStatus struct {
 	MLSec bool `json:"mlsec"`
 	// Open is true when neither does.
 	Open bool `json:"open"`
+	// ClosedBy summarises who closes it: "openssf+mlsec", "openssf",
+	// "mlsec" or "open".
+	ClosedBy string `json:"closed_by"`
 }
 
 // StageTools is the tools map of one stage.
@@ -101,6 +104,16 @@ func (c *ToolCatalogue) ByStage() []StageTools {
 				}
 			}
 			cs.Open = !cs.MLSec && len(cs.Tools) == 0
+			switch {
+			case cs.Open:
+				cs.ClosedBy = "open"
+			case cs.MLSec && len(cs.Tools) > 0:
+				cs.ClosedBy = "openssf+mlsec"
+			case cs.MLSec:
+				cs.ClosedBy = "mlsec"
+			default:
+				cs.ClosedBy = "openssf"
+			}
 			s.Controls = append(s.Controls, cs)
 		}
 		out = append(out, s)

@@ -69,9 +69,14 @@ const (
 //     quarantined artifact and leaves a verified or released one as is.
 //   - A passing cd gate releases a verified artifact; a cd gate never
 //     releases a quarantined artifact (it stays quarantined).
-//   - A passing serving or monitoring gate leaves the state unchanged.
-//   - A failing serving or monitoring gate revokes a released artifact;
-//     other failing gates leave the state unchanged.
+//   - A serving gate never changes the state: a failure refuses the load
+//     (and is recorded) but does not revoke, because it is often local to
+//     the loader (a missing pipeline file, the wrong trusted keys) and
+//     revocation is final.
+//   - A passing monitoring gate leaves the state unchanged; a failing one
+//     revokes a released artifact (continuous monitoring re-verifies
+//     deployed artifacts and revokes on failure). Other failing gates
+//     leave the state unchanged.
 //   - Revoked is final: no gate changes it.
 //
 // An unknown outcome counts as a failure.
@@ -85,7 +90,9 @@ func Next(from TrustState, stage string, outcome Outcome, overridden bool) Trust
 	// Fail closed: an outcome other than pass or warn counts as a failure.
 	pass := outcome == OutcomePass || outcome == OutcomeWarn || overridden
 	switch stage {
-	case StageServing, StageMonitoring:
+	case StageServing:
+		return from
+	case StageMonitoring:
 		if !pass && from == Released {
 			return Revoked
 		}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/mlsecops/mlsec"
 	"github.com/mlsecops/mlsec/attest"
@@ -187,7 +188,8 @@ func (g *Gatherer) gatherSignature(ctx context.Context, ev *Evidence, path strin
 		ev.Signature.Reason = "no trusted identity to verify the signature against (pipeline identities or --trusted-key)"
 		return
 	}
-	var last error
+	var first error
+	var tried []string
 	for _, id := range g.Identities {
 		_, err := attest.VerifyArtifact(ctx, g.Hasher, id.Verifier, path)
 		if err == nil {
@@ -198,12 +200,19 @@ func (g *Gatherer) gatherSignature(ctx context.Context, ev *Evidence, path strin
 			ev.Signature.Org = len(ev.Signature.Roles) > 0 || g.Pipeline == nil
 			return
 		}
-		last = err
 		if errors.Is(err, signing.ErrMismatch) {
-			break // content changed: no other key will help
+			// Content changed: no other key will help.
+			ev.Signature.Reason = err.Error()
+			return
 		}
+		if first == nil {
+			first = err
+		}
+		tried = append(tried, id.Name)
 	}
-	ev.Signature.Reason = last.Error()
+	// The signature is intact but no trusted identity made it: name the
+	// identities tried rather than the last key's mismatch alone.
+	ev.Signature.Reason = fmt.Sprintf("not signed by a trusted identity (tried %s): %v", strings.Join(tried, ", "), first)
 }
 
 func (g *Gatherer) rolesOf(identity string) []string {

@@ -5,8 +5,10 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -79,17 +81,26 @@ func model(t *testing.T, pickle []byte) string {
 	return dir
 }
 
+// TestScanGateJobs: scan jobs store findings and a scan attestation; gate
+// jobs judge them with the API's gate (package gating: the CEL stage
+// policies), so a signed clean model passes experimentation (with a
+// warning for its pickle) and a malicious one fails.
 func TestScanGateJobs(t *testing.T) {
 	st, q := sqliteQueue(t)
 	ctx := context.Background()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
-		name   string
-		pickle []byte
-		result store.Result
-		state  store.TrustState
+		name    string
+		pickle  []byte
+		result  store.Result
+		state   store.TrustState
+		reasons []string
 	}{
-		{"clean", queuetest.Benign, store.ResultPass, store.StateVerified},
-		{"malicious", queuetest.Malicious, store.ResultFail, store.StateQuarantined},
+		{"clean", queuetest.Benign, store.ResultWarn, store.StateVerified, []string{"PASS EXP-001", "PASS EXP-002", "WARN EXP-003"}},
+		{"malicious", queuetest.Malicious, store.ResultFail, store.StateQuarantined, []string{"PASS EXP-001", "FAIL EXP-002"}},
 	} {
 		dir := model(t, tc.pickle)
 		if j := runJob(t, q, queue.ScanArgs{Path: dir, Name: tc.name}); j.State != rivertype.JobStateCompleted {
@@ -99,10 +110,27 @@ func TestScanGateJobs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		runJob(t, q, queue.GateArgs{Artifact: d, Stage: "ci"})
+		if fs, err := st.Facts(ctx, store.FactQuery{Subject: d, PredicateType: attest.ScanType}); err != nil || len(fs) != 1 {
+			t.Fatalf("%s: scan attestation facts %+v, %v", tc.name, fs, err)
+		}
+		// The model's signature, as the API indexes one it verified.
+		signed, err := signing.Sign(ctx, dir, &signing.KeySigner{Key: key}, signing.HashOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := st.AddEvidence(ctx, store.Evidence{MediaType: "application/vnd.dev.sigstore.bundle.v0.3+json", Bundle: signed.Bundle,
+			Facts: []store.Fact{{PredicateType: signing.PredicateType, Subject: d, Signer: "key:test", Time: time.Now()}}}, "test"); err != nil {
+			t.Fatal(err)
+		}
+		runJob(t, q, queue.GateArgs{Artifact: d, Stage: "experimentation", Actor: "token:ci"})
 		decs, err := st.Decisions(ctx, d)
-		if err != nil || len(decs) != 1 || decs[0].Result != tc.result {
-			t.Errorf("%s: decisions %+v, %v", tc.name, decs, err)
+		if err != nil || len(decs) != 1 || decs[0].Result != tc.result || decs[0].Actor != "token:ci" || decs[0].EvidenceID != 0 {
+			t.Fatalf("%s: decisions %+v, %v", tc.name, decs, err)
+		}
+		for _, r := range tc.reasons {
+			if !strings.Contains(strings.Join(decs[0].Reasons, "\n"), r) {
+				t.Errorf("%s: no %q in %q", tc.name, r, decs[0].Reasons)
+			}
 		}
 		if a, err := st.Artifact(ctx, d); err != nil || a.State != tc.state || a.Name != tc.name {
 			t.Errorf("%s: artifact %+v, %v", tc.name, a, err)
@@ -111,6 +139,75 @@ func TestScanGateJobs(t *testing.T) {
 	// A job for a path that does not exist is cancelled, not retried.
 	if j := runJob(t, q, queue.ScanArgs{Path: "/nonexistent/model"}); j.State != rivertype.JobStateCancelled {
 		t.Errorf("scan of a missing path: %s", j.State)
+	}
+	// A gate for an unknown stage or artifact is cancelled.
+	if j := runJob(t, q, queue.GateArgs{Artifact: store.Digest("sha256:" + strings.Repeat("0", 64)), Stage: "ci"}); j.State != rivertype.JobStateCancelled {
+		t.Errorf("gate of an unknown artifact: %s", j.State)
+	}
+}
+
+// TestStoredArtifactJobs: jobs about an artifact by digest read its file://
+// reference, and refuse one whose bytes changed since it was registered.
+func TestStoredArtifactJobs(t *testing.T) {
+	st, q := sqliteQueue(t)
+	ctx := context.Background()
+	p := filepath.Join(t.TempDir(), "evil.pkl")
+	if err := os.WriteFile(p, queuetest.Malicious, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d, _, size, err := queue.Digest(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := st.PutArtifact(ctx, store.Artifact{Digest: d, Name: "evil.pkl", Size: size, Source: "file://" + filepath.ToSlash(p)}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	id, err := q.Enqueue(ctx, queue.Request{Kind: queue.KindScan, Artifact: d, Actor: "token:t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitDone(t, q, id)
+	fs, err := st.Findings(ctx, store.FindingQuery{Artifact: d})
+	if err != nil || len(fs) == 0 {
+		t.Fatalf("findings of the scanned reference: %+v, %v", fs, err)
+	}
+	if js, err := q.Status(ctx, id); err != nil || js.State != queue.StateCompleted || js.Artifact != d || js.Kind != queue.KindScan || !js.Done {
+		t.Fatalf("status %+v, %v", js, err)
+	}
+	// The file changes: the job refuses it (cancelled, not retried).
+	if err := os.WriteFile(p, queuetest.Benign, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	id, err = q.Enqueue(ctx, queue.Request{Kind: queue.KindBOM, Artifact: d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if js := waitDone(t, q, id); js.State != queue.StateCancelled || len(js.Errors) == 0 || !strings.Contains(js.Errors[0], "now has digest") {
+		t.Fatalf("job on a changed reference: %+v", js)
+	}
+	if _, err := q.Status(ctx, 1<<40); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("status of an unknown job: %v", err)
+	}
+	if _, err := q.Enqueue(ctx, queue.Request{Kind: "nope", Artifact: d}); err == nil {
+		t.Error("unknown job kind accepted")
+	}
+}
+
+func waitDone(t *testing.T, q *queue.Queue, id int64) queue.JobStatus {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		js, err := q.Status(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if js.Done {
+			return js
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("job %d still %s", id, js.State)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -139,21 +140,18 @@ func TestHubScanSQLite(t *testing.T) {
 		t.Errorf("re-run changed the hub scan (-before +after):\n%s", d)
 	}
 
-	// Gate jobs: clean models are promoted, flagged ones stay quarantined.
+	// Gate jobs run the API's gate (the CEL stage policies): unsigned hub
+	// models fail experimentation, flagged ones also on their findings.
 	for _, it := range items[:5] {
-		d, err := queue.Gate(ctx, st, queue.GateArgs{Artifact: it.Artifact, Stage: "ci"})
+		res, err := q.Gate(ctx, queue.GateArgs{Artifact: it.Artifact, Stage: "experimentation"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := store.ResultPass
-		if it.Findings > 0 {
-			fs, _ := st.Findings(ctx, store.FindingQuery{Artifact: it.Artifact, MinSeverity: mlsec.SeverityHigh})
-			if len(fs) > 0 {
-				want = store.ResultFail
-			}
-		}
-		if d.Result != want {
-			t.Errorf("gate %s = %s, want %s (%v)", it.Path, d.Result, want, d.Reasons)
+		fs, _ := st.Findings(ctx, store.FindingQuery{Artifact: it.Artifact, MinSeverity: mlsec.SeverityHigh})
+		reasons := strings.Join(res.Decision.Reasons, "\n")
+		if res.Decision.Result != store.ResultFail || !strings.Contains(reasons, "FAIL EXP-001") ||
+			strings.Contains(reasons, "FAIL EXP-002") != (len(fs) > 0) || res.Decision.Actor != queue.Actor {
+			t.Errorf("gate %s (%d high findings) = %s:\n%s", it.Path, len(fs), res.Decision.Result, reasons)
 		}
 	}
 	if n, err := st.VerifyAudit(ctx); err != nil || n == 0 {

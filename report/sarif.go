@@ -1,9 +1,12 @@
 package report
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/url"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -66,12 +69,16 @@ type sarifRuleProps struct {
 }
 
 type sarifResult struct {
-	RuleID     string          `json:"ruleId"`
-	RuleIndex  int             `json:"ruleIndex"`
-	Level      string          `json:"level"`
-	Message    sarifMessage    `json:"message"`
-	Locations  []sarifLocation `json:"locations"`
-	Properties map[string]any  `json:"properties,omitempty"`
+	RuleID    string          `json:"ruleId"`
+	RuleIndex int             `json:"ruleIndex"`
+	Level     string          `json:"level"`
+	Message   sarifMessage    `json:"message"`
+	Locations []sarifLocation `json:"locations"`
+	// PartialFingerprints lets GitHub code scanning match a result across
+	// runs. Model files have no lines for upload-sarif to hash, so mlsec
+	// supplies the intra-file location hash itself.
+	PartialFingerprints map[string]string `json:"partialFingerprints,omitempty"`
+	Properties          map[string]any    `json:"properties,omitempty"`
 }
 
 type sarifLocation struct {
@@ -133,8 +140,8 @@ func securitySeverity(s mlsec.Severity) string {
 }
 
 // WriteSARIF writes res as a SARIF 2.1.0 log with one run. Rule metadata
-// covers every rule that fired; artifact URIs are slash-separated paths as
-// given on the command line.
+// covers every rule that fired; artifact URIs are the paths as given on
+// the command line (see uri).
 func WriteSARIF(w io.Writer, res *scan.Result) error {
 	fired := map[string]bool{}
 	for _, f := range res.Findings() {
@@ -207,11 +214,14 @@ func WriteSARIF(w io.Writer, res *scan.Result) error {
 				props["subject"] = f.Subject
 			}
 			run.Results = append(run.Results, sarifResult{
-				RuleID:     f.RuleID,
-				RuleIndex:  index[f.RuleID],
-				Level:      sarifLevel(f.Severity),
-				Message:    sarifMessage{Text: oneLine(f.Message)},
-				Locations:  []sarifLocation{loc},
+				RuleID:    f.RuleID,
+				RuleIndex: index[f.RuleID],
+				Level:     sarifLevel(f.Severity),
+				Message:   sarifMessage{Text: oneLine(f.Message)},
+				Locations: []sarifLocation{loc},
+				PartialFingerprints: map[string]string{
+					"primaryLocationLineHash": locationHash(f),
+				},
 				Properties: props,
 			})
 		}
@@ -229,6 +239,15 @@ func WriteSARIF(w io.Writer, res *scan.Result) error {
 	return nil
 }
 
+// locationHash identifies a finding's place inside its artifact (member,
+// offset, subject), stable across runs over the same bytes: GitHub code
+// scanning combines it with the path and rule id into the alert
+// fingerprint.
+func locationHash(f mlsec.Finding) string {
+	h := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%d\x00%s", f.Location.Member, f.Location.Offset, f.Subject)))
+	return hex.EncodeToString(h[:8]) + ":1"
+}
+
 // ruleName turns a rule title into a PascalCase SARIF rule name.
 func ruleName(title string) string {
 	var b strings.Builder
@@ -240,6 +259,14 @@ func ruleName(title string) string {
 	return b.String()
 }
 
+// uri turns a scanned path into a SARIF artifact URI: a relative path
+// stays relative (GitHub code scanning resolves it against the checkout
+// root) and an absolute one becomes a file:// URI; both are
+// percent-encoded, since SARIF requires valid URI references and paths may
+// hold spaces, '#' or '%'.
 func uri(p string) string {
-	return strings.TrimPrefix(filepath.ToSlash(p), "./")
+	if filepath.IsAbs(p) {
+		return (&url.URL{Scheme: "file", Path: filepath.ToSlash(p)}).String()
+	}
+	return (&url.URL{Path: strings.TrimPrefix(filepath.ToSlash(p), "./")}).String()
 }

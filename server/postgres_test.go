@@ -25,6 +25,15 @@ func TestPostgres(t *testing.T) {
 			fn(t, newEnvStore(t, st, nil))
 		})
 	}
+	t.Run("QueuedChecks", func(t *testing.T) {
+		schema := pgtest.Schema(t, url)
+		st, err := postgres.Open(context.Background(), url, postgres.Options{Schema: schema})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		testQueuedChecks(t, st, withQueueOn(t, url, schema, 2))
+	})
 	t.Run("UploadScanGate", func(t *testing.T) {
 		st, err := postgres.Open(context.Background(), url, postgres.Options{Schema: pgtest.Schema(t, url)})
 		if err != nil {

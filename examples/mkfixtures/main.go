@@ -102,11 +102,15 @@ identities:
   - {name: sec-eng, key: keys/security.pub}             # security engineering
   - {name: data-eng, key: keys/data.pub}                # data engineering
   - {name: model-owner, key: keys/owner.pub}            # the model's owner
+  - {name: ml-alice, subject: alice@acme.example}      # data scientist (no key: role holder only)
+  - {name: grc-bob, subject: bob@acme.example}          # governance, risk and compliance
 roles:
   platform: [platform-ci]
   security-engineer: [sec-eng]
   data-engineer: [data-eng]
   model-owner: [model-owner]
+  data-scientist: [ml-alice]
+  grc: [grc-bob]
 sources:
   - {url: "https://huggingface.co/tiny-org/", trust: untrusted}
   - {url: "https://huggingface.co/datasets/tiny-org/", trust: untrusted}
@@ -269,6 +273,8 @@ func finetune(base, dataset, out string) error {
 	}
 	files := map[string][]byte{
 		"model.safetensors": safetensors(w, []string{"embed.weight", "classifier.weight", "classifier.bias"}),
+		"README.md": []byte("---\nlicense: apache-2.0\nbase_model: tiny-org/tiny-bert\ndatasets: [tiny-org/reviews]\n---\n" +
+			"# sentiment\nA sentiment classifier fine-tuned from tiny-bert on the reviews dataset (example).\n"),
 	}
 	for _, n := range []string{"config.json", "tokenizer.json", "tokenizer_config.json"} {
 		b, err := os.ReadFile(filepath.Join(base, n))

@@ -441,19 +441,21 @@ func Inspect(ri RepoInfo) (*Facts, error) {
 			f.Unreadable = append(f.Unreadable, fmt.Sprintf("%s: %v", jf, err))
 			continue
 		}
-		var doc struct {
-			AutoMap map[string]json.RawMessage `json:"auto_map"`
-		}
-		if json.Unmarshal(b, &doc) != nil {
+		// A map, not a struct: transformers reads the key "auto_map"
+		// exactly, while struct decoding would also take "AUTO_MAP" (and a
+		// later look-alike would hide the real one).
+		var doc map[string]json.RawMessage
+		var autoMap map[string]json.RawMessage
+		if json.Unmarshal(b, &doc) != nil || json.Unmarshal(doc["auto_map"], &autoMap) != nil {
 			continue
 		}
-		autos := make([]string, 0, len(doc.AutoMap))
-		for k := range doc.AutoMap {
+		autos := make([]string, 0, len(autoMap))
+		for k := range autoMap {
 			autos = append(autos, k)
 		}
 		sort.Strings(autos)
 		for _, auto := range autos {
-			for _, ref := range autoRefs(doc.AutoMap[auto]) {
+			for _, ref := range autoRefs(autoMap[auto]) {
 				am := parseRef(ref)
 				am.File, am.Auto = jf, auto
 				am.Present = am.Repo == "" && present[am.ModuleFile()]

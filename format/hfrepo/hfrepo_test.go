@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/mlsecops/mlsec/format/internal/fuzzseed"
 )
 
 func TestParseHFURL(t *testing.T) {
@@ -102,5 +104,52 @@ func TestIsRepoAndResolve(t *testing.T) {
 	ri, ok = IsRepo(filepath.Join(root, "gitrepo"))
 	if !ok || ri.Name != "acme/d" || ri.Type != TypeDataset || ri.Revision != "abcdef1234567" {
 		t.Errorf("git clone: %+v %v", ri, ok)
+	}
+}
+
+// FuzzInspect writes each input as the config.json of a repository and
+// checks that recognising and inspecting it neither panics nor reports
+// auto_map entries without a module.
+func FuzzInspect(f *testing.F) {
+	fuzzseed.Files(f, "testdata/*.json")
+	f.Fuzz(func(t *testing.T, b []byte) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "config.json"), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		ri, ok := IsRepo(dir)
+		if !ok {
+			ri = RepoInfo{Root: dir}
+		}
+		facts, err := Inspect(ri)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, am := range facts.AutoMaps {
+			if am.File != "config.json" {
+				t.Fatalf("auto_map from %q", am.File)
+			}
+		}
+	})
+}
+
+// The auto_map key is matched exactly, as transformers reads it: a later
+// "AUTO_MAP" must not hide it, and alone it is not an auto_map.
+func TestAutoMapKeyExact(t *testing.T) {
+	for doc, want := range map[string]int{
+		`{"model_type": "x", "auto_map": {"AutoModel": "modeling_x.X"}, "AUTO_MAP": {}}`: 1,
+		`{"model_type": "x", "Auto_Map": {"AutoModel": "modeling_x.X"}}`:                 0,
+	} {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		f, err := Inspect(RepoInfo{Root: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(f.AutoMaps) != want {
+			t.Errorf("%s: %d auto_map entries %+v, want %d", doc, len(f.AutoMaps), f.AutoMaps, want)
+		}
 	}
 }

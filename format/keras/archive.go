@@ -10,8 +10,14 @@ import (
 
 // Archive is an opened Keras v3 .keras zip.
 type Archive struct {
-	// Config is the content of config.json.
+	// Config is the content of config.json. When the archive holds
+	// several entries of that name it is the last one, the entry Python's
+	// zipfile (and so Keras) reads.
 	Config []byte
+	// Shadowed are the contents of the other config.json entries, in
+	// archive order: zip readers disagree on which duplicate wins, so
+	// callers examine them too.
+	Shadowed [][]byte
 	// KerasVersion is metadata.json's keras_version, if present.
 	KerasVersion string
 	// Members are the other entries (model.weights.h5, assets, ...).
@@ -29,13 +35,15 @@ func OpenArchive(r io.ReaderAt, size int64, opt Options) (*Archive, error) {
 		return nil, fmt.Errorf("%w: zip: %v", ErrFormat, err)
 	}
 	var cfg, meta *zip.File
+	var shadowed []*zip.File
 	for _, f := range zr.File {
 		switch f.Name {
 		case "config.json":
-			if cfg == nil {
-				cfg = f
-				continue
+			if cfg != nil {
+				shadowed = append(shadowed, cfg)
 			}
+			cfg = f
+			continue
 		case "metadata.json":
 			if meta == nil {
 				meta = f
@@ -49,6 +57,13 @@ func OpenArchive(r io.ReaderAt, size int64, opt Options) (*Archive, error) {
 	}
 	if a.Config, err = readMember(cfg, opt.MaxBytes); err != nil {
 		return nil, err
+	}
+	for _, f := range shadowed {
+		b, err := readMember(f, opt.MaxBytes)
+		if err != nil {
+			return nil, err
+		}
+		a.Shadowed = append(a.Shadowed, b)
 	}
 	if meta != nil {
 		if b, err := readMember(meta, 1<<20); err == nil {

@@ -274,7 +274,9 @@ func (w *walker) object(m map[string]any, path string) {
 	// Keras 2 Lambda layers: config {"function": [b64 code, defaults, closure] or "b64", "function_type": "lambda"}.
 	if ft, ok := str(m, "function_type"); ok {
 		if ft == "lambda" {
-			if _, isObj := m["function"].(map[string]any); !isObj {
+			// tf.keras's json_utils writes the (code, defaults, closure)
+			// tuple as {"class_name": "__tuple__", "items": [...]}.
+			if !isObject(m["function"]) {
 				w.add(Issue{Kind: Lambda, Path: join(path, "function"), Subject: "Lambda",
 					Detail: "Keras 2 Lambda layer with marshalled bytecode: loading runs it"})
 			}
@@ -286,7 +288,7 @@ func (w *walker) object(m map[string]any, path string) {
 		}
 	}
 	if ft, ok := str(m, "output_shape_type"); ok && ft == "lambda" {
-		if _, isObj := m["output_shape"].(map[string]any); !isObj && m["output_shape"] != nil {
+		if !isObject(m["output_shape"]) && m["output_shape"] != nil {
 			w.add(Issue{Kind: Lambda, Path: join(path, "output_shape"), Subject: "Lambda",
 				Detail: "Keras 2 Lambda output_shape with marshalled bytecode: loading runs it"})
 		}
@@ -324,6 +326,13 @@ func (w *walker) object(m map[string]any, path string) {
 	}
 }
 
+// isObject reports whether v is a JSON object other than a serialized
+// tuple.
+func isObject(v any) bool {
+	m, ok := v.(map[string]any)
+	return ok && m["class_name"] != "__tuple__"
+}
+
 // refRegistered checks a registered_name ("package>Name" for custom
 // objects; a built-in Keras class otherwise).
 func (w *walker) refRegistered(path, registered string) {
@@ -352,6 +361,9 @@ func (w *walker) ref(path, module, name, class string) bool {
 	case w.denied(module, name) || dangerousModule(module) || (module == "" && dangerousName(name)):
 		w.add(Issue{Kind: DangerousReference, Path: path, Subject: subject,
 			Detail: fmt.Sprintf("reference to %s: loading imports it and may run commands or code", subject)})
+	case (module == "" || kerasModule(module)) && riskyKerasName(name):
+		w.add(Issue{Kind: DangerousReference, Path: path, Subject: subject,
+			Detail: fmt.Sprintf("reference to %s: a Keras function that downloads or writes files, loads another model or turns safe mode off (CVE-2025-8747 family); loading calls it", subject)})
 	case module == "" || module == "__main__":
 		if class != "function" && builtinClass(name) {
 			return false
@@ -423,6 +435,19 @@ func dangerousModule(module string) bool {
 		"code", "codeop", "webbrowser", "pdb", "timeit", "tempfile", "io", "_io", "urllib",
 		"requests", "http", "asyncio", "multiprocessing", "dill", "cloudpickle", "joblib", "types",
 		"operator", "_operator", "functools", "pydoc", "pkgutil", "inspect", "numpy.testing":
+		return true
+	}
+	return false
+}
+
+// riskyKerasName reports Keras's own functions that a configuration must
+// never reference although they live in an allowed keras.* module: they
+// download or write files (keras.utils.get_file, CVE-2025-8747), load
+// further models or weights from a path, or disable safe_mode.
+func riskyKerasName(name string) bool {
+	switch name {
+	case "get_file", "load_model", "load_weights", "load_img", "save_model", "save_weights",
+		"save_img", "enable_unsafe_deserialization", "export_saved_model":
 		return true
 	}
 	return false

@@ -42,6 +42,14 @@ func TestAnalyzeFixtures(t *testing.T) {
 			{ForeignReference, "my_layers.Custom"},
 			{ExternalPath, "https://example.com/vocab.txt"},
 		}},
+		// Keras's own file and model loaders are not safe because they live
+		// in keras.* (CVE-2025-8747: keras.utils.get_file under safe_mode).
+		{"keras3_get_file.json", []brief{
+			{DangerousReference, "keras.src.utils.file_utils.get_file"},
+			{DangerousReference, "keras.utils.get_file"},
+			{DangerousReference, "keras.src.ops.load_model"},
+			{DangerousReference, "keras.models.load_model"},
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {

@@ -73,3 +73,25 @@ func FuzzAnalyze(f *testing.F) {
 		Sniff(data)
 	})
 }
+
+// FuzzSniffAt drives SniffAt's look past the head with a tiny window, so
+// every input exercises operand skipping; it must not panic, and whatever
+// the head alone accepts it accepts too.
+func FuzzSniffAt(f *testing.F) {
+	for _, path := range fixtures(f) {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data[:min(len(data), 4<<10)], uint8(16))
+	}
+	decoy := pickletest.New(-1).BinUnicode("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").Pop().String0("BBBBBBBBBBBBBBBBBBBBBBBBBBB").Pop()
+	f.Add(decoy.Call("os", "system", "id").Stop().Bytes(), uint8(8))
+	f.Fuzz(func(t *testing.T, data []byte, w uint8) {
+		head := data[:min(len(data), int(w)+1)]
+		got := SniffAt(bytes.NewReader(data), int64(len(data)), head)
+		if Sniff(head) && !got {
+			t.Fatalf("Sniff(head) accepts but SniffAt rejects")
+		}
+	})
+}

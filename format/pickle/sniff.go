@@ -3,6 +3,8 @@ package pickle
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io"
 )
 
 // Sniff reports whether head, the first bytes of a stream, looks like a
@@ -30,8 +32,15 @@ const sniffMinOps = 3
 // breaks (it is only a prefix of the file, or the stream is truncated or
 // corrupt) after sniffMinOps clean opcodes.
 func sniffText(head []byte) bool {
+	ok, _ := sniffWalk(head)
+	return ok
+}
+
+// sniffWalk is sniffText that also reports, when the head is rejected only
+// because it ends inside an opcode, that opcode's offset (else -1).
+func sniffWalk(head []byte) (bool, int64) {
 	if len(head) == 0 || opTable[head[0]].name == "" || head[0] == opStop || head[0] == opProto {
-		return false
+		return false, -1
 	}
 	c := &collector{
 		opts:      Options{MaxOps: 1 << 20, MaxStack: 1 << 16, MaxMemo: 1 << 16, MaxStringLen: 256, MaxPickles: 1, MaxCallArgs: 1}.withDefaults(),
@@ -51,19 +60,144 @@ func sniffText(head []byte) bool {
 	// still a pickle whose opcodes before the break would run. Any stack or
 	// memo inconsistency means this is not a pickle.
 	breaks := 0
+	trunc := int64(-1)
 	for _, a := range m.anomalies {
 		switch a.Kind {
-		case AnomalyTruncated, AnomalyBadOperand, AnomalyBadOpcode:
+		case AnomalyTruncated:
+			trunc = a.Offset
+			breaks++
+		case AnomalyBadOperand, AnomalyBadOpcode:
 			breaks++
 		default:
-			return false
+			return false, -1
 		}
 	}
 	switch res {
 	case resStop:
-		return breaks == 0 && m.ops >= 2 && len(m.stack) > 0
+		return breaks == 0 && m.ops >= 2 && len(m.stack) > 0, -1
 	case resBroken:
-		return breaks == 1 && m.ops >= sniffMinOps
+		if breaks == 1 && m.ops >= sniffMinOps {
+			return true, -1
+		}
+		if breaks == 1 {
+			return false, trunc
+		}
+	}
+	return false, -1
+}
+
+// Bounds of SniffAt's look past the head.
+const (
+	sniffMaxSkips = 8        // leading operands skipped
+	sniffMaxLine  = 16 << 20 // bytes searched for the end of a text operand
+)
+
+// SniffAt is Sniff for a whole stream: head holds its first bytes (a
+// window of a larger stream when len(head) < size). A pickle may open with
+// a decoy string longer than any head — CPython reads it and runs the
+// program after it, with or without PROTO — so when the head is rejected
+// only because it ends inside a string operand, SniffAt skips that operand
+// (by its declared length, or to the end of its line for text opcodes),
+// replaces it with an empty one of the same opcode, and sniffs the bytes
+// that follow. At most sniffMaxSkips operands are skipped.
+func SniffAt(r io.ReaderAt, size int64, head []byte) bool {
+	if Sniff(head) {
+		return true
+	}
+	window := len(head)
+	base := int64(0) // stream offset of head[len(prefix):]
+	var prefix []byte
+	cur := head
+	for i := 0; i < sniffMaxSkips; i++ {
+		ok, t := sniffWalk(cur)
+		if ok {
+			return true
+		}
+		if base+int64(len(cur)-len(prefix)) >= size {
+			return false // the whole stream was seen: the break is real
+		}
+		if t < int64(len(prefix)) || t >= int64(len(cur)) {
+			return false
+		}
+		at := base + t - int64(len(prefix)) // stream offset of the truncated opcode
+		code := cur[t]
+		stub, end, ok := skipOperand(r, size, at, code)
+		if !ok {
+			return false
+		}
+		prefix = append(append([]byte(nil), cur[:t]...), stub...)
+		if len(prefix) > window {
+			return false
+		}
+		base = end
+		next := make([]byte, min(int64(window), size-end))
+		n, err := r.ReadAt(next, end)
+		if n < len(next) && err != nil && !errors.Is(err, io.EOF) {
+			return false
+		}
+		cur = append(append([]byte(nil), prefix...), next[:n]...)
 	}
 	return false
+}
+
+// skipOperand returns an empty stand-in for the string opcode code at off
+// and the stream offset just past its real operand.
+func skipOperand(r io.ReaderAt, size, off int64, code byte) (stub []byte, end int64, ok bool) {
+	lenBytes := 0
+	switch opTable[code].arg {
+	case argString4, argBytes4, argUnicode4, argLong4:
+		lenBytes = 4
+	case argBytes8, argUnicode8:
+		lenBytes = 8
+	case argStringNL, argUnicodeNL:
+		var q [1]byte
+		if code == opString {
+			if _, err := r.ReadAt(q[:], off+1); err != nil || (q[0] != '\'' && q[0] != '"') {
+				return nil, 0, false
+			}
+		}
+		nl, found := findNewline(r, size, off+1)
+		if !found {
+			return nil, 0, false
+		}
+		if code == opString {
+			return []byte("S''\n"), nl + 1, true
+		}
+		return []byte("V\n"), nl + 1, true
+	default:
+		return nil, 0, false
+	}
+	b := make([]byte, lenBytes)
+	if _, err := r.ReadAt(b, off+1); err != nil {
+		return nil, 0, false
+	}
+	var n uint64
+	for i := lenBytes - 1; i >= 0; i-- {
+		n = n<<8 | uint64(b[i])
+	}
+	if lenBytes == 4 && opTable[code].arg != argBytes4 && opTable[code].arg != argUnicode4 && n >= 1<<31 {
+		return nil, 0, false // a negative signed length: CPython refuses it
+	}
+	end = off + 1 + int64(lenBytes) + int64(n)
+	if n > uint64(size) || end > size {
+		return nil, 0, false
+	}
+	return append([]byte{code}, make([]byte, lenBytes)...), end, true
+}
+
+// findNewline returns the offset of the first '\n' at or after off, looking
+// at most sniffMaxLine bytes ahead.
+func findNewline(r io.ReaderAt, size, off int64) (int64, bool) {
+	buf := make([]byte, 64<<10)
+	for pos := off; pos < size && pos-off < sniffMaxLine; {
+		n, err := r.ReadAt(buf[:min(int64(len(buf)), size-pos)], pos)
+		if i := bytes.IndexByte(buf[:n], '\n'); i >= 0 {
+			return pos + int64(i), true
+		}
+		if n == 0 || (err != nil && !errors.Is(err, io.EOF)) {
+			return 0, false
+		}
+		pos += int64(n)
+	}
+	return 0, false
 }

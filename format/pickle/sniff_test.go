@@ -1,6 +1,7 @@
 package pickle
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -83,6 +84,43 @@ func TestSniffCrafted(t *testing.T) {
 	for name, data := range no {
 		if Sniff([]byte(data)) {
 			t.Errorf("%s: Sniff(%q) = true, want false", name, data)
+		}
+	}
+}
+
+// TestSniffAtLeadingDecoy: a pickle may open with a string longer than
+// the detection head; CPython reads it and runs what follows, so SniffAt
+// must look past it. Non-pickles whose head breaks the same way stay out.
+func TestSniffAtLeadingDecoy(t *testing.T) {
+	evil := pickletest.New(-1).Call("os", "system", "id").Stop().Bytes()
+	big := strings.Repeat("A", 100_000)
+	yes := map[string][]byte{
+		"BINUNICODE":       append(pickletest.New(-1).BinUnicode(big).Pop().Bytes(), evil...),
+		"BINBYTES":         append(pickletest.New(-1).BinBytes([]byte(big)).Pop().Bytes(), evil...),
+		"BINSTRING":        append(pickletest.New(-1).BinString(big).Pop().Bytes(), evil...),
+		"BINUNICODE8":      append(pickletest.New(-1).BinUnicode8(big).Pop().Bytes(), evil...),
+		"STRING":           append(pickletest.New(-1).String0(big).Pop().Bytes(), evil...),
+		"UNICODE":          append(pickletest.New(-1).Unicode(big).Pop().Bytes(), evil...),
+		"MARK then string": append(pickletest.New(-1).Mark().BinUnicode(big).PopMark().Bytes(), evil...),
+		"two decoys":       append(pickletest.New(-1).BinUnicode(big).Pop().BinBytes([]byte(big)).Pop().Bytes(), evil...),
+	}
+	for name, data := range yes {
+		if Sniff(data[:8192]) {
+			t.Fatalf("%s: the head alone already sniffs; the test proves nothing", name)
+		}
+		if !SniffAt(bytes.NewReader(data), int64(len(data)), data[:8192]) {
+			t.Errorf("%s: SniffAt = false, want true", name)
+		}
+	}
+	no := map[string][]byte{
+		"declared length past EOF": append([]byte("X\xff\xff\x00\x00"), big[:9000]...),
+		"text, long first line":    []byte("Version " + big + "\nmore text\n"),
+		"S without quote":          []byte("Some " + big + "\nN0N0N."),
+		"decoy then prose":         append(pickletest.New(-1).BinUnicode(big).Bytes(), "hello world"...),
+	}
+	for name, data := range no {
+		if SniffAt(bytes.NewReader(data), int64(len(data)), data[:min(8192, len(data))]) {
+			t.Errorf("%s: SniffAt = true, want false", name)
 		}
 	}
 }

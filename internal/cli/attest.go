@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -99,6 +100,9 @@ func prefixed(p, s string) string {
 
 // identify hashes the artifact at path into its subject.
 func identify(ctx context.Context, h *attest.Hasher, what, path string) (attest.Subject, error) {
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return attest.Subject{}, mlsec.Errorf(mlsec.EINVALID, "%s: %s does not exist", what, path)
+	}
 	if err := checkModelPath(path); err != nil {
 		return attest.Subject{}, mlsec.Errorf(mlsec.EINVALID, "%s: %s", what, strings.TrimPrefix(err.Error(), "invalid: "))
 	}
@@ -107,6 +111,23 @@ func identify(ctx context.Context, h *attest.Hasher, what, path string) (attest.
 		return attest.Subject{}, signingError(err)
 	}
 	return s, nil
+}
+
+// digestArg reads an input given as sha256:<hex> (ok) rather than as a
+// path; a sha256: argument that is neither a digest nor an existing path is
+// an error about the digest.
+func digestArg(what, arg string) (attest.Digest, bool, error) {
+	if !strings.HasPrefix(arg, "sha256:") {
+		return "", false, nil
+	}
+	d, err := attest.ParseDigest(arg)
+	if err == nil {
+		return d, true, nil
+	}
+	if _, serr := os.Stat(arg); serr == nil {
+		return "", false, nil // a file that happens to be named sha256:...
+	}
+	return "", false, usageError(fmt.Errorf("%s: %w", what, err))
 }
 
 func newAttestProvenanceCmd(app *App) *cobra.Command {
@@ -152,6 +173,12 @@ The statement is signed and appended to the model's claims file.`,
 				}
 			}
 			for _, d := range datasets {
+				if dg, ok, err := digestArg("--dataset", d); err != nil {
+					return err
+				} else if ok {
+					p.Dependencies = append(p.Dependencies, attest.Dependency{Role: attest.RoleDataset, Digest: dg})
+					continue
+				}
 				s, err := identify(ctx, h, "--dataset", d)
 				if err != nil {
 					return err
@@ -159,7 +186,9 @@ The statement is signed and appended to the model's claims file.`,
 				p.Dependencies = append(p.Dependencies, attest.Dependency{Role: attest.RoleDataset, Name: s.Name, Digest: s.Digest})
 			}
 			for _, b := range baseModels {
-				if dg, err := attest.ParseDigest(b); err == nil && strings.HasPrefix(b, "sha256:") {
+				if dg, ok, err := digestArg("--base-model", b); err != nil {
+					return err
+				} else if ok {
 					p.Dependencies = append(p.Dependencies, attest.Dependency{Role: attest.RoleBaseModel, Digest: dg})
 					continue
 				}
@@ -191,7 +220,7 @@ The statement is signed and appended to the model's claims file.`,
 	sf.register(cmd)
 	fl := cmd.Flags()
 	fl.StringVar(&model, "model", "", "the model (file or directory) the run produced")
-	fl.StringSliceVar(&datasets, "dataset", nil, "dataset directory or file used by the run (repeatable)")
+	fl.StringSliceVar(&datasets, "dataset", nil, "dataset directory or file used by the run, or its sha256:<hex> root digest (repeatable)")
 	fl.StringSliceVar(&baseModels, "base-model", nil, "base model path, or its sha256:<hex> root digest (repeatable)")
 	fl.StringSliceVar(&code, "code", nil, "training code as URL@COMMIT, e.g. git+https://host/repo@<40-hex commit> (repeatable)")
 	fl.StringVar(&config, "config", "", "run configuration and hyperparameters (JSON or YAML object)")
@@ -392,8 +421,24 @@ recorded as it is.`,
 				if data, err = readBounded(bom, attest.MaxBOMSize); err != nil {
 					return err
 				}
-			} else if data, err = buildBOM(ctx, app, path, spec); err != nil {
+			} else if data, err = buildBOM(ctx, app, path, spec, subj.Digest); err != nil {
 				return err
+			}
+			// Only a BOM that validates against its CycloneDX schema is
+			// signed: a consumer of the attestation can rely on its shape.
+			if v, probs, verr := aibom.NewValidator().Validate(data); verr != nil {
+				what := "the built BOM"
+				if bom != "" {
+					what = bom
+				}
+				if len(probs) == 0 {
+					return usageError(fmt.Errorf("attest bom: %s: %w", what, verr))
+				}
+				msgs := make([]string, 0, len(probs))
+				for _, p := range probs[:min(len(probs), 5)] {
+					msgs = append(msgs, p.String())
+				}
+				return usageError(fmt.Errorf("attest bom: %s is not valid CycloneDX %s (%d problems; mlsec bom validate lists them): %s", what, v, len(probs), strings.Join(msgs, "; ")))
 			}
 			st, err := attest.BOMStatement(subj, data)
 			if err != nil {
@@ -409,14 +454,19 @@ recorded as it is.`,
 	return cmd
 }
 
-// buildBOM inspects the artifact and renders its CycloneDX JSON AI-BOM.
-func buildBOM(ctx context.Context, app *App, path, spec string) ([]byte, error) {
+// buildBOM inspects the artifact and renders its CycloneDX JSON AI-BOM,
+// recording root (the statement's subject, already hashed) as its OMS root
+// digest.
+func buildBOM(ctx context.Context, app *App, path, spec string, root attest.Digest) ([]byte, error) {
 	if _, err := aibom.ParseSpec(spec); err != nil {
 		return nil, usageError(fmt.Errorf("--spec: %w", err))
 	}
 	rep, err := inspect.Inspect(ctx, path, inspect.Options{Log: app.Log})
 	if err != nil {
 		return nil, mlsec.Errorf(mlsec.EIO, "%w", err)
+	}
+	if rep.RootDigest == "" {
+		rep.RootDigest = string(root)
 	}
 	b, err := aibom.CycloneDX(rep, aibom.Options{Spec: spec})
 	if err != nil {
@@ -480,9 +530,9 @@ func newAttestListCmd(app *App) *cobra.Command {
 			err = attest.ReadClaimsFile(cp, func(c attest.Claim) error {
 				r := claimListing{Line: c.Line}
 				if c.Err != nil {
-					r.Error = c.Err.Error()
+					r.Error = attest.Reason(c.Err)
 				} else if st, err := attest.PeekStatement(c.Bundle); err != nil {
-					r.Error = err.Error()
+					r.Error = attest.Reason(err)
 				} else {
 					r.PredicateType, r.Subjects, r.Summary = st.GetPredicateType(), st.Subjects(), describe(st)
 				}

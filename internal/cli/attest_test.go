@@ -71,7 +71,29 @@ func TestAttestLineageVerifyChain(t *testing.T) {
 	bom := filepath.Join(tmp, "bom.json")
 	attesttest.WriteFile(t, bom, `{"bomFormat":"CycloneDX","specVersion":"1.6","components":[]}`)
 	mustRun(0, "attest", "bom", q, "--bom", bom, "--key", priv)
-	mustRun(0, "attest", "bom", q, "--key", priv, "--spec", "1.7") // built in process
+	out = mustRun(0, "attest", "bom", q, "--key", priv, "--spec", "1.7") // built in process
+	// The built BOM names the model by the digest its signature records.
+	out = mustRun(0, "attest", "list", q, "--format", "json")
+	if !strings.Contains(out, `"summary"`) {
+		t.Errorf("attest list JSON: %s", out)
+	}
+	claims, _ := os.ReadFile(filepath.Join(q, "claims.jsonl"))
+	lines := strings.Split(strings.TrimSpace(string(claims)), "\n")
+	var b struct {
+		DSSE struct {
+			Payload []byte `json:"payload"`
+		} `json:"dsseEnvelope"`
+	}
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &b); err != nil || !bytes.Contains(b.DSSE.Payload, []byte(`"value":"`+digests[q]+`"`)) {
+		t.Errorf("built BOM does not record the root digest %s: %v\n%s", digests[q], err, b.DSSE.Payload)
+	}
+	// A BOM that does not validate is not signed.
+	badBOM := filepath.Join(tmp, "bad-bom.json")
+	attesttest.WriteFile(t, badBOM, `{"bomFormat":"CycloneDX","specVersion":"1.6","components":[{"type":"model","name":"x"}]}`)
+	out = mustRun(2, "attest", "bom", q, "--bom", badBOM, "--key", priv)
+	if !strings.Contains(out, "is not valid CycloneDX 1.6") || !strings.Contains(out, "/components/0/type: got 'model'") {
+		t.Errorf("attest bom of an invalid BOM: %s", out)
+	}
 
 	// The claims file is not part of the model's signature.
 	mustRun(0, "verify", q, "--key", pub, "--signature", filepath.Join(q, "model.sig"))

@@ -123,7 +123,7 @@ func TestBOMValidateCmd(t *testing.T) {
 	}
 	invalid := write("invalid.json", `{"bomFormat":"CycloneDX","specVersion":"1.6","version":1,"components":[{"type":"model","name":"x"}]}`)
 	code, stdout, _ := mlsec(t, "bom", "validate", invalid)
-	if code != 1 || !strings.Contains(stdout, "/components/0/type: value must be one of") {
+	if code != 1 || !strings.Contains(stdout, "/components/0/type: got 'model', want one of 'application'") {
 		t.Errorf("invalid: exit %d\n%s", code, stdout)
 	}
 	code, stdout, _ = mlsec(t, "bom", "validate", "--format", "json", invalid)

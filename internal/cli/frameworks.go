@@ -240,7 +240,7 @@ func newToolsCmd(app *App) *cobra.Command {
 				return renderHTML(app.Stdout, "tools", bs)
 			}
 			tw := tabwriter.NewWriter(app.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "STAGE\tCONTROL\tOPENSSF/SIGSTORE TOOLS\tMLSEC\tSTATUS")
+			fmt.Fprintln(tw, "STAGE\tCONTROL\tOPENSSF/SIGSTORE TOOLS\tMLSEC\tCLOSED BY")
 			for _, s := range bs {
 				for _, c := range s.Controls {
 					tools := strings.Join(c.Tools, ", ")
@@ -251,10 +251,7 @@ func newToolsCmd(app *App) *cobra.Command {
 					if ml == "" {
 						ml = "-"
 					}
-					status := "closed"
-					if c.Open {
-						status = "OPEN"
-					}
+					status := closedBy(c)
 					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Stage, c.Control.ID, tools, ml, status)
 				}
 			}
@@ -265,11 +262,60 @@ func newToolsCmd(app *App) *cobra.Command {
 	return cmd
 }
 
+// closedBy says who closes a control: "OpenSSF + mlsec", "OpenSSF only",
+// "mlsec only" or "OPEN".
+func closedBy(c lifecycle.ControlStatus) string {
+	switch c.ClosedBy {
+	case "openssf+mlsec":
+		return "OpenSSF + mlsec"
+	case "openssf":
+		return "OpenSSF only"
+	case "mlsec":
+		return "mlsec only"
+	}
+	return "OPEN"
+}
+
+// controlView splits an item's controls for the HTML report: gate rules
+// and capabilities one by one, scanner rules grouped by detector prefix
+// ("PICKLE (13)") with the full list kept for a <details> element.
+type controlView struct {
+	Other, ScannerGroups, Scanner []string
+}
+
+func viewControls(cs []string) controlView {
+	var v controlView
+	counts := map[string]int{}
+	var order []string
+	for _, c := range cs {
+		id, ok := strings.CutPrefix(c, "scanner:")
+		if !ok {
+			v.Other = append(v.Other, c)
+			continue
+		}
+		v.Scanner = append(v.Scanner, id)
+		prefix := id
+		if i := strings.LastIndex(id, "-"); i > 0 {
+			prefix = id[:i]
+		}
+		if counts[prefix] == 0 {
+			order = append(order, prefix)
+		}
+		counts[prefix]++
+	}
+	for _, p := range order {
+		v.ScannerGroups = append(v.ScannerGroups, fmt.Sprintf("%s (%d)", p, counts[p]))
+	}
+	return v
+}
+
 // renderHTML writes a self-contained HTML report.
 func renderHTML(w io.Writer, page string, data any) error {
 	t, err := template.New("page").Funcs(template.FuncMap{
-		"join": strings.Join,
-		"pct":  func(f float64) string { return fmt.Sprintf("%.1f%%", f) },
+		"join":     strings.Join,
+		"closedBy": closedBy,
+		"controls": viewControls,
+		"pct":      func(f float64) string { return fmt.Sprintf("%.1f%%", f) },
 	}).Parse(htmlPages)
 	if err != nil {
 		return mlsec.Errorf(mlsec.EINTERNAL, "%w", err)
@@ -282,21 +328,21 @@ const htmlPages = `
 <style>body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin-bottom:2em}
 td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}th{background:#f4f4f4}
 .gap,.red,.open{background:#fdd}.ok,.green,.closed{background:#dfd}.amber{background:#ffe9b3}.grey{background:#eee}
-.box{display:inline-block;vertical-align:top;padding:.8em 1em;margin:.2em;border-radius:6px;min-width:8em;min-height:3.6em}</style></head><body>{{end}}
+details summary{cursor:pointer}.box{display:inline-block;vertical-align:top;padding:.8em 1em;margin:.2em;border-radius:6px;min-width:8em;min-height:3.6em}</style></head><body>{{end}}
 {{define "coverage"}}{{template "head" "framework coverage"}}<h1>Framework coverage</h1>
 {{range .}}<h2>{{.Name}} <small>({{.Version}})</small>: {{.Covered}}/{{.Total}} ({{pct .Percent}})</h2>
 <table><tr><th>ID</th><th>Item</th><th>Controls</th></tr>
-{{range .Items}}<tr class="{{if .Gap}}gap{{else}}ok{{end}}"><td>{{.ID}}</td><td>{{.Name}}</td><td>{{if .Gap}}GAP{{else}}{{join .Controls ", "}}{{end}}</td></tr>
+{{range .Items}}<tr class="{{if .Gap}}gap{{else}}ok{{end}}"><td>{{.ID}}</td><td>{{.Name}}</td><td>{{if .Gap}}GAP{{else}}{{with controls .Controls}}{{join .Other ", "}}{{if .Scanner}}{{if .Other}}<br>{{end}}<details><summary>scanner rules: {{join .ScannerGroups ", "}}</summary>{{join .Scanner ", "}}</details>{{end}}{{end}}{{end}}</td></tr>
 {{end}}</table>{{end}}</body></html>{{end}}
 {{define "tools"}}{{template "head" "tools map"}}<h1>Where OpenSSF tools close gaps, and where not</h1>
-<table><tr><th>Stage</th><th>Control</th><th>OpenSSF / Sigstore tools</th><th>mlsec</th><th>Status</th></tr>
+<table><tr><th>Stage</th><th>Control</th><th>OpenSSF / Sigstore tools</th><th>mlsec</th><th>Closed by</th></tr>
 {{range $s := .}}{{range .Controls}}<tr class="{{if .Open}}open{{else}}closed{{end}}"><td>{{$s.Stage}}</td><td>{{.Control.Title}}</td>
-<td>{{join .Tools ", "}}</td><td>{{join .Control.MLSec ", "}}</td><td>{{if .Open}}OPEN{{else}}closed{{end}}</td></tr>
+<td>{{join .Tools ", "}}</td><td>{{join .Control.MLSec ", "}}</td><td>{{closedBy .}}</td></tr>
 {{end}}{{end}}</table></body></html>{{end}}
 {{define "assess"}}{{template "head" "maturity assessment"}}<h1>Maturity scorecard{{if .Pipeline}}: {{.Pipeline}}{{end}}</h1>
 <h2>Lifecycle</h2><div>{{range .Stages}}<span class="box {{.Status}}"><b>{{.Stage}}</b><br>{{.Passed}}/{{.Artifacts}} passed{{if not .Gated}}<br>not gated{{end}}</span>{{end}}</div>
 <h2>CoSAI AIMM level per artifact class</h2><table><tr><th>Class</th><th>Level</th><th>Artifacts</th></tr>
-{{range .Classes}}<tr><td>{{.Class}}</td><td>L{{.Level}}</td><td>{{range .Artifacts}}{{.Name}} (L{{.Level}}) {{end}}</td></tr>{{end}}</table>
+{{range .Classes}}<tr><td>{{.Class}}</td><td>L{{.Level}}</td><td>{{range $i, $a := .Artifacts}}{{if $i}}, {{end}}{{$a.Name}} (L{{$a.Level}}){{end}}</td></tr>{{end}}</table>
 <h2>SLSA build level: L{{.SLSABuildLevel}}</h2><p>{{.SLSAReason}}</p>
 <h2>Framework coverage</h2><table><tr><th>Framework</th><th>Covered</th></tr>
 {{range .Frameworks}}<tr><td>{{.Name}}</td><td>{{.Covered}}/{{.Total}} ({{pct .Percent}})</td></tr>{{end}}</table>

@@ -251,11 +251,11 @@ func TestPolicyFrameworksRolesCommands(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "mine.yaml"), []byte("apiVersion: mlsec.dev/policy/v1\nname: mine\nversion: '1'\nrules:\n  - {id: A, title: clean, expr: 'scan.max_rank < 4'}\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "mine_test.yaml"), []byte("cases:\n  - {name: clean, evidence: {scan: {present: true}}, want: PASS}\n  - {name: wrong, evidence: {scan: {present: true}}, want: FAIL}\n"), 0o644)
-	if code, out, _ := run(t, "policy", "test", dir); code != 1 || !strings.Contains(out, "FAIL mine_test.yaml: wrong (PASS)") {
+	if code, out, _ := run(t, "policy", "test", dir); code != 1 || !strings.Contains(out, "FAIL "+filepath.Join(dir, "mine_test.yaml")+": wrong (PASS)") {
 		t.Errorf("policy test with a failing case: %d\n%s", code, out)
 	}
 	os.WriteFile(filepath.Join(dir, "mine.yaml"), []byte("apiVersion: mlsec.dev/policy/v1\nname: mine\nversion: '1'\nrules:\n  - {id: A, title: clean, expr: 'scan.max_rank'}\n"), 0o644)
-	if code, _, errs := run(t, "policy", "test", dir); code != 2 || !strings.Contains(errs, "mine.yaml:5:33: rule A: expression returns int, want bool") {
+	if code, _, errs := run(t, "policy", "test", dir); code != 2 || !strings.Contains(errs, filepath.Join(dir, "mine.yaml")+":5:33: rule A: expression returns int, want bool") {
 		t.Errorf("policy test with a broken policy: %d\n%s", code, errs)
 	}
 	if code, _, errs := run(t, "policy", "check", filepath.Join(dir, "mine.yaml")); code != 2 || !strings.Contains(errs, "want bool") {
@@ -315,5 +315,40 @@ func TestPolicyFrameworksRolesCommands(t *testing.T) {
 	}
 	if code != 0 || json.Unmarshal([]byte(out), &ro) != nil || ro.Gates["cd"]["model-owner"] != "A" {
 		t.Errorf("roles: %d %s", code, out)
+	}
+}
+
+// TestIntakeUpstreamSignature: a publisher's signature is checked against
+// --upstream-key; without one, or with the wrong one, intake fails with a
+// reason that says so; with the right one the model is re-signed.
+func TestIntakeUpstreamSignature(t *testing.T) {
+	dir := t.TempDir()
+	writeKeyPair(t, dir, "org")
+	writeKeyPair(t, dir, "publisher")
+	writeKeyPair(t, dir, "other")
+	m := filepath.Join(dir, "m")
+	writeTinyModel(t, m, nil)
+	if code, out, errs := run(t, "sign", m, "--key", filepath.Join(dir, "publisher.pem"), "--signature", filepath.Join(m, "model.sig")); code != 0 {
+		t.Fatalf("sign: %d %s %s", code, out, errs)
+	}
+	org := filepath.Join(dir, "org.pem")
+	src := "https://huggingface.co/acme/m"
+
+	code, out, _ := run(t, "intake", m, "--source", src, "--key", org)
+	if code != 1 || !strings.Contains(out, "FAIL INTAKE-003   upstream signature does not verify: the artifact carries a signature, but no --upstream-key was given") ||
+		!strings.Contains(out, "upstream signature: not checked (no --upstream-key)") {
+		t.Errorf("intake without --upstream-key: %d\n%s", code, out)
+	}
+	code, out, _ = run(t, "intake", m, "--source", src, "--key", org, "--upstream-key", filepath.Join(dir, "other.pub"))
+	if code != 1 || !strings.Contains(out, "not signed by a trusted identity (tried upstream:other.pub, self)") || !strings.Contains(out, "upstream signature: invalid") {
+		t.Errorf("intake with the wrong --upstream-key: %d\n%s", code, out)
+	}
+	code, out, errs := run(t, "intake", m, "--source", src, "--key", org, "--upstream-key", filepath.Join(dir, "publisher.pub"))
+	if code != 0 || !strings.Contains(out, "upstream signature: verified") || !strings.Contains(out, "trust: quarantined → verified") {
+		t.Fatalf("intake with the publisher's key: %d\n%s%s", code, out, errs)
+	}
+	// The model now carries the organisation's signature, not the publisher's.
+	if code, out, _ := run(t, "verify", m, "--key", filepath.Join(dir, "org.pub"), "--signature", filepath.Join(m, "model.sig")); code != 0 {
+		t.Errorf("verify with the organisation's key after intake: %d %s", code, out)
 	}
 }

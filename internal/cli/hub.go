@@ -26,6 +26,7 @@ func newHubCmd(app *App) *cobra.Command {
 
 type hubScanFlags struct {
 	storageFlags
+	gate    gateFlags
 	workers int
 	noWait  bool
 	format  string
@@ -45,7 +46,11 @@ the scan's progress land in the store.
 With --database postgres://... the jobs are worked by 'mlsec worker'
 processes on any machines (DIR must be readable at the same path there);
 --workers N also works N jobs in this process. With the embedded SQLite
-store the jobs are worked here (--workers defaults to the CPU count).`,
+store the jobs are worked here (--workers defaults to the CPU count).
+
+Workers in this process also take other queued jobs (an API's gates, for
+example); give them the server's --pipeline, --signing-key and --trust-key
+so they judge and sign as the server would.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !cmd.Flags().Changed("workers") && fl.database != "" {
@@ -55,6 +60,7 @@ store the jobs are worked here (--workers defaults to the CPU count).`,
 		},
 	}
 	fl.register(cmd)
+	fl.gate.register(cmd)
 	f := cmd.Flags()
 	f.IntVar(&fl.workers, "workers", runtime.GOMAXPROCS(0), "jobs worked in this process (default: CPUs with SQLite, 0 with PostgreSQL)")
 	f.BoolVar(&fl.noWait, "no-wait", false, "enqueue and return without waiting")
@@ -72,12 +78,24 @@ func runHubScan(ctx context.Context, app *App, fl hubScanFlags, dir string) erro
 	if fl.database == "" && fl.workers == 0 && !fl.noWait {
 		return usageError(errors.New("with the embedded SQLite store jobs run in this process: --workers must be at least 1"))
 	}
+	gs, err := fl.gate.load(app.Log)
+	if err != nil {
+		return err
+	}
 	st, c, err := fl.open(ctx, app.Log)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	q, err := openQueue(ctx, st, c, queue.Config{Concurrency: fl.workers})
+	dec, err := gs.decider(st)
+	if err != nil {
+		return err
+	}
+	blobs, err := workerBlobs(c)
+	if err != nil {
+		return err
+	}
+	q, err := openQueue(ctx, st, c, queue.Config{Concurrency: fl.workers, Blobs: blobs, Decider: dec, Verifiers: gs.verifiers()})
 	if err != nil {
 		return err
 	}

@@ -187,6 +187,10 @@ func runIntake(ctx context.Context, app *App, r intakeRun) error {
 			upstreamStatus = "verified"
 		}
 	}
+	if ev.Signature.Present && !ev.Signature.Verified && len(r.upstream) == 0 {
+		upstreamStatus = "not checked (no --upstream-key)"
+		ev.Signature.Reason = "the artifact carries a signature, but no --upstream-key was given to check it against the publisher's key"
+	}
 	d := r.gate.Evaluate(ev)
 	before := lifecycle.TrustState(ev.Trust.State)
 	outcome := lifecycle.OutcomePass
@@ -272,6 +276,9 @@ func runIntake(ctx context.Context, app *App, r intakeRun) error {
 		fmt.Fprintf(w, "%s intake %s (%s) from %s\n", d.Result, ev.Artifact.Name, subject.Digest.Short(), r.target.SourceURL)
 		for _, rr := range d.Rules {
 			fmt.Fprintf(w, "  %-4s %-12s %s\n", rr.Result, rr.RuleID, rr.Reason)
+			if rr.Result != policy.Pass && rr.Remediation != "" {
+				fmt.Fprintf(w, "       %-12s fix: %s\n", "", rr.Remediation)
+			}
 		}
 		fmt.Fprintf(w, "upstream signature: %s\n", upstreamStatus)
 		if o.Resigned {

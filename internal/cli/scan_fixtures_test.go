@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/klauspost/compress/zstd"
 	"github.com/ulikunitz/xz"
 	"github.com/ulikunitz/xz/lzma"
 
@@ -77,6 +78,8 @@ func compressWith(t *testing.T, kind string, data []byte) []byte {
 		w, err = xz.NewWriter(&buf)
 	case "lzma":
 		w, err = lzma.NewWriter(&buf)
+	case "zstd":
+		w, err = zstd.NewWriter(&buf)
 	default:
 		t.Fatalf("compressor %q", kind)
 	}
@@ -191,7 +194,7 @@ func hostileFixtures(t *testing.T) []scanFixture {
 		b.Then(2).Call("os", "system", "id").Stop().Then(2).EmptyList().Stop()
 		add("torch-legacy-stream", "m.pt", b.Bytes(), "PICKLE-001")
 	}
-	for _, c := range []string{"zlib", "gzip", "xz", "lzma"} {
+	for _, c := range []string{"zlib", "gzip", "xz", "lzma", "zstd"} {
 		add("joblib-"+c, "m.joblib", compressWith(t, c, evil), "PICKLE-001")
 	}
 	add("joblib-bz2", "m.joblib", bz2, "PICKLE-001")
@@ -202,6 +205,10 @@ func hostileFixtures(t *testing.T) []scanFixture {
 	for _, name := range []string{"model.bin", "config.json", "model.safetensors", "notes.txt"} {
 		add("ext-"+name, name, evil, "PICKLE-001")
 	}
+	// Polyglots: a file with GGUF or TFLite magic that pickle.load (and
+	// torch.load's legacy path) runs as a pickle.
+	add("polyglot-gguf", "m.gguf", []byte("GGUF\x03\x00\x00\x00\x000cos\nsystem\n(S'id'\ntR."), "PICKLE-001")
+	add("polyglot-tflite", "m.tflite", []byte("U\x06xxTFL30cos\nsystem\n(S'id'\ntR."), "PICKLE-001")
 	// picklescan CVE-2025-1716: pip.main as the callable.
 	add("cve-2025-1716-pip-main", "m.pkl", pickletest.New(2).Call("pip", "main", "install").Stop().Bytes(), "PICKLE-001")
 	// picklescan CVE-2025-10157: a submodule of a denied module.

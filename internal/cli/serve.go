@@ -4,19 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/mlsecops/mlsec"
+	"github.com/mlsecops/mlsec/queue"
 	"github.com/mlsecops/mlsec/server"
-	"github.com/mlsecops/mlsec/signing"
 	"github.com/mlsecops/mlsec/store"
-	"github.com/mlsecops/mlsec/store/blob"
 	"github.com/mlsecops/mlsec/store/dial"
 )
 
@@ -28,7 +28,10 @@ type serveFlags struct {
 	maxBody   int64
 	rate      float64
 	burst     int
-	trustKey  string
+	gate      gateFlags
+	workers   int
+	inline    bool
+	hubRoot   string
 	logFormat string
 	logLevel  string
 }
@@ -43,11 +46,26 @@ func newServeCmd(app *App) *cobra.Command {
 /metrics. State lives in an embedded SQLite database in the data directory,
 or in PostgreSQL with --database postgres://...
 
+Scans, verifications, AI-BOMs, gates and hub scans requested through the
+API run as jobs on the River queue and answer 202 with a job to poll at
+/api/v1/jobs/{id}. With the embedded SQLite store serve works them itself
+(--workers, default the CPU count); with PostgreSQL 'mlsec worker' processes
+on any machines work them (--workers N adds some here). --inline runs scans,
+verifications and gates in the request instead, without a queue.
+
+Gates evaluate the built-in CEL stage policies, or those of --pipeline, whose
+sources, identities and roles also apply, exactly as 'mlsec gate --pipeline'.
+With --signing-key every decision is also a signed SLSA Verification Summary
+Attestation stored as evidence; without it decisions are recorded unsigned.
+
 On first start, with no API token in the store, serve creates an admin token
 and writes its secret to DATA/admin.token (mode 0600). SIGINT or SIGTERM shut
 the server down gracefully.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !cmd.Flags().Changed("workers") && fl.database != "" {
+				fl.workers = 0
+			}
 			return runServe(cmd.Context(), app, fl)
 		},
 	}
@@ -59,7 +77,10 @@ the server down gracefully.`,
 	f.Int64Var(&fl.maxBody, "max-body", server.DefaultMaxBodyBytes, "largest JSON or attestation request body in `BYTES`")
 	f.Float64Var(&fl.rate, "rate", server.DefaultRate, "requests per second per caller (negative: unlimited)")
 	f.IntVar(&fl.burst, "burst", server.DefaultBurst, "burst of requests per caller above --rate")
-	f.StringVar(&fl.trustKey, "trust-key", "", "PEM public key `FILE` whose signatures the server verifies")
+	fl.gate.register(cmd)
+	f.IntVar(&fl.workers, "workers", runtime.GOMAXPROCS(0), "jobs worked in this process (default: CPUs with SQLite, 0 with PostgreSQL)")
+	f.BoolVar(&fl.inline, "inline", false, "run scans, verifications and gates in the request; no job queue (no BOM or hub scan requests)")
+	f.StringVar(&fl.hubRoot, "hub-root", "", "confine API-started hub scans to directories inside `DIR`")
 	f.StringVar(&fl.logFormat, "log-format", "json", "log format: json|text")
 	f.StringVar(&fl.logLevel, "log-level", "info", "log level: debug|info|warn|error")
 	return cmd
@@ -96,28 +117,46 @@ func runServe(ctx context.Context, app *App, fl serveFlags) error {
 	if err != nil {
 		return mlsec.Errorf(mlsec.EIO, "serve: %w", err)
 	}
-	cfg := server.Config{
-		Store: st, Blobs: blobStore{blobs, fl.maxUpload}, Log: log,
-		MaxUploadBytes: fl.maxUpload, MaxBodyBytes: fl.maxBody, Rate: fl.rate, Burst: fl.burst,
-		// Config.Jobs stays nil: API scans and gates run inline on uploaded
-		// blobs; queue jobs take filesystem paths (hub mirrors), see
-		// `mlsec hub scan`.
+	if fl.workers < 0 {
+		return usageError(errors.New("--workers must not be negative"))
 	}
-	if fl.trustKey != "" {
-		pem, err := os.ReadFile(fl.trustKey)
+	if fl.database == "" && fl.workers == 0 && !fl.inline {
+		return usageError(errors.New("with the embedded SQLite store jobs run in this process: --workers must be at least 1 (or use --inline)"))
+	}
+	gs, err := fl.gate.load(log)
+	if err != nil {
+		return err
+	}
+	dec, err := gs.decider(st)
+	if err != nil {
+		return err
+	}
+	cfg := server.Config{
+		Store: st, Blobs: server.EncryptedBlobs(blobs, fl.maxUpload), Log: log,
+		MaxUploadBytes: fl.maxUpload, MaxBodyBytes: fl.maxBody, Rate: fl.rate, Burst: fl.burst,
+		Decider: dec, Pipeline: gs.pipeline, Verifier: gs.verifier, VerifierName: gs.verifierName, Identities: gs.identities,
+		HubRoot: fl.hubRoot,
+	}
+	if gs.signer == nil {
+		log.Info("gate decisions are recorded unsigned (no --signing-key)")
+	}
+	if !fl.inline {
+		q, err := openQueue(ctx, st, dc, queue.Config{Concurrency: fl.workers, Blobs: blobs, Decider: dec, Verifiers: gs.verifiers()})
 		if err != nil {
-			return usageError(fmt.Errorf("--trust-key: %w", err))
+			return err
 		}
-		pub, err := signing.ParsePublicKey(pem)
-		if err != nil {
-			return usageError(fmt.Errorf("--trust-key: %w", err))
+		if err := q.Start(ctx); err != nil {
+			q.Stop(context.Background())
+			return mlsec.Errorf(mlsec.EIO, "serve: %w", err)
 		}
-		hint, err := signing.PublicKeyHint(pub)
-		if err != nil {
-			return usageError(fmt.Errorf("--trust-key: %w", err))
-		}
-		cfg.Verifier = &signing.KeyVerifier{Key: pub, Log: log}
-		cfg.VerifierName = "key:" + hint[:16]
+		defer func() {
+			stop, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := q.Stop(stop); err != nil {
+				log.Warn("stopping the job queue", "err", err)
+			}
+		}()
+		cfg.Jobs = q
 	}
 	if err := bootstrapToken(ctx, st, fl.data, log); err != nil {
 		return err
@@ -132,28 +171,6 @@ func runServe(ctx context.Context, app *App, fl serveFlags) error {
 	}
 	fmt.Fprintf(app.Stdout, "mlsec serving on http://%s (dashboard /, API /api/v1/, OpenAPI /api/openapi.json)\n", ln.Addr())
 	return srv.Serve(ctx, ln)
-}
-
-// blobStore adapts the encrypted blob store to server.Blobs.
-type blobStore struct {
-	s   *blob.Store
-	max int64
-}
-
-func (b blobStore) Put(ctx context.Context, r io.Reader) (store.Digest, int64, error) {
-	d, n, err := b.s.Put(ctx, r, b.max)
-	if errors.Is(err, blob.ErrTooLarge) {
-		return "", 0, mlsec.Errorf(server.ETOOLARGE, "upload exceeds the limit of %d bytes", b.max)
-	}
-	return d, n, err
-}
-
-func (b blobStore) Open(_ context.Context, d store.Digest) (io.ReadCloser, error) {
-	rc, err := b.s.Open(d)
-	if errors.Is(err, blob.ErrNotFound) {
-		return nil, mlsec.Errorf(mlsec.ENOTFOUND, "no stored bytes for %s", d)
-	}
-	return rc, err
 }
 
 // bootstrapToken creates the first admin token when the store has none and

@@ -2,17 +2,25 @@ package cli
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"runtime"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/mlsecops/mlsec"
+	"github.com/mlsecops/mlsec/lifecycle"
+	"github.com/mlsecops/mlsec/policy"
 	"github.com/mlsecops/mlsec/queue"
+	"github.com/mlsecops/mlsec/server/gating"
+	"github.com/mlsecops/mlsec/signing"
 	"github.com/mlsecops/mlsec/store"
+	"github.com/mlsecops/mlsec/store/blob"
 	"github.com/mlsecops/mlsec/store/dial"
 )
 
@@ -67,6 +75,7 @@ func openQueue(ctx context.Context, st store.Store, c dial.Config, qc queue.Conf
 
 type workerFlags struct {
 	storageFlags
+	gate        gateFlags
 	concurrency int
 	jobTimeout  time.Duration
 	rescueAfter time.Duration
@@ -88,6 +97,12 @@ machines share the queue; a job whose worker dies (even kill -9) is retried
 on another worker after --rescue-after, and jobs are idempotent. Without
 --database the queue is the SQLite file in --data (one node).
 
+Jobs the API queues name artifacts by digest: a worker reads uploaded
+bytes from the encrypted blob store in --data (share the server's data
+directory, keys included) or the file:// path an artifact was registered
+with. Give workers the server's --pipeline, --signing-key and --trust-key so
+their gates decide and sign exactly as the server's would.
+
 The worker stops taking jobs on SIGINT or SIGTERM and lets running jobs
 finish for up to 30 seconds.`,
 		Args: cobra.NoArgs,
@@ -96,6 +111,7 @@ finish for up to 30 seconds.`,
 		},
 	}
 	fl.register(cmd)
+	fl.gate.register(cmd)
 	f := cmd.Flags()
 	f.IntVar(&fl.concurrency, "concurrency", runtime.GOMAXPROCS(0), "jobs worked at once")
 	f.DurationVar(&fl.jobTimeout, "job-timeout", 10*time.Minute, "longest a job may run")
@@ -110,13 +126,26 @@ func runWorker(ctx context.Context, app *App, fl workerFlags) error {
 	if fl.concurrency < 1 {
 		return usageError(errors.New("--concurrency must be at least 1"))
 	}
+	gs, err := fl.gate.load(app.Log)
+	if err != nil {
+		return err
+	}
 	st, c, err := fl.open(ctx, app.Log)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	dec, err := gs.decider(st)
+	if err != nil {
+		return err
+	}
+	blobs, err := workerBlobs(c)
+	if err != nil {
+		return err
+	}
 	q, err := openQueue(ctx, st, c, queue.Config{
 		Concurrency: fl.concurrency, JobTimeout: fl.jobTimeout, RescueAfter: fl.rescueAfter, JobDelay: fl.jobDelay, ID: fl.id,
+		Blobs: blobs, Decider: dec, Verifiers: gs.verifiers(),
 	})
 	if err != nil {
 		return err
@@ -138,4 +167,144 @@ func runWorker(ctx context.Context, app *App, fl workerFlags) error {
 	}
 	fmt.Fprintln(app.Stderr, "mlsec worker: stopped")
 	return nil
+}
+
+// gateFlags configure the gate that `mlsec serve` and `mlsec worker`
+// share (package gating): the organisation's pipeline file, the key that
+// signs decisions, and the key whose signatures the server trusts.
+type gateFlags struct {
+	pipeline   string
+	signingKey string
+	trustKey   string
+}
+
+func (f *gateFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.pipeline, "pipeline", "", "pipeline `FILE`: sources and their trust, identities (trusted keys) and roles, stage policies, as for mlsec gate")
+	fl.StringVar(&f.signingKey, "signing-key", "", "PEM ECDSA private key `FILE` (as for mlsec sign --key) that signs every gate decision as an SLSA VSA stored as evidence; without it decisions are recorded unsigned")
+	fl.StringVar(&f.trustKey, "trust-key", "", "PEM public key `FILE` whose signatures the server verifies")
+}
+
+// gateSetup is what gateFlags load.
+type gateSetup struct {
+	pipeline     *lifecycle.Pipeline
+	signer       signing.Signer
+	signerID     string
+	verifier     signing.Verifier
+	verifierName string
+	identities   []policy.NamedVerifier
+}
+
+func (s gateSetup) verifiers() []policy.NamedVerifier {
+	var vs []policy.NamedVerifier
+	if s.verifier != nil {
+		vs = append(vs, policy.NamedVerifier{Name: s.verifierName, Verifier: s.verifier})
+	}
+	return append(vs, s.identities...)
+}
+
+// decider builds the gate decider for st.
+func (s gateSetup) decider(st store.Store) (*gating.Decider, error) {
+	d, err := gating.New(gating.Config{Store: st, Pipeline: s.pipeline, Signer: s.signer, Operator: s.signerID})
+	if err != nil {
+		return nil, mlsec.Errorf(mlsec.EINVALID, "%w", err)
+	}
+	return d, nil
+}
+
+func readPublicKey(flag, file string) (*ecdsa.PublicKey, error) {
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return nil, usageError(fmt.Errorf("%s: %w", flag, err))
+	}
+	pub, err := signing.ParsePublicKey(pem)
+	if err != nil {
+		return nil, usageError(fmt.Errorf("%s: %s: %w", flag, file, err))
+	}
+	return pub, nil
+}
+
+func keyName(pub *ecdsa.PublicKey) (string, error) {
+	hint, err := signing.PublicKeyHint(pub)
+	if err != nil {
+		return "", err
+	}
+	return "key:" + hint[:16], nil
+}
+
+func (f *gateFlags) load(log *slog.Logger) (gateSetup, error) {
+	var s gateSetup
+	if f.pipeline != "" {
+		pl, err := lifecycle.LoadPipeline(f.pipeline)
+		if err != nil {
+			return s, usageError(fmt.Errorf("--pipeline: %w", err))
+		}
+		s.pipeline = pl
+		for _, id := range pl.Identities {
+			if id.Key == "" {
+				continue
+			}
+			pub, err := readPublicKey("--pipeline identity "+id.Name, pl.Resolve(id.Key))
+			if err != nil {
+				return s, err
+			}
+			s.identities = append(s.identities, policy.NamedVerifier{Name: id.Name, Verifier: &signing.KeyVerifier{Key: pub, Log: log}})
+		}
+	}
+	if f.trustKey != "" {
+		pub, err := readPublicKey("--trust-key", f.trustKey)
+		if err != nil {
+			return s, err
+		}
+		if s.verifierName, err = keyName(pub); err != nil {
+			return s, usageError(fmt.Errorf("--trust-key: %w", err))
+		}
+		s.verifier = &signing.KeyVerifier{Key: pub, Log: log}
+	}
+	if f.signingKey != "" {
+		data, err := os.ReadFile(f.signingKey)
+		if err != nil {
+			return s, usageError(fmt.Errorf("--signing-key: %w", err))
+		}
+		k, err := signing.ParsePrivateKey(data)
+		if err != nil {
+			return s, usageError(fmt.Errorf("--signing-key: %s: %w", f.signingKey, err))
+		}
+		s.signer = &signing.KeySigner{Key: k}
+		// The decision signer goes by its pipeline identity when the
+		// pipeline names its key, else by its key hint.
+		if s.signerID, err = keyName(&k.PublicKey); err != nil {
+			return s, usageError(fmt.Errorf("--signing-key: %w", err))
+		}
+		if s.pipeline != nil {
+			for _, id := range s.pipeline.Identities {
+				if id.Key == "" {
+					continue
+				}
+				if pub, err := readPublicKey("--pipeline", s.pipeline.Resolve(id.Key)); err == nil && pub.Equal(&k.PublicKey) {
+					s.signerID = id.Name
+					break
+				}
+			}
+		}
+	}
+	return s, nil
+}
+
+// workerBlobs opens the data directory's blob store when it has keys (the
+// server's, shared with this worker), else returns nil: jobs then read
+// artifacts by their file:// references only.
+func workerBlobs(c dial.Config) (*blob.Store, error) {
+	dir := c.DataDir
+	if dir == "" {
+		dir = dial.DefaultDataDir
+	}
+	if _, err := os.Stat(filepath.Join(dir, "keys")); err != nil {
+		return nil, nil
+	}
+	b, err := dial.Blobs(c)
+	if err != nil {
+		return nil, mlsec.Errorf(mlsec.EIO, "%w", err)
+	}
+	return b, nil
 }

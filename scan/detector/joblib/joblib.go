@@ -76,12 +76,16 @@ type Compression string
 
 // Compressions joblib writes.
 const (
-	Zlib      Compression = "zlib"
-	Gzip      Compression = "gzip"
-	Bzip2     Compression = "bz2"
-	XZ        Compression = "xz"
-	LZMA      Compression = "lzma"
-	LegacyZF  Compression = "zf" // joblib < 0.10
+	Zlib     Compression = "zlib"
+	Gzip     Compression = "gzip"
+	Bzip2    Compression = "bz2"
+	XZ       Compression = "xz"
+	LZMA     Compression = "lzma"
+	LegacyZF Compression = "zf" // joblib < 0.10
+	// Zstd is not written by joblib, but pandas.read_pickle (compression
+	// inferred from a .zst name) and other loaders unpickle zstd streams,
+	// and format.Detect classifies a zstd-compressed pickle here.
+	Zstd      Compression = "zstd"
 	NoneKnown Compression = ""
 )
 
@@ -94,6 +98,8 @@ func Sniff(head []byte) Compression {
 		return Bzip2
 	case bytes.HasPrefix(head, []byte("\xfd7zXZ\x00")):
 		return XZ
+	case bytes.HasPrefix(head, []byte("\x28\xb5\x2f\xfd")):
+		return Zstd
 	case bytes.HasPrefix(head, []byte(zfPrefix+"0x")) && len(head) > zfHeaderLen+1 && isZlib(head[zfHeaderLen:]):
 		return LegacyZF
 	case isZlib(head):
@@ -124,6 +130,9 @@ func Open(c Compression, r io.Reader) (io.Reader, error) {
 	case XZ:
 		// archive.Decompress refuses xz dictionaries over its window cap.
 		return archive.Decompress(archive.XZ, br)
+	case Zstd:
+		// archive.Decompress caps the zstd window and decoder memory.
+		return archive.Decompress(archive.Zstd, br)
 	case Zlib:
 		return newMulti(br, func(r *bufio.Reader) (io.Reader, error) { return zlib.NewReader(r) })
 	case LZMA:
@@ -201,6 +210,9 @@ func (d *Detector) Scan(ctx context.Context, in *scan.Input, sink scan.Sink) err
 	}
 	budget := &fzip.Budget{MaxTotal: lim.MaxTotalBytes, MaxRatio: lim.MaxRatio}
 	data, err := spool.Copy(budget.Reader(zr, in.Size), d.MemLimit, d.TempDir)
+	if c, ok := zr.(io.Closer); ok {
+		c.Close()
+	}
 	defer data.Close()
 	switch {
 	case err == nil:

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/klauspost/compress/zstd"
 	"github.com/ulikunitz/xz"
 	"github.com/ulikunitz/xz/lzma"
 
@@ -43,6 +44,8 @@ func compress(t *testing.T, c jobdet.Compression, data []byte) []byte {
 		w = zlib.NewWriter(&b)
 	case jobdet.Gzip:
 		w = gzip.NewWriter(&b)
+	case jobdet.Zstd:
+		w, err = zstd.NewWriter(&b)
 	case jobdet.XZ:
 		w, err = xz.NewWriter(&b)
 	case jobdet.LZMA:
@@ -73,7 +76,7 @@ func run(t *testing.T, b []byte, lim *scan.Limits) *sinktest.Sink {
 	return s.Scan(sinktest.Detector(t, jobdet.New), sinktest.Input("", b, format.Joblib))
 }
 
-var all = []jobdet.Compression{jobdet.Zlib, jobdet.Gzip, jobdet.Bzip2, jobdet.XZ, jobdet.LZMA, jobdet.LegacyZF}
+var all = []jobdet.Compression{jobdet.Zlib, jobdet.Gzip, jobdet.Bzip2, jobdet.XZ, jobdet.LZMA, jobdet.LegacyZF, jobdet.Zstd}
 
 func TestMalicious(t *testing.T) {
 	for _, c := range all {

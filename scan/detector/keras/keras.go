@@ -50,7 +50,7 @@ var _ scan.Detector = (*Detector)(nil)
 // New returns the detector. The configuration's import allow and deny lists
 // ("module:Name", "module:*") extend the Keras allowlist too.
 func New(cfg scan.Config) (scan.Detector, error) {
-	b, err := scan.NewBase(Name, []format.Kind{format.Keras, format.HDF5}, rulesYAML)
+	b, err := scan.NewBase(Name, []format.Kind{format.Keras, format.HDF5, format.KerasMetadata}, rulesYAML)
 	if err != nil {
 		return nil, err
 	}
@@ -64,6 +64,8 @@ func (d *Detector) Scan(ctx context.Context, in *scan.Input, sink scan.Sink) err
 		return d.scanArchive(ctx, in, sink)
 	case format.HDF5:
 		return d.scanH5(in, sink)
+	case format.KerasMetadata:
+		return d.scanMetadata(in, sink)
 	}
 	return fmt.Errorf("keras: unexpected kind %q", in.Kind)
 }
@@ -79,6 +81,9 @@ func (d *Detector) scanArchive(ctx context.Context, in *scan.Input, sink scan.Si
 		return err
 	}
 	d.config(a.Config, "config.json", sink)
+	for i, c := range a.Shadowed {
+		d.config(c, fmt.Sprintf("config.json (duplicate entry %d of %d; zip readers disagree on which one loads)", i+1, len(a.Shadowed)+1), sink)
+	}
 	for _, f := range a.Members {
 		if why := archive.UnsafeName(f.Name); why != "" {
 			sink.Report(d.Finding(RuleZipSlip, fmt.Sprintf("member %q: %s", f.Name, why), f.Name, -1))
@@ -133,9 +138,11 @@ func (d *Detector) scanH5(in *scan.Input, sink scan.Sink) error {
 		return err
 	}
 	var found bool
-	for _, name := range []string{"model_config", "training_config"} {
-		a, ok := root.Attr(name)
-		if !ok {
+	// Every attribute of these names is examined: a crafted file can hold
+	// two, and readers need not agree on which one they return.
+	for _, a := range root.Attributes {
+		name := a.Name
+		if name != "model_config" && name != "training_config" {
 			continue
 		}
 		found = true
@@ -151,6 +158,22 @@ func (d *Detector) scanH5(in *scan.Input, sink scan.Sink) error {
 	}
 	if !found && len(root.Skipped) > 0 {
 		sink.Report(d.Finding(RuleIncomplete, fmt.Sprintf("HDF5 root attributes not read (%v): a model_config there was not examined", root.Skipped), "", -1))
+	}
+	return nil
+}
+
+// scanMetadata analyses the JSON configuration of every object in a
+// keras_metadata.pb (tf.keras SavedModel format).
+func (d *Detector) scanMetadata(in *scan.Input, sink scan.Sink) error {
+	objs, err := kfmt.ReadMetadata(in.R, in.Size, kfmt.Options{MaxBytes: d.maxBytes()})
+	for _, o := range objs {
+		if len(o.Metadata) == 0 {
+			continue
+		}
+		d.config(o.Metadata, fmt.Sprintf("%s node %d (%s)", kfmt.MetadataFileName, o.NodeID, o.NodePath), sink)
+	}
+	if err != nil {
+		sink.Report(d.Finding(RuleIncomplete, fmt.Sprintf("%s only partly read: %v", kfmt.MetadataFileName, err), "", -1))
 	}
 	return nil
 }

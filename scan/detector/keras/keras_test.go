@@ -110,6 +110,7 @@ func TestKerasArchives(t *testing.T) {
 		{"keras3_functional.json", nil, mlsec.SeverityNone},
 		{"keras3_lambda.json", nil, mlsec.SeverityCritical},
 		{"keras3_cve_2025_1550.json", nil, mlsec.SeverityCritical},
+		{"keras3_get_file.json", nil, mlsec.SeverityCritical},
 		{"keras3_sequential.json", map[string][]byte{"../../evil.sh": []byte("#!/bin/sh\n")}, mlsec.SeverityHigh},
 	}
 	for _, tt := range tests {
@@ -212,5 +213,101 @@ func TestKerasBombMember(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{RuleBomb}, rules); diff != "" {
 		t.Errorf("rules (-want +got):\n%s", diff)
+	}
+}
+
+// TestKerasMetadata scans the keras_metadata.pb of a tf.keras SavedModel,
+// recognised by its name: a Lambda layer there runs at load_model time.
+func TestKerasMetadata(t *testing.T) {
+	for file, want := range map[string]mlsec.Severity{
+		"keras_metadata_clean.pb":  mlsec.SeverityNone,
+		"keras_metadata_lambda.pb": mlsec.SeverityCritical,
+	} {
+		t.Run(file, func(t *testing.T) {
+			b, err := os.ReadFile(filepath.Join("../../../format/keras/testdata", file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			k, err := format.DetectFile("model/keras_metadata.pb", bytes.NewReader(b), int64(len(b)))
+			if err != nil || k != format.KerasMetadata {
+				t.Fatalf("detected %q, %v; want %q", k, err, format.KerasMetadata)
+			}
+			d := sinktest.Detector(t, New)
+			s := &fakeSink{}
+			if err := d.Scan(context.Background(), &scan.Input{Path: "model/keras_metadata.pb", R: bytes.NewReader(b), Size: int64(len(b)), Kind: k}, s); err != nil {
+				t.Fatal(err)
+			}
+			if got := maxSev(s); got != want {
+				t.Errorf("max severity %v, want %v", got, want)
+			}
+			checkGolden(t, strings.TrimSuffix(file, ".pb"), s)
+		})
+	}
+}
+
+// TestDuplicateConfig: Python's zipfile (and so Keras) reads the last of
+// several config.json entries, other readers the first; both are examined.
+func TestDuplicateConfig(t *testing.T) {
+	clean, err := os.ReadFile("../../../format/keras/testdata/keras3_sequential.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	evil, err := os.ReadFile("../../../format/keras/testdata/keras3_lambda.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, order := range map[string][][]byte{"evil-last": {clean, evil}, "evil-first": {evil, clean}} {
+		t.Run(name, func(t *testing.T) {
+			var buf bytes.Buffer
+			zw := zip.NewWriter(&buf)
+			for _, c := range order {
+				w, err := zw.Create("config.json")
+				if err != nil {
+					t.Fatal(err)
+				}
+				w.Write(c)
+			}
+			if err := zw.Close(); err != nil {
+				t.Fatal(err)
+			}
+			s := scanBytes(t, buf.Bytes(), format.Keras)
+			if got := maxSev(s); got != mlsec.SeverityCritical {
+				t.Errorf("max severity %v, want critical: %v", got, s.findings)
+			}
+		})
+	}
+}
+
+// Keras's loader reads config.json without metadata.json: archives of Keras
+// members only are Keras; a root config.json among other files (a zipped
+// Hugging Face repository) is a plain zip.
+func TestDetectWithoutMetadata(t *testing.T) {
+	tests := []struct {
+		names []string
+		want  format.Kind
+	}{
+		{[]string{"config.json"}, format.Keras},
+		{[]string{"config.json", "model.weights.h5"}, format.Keras},
+		{[]string{"config.json", "assets/vocab.txt"}, format.Keras},
+		{[]string{"config.json", "metadata.json", "extra.bin"}, format.Keras},
+		{[]string{"config.json", "model.safetensors", "tokenizer.json"}, format.Zip},
+	}
+	for _, tt := range tests {
+		var buf bytes.Buffer
+		zw := zip.NewWriter(&buf)
+		for _, n := range tt.names {
+			w, err := zw.Create(n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.Write([]byte("{}"))
+		}
+		if err := zw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		k, err := format.Detect(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+		if err != nil || k != tt.want {
+			t.Errorf("%v: detected %q (%v), want %q", tt.names, k, err, tt.want)
+		}
 	}
 }

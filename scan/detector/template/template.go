@@ -108,24 +108,76 @@ func (d *Detector) Scan(ctx context.Context, in *scan.Input, sink scan.Sink) err
 	return nil
 }
 
-// config analyses the chat_template of a tokenizer_config.json.
+// config analyses the chat_template of a tokenizer_config.json. Keys are
+// matched exactly, as Python's json module does (encoding/json's struct
+// decoding would also take "CHAT_TEMPLATE" and let a later look-alike key
+// hide the real one), and every occurrence of a duplicated key is analysed
+// (Python keeps the last, other parsers the first).
 func (d *Detector) config(data []byte, sink scan.Sink) {
-	var cfg struct {
-		ChatTemplate json.RawMessage `json:"chat_template"`
+	vals, offs, err := topLevel(data, "chat_template")
+	if errors.Is(err, io.EOF) {
+		err = io.ErrUnexpectedEOF
 	}
-	if err := json.NewDecoder(bytes.NewReader(data)).Decode(&cfg); err != nil {
+	if err != nil {
 		sink.Report(d.Finding(RuleMalformed, "tokenizer_config.json is not valid JSON: "+err.Error(), "chat_template", -1))
 		return
 	}
-	off := int64(bytes.Index(data, []byte(`"chat_template"`)))
+	for i, v := range vals {
+		d.value(v, offs[i], sink)
+	}
+}
+
+// topLevel returns the raw values of every top-level key of the JSON
+// object in data that equals key exactly, with the offset of each key.
+func topLevel(data []byte, key string) ([]json.RawMessage, []int64, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, nil, err
+	}
+	if tok != json.Delim('{') {
+		return nil, nil, fmt.Errorf("top level is not an object")
+	}
+	var vals []json.RawMessage
+	var offs []int64
+	for dec.More() {
+		start := dec.InputOffset()
+		k, err := dec.Token()
+		if err != nil {
+			return nil, nil, err
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, nil, err
+		}
+		if k == key {
+			// start is where the previous value or the brace ended; the
+			// key's quote follows after a comma and white space.
+			off := start
+			if i := bytes.IndexByte(data[start:], '"'); i >= 0 {
+				off += int64(i)
+			}
+			vals = append(vals, raw)
+			offs = append(offs, off)
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, nil, err
+	}
+	return vals, offs, nil
+}
+
+// value analyses one chat_template value: a string, an object of named
+// templates or a list of {name, template} objects.
+func (d *Detector) value(v json.RawMessage, off int64, sink scan.Sink) {
 	var s string
-	if err := json.Unmarshal(cfg.ChatTemplate, &s); err == nil {
+	if err := json.Unmarshal(v, &s); err == nil {
 		Report(d.RuleSet(), sink, s, "chat_template", off, false)
 		return
 	}
 	// Some writers store named templates as an object {name: template}.
 	var named map[string]string
-	if err := json.Unmarshal(cfg.ChatTemplate, &named); err == nil && named != nil {
+	if err := json.Unmarshal(v, &named); err == nil && named != nil {
 		names := make([]string, 0, len(named))
 		for n := range named {
 			names = append(names, n)
@@ -136,19 +188,19 @@ func (d *Detector) config(data []byte, sink scan.Sink) {
 		}
 		return
 	}
-	var list []struct {
-		Name     *string `json:"name"`
-		Template *string `json:"template"`
-	}
-	if err := json.Unmarshal(cfg.ChatTemplate, &list); err != nil {
+	// Entries are decoded as maps so that "name" and "template" match
+	// exactly (not "NAME" or "Template" as struct fields would).
+	var list []map[string]json.RawMessage
+	if err := json.Unmarshal(v, &list); err != nil {
 		sink.Report(d.Finding(RuleMalformed, "chat_template is neither a string nor a list of {name, template} objects", "chat_template", off))
 		return
 	}
 	for i, e := range list {
-		if e.Name == nil || e.Template == nil {
+		var name, tmpl string
+		if json.Unmarshal(e["name"], &name) != nil || json.Unmarshal(e["template"], &tmpl) != nil {
 			sink.Report(d.Finding(RuleMalformed, fmt.Sprintf("chat_template[%d] lacks a string name or template", i), "chat_template", off))
 			continue
 		}
-		Report(d.RuleSet(), sink, *e.Template, fmt.Sprintf("chat_template[%s]", *e.Name), off, false)
+		Report(d.RuleSet(), sink, tmpl, fmt.Sprintf("chat_template[%s]", name), off, false)
 	}
 }

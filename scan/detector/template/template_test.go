@@ -71,10 +71,36 @@ func TestNotDetected(t *testing.T) {
 		"config.json": `{"model_type": "llama", "template": "{{ x.__class__ }}"}`,
 		"nested.json": `{"a": {"chat_template": "x"}}`,
 		"other.jinja": `{{ x.__class__ }}`,
+		"templates/additional_chat_templates.jinja":    `{{ x.__class__ }}`,
+		"additional_chat_templates/sub/tool_use.jinja": `{{ x.__class__ }}`,
 	} {
 		k, err := format.DetectFile(name, strings.NewReader(data), int64(len(data)))
 		if err != nil || k == format.HFTokenizerConfig || k == format.ChatTemplate {
 			t.Errorf("%s: detected as %s (%v)", name, k, err)
+		}
+	}
+}
+
+// Named templates that transformers saves as
+// additional_chat_templates/NAME.jinja are templates too, also inside
+// archives.
+func TestAdditionalTemplates(t *testing.T) {
+	d := sinktest.Detector(t, New)
+	for _, name := range []string{
+		"repo/additional_chat_templates/tool_use.jinja",
+		"repo.tar!repo/additional_chat_templates/rag.jinja",
+	} {
+		data := `{{ cycler.__init__.__globals__.os.popen('id').read() }}`
+		k, err := format.DetectFile(name, strings.NewReader(data), int64(len(data)))
+		if err != nil || k != format.ChatTemplate {
+			t.Fatalf("%s: detected as %s (%v), want %s", name, k, err, format.ChatTemplate)
+		}
+		s := sinktest.New(t)
+		if err := d.Scan(context.Background(), &scan.Input{Path: name, R: strings.NewReader(data), Size: int64(len(data)), Kind: k}, s); err != nil {
+			t.Fatal(err)
+		}
+		if got := mlsec.MaxSeverity(s.Findings); got != mlsec.SeverityCritical {
+			t.Errorf("%s: max severity %s, want critical", name, got)
 		}
 	}
 }
