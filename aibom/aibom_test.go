@@ -408,6 +408,11 @@ func TestSPDXLineage(t *testing.T) {
 	rels := map[string]int{}
 	types := map[string]int{}
 	for _, e := range g.Graph {
+		if e["type"] == "SpdxDocument" {
+			if d := cmp.Diff([]any{"core", "software", "ai", "dataset"}, e["profileConformance"]); d != "" {
+				t.Errorf("profile conformance of a model with datasets (-want +got):\n%s", d)
+			}
+		}
 		types[e["type"].(string)]++
 		if rt, ok := e["relationshipType"].(string); ok {
 			rels[rt]++

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -269,6 +270,13 @@ func SPDX3(r *inspect.Report, opts Options) (*SPDXDoc, error) {
 		}
 	}
 
+	// A model's datasets are DatasetPackages: the document then conforms
+	// to (and claims) the Dataset profile too.
+	for _, e := range doc.Elements {
+		if _, ok := e.(*spdx.DatasetPackage); ok && !slices.Contains(d.ProfileConformances, spdx.ProfileIdentifierType_Dataset) {
+			d.ProfileConformances = append(d.ProfileConformances, spdx.ProfileIdentifierType_Dataset)
+		}
+	}
 	sbom := &spdx.SBOM{
 		ID: id("SBOM", m.Name), Name: "AI-BOM of " + m.Name,
 		SbomTypes:    []spdx.SbomType{spdx.SbomType_Analyzed},

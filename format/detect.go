@@ -228,6 +228,12 @@ func compressed(k Kind, head []byte) Kind {
 	switch {
 	case pickle.Sniff(inner):
 		return Joblib
+	case k == Joblib && m == len(inner) && pickle.SniffPrefix(inner):
+		// Maybe a pickle opening with a decoy string longer than the
+		// inflated head; joblib.load unpickles it whatever it starts
+		// with. The joblib detector inflates it all and the runner
+		// detects the result by content.
+		return Joblib
 	case k == Joblib:
 		return Unknown
 	case len(inner) >= 262 && isTar(inner):

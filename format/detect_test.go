@@ -2,6 +2,7 @@ package format_test
 
 import (
 	"bytes"
+	"compress/zlib"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -113,5 +114,39 @@ func TestDetectHostileDictionary(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	if grown := after.TotalAlloc - before.TotalAlloc; grown > 64<<20 {
 		t.Errorf("Detect allocated %d bytes for a hostile lzma header", grown)
+	}
+}
+
+// TestDetectLongDecoy: pickles opening with a string longer than the
+// detection head (no PROTO), plain and zlib-compressed as joblib writes
+// them, are still recognised; CPython and joblib.load run what follows.
+func TestDetectLongDecoy(t *testing.T) {
+	decoyed := append([]byte("X\xa0\x86\x01\x00"), bytes.Repeat([]byte("A"), 100_000)...)
+	decoyed = append(decoyed, "0cos\nsystem\n(S'id'\ntR."...)
+	var z bytes.Buffer
+	zw := zlib.NewWriter(&z)
+	zw.Write(decoyed)
+	zw.Close()
+	var zt bytes.Buffer
+	zw = zlib.NewWriter(&zt)
+	zw.Write(bytes.Repeat([]byte("just some text, no pickle. "), 1000))
+	zw.Close()
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want format.Kind
+	}{
+		{"plain", decoyed, format.Pickle},
+		{"zlib", z.Bytes(), format.Joblib},
+		{"zlib text", zt.Bytes(), format.Unknown},
+		{"length past EOF", decoyed[:50_000], format.Unknown},
+	} {
+		got, err := format.Detect(bytes.NewReader(tc.data), int64(len(tc.data)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != tc.want {
+			t.Errorf("%s: Detect = %s, want %s", tc.name, got, tc.want)
+		}
 	}
 }

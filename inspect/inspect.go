@@ -19,6 +19,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -263,6 +264,10 @@ func Inspect(ctx context.Context, path string, opts Options) (*Report, error) {
 		rep.Subject = SubjectDataset
 	} else if rep.Card != nil && rep.Card.isDatasetCard() && len(rep.Artifacts) == 0 {
 		rep.Subject = SubjectDataset
+	} else if fi.IsDir() && len(rep.Artifacts) == 0 && rep.Config == nil && hasDataFiles(rep.Files) {
+		// No model file and no model configuration, but data files: a
+		// dataset without a card.
+		rep.Subject = SubjectDataset
 	}
 	rep.summarise(path, fi.IsDir())
 
@@ -330,6 +335,25 @@ func (r *Report) listDir(ctx context.Context, root string, allowed []string, max
 	}
 	sort.Slice(r.Files, func(i, j int) bool { return r.Files[i].Path < r.Files[j].Path })
 	return nil
+}
+
+// dataExts are the extensions of common dataset files.
+var dataExts = []string{".jsonl", ".csv", ".tsv", ".parquet", ".arrow", ".jsonl.gz", ".jsonl.zst", ".csv.gz", ".tfrecord"}
+
+// hasDataFiles reports whether any file looks like dataset content.
+func hasDataFiles(files []File) bool {
+	for _, f := range files {
+		name := strings.ToLower(path.Base(f.Path))
+		if strings.HasPrefix(name, ".") {
+			continue
+		}
+		for _, ext := range dataExts {
+			if strings.HasSuffix(name, ext) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // within reports whether path lies inside one of the directories.

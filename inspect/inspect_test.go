@@ -386,3 +386,22 @@ func TestRootDigestMatchesSignature(t *testing.T) {
 		}
 	}
 }
+
+// TestDatasetWithoutCard: a directory of data files with neither a model
+// file nor a dataset card is a dataset, not a model without weights.
+func TestDatasetWithoutCard(t *testing.T) {
+	dir := t.TempDir()
+	for name, body := range map[string]string{"train.jsonl": `{"q":"hi"}` + "\n", "test.csv": "q,a\n", "README.md": "notes\n"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r := run(t, dir, inspect.Options{}); r.Subject != inspect.SubjectDataset {
+		t.Errorf("subject %q, want dataset", r.Subject)
+	}
+	// A config.json beside them makes it a model repository.
+	os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"model_type":"bert"}`), 0o644)
+	if r := run(t, dir, inspect.Options{}); r.Subject != inspect.SubjectModel {
+		t.Errorf("with config.json: subject %q, want model", r.Subject)
+	}
+}

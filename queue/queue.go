@@ -4,6 +4,11 @@
 // PostgreSQL it shares the store's database and any number of `mlsec
 // worker` processes, on any machines, take jobs from it.
 //
+// The API (`mlsec serve`) queues jobs about stored artifacts by digest
+// (Enqueue, Status) and hub scans (EnqueueHubScan); workers read uploaded
+// artifacts from the encrypted blob store (Config.Blobs). Gate jobs run
+// Config.Decider, package server/gating: the same gate the API runs.
+//
 // Jobs are idempotent: every worker writes its results with the store's
 // idempotent operations (PutArtifact, ReplaceFindings, AddEvidence,
 // CompleteHubScanItem), so a job retried after a crash — River rescues

@@ -86,6 +86,30 @@ func sniffWalk(head []byte) (bool, int64) {
 	return false, -1
 }
 
+// SniffPrefix reports whether head, the first bytes of a longer stream
+// that cannot be read at random (a decompressor's output), is rejected by
+// Sniff only because it ends inside a string operand: the stream may be a
+// pickle that opens with a long decoy string, and only reading on (what
+// SniffAt does for random-access input) can tell.
+func SniffPrefix(head []byte) bool {
+	ok, t := sniffWalk(head)
+	if ok {
+		return true
+	}
+	if t < 0 || t >= int64(len(head)) {
+		return false
+	}
+	switch opTable[head[t]].arg {
+	case argString4, argBytes4, argUnicode4, argBytes8, argUnicode8:
+		return true
+	case argStringNL:
+		return t+1 < int64(len(head)) && (head[t+1] == '\'' || head[t+1] == '"')
+	case argUnicodeNL:
+		return true
+	}
+	return false
+}
+
 // Bounds of SniffAt's look past the head.
 const (
 	sniffMaxSkips = 8        // leading operands skipped

@@ -127,7 +127,7 @@ func digestArg(what, arg string) (attest.Digest, bool, error) {
 	if _, serr := os.Stat(arg); serr == nil {
 		return "", false, nil // a file that happens to be named sha256:...
 	}
-	return "", false, usageError(fmt.Errorf("%s: %w", what, err))
+	return "", false, usageError(fmt.Errorf("%s: %q is neither a path nor a sha256 digest (want sha256:<64 hex digits>)", what, arg))
 }
 
 func newAttestProvenanceCmd(app *App) *cobra.Command {

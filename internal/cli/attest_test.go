@@ -263,3 +263,32 @@ func TestAttestVerifyKeyless(t *testing.T) {
 		t.Errorf("verify-chain keyless without provenance: exit %d\n%s", code, out)
 	}
 }
+
+// TestProvenanceInputsByDigest: datasets and base models may be given by
+// root digest; a malformed digest or a missing path is named precisely.
+func TestProvenanceInputsByDigest(t *testing.T) {
+	tmp := t.TempDir()
+	k := attesttest.NewKey(t)
+	priv, _ := k.WriteFiles(t, tmp)
+	model := attesttest.Artifact(t, filepath.Join(tmp, "m"), map[string]string{"w": "x"})
+	ds := "sha256:" + strings.Repeat("ab", 32)
+	code, out, errs := run(t, "attest", "provenance", "--model", model, "--dataset", ds, "--base-model", "sha256:"+strings.Repeat("cd", 32),
+		"--builder-id", "https://ci.example/b", "--key", priv)
+	if code != 0 || !strings.Contains(out, "from 2 inputs") {
+		t.Fatalf("by digest: exit %d\n%s%s", code, out, errs)
+	}
+	code, out, _ = run(t, "lineage", "impact", ds, "--evidence", tmp)
+	if code != 0 || !strings.Contains(out, "1 artifacts derived from "+ds) {
+		t.Errorf("impact of a dataset given by digest: exit %d\n%s", code, out)
+	}
+	for _, tc := range []struct{ flag, arg, want string }{
+		{"--dataset", "sha256:abc", `--dataset: "sha256:abc" is neither a path nor a sha256 digest`},
+		{"--base-model", "sha256:abc", `--base-model: "sha256:abc" is neither a path nor a sha256 digest`},
+		{"--dataset", filepath.Join(tmp, "nope"), "--dataset: " + filepath.Join(tmp, "nope") + " does not exist"},
+	} {
+		code, _, errs := run(t, "attest", "provenance", "--model", model, tc.flag, tc.arg, "--builder-id", "https://ci.example/b", "--key", priv)
+		if code != 2 || !strings.Contains(errs, tc.want) {
+			t.Errorf("%s %s: exit %d, stderr %q, want %q", tc.flag, tc.arg, code, errs, tc.want)
+		}
+	}
+}

@@ -144,6 +144,9 @@ func runBOM(ctx context.Context, app *App, fl bomFlags, path string) error {
 	return nil
 }
 
+// maxValidateSize bounds the document bom validate reads into memory.
+const maxValidateSize = 256 << 20
+
 func newBOMValidateCmd(app *App) *cobra.Command {
 	var format string
 	cmd := &cobra.Command{
@@ -164,9 +167,12 @@ that is not CycloneDX JSON of a supported version.`,
 			var data []byte
 			var err error
 			if args[0] == "-" {
-				data, err = io.ReadAll(app.Stdin)
+				data, err = io.ReadAll(io.LimitReader(app.Stdin, maxValidateSize+1))
+				if err == nil && len(data) > maxValidateSize {
+					return mlsec.Errorf(mlsec.EINVALID, "bom validate: standard input is larger than %d bytes", maxValidateSize)
+				}
 			} else {
-				data, err = os.ReadFile(args[0])
+				data, err = readBounded(args[0], maxValidateSize)
 			}
 			if err != nil {
 				return mlsec.Errorf(mlsec.EIO, "bom validate: %w", err)

@@ -80,7 +80,7 @@ func (f *decisionFlags) loadPipeline() (*lifecycle.Pipeline, error) {
 func (f *decisionFlags) identities(pl *lifecycle.Pipeline, own *ecdsa.PublicKey) ([]policy.NamedVerifier, string, error) {
 	var ids []policy.NamedVerifier
 	operator := f.identity
-	ownFound := false
+	ownFound, ownName := false, ""
 	add := func(name, file string) error {
 		data, err := os.ReadFile(file)
 		if err != nil {
@@ -90,8 +90,8 @@ func (f *decisionFlags) identities(pl *lifecycle.Pipeline, own *ecdsa.PublicKey)
 		if err != nil {
 			return mlsec.Errorf(mlsec.EINVALID, "identity %s: %s: %w", name, file, err)
 		}
-		if own != nil && own.Equal(pub) {
-			ownFound = true
+		if own != nil && own.Equal(pub) && !ownFound {
+			ownFound, ownName = true, name
 			if operator == "" {
 				operator = name
 			}
@@ -116,6 +116,17 @@ func (f *decisionFlags) identities(pl *lifecycle.Pipeline, own *ecdsa.PublicKey)
 		}
 		if err := add(name, file); err != nil {
 			return nil, "", err
+		}
+	}
+	// The name recorded in a decision (and in an override) must not claim
+	// another pipeline identity: --identity naming a declared identity with
+	// a key must sign with that key. (A name the pipeline does not declare,
+	// e.g. the person operating a shared key, is recorded as given.)
+	if f.identity != "" && pl != nil && own != nil {
+		for _, id := range pl.Identities {
+			if id.Name == f.identity && id.Key != "" && ownName != f.identity {
+				return nil, "", mlsec.Errorf(mlsec.EINVALID, "--identity %q: the signing key is not that identity's key (%s)", f.identity, id.Key)
+			}
 		}
 	}
 	if operator == "" {

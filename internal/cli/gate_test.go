@@ -160,6 +160,11 @@ func TestGateIntakeCommands(t *testing.T) {
 	if g.Result != "FAIL" || !g.Overridden || g.Override == nil || g.Override.Identity != "alice@example.com" || g.Override.Reason != "hotfix INC-7" {
 		t.Errorf("override output: %s", out)
 	}
+	// An override may not claim another pipeline identity than the key's.
+	if code, _, errs := run(t, "gate", "--stage", "cd", "--pipeline", pl, "--key", org, "--identity", "sec",
+		"--override-reason", "hotfix INC-7", tuned); code != 2 || !strings.Contains(errs, `--identity "sec": the signing key is not that identity's key`) {
+		t.Errorf("override claiming another identity: %d %s", code, errs)
+	}
 	// Overriding a passing gate is refused.
 	if code, _, errs := run(t, "gate", "--stage", "experimentation", "--pipeline", pl, "--key", sec, "--override-reason", "x", base); code != 2 || !strings.Contains(errs, "did not fail") {
 		t.Errorf("override of a pass: %d %s", code, errs)

@@ -205,6 +205,18 @@ func hostileFixtures(t *testing.T) []scanFixture {
 	for _, name := range []string{"model.bin", "config.json", "model.safetensors", "notes.txt"} {
 		add("ext-"+name, name, evil, "PICKLE-001")
 	}
+	// A headerless pickle opening with a decoy string longer than the
+	// detection head: CPython reads it and runs what follows.
+	{
+		decoyed := append(pickletest.New(-1).BinUnicode(strings.Repeat("A", 100_000)).Pop().Bytes(), evil...)
+		add("long-decoy-string", "m.pkl", decoyed, "PICKLE-001")
+		add("long-decoy-string-in-zip", "w.pt", zipOf(ziptest.File{Name: "archive/data.pkl", Data: decoyed, Method: 8}), "PICKLE-001@archive/data.pkl")
+		text := append(pickletest.New(-1).String0(strings.Repeat("A", 100_000)).Pop().Bytes(), evil...)
+		add("long-decoy-text-string", "m.pkl", text, "PICKLE-001")
+		for _, c := range []string{"zlib", "gzip", "lzma", "xz", "zstd"} {
+			add("long-decoy-joblib-"+c, "m.joblib", compressWith(t, c, decoyed), "PICKLE-001")
+		}
+	}
 	// Polyglots: a file with GGUF or TFLite magic that pickle.load (and
 	// torch.load's legacy path) runs as a pickle.
 	add("polyglot-gguf", "m.gguf", []byte("GGUF\x03\x00\x00\x00\x000cos\nsystem\n(S'id'\ntR."), "PICKLE-001")

@@ -90,6 +90,8 @@ func zlibBytes(b []byte) []byte {
 // finding located in the member torch.load or numpy.load would read.
 func TestRunnerMalicious(t *testing.T) {
 	inner := ziptest.Archive{Files: []ziptest.File{{Name: "deep/evil.pkl", Data: evil, Method: 8}}}.Bytes()
+	decoyed := append(append([]byte("X\xa0\x86\x01\x00"), bytes.Repeat([]byte("A"), 100_000)...), '0')
+	decoyed = append(decoyed, evil...)
 	tests := []struct {
 		name   string
 		file   []byte
@@ -104,6 +106,9 @@ func TestRunnerMalicious(t *testing.T) {
 		{"npz object member", ziptest.Archive{Files: []ziptest.File{{Name: "x.npy", Data: npyFile("|O", evil), Method: 8}}}.Bytes(), "x.npy![pickle]", npydet.RuleObject},
 		{"npy object", npyFile("|O", evil), "[pickle]", npydet.RuleObject},
 		{"joblib zlib", zlibBytes(evil), "[decompressed]", ""},
+		// a decoy string longer than the inflated head opens the pickle
+		{"deflated data.pkl with a long decoy", ziptest.Archive{Files: []ziptest.File{{Name: "archive/data.pkl", Data: decoyed, Method: 8}}}.Bytes(), "archive/data.pkl", ""},
+		{"stored member with a long decoy", ziptest.Archive{Files: []ziptest.File{{Name: "archive/extra/blob", Data: decoyed}}}.Bytes(), "archive/extra/blob", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -257,6 +257,12 @@ func (s *scanState) interesting(e *fzip.Entry) (bool, io.ReadCloser, error) {
 	if kind == format.Unknown && pickle.Sniff(head) {
 		kind = format.Pickle
 	}
+	if kind == format.Unknown && n == len(head) && unpickledByName(e.Name) {
+		// Only the head was inflated, and a pickle may open with a decoy
+		// string longer than it; torch.load unpickles data.pkl whatever it
+		// starts with. The runner detects the whole member by content.
+		kind = format.Pickle
+	}
 	if !wanted(kind, bytes.NewReader(head), int64(len(head))) {
 		rc.Close()
 		if rerr != nil && !errors.Is(rerr, io.EOF) && !errors.Is(rerr, io.ErrUnexpectedEOF) {
@@ -284,6 +290,13 @@ func (r errReader) Read([]byte) (int, error) { return 0, r.err }
 type eofReader struct{}
 
 func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
+
+// unpickledByName reports whether a loader unpickles the member by its
+// name alone: torch.load's <root>/data.pkl, TorchScript's constants.pkl,
+// and any other *.pkl.
+func unpickledByName(name string) bool {
+	return strings.HasSuffix(name, ".pkl")
+}
 
 // wanted reports whether content of kind goes to Nested. Plain numpy
 // arrays are data; object arrays and malformed headers go to the numpy
