@@ -117,6 +117,19 @@ func TestGolden(t *testing.T) {
 					t.Fatal(err)
 				}
 				golden(t, f.name+".cdx-"+spec+".xml", buf.Bytes())
+				// No XSD offline: the XML is read back and its content,
+				// written as JSON, validated against the JSON schema.
+				back, err := aibom.DecodeXML(buf.Bytes())
+				if err != nil {
+					t.Fatalf("CycloneDX %s XML does not decode: %v", spec, err)
+				}
+				buf.Reset()
+				if err := back.Encode(&buf, aibom.FormatCycloneDXJSON, spec); err != nil {
+					t.Fatal(err)
+				}
+				if _, probs, err := validator.Validate(buf.Bytes()); err != nil {
+					t.Errorf("CycloneDX %s XML content invalid: %v %v", spec, err, probs)
+				}
 			}
 			d, err := aibom.SPDX3(r, fixed)
 			if err != nil {

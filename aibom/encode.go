@@ -84,6 +84,11 @@ func DecodeXML(data []byte) (*BOM, error) {
 	if err := cdx.NewBOMDecoder(bytes.NewReader(data), cdx.BOMFileFormatXML).Decode(bom); err != nil {
 		return nil, fmt.Errorf("aibom: decoding CycloneDX XML: %w", err)
 	}
+	// XML has no bomFormat element (the namespace says it): fill it in so
+	// that the BOM encodes as valid JSON.
+	if bom.BOMFormat == "" {
+		bom.BOMFormat = cdx.BOMFormat
+	}
 	props, err := collectXML(data)
 	if err != nil {
 		return nil, err

@@ -459,6 +459,18 @@ func (s *Server) handleAddEdge(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.AddEdge(r.Context(), e, actor(r.Context())); err != nil {
 		return fromStore(err)
 	}
+	// Answer with the stored edge (its time, or the first one's when the
+	// edge was already recorded), not the zero time of the request.
+	edges, err := s.store.Lineage(r.Context(), e.From, store.Upstream, 1)
+	if err != nil {
+		return fromStore(err)
+	}
+	for _, st := range edges {
+		if st.From == e.From && st.To == e.To && st.Relation == e.Relation {
+			e = st
+			break
+		}
+	}
 	writeJSON(w, http.StatusCreated, e)
 	return nil
 }

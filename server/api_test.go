@@ -509,3 +509,28 @@ func TestCoverage(t *testing.T) {
 		t.Errorf("unknown framework: %d %s", s, b)
 	}
 }
+
+// TestAddEdgeAnswersStoredEdge: POST /api/v1/lineage answers with the
+// edge as stored (with its time), and the edge is then in the lineage of
+// its From artifact and in the impact of its To artifact.
+func TestAddEdgeAnswersStoredEdge(t *testing.T) {
+	e := newEnv(t, nil)
+	model, data := fakeDigest('a'), fakeDigest('b')
+	for _, d := range []store.Digest{model, data} {
+		if s := e.json(store.RoleAdmin, "POST", "/api/v1/artifacts", RegisterRequest{Digest: string(d), Name: "x", Kind: "model"}, nil); s != 201 {
+			t.Fatalf("register: %d", s)
+		}
+	}
+	var got store.Edge
+	if s := e.json(store.RoleDataEngineer, "POST", "/api/v1/lineage", store.Edge{From: model, To: data, Relation: "trainedOn"}, &got); s != 201 {
+		t.Fatalf("add edge: %d", s)
+	}
+	if got.CreatedAt.IsZero() || got.From != model || got.To != data {
+		t.Errorf("add edge answered %+v; want the stored edge with its time", got)
+	}
+	var el EdgeList
+	e.json(store.RoleAuditor, "GET", "/api/v1/artifacts/"+string(model)+"/lineage", nil, &el)
+	if len(el.Edges) != 1 || !el.Edges[0].CreatedAt.Equal(got.CreatedAt) {
+		t.Errorf("lineage %+v; want the one edge answered at creation %v", el.Edges, got.CreatedAt)
+	}
+}

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"html/template"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 	"github.com/mlsecops/mlsec/server/ui"
 	"github.com/mlsecops/mlsec/signing"
 	"github.com/mlsecops/mlsec/store"
+	"google.golang.org/protobuf/encoding/protojson"
 )
 
 // pageData is what every dashboard template receives.
@@ -268,7 +270,7 @@ type artifactData struct {
 	Findings   []store.StoredFinding
 	Scanned    bool
 	Signatures []store.Fact
-	BOMs       []store.Fact
+	BOMs       []bomView
 	Runs       []lineage.Run
 	HasLineage bool
 	LineageSVG template.HTML
@@ -279,6 +281,61 @@ type artifactData struct {
 
 // maxGraphNodes caps the lineage graph drawn on an artifact page.
 const maxGraphNodes = 60
+
+// maxBOMs caps the AI-BOMs summarised on an artifact page, and
+// maxBOMComponents the components listed for each.
+const (
+	maxBOMs          = 5
+	maxBOMComponents = 25
+)
+
+// bomView summarises one stored CycloneDX AI-BOM for the artifact page.
+type bomView struct {
+	Fact        store.Fact
+	SpecVersion string
+	Components  []bomComponent // the first maxBOMComponents
+	Total       int            // components in the BOM
+	Err         string         // why the BOM could not be summarised
+}
+
+// bomComponent is one CycloneDX component as shown on the artifact page.
+type bomComponent struct {
+	Type    string `json:"type"`
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+// bomSummary reads the evidence behind a BOM fact and lists its
+// components; a BOM that cannot be read is still shown, with the reason.
+func (s *Server) bomSummary(ctx context.Context, f store.Fact) bomView {
+	v := bomView{Fact: f}
+	ev, err := s.store.Evidence(ctx, f.EvidenceID)
+	if err != nil {
+		v.Err = err.Error()
+		return v
+	}
+	st, err := statementOf(ev)
+	if err != nil {
+		v.Err = err.Error()
+		return v
+	}
+	b, err := protojson.Marshal(st.GetPredicate())
+	if err != nil {
+		v.Err = err.Error()
+		return v
+	}
+	var bom struct {
+		SpecVersion string         `json:"specVersion"`
+		Components  []bomComponent `json:"components"`
+	}
+	if err := json.Unmarshal(b, &bom); err != nil {
+		v.Err = "not a CycloneDX document: " + err.Error()
+		return v
+	}
+	v.SpecVersion, v.Total = bom.SpecVersion, len(bom.Components)
+	v.Components = bom.Components[:min(len(bom.Components), maxBOMComponents)]
+	return v
+}
 
 func (s *Server) artifactPage(r *http.Request) (string, any, error) {
 	ctx := r.Context()
@@ -305,7 +362,9 @@ func (s *Server) artifactPage(r *http.Request) (string, any, error) {
 		case signing.PredicateType:
 			d.Signatures = append(d.Signatures, f)
 		case attest.CycloneDXType:
-			d.BOMs = append(d.BOMs, f)
+			if len(d.BOMs) < maxBOMs {
+				d.BOMs = append(d.BOMs, s.bomSummary(ctx, f))
+			}
 		}
 	}
 	if d.Runs, err = (lineageStore{s.store}).Runs(ctx, lineage.Digest(dg)); err != nil {
@@ -402,5 +461,5 @@ func (s *Server) hubScanProgress(r *http.Request) (string, any, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	return "", d.Scan, nil
+	return "", d, nil
 }

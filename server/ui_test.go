@@ -16,6 +16,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
+	"github.com/mlsecops/mlsec/attest"
 	"github.com/mlsecops/mlsec/store"
 )
 
@@ -49,6 +50,17 @@ func seedDashboard(t *testing.T, e *env, k testKey) (evil, clean store.Digest, h
 	e.json(admin, "POST", "/api/v1/artifacts", RegisterRequest{Digest: string(base), Name: "bert-base", Kind: "model", Source: "hf://google-bert/bert-base-uncased"}, nil)
 	if s, b, _ := e.do(admin, "POST", "/api/v1/attestations", bytes.NewReader(provenanceStatement(t, clean, dataset, base)), ""); s != 201 {
 		t.Fatalf("attestation: %d %s", s, b)
+	}
+	bom, err := attest.BOMStatement(attest.Subject{Name: "bert-finetuned.safetensors", Digest: attest.Digest(clean)},
+		[]byte(`{"bomFormat":"CycloneDX","specVersion":"1.6","version":1,"components":[`+
+			`{"type":"machine-learning-model","name":"bert-finetuned","version":"v2"},`+
+			`{"type":"data","name":"support-tickets","version":"2026-01"},`+
+			`{"type":"library","name":"transformers","version":"4.44.0"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, b, _ := e.do(admin, "POST", "/api/v1/attestations", bytes.NewReader(bom), ""); s != 201 {
+		t.Fatalf("BOM attestation: %d %s", s, b)
 	}
 	hs, err := e.st.CreateHubScan(context.Background(), "/mirror/hf", []string{"org/a", "org/b", "org/c", "org/d"}, "test")
 	if err != nil {
@@ -92,7 +104,9 @@ func TestDashboard(t *testing.T) {
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("no-first-run", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
+		// No UserDataDir: chromedp makes its own profile directory and
+		// removes it after the browser exits; t.TempDir's cleanup raced
+		// with Chromium's helper processes still writing to it.
 		chromedp.WindowSize(1280, 1000),
 	)
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
@@ -221,6 +235,22 @@ func TestDashboard(t *testing.T) {
 		t.Errorf("ci stage %q, experimentation stage %q; want warn, pass", ciStatus, expStatus)
 	}
 
+	// Lifecycle diagram for the malicious pickle: experimentation is red.
+	var red int
+	var evilExp string
+	if err := chromedp.Run(ctx,
+		chromedp.Navigate(base+"/?artifact="+string(evil)),
+		chromedp.WaitVisible("#lifecycle"),
+		count(`#lifecycle g.gate[data-status="fail"]`, &red),
+		chromedp.AttributeValue(`#lifecycle g.stage[data-stage="experimentation"]`, "data-status", &evilExp, nil),
+		shot("lifecycle-evil"),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if red != 1 || evilExp != "fail" {
+		t.Errorf("lifecycle of evil.pkl: %d red gates, experimentation %q; want 1, fail", red, evilExp)
+	}
+
 	// Artifact page of the malicious pickle: critical findings, red gate,
 	// no signature.
 	var title, findings, state, sig string
@@ -240,7 +270,7 @@ func TestDashboard(t *testing.T) {
 	}
 	// Artifact page of the fine-tuned model: provenance, lineage graph with
 	// its two inputs, trust-state history.
-	var prov, hist string
+	var prov, hist, bomText string
 	var nodes, edges int
 	if err := chromedp.Run(ctx,
 		chromedp.Navigate(base+"/artifacts/"+string(clean)),
@@ -249,12 +279,16 @@ func TestDashboard(t *testing.T) {
 		count("#lineage svg g.edge", &edges),
 		chromedp.Text("#provenance", &prov),
 		chromedp.Text("#history", &hist),
+		chromedp.Text("#bom", &bomText),
 		shot("artifact-model"),
 	); err != nil {
 		t.Fatal(err)
 	}
 	if nodes != 3 || edges != 2 { // the model, its dataset and base model
 		t.Errorf("lineage graph: %d nodes, %d edges; want 3, 2", nodes, edges)
+	}
+	if !strings.Contains(bomText, "CycloneDX 1.6") || !strings.Contains(bomText, "transformers") || !strings.Contains(bomText, "machine-learning-model") {
+		t.Errorf("AI-BOM section %q; want the CycloneDX 1.6 BOM with its components", bomText)
 	}
 	if !strings.Contains(prov, "training") || !strings.Contains(prov, "dataset: corpus") || !strings.Contains(hist, "released") {
 		t.Errorf("provenance %q history %q", prov, hist)
@@ -277,11 +311,17 @@ func TestDashboard(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	var items string
 	if err := chromedp.Run(ctx,
 		chromedp.Poll(`document.querySelector("#hub-status") && document.querySelector("#hub-status").textContent === "done"`, nil, chromedp.WithPollingTimeout(10*time.Second)),
+		chromedp.Text("#items", &items),
 		shot("hubscan"),
 	); err != nil {
 		t.Fatalf("hub scan progress did not update through htmx: %v", err)
+	}
+	// The item table is refreshed with the progress, not left "pending".
+	if strings.Contains(items, "pending") || strings.Count(items, "failed") != 2 || !strings.Contains(items, "unreadable") {
+		t.Errorf("hub scan items not refreshed with the progress: %q", items)
 	}
 
 	// Coverage and maturity.

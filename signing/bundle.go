@@ -94,8 +94,14 @@ func ReadBundle(data []byte) (*protobundle.Bundle, error) {
 	if len(data) > MaxBundleSize {
 		return nil, invalid("bundle of %d bytes exceeds the %d byte limit", len(data), MaxBundleSize)
 	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, invalid("bundle is empty")
+	}
 	var b protobundle.Bundle
 	if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(data, &b); err != nil {
+		if !json.Valid(data) {
+			return nil, invalid("bundle is not a valid Sigstore bundle: not JSON, or truncated or corrupted (%v)", err)
+		}
 		return nil, invalid("bundle is not a valid Sigstore bundle: %v", err)
 	}
 	if b.GetVerificationMaterial() == nil {

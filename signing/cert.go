@@ -8,6 +8,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"strings"
 
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
@@ -22,6 +23,7 @@ var ErrCertificate = errors.New("signing: bad certificate")
 // ParseCertificates reads every PEM "CERTIFICATE" block of data.
 func ParseCertificates(data []byte) ([]*x509.Certificate, error) {
 	var out []*x509.Certificate
+	var seen []string
 	for {
 		var blk *pem.Block
 		blk, data = pem.Decode(data)
@@ -29,6 +31,7 @@ func ParseCertificates(data []byte) ([]*x509.Certificate, error) {
 			break
 		}
 		if blk.Type != "CERTIFICATE" {
+			seen = append(seen, blk.Type)
 			continue
 		}
 		c, err := x509.ParseCertificate(blk.Bytes)
@@ -38,6 +41,9 @@ func ParseCertificates(data []byte) ([]*x509.Certificate, error) {
 		out = append(out, c)
 	}
 	if len(out) == 0 {
+		if len(seen) > 0 {
+			return nil, fmt.Errorf("%w: no PEM certificate found (the file holds %s)", ErrCertificate, strings.Join(seen, ", "))
+		}
 		return nil, fmt.Errorf("%w: no PEM certificate found", ErrCertificate)
 	}
 	return out, nil
@@ -118,6 +124,11 @@ func (v *CertVerifier) VerifyBundle(_ context.Context, b *protobundle.Bundle) ([
 		}
 		inter.AddCert(cert)
 	}
+	// The leaf's own usages first: they give a more precise reason than
+	// the path check's "incompatible key usage".
+	if !hasCodeSigning(leaf) {
+		return nil, invalid("signing certificate %q lacks the code-signing extended key usage", leaf.Subject.String())
+	}
 	if _, err := leaf.Verify(x509.VerifyOptions{
 		Roots:         v.Roots,
 		Intermediates: inter,
@@ -125,9 +136,6 @@ func (v *CertVerifier) VerifyBundle(_ context.Context, b *protobundle.Bundle) ([
 		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning},
 	}); err != nil {
 		return nil, invalid("signing certificate %q is not trusted: %v", leaf.Subject.String(), err)
-	}
-	if !hasCodeSigning(leaf) {
-		return nil, invalid("signing certificate %q lacks the code-signing extended key usage", leaf.Subject.String())
 	}
 	if leaf.KeyUsage != 0 && leaf.KeyUsage&x509.KeyUsageDigitalSignature == 0 {
 		return nil, invalid("signing certificate %q does not allow digital signatures (key usage)", leaf.Subject.String())

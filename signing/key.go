@@ -3,9 +3,12 @@ package signing
 import (
 	"context"
 	"crypto"
+	"crypto/ecdh"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
@@ -13,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
@@ -23,13 +27,15 @@ var ErrKey = errors.New("signing: bad key")
 
 // ParsePrivateKey reads an ECDSA P-256, P-384 or P-521 private key from PEM
 // (SEC 1 "EC PRIVATE KEY" or PKCS #8 "PRIVATE KEY"); text around the PEM
-// block is skipped.
+// block is skipped. A file holding another kind of key, a public key or a
+// certificate is refused with an error that says so.
 func ParsePrivateKey(data []byte) (*ecdsa.PrivateKey, error) {
+	var seen []string
 	for {
 		var blk *pem.Block
 		blk, data = pem.Decode(data)
 		if blk == nil {
-			return nil, fmt.Errorf("%w: no PEM private key found", ErrKey)
+			return nil, noKeyError("private", seen)
 		}
 		var key any
 		var err error
@@ -38,9 +44,12 @@ func ParsePrivateKey(data []byte) (*ecdsa.PrivateKey, error) {
 			key, err = x509.ParseECPrivateKey(blk.Bytes)
 		case "PRIVATE KEY":
 			key, err = x509.ParsePKCS8PrivateKey(blk.Bytes)
+		case "RSA PRIVATE KEY":
+			return nil, unsupportedKey("RSA")
 		case "ENCRYPTED PRIVATE KEY":
 			return nil, fmt.Errorf("%w: encrypted private keys are not supported; decrypt it first", ErrKey)
 		default:
+			seen = append(seen, blk.Type)
 			continue
 		}
 		if err != nil {
@@ -48,7 +57,7 @@ func ParsePrivateKey(data []byte) (*ecdsa.PrivateKey, error) {
 		}
 		ec, ok := key.(*ecdsa.PrivateKey)
 		if !ok {
-			return nil, fmt.Errorf("%w: only elliptic curve keys are supported, got %T", ErrKey, key)
+			return nil, unsupportedKey(keyKind(key))
 		}
 		if _, err := curveHash(&ec.PublicKey); err != nil {
 			return nil, err
@@ -58,14 +67,22 @@ func ParsePrivateKey(data []byte) (*ecdsa.PrivateKey, error) {
 }
 
 // ParsePublicKey reads an ECDSA public key from a PEM "PUBLIC KEY" block.
+// A file holding another kind of key, a private key or a certificate is
+// refused with an error that says so.
 func ParsePublicKey(data []byte) (*ecdsa.PublicKey, error) {
+	var seen []string
 	for {
 		var blk *pem.Block
 		blk, data = pem.Decode(data)
 		if blk == nil {
-			return nil, fmt.Errorf("%w: no PEM public key found", ErrKey)
+			return nil, noKeyError("public", seen)
 		}
-		if blk.Type != "PUBLIC KEY" {
+		switch blk.Type {
+		case "PUBLIC KEY":
+		case "RSA PUBLIC KEY":
+			return nil, unsupportedKey("RSA")
+		default:
+			seen = append(seen, blk.Type)
 			continue
 		}
 		key, err := x509.ParsePKIXPublicKey(blk.Bytes)
@@ -74,13 +91,56 @@ func ParsePublicKey(data []byte) (*ecdsa.PublicKey, error) {
 		}
 		ec, ok := key.(*ecdsa.PublicKey)
 		if !ok {
-			return nil, fmt.Errorf("%w: only elliptic curve keys are supported, got %T", ErrKey, key)
+			return nil, unsupportedKey(keyKind(key))
 		}
 		if _, err := curveHash(ec); err != nil {
 			return nil, err
 		}
 		return ec, nil
 	}
+}
+
+func unsupportedKey(kind string) error {
+	return fmt.Errorf("%w: %s key; only ECDSA P-256, P-384 and P-521 keys are supported", ErrKey, kind)
+}
+
+// keyKind names the algorithm of a parsed key for error messages.
+func keyKind(key any) string {
+	switch key.(type) {
+	case *rsa.PrivateKey, *rsa.PublicKey:
+		return "RSA"
+	case ed25519.PrivateKey, ed25519.PublicKey:
+		return "Ed25519"
+	case *ecdh.PrivateKey, *ecdh.PublicKey:
+		return "X25519"
+	}
+	return fmt.Sprintf("%T", key)
+}
+
+// noKeyError explains why no key of the wanted kind ("private" or
+// "public") was found, given the PEM block types that were skipped.
+func noKeyError(want string, seen []string) error {
+	other := map[string]string{"private": "public", "public": "private"}[want]
+	for _, typ := range seen {
+		switch {
+		case typ == "CERTIFICATE":
+			hint := "pass the signer's public key"
+			if want == "private" {
+				hint = "pass the certificate's private key with --key and the certificate with --certificate"
+			}
+			return fmt.Errorf("%w: the file holds a certificate, not a %s key: %s", ErrKey, want, hint)
+		case strings.HasSuffix(typ, other+" KEY") || strings.HasSuffix(typ, strings.ToUpper(other)+" KEY"):
+			hint := "sign needs the private key"
+			if want == "public" {
+				hint = "verify needs the public key (e.g. openssl ec -in KEY.pem -pubout)"
+			}
+			return fmt.Errorf("%w: the file holds a %s key, not a %s key: %s", ErrKey, other, want, hint)
+		}
+	}
+	if len(seen) > 0 {
+		return fmt.Errorf("%w: no PEM %s key found (the file holds %s)", ErrKey, want, strings.Join(seen, ", "))
+	}
+	return fmt.Errorf("%w: no PEM %s key found", ErrKey, want)
 }
 
 // curveHash is the digest the reference pairs with each curve.

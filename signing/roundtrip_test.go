@@ -301,7 +301,7 @@ func TestVerifyRejects(t *testing.T) {
 		{"wrong CA", goodCert, &CertVerifier{Roots: newPKI(t, past, soon).roots}, "is not trusted"},
 		{"non-code-signing certificate", certBundle(t, &CertSigner{Key: ck, Chain: []*x509.Certificate{pki.inter},
 			Leaf: pki.leaf(t, ck, []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, past, soon)}),
-			&CertVerifier{Roots: pki.roots}, "incompatible key usage"},
+			&CertVerifier{Roots: pki.roots}, "lacks the code-signing extended key usage"},
 		{"expired chain", certBundle(t, &CertSigner{Key: ck, Chain: []*x509.Certificate{old.inter},
 			Leaf: old.leaf(t, ck, []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning}, past, soon)}),
 			&CertVerifier{Roots: old.roots}, "expired or is not yet valid"},

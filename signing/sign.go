@@ -123,6 +123,9 @@ func ReadBundleFile(path string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("signing: %w", err)
 	}
+	if fi.IsDir() {
+		return nil, fmt.Errorf("signing: signature %s is a directory: pass the bundle file, e.g. --signature %s", path, filepath.Join(path, DefaultSignatureName))
+	}
 	if fi.Size() > MaxBundleSize {
 		return nil, invalid("bundle %s has %d bytes, more than %d", path, fi.Size(), MaxBundleSize)
 	}
@@ -202,9 +205,22 @@ func Verify(ctx context.Context, modelPath string, bundleJSON []byte, v Verifier
 	res.Actual = actual
 	res.Diff = Compare(signed, actual)
 	if !res.Diff.Empty() {
-		return res, fmt.Errorf("%w: %s", ErrMismatch, res.Diff)
+		return res, fmt.Errorf("%w: %s%s", ErrMismatch, res.Diff, otherModelHint(signed, actual, res.Diff))
 	}
 	return res, nil
+}
+
+// otherModelHint says when the signature names none of the model's files:
+// it was most likely made for another model.
+func otherModelHint(signed, actual *Manifest, d Diff) string {
+	if len(actual.Items) == 0 || len(d.Added) != len(actual.Items) || len(d.Missing) != len(signed.Items) {
+		return ""
+	}
+	name := ""
+	if signed.ModelName != "" && signed.ModelName != legacyModelName {
+		name = fmt.Sprintf(" (signed as %q)", signed.ModelName)
+	}
+	return fmt.Sprintf("; no file of the model is in the signature: it is probably the signature of another model%s", name)
 }
 
 // IsNegative reports whether err is a negative verification result (bad

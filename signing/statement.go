@@ -284,6 +284,10 @@ func readSerialization(s *serializationJSON) (Serialization, error) {
 	return ser, nil
 }
 
+// legacyModelName is the model name the reference gives legacy statements,
+// which record none.
+const legacyModelName = "compat-undefined-not-present"
+
 // parseLegacy reads the v0.2 Digests/v0.1 predicate: one subject per file,
 // files serialization with SHA-256.
 func parseLegacy(st *statementJSON) (*Manifest, error) {
@@ -294,7 +298,7 @@ func parseLegacy(st *statementJSON) (*Manifest, error) {
 		return nil, invalid("legacy statement has too many subjects")
 	}
 	m := &Manifest{
-		ModelName:     "compat-undefined-not-present",
+		ModelName:     legacyModelName,
 		Serialization: Serialization{Method: MethodFiles, Hash: SHA256},
 	}
 	seen := map[string]bool{}

@@ -49,9 +49,11 @@ type machine struct {
 	proto     int
 	sawProto  bool
 	protoNote bool
-	stack     []slot
-	marks     []int
-	memo      map[int64]slot
+	// maxOpProto is the highest protocol of any opcode executed.
+	maxOpProto int
+	stack      []slot
+	marks      []int
+	memo       map[int64]slot
 
 	imports    []Import
 	calls      []Call
@@ -234,6 +236,9 @@ func (m *machine) run(ctx context.Context) result {
 		}
 		m.c.ops++
 		m.ops++
+		if op.Proto > m.maxOpProto {
+			m.maxOpProto = op.Proto
+		}
 		if !m.r.framed && m.r.lframeEnd > op.Offset && op.End > m.r.lframeEnd {
 			m.anomaly(AnomalyFrameMismatch, op.Offset, "%s straddles the end of the frame ending at %d", op.Name, m.r.lframeEnd)
 			m.r.lframeEnd = 0

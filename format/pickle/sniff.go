@@ -72,6 +72,36 @@ func sniffWalk(head []byte) (bool, int64) {
 			return false, -1
 		}
 	}
+	if isPrintableText(head) {
+		// Ordinary text (release notes, configuration files, source code)
+		// often decodes as a few opcodes by chance. A text pickle that can
+		// do harm imports a global by a well-formed dotted name: accept it
+		// as before. One that imports nothing cannot call anything; accept
+		// it only when it looks like what CPython's protocol 0 writes
+		// (protocol 0 opcodes that end in STOP with exactly one value, or
+		// run clean to the end of the head).
+		for _, imp := range m.imports {
+			if isDottedName(imp.Module) && isDottedName(imp.Name) {
+				switch res {
+				case resStop:
+					return breaks == 0 && m.ops >= 2 && len(m.stack) > 0, -1
+				case resBroken:
+					return breaks == 1, trunc
+				}
+				return false, -1
+			}
+		}
+		if m.maxOpProto > 0 {
+			return false, trunc
+		}
+		switch res {
+		case resStop:
+			return breaks == 0 && m.ops >= 2 && len(m.stack) == 1 && len(m.marks) == 0, -1
+		case resBroken:
+			return breaks == 1 && trunc >= 0 && m.ops >= sniffMinOps, trunc
+		}
+		return false, -1
+	}
 	switch res {
 	case resStop:
 		return breaks == 0 && m.ops >= 2 && len(m.stack) > 0, -1
@@ -84,6 +114,46 @@ func sniffWalk(head []byte) (bool, int64) {
 		}
 	}
 	return false, -1
+}
+
+// isPrintableText reports whether b holds only printable ASCII and the
+// usual whitespace.
+func isPrintableText(b []byte) bool {
+	for _, c := range b {
+		if (c < 0x20 || c > 0x7e) && c != '\n' && c != '\r' && c != '\t' {
+			return false
+		}
+	}
+	return true
+}
+
+// isDottedName reports whether s is a dotted Python identifier such as
+// "os.path" or "Module.Inner" (ASCII only).
+func isDottedName(s string) bool {
+	if s == "" {
+		return false
+	}
+	start := true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '.':
+			if start {
+				return false
+			}
+			start = true
+			continue
+		case c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
+		case c >= '0' && c <= '9':
+			if start {
+				return false
+			}
+		default:
+			return false
+		}
+		start = false
+	}
+	return !start
 }
 
 // SniffPrefix reports whether head, the first bytes of a longer stream

@@ -53,6 +53,9 @@ func TestSniffCrafted(t *testing.T) {
 		"no PROTO, SHORT_BINUNICODE arg": []byte("cos\nsystem\n(\x8c\x02idtR."),
 		"no PROTO, STACK_GLOBAL":         []byte("\x8c\x02os\x8c\x06system\x93\x8c\x02id\x85R."),
 		"no PROTO, OBJ + BINUNICODE":     []byte("(csubprocess\nPopen\n\x8c\x02ido."),
+		// Printable, protocol 1 opcodes, but it imports: still a pickle.
+		"printable p1 import":  []byte("cmycompany.layers\nBlock\n)R."),
+		"printable extra item": []byte("cos\nsystem\n(S'id'\ntRN."),
 	}
 	for name, data := range yes {
 		if !Sniff(data) {
@@ -71,15 +74,19 @@ func TestSniffCrafted(t *testing.T) {
 		"text lower":  "lorem ipsum dolor sit amet.",
 		"parens":      "(this is prose)",
 		"markdown":    "# Title\n\nbody.",
-		"yaml":        "key: value\nother: 2\n",
-		"python":      "import os\nos.system('id')\n",
-		"int line":    "I12\n",
-		"stop only":   ".",
-		"dots":        "...",
-		"K then junk": "K\x01\x00\x00",
-		"proto 9":     "\x80\x09",
-		"xml":         "<?xml version=\"1.0\"?><a/>",
-		"tab data":    "c\td\n",
+		// Real texts that used to decode as a few opcodes by chance
+		// (git's RelNotes, apt's preferences example).
+		"git relnotes":    "GIT v1.5.2.1 Release Notes\n==========================\n\nFixes since v1.5.2\n",
+		"apt preferences": "Package:  *\nPin:  release a=stable\nPin-Priority:  500\n\nPackage:  *\n",
+		"yaml":            "key: value\nother: 2\n",
+		"python":          "import os\nos.system('id')\n",
+		"int line":        "I12\n",
+		"stop only":       ".",
+		"dots":            "...",
+		"K then junk":     "K\x01\x00\x00",
+		"proto 9":         "\x80\x09",
+		"xml":             "<?xml version=\"1.0\"?><a/>",
+		"tab data":        "c\td\n",
 	}
 	for name, data := range no {
 		if Sniff([]byte(data)) {

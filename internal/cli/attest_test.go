@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/mlsecops/mlsec/attest/attesttest"
+	"github.com/mlsecops/mlsec/signing/sigstoretest"
 )
 
 // TestAttestLineageVerifyChain drives the evidence commands end to end:
@@ -290,5 +291,41 @@ func TestProvenanceInputsByDigest(t *testing.T) {
 		if code != 2 || !strings.Contains(errs, tc.want) {
 			t.Errorf("%s %s: exit %d, stderr %q, want %q", tc.flag, tc.arg, code, errs, tc.want)
 		}
+	}
+}
+
+// TestVerifyChainKeylessCLI signs a dataset and a model keyless (virtual
+// Fulcio and Rekor), records the model's provenance keyless and verifies
+// the chain for the signer's identity; another identity breaks it at the
+// model.
+func TestVerifyChainKeylessCLI(t *testing.T) {
+	const identity, issuer = "trainer@acme.example", "https://issuer.acme.example"
+	ss := sigstoretest.New(t)
+	tmp := t.TempDir()
+	trusted := filepath.Join(tmp, "trusted-root.json")
+	attesttest.WriteFile(t, trusted, string(ss.TrustedRootJSON(t)))
+	t.Setenv("SIGSTORE_ID_TOKEN", sigstoretest.Token(map[string]any{"email": identity, "email_verified": true, "iss": issuer}))
+	services := []string{"--sigstore", "--fulcio-url", ss.URL, "--rekor-url", ss.URL, "--trusted-root", trusted}
+	ev := filepath.Join(tmp, "evidence")
+	ds := attesttest.Artifact(t, filepath.Join(ev, "corpus"), map[string]string{"train.jsonl": "{}\n"})
+	model := attesttest.Artifact(t, filepath.Join(ev, "model"), map[string]string{"weights.bin": "w"})
+	for _, dir := range []string{ds, model} {
+		if code, out, errs := run(t, append([]string{"sign", dir, "--signature", filepath.Join(dir, "model.sig")}, services...)...); code != 0 {
+			t.Fatalf("sign %s: %d %s%s", dir, code, out, errs)
+		}
+	}
+	if code, out, errs := run(t, append([]string{"attest", "provenance", "--model", model, "--dataset", ds, "--builder-id", "https://ci.example/gpu"}, services...)...); code != 0 {
+		t.Fatalf("attest provenance: %d %s%s", code, out, errs)
+	}
+	trust := func(id string) []string {
+		return []string{"--identity", id, "--issuer", issuer, "--trusted-root", trusted, "--no-sct", "--evidence", ev}
+	}
+	code, out, errs := run(t, append([]string{"verify-chain", model}, trust(identity)...)...)
+	if code != 0 || !strings.Contains(out, "OK "+model+": chain verified, 2 links, 2 artifacts hashed") {
+		t.Errorf("verify-chain keyless: exit %d\n%s%s", code, out, errs)
+	}
+	code, out, _ = run(t, append([]string{"verify-chain", model}, trust("mallory@acme.example")...)...)
+	if code != 1 || !strings.Contains(out, "FAIL "+model+": first broken link at "+model) || !strings.Contains(out, "mallory@acme.example") {
+		t.Errorf("verify-chain keyless, wrong identity: exit %d\n%s", code, out)
 	}
 }

@@ -221,6 +221,13 @@ func hostileFixtures(t *testing.T) []scanFixture {
 	// torch.load's legacy path) runs as a pickle.
 	add("polyglot-gguf", "m.gguf", []byte("GGUF\x03\x00\x00\x00\x000cos\nsystem\n(S'id'\ntR."), "PICKLE-001")
 	add("polyglot-tflite", "m.tflite", []byte("U\x06xxTFL30cos\nsystem\n(S'id'\ntR."), "PICKLE-001")
+	// The copyreg extension registry as an import trampoline: register
+	// os.system under code 1, then EXT1 imports it with no GLOBAL.
+	{
+		b := pickletest.New(2).Global("copyreg", "add_extension").Mark().Str("os").Str("system").BinInt1(1).Tuple().Reduce().Pop()
+		b.Ext1(1).Str("id").Tuple1().Reduce().Stop()
+		add("copyreg-extension-trampoline", "m.pkl", b.Bytes(), "PICKLE-001", "PICKLE-003")
+	}
 	// picklescan CVE-2025-1716: pip.main as the callable.
 	add("cve-2025-1716-pip-main", "m.pkl", pickletest.New(2).Call("pip", "main", "install").Stop().Bytes(), "PICKLE-001")
 	// picklescan CVE-2025-10157: a submodule of a denied module.

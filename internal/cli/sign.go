@@ -50,6 +50,7 @@ func (f *hashFlags) options(app *App, modelPath string, extraIgnore ...string) (
 	if f.shardSize <= 0 {
 		return signing.HashOptions{}, mlsec.Errorf(mlsec.EINVALID, "--shard-size %d: must be positive", f.shardSize)
 	}
+	warnIgnoresOutside(app, modelPath, f.ignorePaths)
 	ignores, err := signing.ResolveIgnorePaths(modelPath, append(append([]string{}, f.ignorePaths...), extraIgnore...))
 	if err != nil {
 		return signing.HashOptions{}, mlsec.Errorf(mlsec.EIO, "%w", err)

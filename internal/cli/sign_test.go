@@ -190,7 +190,7 @@ func TestSigningUsageErrors(t *testing.T) {
 		{"bad method", []string{"sign", dir, "--key", key, "--method", "tensors"}, "tensors"},
 		{"symlink", []string{"sign", dir, "--key", key, "--signature", sig}, "symbolic link"},
 		{"missing model", []string{"sign", "/nonexistent/model", "--key", key}, "does not exist"},
-		{"public key as private", []string{"sign", dir, "--key", filepath.Join(keys, "signing-key-pub.pem")}, "no PEM private key"},
+		{"public key as private", []string{"sign", dir, "--key", filepath.Join(keys, "signing-key-pub.pem")}, "holds a public key, not a private key"},
 		{"verify two methods", []string{"verify", dir, "--key", key, "--ca-bundle", key}, "exactly one"},
 		{"verify no signature", []string{"verify", dir, "--key", filepath.Join(keys, "signing-key-pub.pem"), "--signature", "/nonexistent.sig"}, "does not exist"},
 		{"issuer without identity", []string{"verify", dir, "--issuer", "https://x"}, "both --identity and --issuer"},

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -101,10 +102,11 @@ missing or changed file is named); 2 usage or I/O error.`,
 			bundle, err := signing.ReadBundleFile(signature)
 			if err != nil {
 				if errors.Is(err, fs.ErrNotExist) {
-					return mlsec.Errorf(mlsec.EINVALID, "signature %s does not exist (set --signature)", signature)
+					return missingSignature(modelPath, signature)
 				}
 				return signingError(err)
 			}
+			warnIgnoresOutside(app, modelPath, ignorePaths)
 			ignores, err := signing.ResolveIgnorePaths(modelPath, append(append([]string{}, ignorePaths...), signature))
 			if err != nil {
 				return mlsec.Errorf(mlsec.EIO, "%w", err)
@@ -155,4 +157,32 @@ missing or changed file is named); 2 usage or I/O error.`,
 	fl.BoolVar(&ignoreUnsigned, "ignore-unsigned-files", false, "ignore files that the signature does not cover")
 	fl.StringVar(&format, "format", "text", "output format: text or json")
 	return cmd
+}
+
+// missingSignature explains a signature file that does not exist and
+// points at the one mlsec sign users usually wrote instead: model.sig
+// inside a directory model, PATH.sig beside a single-file model.
+func missingSignature(modelPath, signature string) error {
+	candidate := modelPath + ".sig"
+	if fi, err := os.Stat(modelPath); err == nil && fi.IsDir() {
+		candidate = filepath.Join(modelPath, signing.DefaultSignatureName)
+	}
+	if fi, err := os.Stat(candidate); err == nil && fi.Mode().IsRegular() && filepath.Clean(candidate) != filepath.Clean(signature) {
+		return mlsec.Errorf(mlsec.EINVALID, "signature %s does not exist; found %s: pass --signature %s", signature, candidate, candidate)
+	}
+	return mlsec.Errorf(mlsec.EINVALID, "signature %s does not exist: pass --signature FILE (--signature defaults to %s in the current directory, as in model_signing)", signature, signing.DefaultSignatureName)
+}
+
+// warnIgnoresOutside warns about --ignore-paths that lie outside the model
+// (paths are relative to the current directory, not to the model, as in
+// model_signing): they ignore nothing.
+func warnIgnoresOutside(app *App, modelPath string, paths []string) {
+	for _, p := range paths {
+		if p == "" {
+			continue
+		}
+		if in, err := signing.ResolveIgnorePaths(modelPath, []string{p}); err == nil && len(in) == 0 {
+			app.Log.Warn(fmt.Sprintf("--ignore-paths %s is outside %s and ignores nothing (ignore paths are absolute or relative to the current directory, not to the model)", p, modelPath))
+		}
+	}
 }

@@ -51,6 +51,8 @@ var knownBypassGadgets = [][2]string{
 	{"_osx_support", "_find_build_tool"}, {"_aix_support", "_read_cmd_output"},
 	{"_pyrepl.pager", "pipe_pager"}, {"_pyrepl.pager", "tempfile_pager"},
 	{"marshal", "loads"}, {"builtins", "__import__"}, {"builtins", "getattr"},
+	// the extension registry as a trampoline: register os.system, then EXT1
+	{"copyreg", "add_extension"}, {"copy_reg", "add_extension"},
 }
 
 func TestKnownBypassGadgetsAreCritical(t *testing.T) {

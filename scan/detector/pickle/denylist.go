@@ -76,6 +76,9 @@ var builtinDeny = []denyGroup{
 		"functools:partial", "functools:partialmethod", "functools:reduce",
 		"functools:singledispatch", "_functools:*",
 		"gc:*", "inspect:*",
+		// add_extension registers (module, name) under an EXT code, so a
+		// later EXT1/2/4 imports it without a GLOBAL.
+		"copyreg:add_extension", "copyreg:_extension_registry", "copyreg:_inverted_registry",
 	}},
 	{catLoader, []string{
 		"pickle:*", "_pickle:*", "cPickle:*", "dill:*", "cloudpickle:*", "shelve:*",

@@ -1,0 +1,63 @@
+package cli_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// What a user sees when a signature, key or path is not what verify
+// expects: exit 1 for a bad signature, 2 for usage, and a message that
+// says what to do.
+func TestVerifyMessages(t *testing.T) {
+	dir := mkModel(t)
+	key, _ := filepath.Abs(filepath.Join(keys, "signing-key.pem"))
+	pub, _ := filepath.Abs(filepath.Join(keys, "signing-key-pub.pem"))
+	cert, _ := filepath.Abs(filepath.Join(keys, "signing-key-cert.pem"))
+	inside := filepath.Join(dir, "model.sig")
+	if code, out, errs := run(t, "sign", dir, "--key", key, "--signature", inside); code != 0 {
+		t.Fatalf("sign: %d %s%s", code, out, errs)
+	}
+	file := filepath.Join(t.TempDir(), "m.gguf")
+	os.WriteFile(file, []byte("gguf"), 0o644)
+	if code, out, errs := run(t, "sign", file, "--key", key, "--signature", file+".sig"); code != 0 {
+		t.Fatalf("sign file: %d %s%s", code, out, errs)
+	}
+	empty := filepath.Join(t.TempDir(), "empty.sig")
+	os.WriteFile(empty, nil, 0o644)
+	other := filepath.Join(t.TempDir(), "other")
+	os.MkdirAll(other, 0o755)
+	os.WriteFile(filepath.Join(other, "a.bin"), []byte("a"), 0o644)
+
+	t.Chdir(t.TempDir()) // no model.sig here
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"default signature, directory model", []string{"verify", dir, "--key", pub}, 2,
+			"signature model.sig does not exist; found " + inside + ": pass --signature " + inside},
+		{"default signature, file model", []string{"verify", file, "--key", pub}, 2,
+			"found " + file + ".sig: pass --signature " + file + ".sig"},
+		{"no signature anywhere", []string{"verify", other, "--key", pub}, 2,
+			"signature model.sig does not exist: pass --signature FILE"},
+		{"signature is a directory", []string{"verify", dir, "--key", pub, "--signature", dir}, 2, "is a directory: pass the bundle file"},
+		{"empty signature", []string{"verify", dir, "--key", pub, "--signature", empty}, 1, "bundle is empty"},
+		{"private key to verify", []string{"verify", dir, "--key", key, "--signature", inside}, 2, "holds a private key, not a public key"},
+		{"certificate as key", []string{"verify", dir, "--key", cert, "--signature", inside}, 2, "holds a certificate, not a public key"},
+		{"key as CA bundle", []string{"verify", dir, "--ca-bundle", pub, "--signature", inside}, 2, "no PEM certificate found (the file holds PUBLIC KEY)"},
+		{"signature of another model", []string{"verify", other, "--key", pub, "--signature", inside}, 1, "probably the signature of another model"},
+		{"ignore path outside the model", []string{"verify", dir, "--key", pub, "--signature", inside, "--ignore-paths", "tokenizer"}, 0,
+			"--ignore-paths tokenizer is outside " + dir},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errs := run(t, tt.args...)
+			if code != tt.code || !strings.Contains(out+errs, tt.want) {
+				t.Errorf("code %d, output %q, want %d and %q", code, out+errs, tt.code, tt.want)
+			}
+		})
+	}
+}
