@@ -59,6 +59,9 @@ func TestDetectCrafted(t *testing.T) {
 		{"text", []byte("hello world, this is not a model\n"), format.Unknown},
 		{"json", []byte(`{"a": [1, 2, 3]}`), format.Unknown},
 		{"csv", []byte("a,b,c\n1,2,3\n"), format.Unknown},
+		// Whole small texts that decode as a few opcodes and then end.
+		{"apt pin", []byte("Package: nodejs\nPin: origin deb.nodesource.com\nPin-Priority: 600\n"), format.Unknown},
+		{"git relnotes utf8", []byte("Git v2.30.2 Release Notes\n=========================\n\nThis release addresses CVE-2021-21300 \u2014 a fix.\n"), format.Unknown},
 		{"proto2 pickle", []byte("\x80\x02}q\x00."), format.Pickle},
 		{"proto0 pickle", []byte("(dp0\nS'a'\np1\nI1\ns."), format.Pickle},
 		{"legacy magic p2", []byte("\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19\x2e\x80\x02M\xe9\x03."), format.PyTorchLegacy},

@@ -499,11 +499,24 @@ func TestCoverage(t *testing.T) {
 		t.Fatalf("%s has no item %s", framework, id)
 		return nil
 	}
-	if c := controls("owasp-ml-2023", "ML06"); !slices.Contains(c, "PICKLE-001") || !slices.Contains(c, "EXP-001") {
+	if c := controls("owasp-ml-2023", "ML06"); !slices.Contains(c, "scanner:PICKLE-001") || !slices.Contains(c, "gate:experimentation/EXP-001") {
 		t.Errorf("ML06 controls %v: want scanner rule PICKLE-001 and gate rule EXP-001", c)
 	}
-	if c := controls("nist-ssdf-1.1", "PS.1.3"); !slices.Contains(c, "CD-002") {
+	if c := controls("nist-ssdf-1.1", "PS.1.3"); !slices.Contains(c, "gate:cd/CD-002") {
 		t.Errorf("PS.1.3 controls %v: want CD-002", c)
+	}
+	// The same items are counted as by `mlsec frameworks coverage`
+	// (lifecycle.Coverage): ATLAS tactics are not items a control covers.
+	var atlas Coverage
+	e.json(store.RoleAuditor, "GET", "/api/v1/coverage?framework=mitre-atlas", nil, &atlas)
+	for _, it := range atlas.Frameworks[0].Entries {
+		if it.Kind == "tactic" {
+			t.Errorf("ATLAS tactic %s counted as a coverage item", it.ID)
+			break
+		}
+	}
+	if f := atlas.Frameworks[0]; f.Items != len(f.Entries) || f.Covered == 0 || f.Covered > f.Items {
+		t.Errorf("ATLAS coverage %d of %d items (%d entries)", f.Covered, f.Items, len(f.Entries))
 	}
 	if s, b, _ := e.do(store.RoleAuditor, "GET", "/api/v1/coverage?framework=nope", nil, ""); s != 404 || errCode(t, b) != mlsec.ENOTFOUND {
 		t.Errorf("unknown framework: %d %s", s, b)

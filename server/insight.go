@@ -13,6 +13,7 @@ import (
 	"github.com/mlsecops/mlsec/attest"
 	"github.com/mlsecops/mlsec/lifecycle"
 	"github.com/mlsecops/mlsec/lineage"
+	"github.com/mlsecops/mlsec/scan"
 	"github.com/mlsecops/mlsec/scan/list"
 	"github.com/mlsecops/mlsec/server/gating"
 	"github.com/mlsecops/mlsec/signing"
@@ -250,57 +251,68 @@ type CoverageItem struct {
 	Controls []string `json:"controls"`
 }
 
-// coverage maps the framework mappings of every scanner rule and of every
-// rule of the stage gates' policies onto the embedded catalogues.
+// coverage maps the controls the server runs onto the embedded framework
+// catalogues with lifecycle.Coverage, exactly as `mlsec frameworks
+// coverage` does: every scanner rule (runner and detectors), the rules of
+// every stage gate's policies, and mlsec's capabilities. Control ids carry
+// the same prefixes ("scanner:PICKLE-001", "gate:cd/CD-002",
+// "capability:..."), and the same items are counted (ATLAS mitigations and
+// the techniques a control maps to, not tactics), so the dashboard and the
+// CLI report the same numbers.
 //
 // SEAM(lifecycle): `mlsec frameworks coverage` scopes coverage to a
-// pipeline file; the server has none yet, so it shows everything it runs.
+// pipeline file; the server shows every stage it gates.
 func (s *Server) coverage(framework string) (Coverage, error) {
 	cats, err := taxonomy.Load()
 	if err != nil {
 		return Coverage{}, err
 	}
-	dets, err := list.All(s.scanCfg)
-	if err != nil {
-		return Coverage{}, err
-	}
-	controls := map[[2]string][]string{}
-	for _, d := range dets {
-		for _, r := range d.Rules() {
-			for _, m := range r.Mappings {
-				k := [2]string{m.Framework, m.ID}
-				if !slices.Contains(controls[k], r.ID) {
-					controls[k] = append(controls[k], r.ID)
-				}
-			}
-		}
-	}
+	var ctls []lifecycle.CoverageControl
 	if pg, ok := s.decider.Gate().(*PolicyGate); ok {
 		for _, stage := range lifecycle.StageNames() {
 			for _, p := range pg.StageGate(stage).Policies {
 				for _, r := range p.Rules {
-					for _, m := range r.Mappings {
-						k := [2]string{m.Framework, m.ID}
-						if !slices.Contains(controls[k], r.ID) {
-							controls[k] = append(controls[k], r.ID)
-						}
-					}
+					ctls = append(ctls, lifecycle.CoverageControl{ID: "gate:" + stage + "/" + r.ID, Kind: lifecycle.ControlGate,
+						Stage: stage, Title: r.Title, Mappings: r.Mappings})
 				}
 			}
 		}
 	}
+	dets, err := list.All(s.scanCfg)
+	if err != nil {
+		return Coverage{}, err
+	}
+	seen := map[string]bool{}
+	addRules := func(rs []scan.Rule) {
+		for _, r := range rs {
+			if !seen[r.ID] {
+				seen[r.ID] = true
+				ctls = append(ctls, lifecycle.CoverageControl{ID: "scanner:" + r.ID, Kind: lifecycle.ControlScanner, Title: r.Title, Mappings: r.Mappings})
+			}
+		}
+	}
+	addRules(scan.RunnerRules())
+	for _, d := range dets {
+		addRules(d.Rules())
+	}
+	tc, err := lifecycle.LoadTools()
+	if err != nil {
+		return Coverage{}, err
+	}
+	ctls = append(ctls, tc.CapabilityControls()...)
+	fcs, err := lifecycle.Coverage(cats, ctls)
+	if err != nil {
+		return Coverage{}, err
+	}
 	var out Coverage
-	for _, c := range cats.Frameworks() {
-		if framework != "" && c.ID != framework {
+	for _, c := range fcs {
+		if framework != "" && c.Framework != framework {
 			continue
 		}
-		fc := FrameworkCoverage{ID: c.ID, Name: c.Name, Version: c.Version, Items: len(c.Items), Entries: []CoverageItem{}}
+		fc := FrameworkCoverage{ID: c.Framework, Name: c.Name, Version: c.Version, Items: c.Total, Covered: c.Covered, Entries: []CoverageItem{}}
 		for _, it := range c.Items {
-			ctl := controls[[2]string{c.ID, it.ID}]
+			ctl := slices.Clone(it.Controls)
 			slices.Sort(ctl)
-			if len(ctl) > 0 {
-				fc.Covered++
-			}
 			fc.Entries = append(fc.Entries, CoverageItem{ID: it.ID, Name: it.Name, Kind: it.Kind, Controls: nonNil(ctl)})
 		}
 		out.Frameworks = append(out.Frameworks, fc)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"unicode/utf8"
 )
 
 // Sniff reports whether head, the first bytes of a stream, looks like a
@@ -32,13 +33,15 @@ const sniffMinOps = 3
 // breaks (it is only a prefix of the file, or the stream is truncated or
 // corrupt) after sniffMinOps clean opcodes.
 func sniffText(head []byte) bool {
-	ok, _ := sniffWalk(head)
+	ok, _ := sniffWalk(head, false)
 	return ok
 }
 
 // sniffWalk is sniffText that also reports, when the head is rejected only
 // because it ends inside an opcode, that opcode's offset (else -1).
-func sniffWalk(head []byte) (bool, int64) {
+// whole says head is the entire stream, so running out of bytes is the
+// stream's own end rather than the end of a window.
+func sniffWalk(head []byte, whole bool) (bool, int64) {
 	if len(head) == 0 || opTable[head[0]].name == "" || head[0] == opStop || head[0] == opProto {
 		return false, -1
 	}
@@ -98,7 +101,7 @@ func sniffWalk(head []byte) (bool, int64) {
 		case resStop:
 			return breaks == 0 && m.ops >= 2 && len(m.stack) == 1 && len(m.marks) == 0, -1
 		case resBroken:
-			return breaks == 1 && trunc >= 0 && m.ops >= sniffMinOps, trunc
+			return breaks == 1 && trunc >= 0 && !whole && m.ops >= sniffMinOps, trunc
 		}
 		return false, -1
 	}
@@ -116,13 +119,23 @@ func sniffWalk(head []byte) (bool, int64) {
 	return false, -1
 }
 
-// isPrintableText reports whether b holds only printable ASCII and the
-// usual whitespace.
+// isPrintableText reports whether b is text: printable ASCII, the usual
+// whitespace and well-formed UTF-8 (a rune cut by the end of b is fine).
 func isPrintableText(b []byte) bool {
-	for _, c := range b {
-		if (c < 0x20 || c > 0x7e) && c != '\n' && c != '\r' && c != '\t' {
-			return false
+	for i := 0; i < len(b); {
+		c := b[i]
+		if c < 0x80 {
+			if (c < 0x20 || c == 0x7f) && c != '\n' && c != '\r' && c != '\t' {
+				return false
+			}
+			i++
+			continue
 		}
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return !utf8.FullRune(b[i:])
+		}
+		i += n
 	}
 	return true
 }
@@ -162,7 +175,7 @@ func isDottedName(s string) bool {
 // pickle that opens with a long decoy string, and only reading on (what
 // SniffAt does for random-access input) can tell.
 func SniffPrefix(head []byte) bool {
-	ok, t := sniffWalk(head)
+	ok, t := sniffWalk(head, false)
 	if ok {
 		return true
 	}
@@ -195,7 +208,10 @@ const (
 // replaces it with an empty one of the same opcode, and sniffs the bytes
 // that follow. At most sniffMaxSkips operands are skipped.
 func SniffAt(r io.ReaderAt, size int64, head []byte) bool {
-	if Sniff(head) {
+	if len(head) >= 2 && head[0] == 0x80 && head[1] <= 5 {
+		return true
+	}
+	if ok, _ := sniffWalk(head, int64(len(head)) >= size); ok {
 		return true
 	}
 	window := len(head)
@@ -203,7 +219,7 @@ func SniffAt(r io.ReaderAt, size int64, head []byte) bool {
 	var prefix []byte
 	cur := head
 	for i := 0; i < sniffMaxSkips; i++ {
-		ok, t := sniffWalk(cur)
+		ok, t := sniffWalk(cur, base+int64(len(cur)-len(prefix)) >= size)
 		if ok {
 			return true
 		}
