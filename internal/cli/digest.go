@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/hex"
 	"fmt"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -32,9 +33,10 @@ func newDigestCmd(app *App) *cobra.Command {
 		Short: "Print the OpenSSF Model Signing root digest of a model or dataset",
 		Long: `Digest serializes PATH as sign does and prints the root digest (the statement
 subject's sha256), as "sha256:<hex>" like the reference. With --manifest it
-also prints every resource as "name:digest". Like sign, it leaves a directory
-model's claims file (claims.jsonl) out, so the digest is the one its
-signature and attestations name.`,
+also prints every resource as "name:digest". Like sign with its default
+signature path, it leaves a directory model's signature (model.sig) and
+claims file (claims.jsonl) out, so the digest is the one its signature and
+attestations name.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkFormat(format); err != nil {
@@ -43,7 +45,11 @@ signature and attestations name.`,
 			if err := checkModelPath(args[0]); err != nil {
 				return err
 			}
-			opts, err := hf.options(app, args[0], defaultIgnores(args[0])...)
+			ignores := defaultIgnores(args[0])
+			if len(ignores) > 0 { // a directory: its own signature is not content
+				ignores = append(ignores, filepath.Join(args[0], signing.DefaultSignatureName))
+			}
+			opts, err := hf.options(app, args[0], ignores...)
 			if err != nil {
 				return err
 			}

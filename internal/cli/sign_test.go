@@ -287,3 +287,21 @@ func TestDigestIgnoresClaims(t *testing.T) {
 		t.Errorf("nested claims.jsonl not hashed: %q", out)
 	}
 }
+
+// TestDigestIgnoresSignature: a signature written inside a directory model
+// is not content, so digest names the same root digest as the signature.
+func TestDigestIgnoresSignature(t *testing.T) {
+	dir := mkModel(t)
+	sig := filepath.Join(dir, "model.sig")
+	code, out, errs := run(t, "sign", dir, "--key", filepath.Join(keys, "signing-key.pem"), "--signature", sig, "--format", "json")
+	var signed struct {
+		RootDigest string `json:"root_digest"`
+	}
+	if err := json.Unmarshal([]byte(out), &signed); err != nil || code != 0 {
+		t.Fatalf("sign: code %d, %v: %s%s", code, err, out, errs)
+	}
+	code, out, errs = run(t, "digest", dir)
+	if code != 0 || strings.TrimSpace(out) != signed.RootDigest {
+		t.Errorf("digest = %q (code %d, %s), want %s", out, code, errs, signed.RootDigest)
+	}
+}
