@@ -192,6 +192,14 @@ func (r *Runner) collect(root string) ([]job, error) {
 			if d.Name() == ".git" && p != root {
 				return filepath.SkipDir
 			}
+			// In a Hugging Face cache entry the snapshots link every file
+			// into blobs/: scan them once, through the snapshot links, where
+			// the repository and revision are known.
+			if d.Name() == "blobs" && p != root && isHFCacheEntry(filepath.Dir(p)) {
+				if fi, err := os.Stat(filepath.Join(filepath.Dir(p), "snapshots")); err == nil && fi.IsDir() {
+					return filepath.SkipDir
+				}
+			}
 			if len(r.dirDet) > 0 {
 				jobs = append(jobs, job{path: p, open: p, dir: true})
 			}
@@ -232,16 +240,27 @@ func (r *Runner) linkJob(p string, allowed []string) job {
 	return job{path: p, issue: &f}
 }
 
-// hfCacheRoot returns the models--ORG--NAME directory when dir lies in a
-// Hugging Face cache snapshot, else "".
+// hfCacheRoot returns the models--ORG--NAME (datasets--, spaces--)
+// directory when dir lies in a Hugging Face cache entry, else "".
 func hfCacheRoot(dir string) string {
 	for d := dir; d != filepath.Dir(d); d = filepath.Dir(d) {
-		base := filepath.Base(d)
-		if strings.HasPrefix(base, "models--") || strings.HasPrefix(base, "datasets--") {
+		if isHFCacheEntry(d) {
 			return d
 		}
 	}
 	return ""
+}
+
+// isHFCacheEntry reports whether dir is named like a Hugging Face cache
+// entry (models--ORG--NAME, datasets--ORG--NAME, spaces--ORG--NAME).
+func isHFCacheEntry(dir string) bool {
+	base := filepath.Base(dir)
+	for _, p := range []string{"models--", "datasets--", "spaces--"} {
+		if strings.HasPrefix(base, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // scanJob scans one job; keep is false for directories with nothing to say.

@@ -316,3 +316,26 @@ func TestRunnerDeterministicOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestRunnerHFCache: a cache entry's blobs are scanned once, through the
+// snapshot links, not a second time under blobs/.
+func TestRunnerHFCache(t *testing.T) {
+	root := t.TempDir()
+	entry := filepath.Join(root, "models--org--name")
+	blob := write(t, entry, "blobs/0123abcd", pickleBytes("evil"))
+	snap := filepath.Join(entry, "snapshots", "rev1")
+	if err := os.MkdirAll(snap, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(blob, filepath.Join(snap, "model.pkl")); err != nil {
+		t.Skip("symlinks unsupported:", err)
+	}
+	res, err := scan.NewRunner([]scan.Detector{picklish{}}, scan.DefaultConfig(), scan.Options{}).Scan(context.Background(), []string{root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []brief{{Path: "model.pkl", Format: "pickle", Status: "scanned", Rules: []string{"FAKE-001@"}}}
+	if diff := cmp.Diff(want, summarize(res)); diff != "" {
+		t.Errorf("result (-want +got):\n%s", diff)
+	}
+}
