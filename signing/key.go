@@ -263,7 +263,7 @@ func (v *KeyVerifier) VerifyBundle(_ context.Context, b *protobundle.Bundle) ([]
 	}
 	if hint := vm.GetPublicKey().GetHint(); hint != "" {
 		if hint != want {
-			return nil, invalid("key mismatch: the bundle's public key hint %s is not the hint %s of the given key", hint, want)
+			return nil, invalid("key mismatch: signed with another key (the bundle's public key hint is %s, the given key's is %s)", hint, want)
 		}
 	} else if v.Log != nil {
 		v.Log.Warn("the signature has no public key hint (older model_signing); re-sign to record one")

@@ -68,3 +68,23 @@ func TestOtherModelHint(t *testing.T) {
 		t.Errorf("single file: err = %v", err)
 	}
 }
+
+// A file name with ':' cannot be a shard resource name (path:start:end is
+// split on ':' by mlsec and model_signing alike): signing refuses it
+// rather than write a bundle nobody can verify. The files method is fine.
+func TestShardsRefuseColonNames(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "sub/x:y.bin"), "a")
+	k := &KeySigner{Key: newKey(t, elliptic.P256())}
+	_, err := Sign(context.Background(), dir, k, HashOptions{Method: MethodShards})
+	if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), `"sub/x:y.bin"`) || !strings.Contains(err.Error(), "--method files") {
+		t.Errorf("shards: err = %v", err)
+	}
+	res, err := Sign(context.Background(), dir, k, HashOptions{Method: MethodFiles})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Verify(context.Background(), dir, res.Bundle, &KeyVerifier{Key: &k.Key.PublicKey}, VerifyOptions{}); err != nil {
+		t.Errorf("files: %v", err)
+	}
+}

@@ -22,9 +22,13 @@ const mmapWindow = 64 << 20
 func hashMapped(ctx context.Context, h hash.Hash, fh *os.File, start, end int64, chunk int, progress func(int64)) (ok bool, err error) {
 	old := debug.SetPanicOnFault(true)
 	defer debug.SetPanicOnFault(old)
+	var mapped []byte // the current window, unmapped on every exit
 	defer func() {
 		if r := recover(); r != nil {
 			ok, err = true, fmt.Errorf("signing: %s changed while hashing: %v", fh.Name(), r)
+		}
+		if mapped != nil {
+			_ = unix.Munmap(mapped)
 		}
 	}()
 	page := int64(os.Getpagesize())
@@ -41,7 +45,10 @@ func hashMapped(ctx context.Context, h hash.Hash, fh *os.File, start, end int64,
 			}
 			return true, fmt.Errorf("signing: mapping %s: %w", fh.Name(), err)
 		}
-		_ = unix.Madvise(m, unix.MADV_SEQUENTIAL|unix.MADV_WILLNEED)
+		mapped = m
+		// Advice values are not flags: give each separately.
+		_ = unix.Madvise(m, unix.MADV_SEQUENTIAL)
+		_ = unix.Madvise(m, unix.MADV_WILLNEED)
 		data := m[off-base:]
 		for len(data) > 0 {
 			k := min(len(data), chunk)
@@ -52,6 +59,7 @@ func hashMapped(ctx context.Context, h hash.Hash, fh *os.File, start, end int64,
 			data = data[k:]
 		}
 		off = base + n
+		mapped = nil
 		if err := unix.Munmap(m); err != nil {
 			return true, fmt.Errorf("signing: %w", err)
 		}

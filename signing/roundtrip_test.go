@@ -259,7 +259,7 @@ func TestVerifyRejects(t *testing.T) {
 		v      Verifier
 		want   string
 	}{
-		{"wrong key", bundle, &KeyVerifier{Key: &other.PublicKey}, "key mismatch"},
+		{"wrong key", bundle, &KeyVerifier{Key: &other.PublicKey}, "key mismatch: signed with another key"},
 		{"wrong key without hint", editBundle(t, bundle, func(m map[string]any) {
 			m["verificationMaterial"] = map[string]any{"publicKey": map[string]any{}}
 		}), &KeyVerifier{Key: &other.PublicKey}, "DSSE signature does not verify"},

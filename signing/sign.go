@@ -76,6 +76,12 @@ func Sign(ctx context.Context, modelPath string, signer Signer, opts HashOptions
 	if len(m.Items) == 0 {
 		return nil, fmt.Errorf("signing: %s has no file to sign", modelPath)
 	}
+	for _, it := range m.Items {
+		if it.Shard && strings.Contains(it.Path, ":") {
+			// Shard names are path:start:end, split on ':' by every reader.
+			return nil, fmt.Errorf("%w: file name %q contains ':' and cannot be signed with the shards method (no verifier could read it back); use --method files", ErrUnsupported, it.Path)
+		}
+	}
 	payload := MarshalStatement(m, StatementOptions{})
 	b, err := signer.SignPayload(ctx, PayloadType, payload)
 	if err != nil {

@@ -235,7 +235,7 @@ out of the manifest.`,
 	hf.register(cmd)
 	fl := cmd.Flags()
 	fl.StringVar(&key, "key", "", "PEM private key (key method, or the certificate's key)")
-	fl.StringVar(&cert, "certificate", "", "PEM signing certificate (certificate method)")
+	fl.StringVar(&cert, "certificate", "", "PEM signing certificate (certificate method); certificates after the first are recorded as its chain")
 	fl.StringSliceVar(&chain, "certificate-chain", nil, "PEM intermediate/root certificates recorded after the leaf (repeatable)")
 	fl.BoolVar(&useSigstore, "sigstore", false, "sign keyless with Sigstore")
 	fl.StringVar(&oidcIssuer, "oidc-issuer", "https://oauth2.sigstore.dev/auth", "OIDC issuer for --sigstore")
@@ -269,7 +269,9 @@ func loadCertSigner(keyPath, certPath string, chainPaths []string) (*signing.Cer
 	if err != nil {
 		return nil, err
 	}
-	var chain []*certificate
+	// A certificate file holding more than the leaf (a "fullchain" file)
+	// contributes the rest to the chain.
+	chain := append([]*certificate{}, leaf[1:]...)
 	for _, p := range chainPaths {
 		cs, err := loadCerts(p)
 		if err != nil {

@@ -61,3 +61,26 @@ func TestVerifyMessages(t *testing.T) {
 		})
 	}
 }
+
+// A --certificate file holding the whole chain (leaf first, as fullchain
+// files do) records the certificates after the leaf as the chain.
+func TestSignCertificateFullChainFile(t *testing.T) {
+	dir := mkModel(t)
+	leaf, err := os.ReadFile(filepath.Join(keys, "signing-key-cert.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inter, err := os.ReadFile(filepath.Join(keys, "int-ca-cert.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := filepath.Join(t.TempDir(), "fullchain.pem")
+	os.WriteFile(full, append(append([]byte{}, leaf...), inter...), 0o644)
+	sig := filepath.Join(t.TempDir(), "model.sig")
+	if code, out, errs := run(t, "sign", dir, "--certificate", full, "--key", filepath.Join(keys, "signing-key.pem"), "--signature", sig); code != 0 {
+		t.Fatalf("sign: %d %s%s", code, out, errs)
+	}
+	if code, out, errs := run(t, "verify", dir, "--ca-bundle", filepath.Join(keys, "ca-cert.pem"), "--signature", sig); code != 0 {
+		t.Errorf("verify: %d %s%s", code, out, errs)
+	}
+}

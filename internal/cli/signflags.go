@@ -26,7 +26,7 @@ type signerFlags struct {
 func (f *signerFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringVar(&f.key, "key", "", "PEM private key (key method, or the certificate's key)")
-	fl.StringVar(&f.cert, "certificate", "", "PEM signing certificate (certificate method)")
+	fl.StringVar(&f.cert, "certificate", "", "PEM signing certificate (certificate method); certificates after the first are recorded as its chain")
 	fl.StringSliceVar(&f.chain, "certificate-chain", nil, "PEM intermediate/root certificates recorded after the leaf (repeatable)")
 	fl.BoolVar(&f.useSigstore, "sigstore", false, "sign keyless with Sigstore")
 	fl.StringVar(&f.oidcIssuer, "oidc-issuer", "https://oauth2.sigstore.dev/auth", "OIDC issuer for --sigstore")
