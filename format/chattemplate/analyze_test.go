@@ -10,7 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/mlsecops/mlsec/format/internal/golden"
+	"github.com/mlsecops/mlsec/internal/testutil/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")

@@ -7,7 +7,7 @@ import (
 
 	"github.com/mlsecops/mlsec/format"
 	w "github.com/mlsecops/mlsec/format/gguf/internal/ggufwrite"
-	"github.com/mlsecops/mlsec/format/internal/readtest"
+	"github.com/mlsecops/mlsec/internal/testutil/readtest"
 )
 
 // sparse10GiB writes a 10 GiB sparse GGUF v3 file: a 32,000-token

@@ -12,7 +12,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/mlsecops/mlsec/format/internal/fuzzseed"
-	"github.com/mlsecops/mlsec/format/internal/golden"
+	"github.com/mlsecops/mlsec/internal/testutil/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite generated fixtures")

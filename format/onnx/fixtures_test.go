@@ -10,8 +10,8 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/mlsecops/mlsec/format/internal/golden"
 	pb "github.com/mlsecops/mlsec/format/onnx/onnxpb"
+	"github.com/mlsecops/mlsec/internal/testutil/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata fixtures")

@@ -7,7 +7,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/mlsecops/mlsec/format/internal/readtest"
+	"github.com/mlsecops/mlsec/internal/testutil/readtest"
 )
 
 // TestLargeInlineWeights decodes a sparse 1.5 GiB model whose weights are

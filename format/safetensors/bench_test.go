@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/mlsecops/mlsec/format"
-	"github.com/mlsecops/mlsec/format/internal/readtest"
+	"github.com/mlsecops/mlsec/internal/testutil/readtest"
 )
 
 // sparse10GiB writes a 10 GiB sparse safetensors file of 1024 F32 tensors

@@ -7,8 +7,8 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/mlsecops/mlsec/format/internal/golden"
 	pb "github.com/mlsecops/mlsec/format/savedmodel/tfpb"
+	"github.com/mlsecops/mlsec/internal/testutil/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata fixtures")

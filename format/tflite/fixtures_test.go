@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/mlsecops/mlsec/format/internal/golden"
+	"github.com/mlsecops/mlsec/internal/testutil/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata fixtures")

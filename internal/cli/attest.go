@@ -130,6 +130,22 @@ func digestArg(what, arg string) (attest.Digest, bool, error) {
 	return "", false, usageError(fmt.Errorf("%s: %q is neither a path nor a sha256 digest (want sha256:<64 hex digits>)", what, arg))
 }
 
+// dependency resolves arg, given with the flag what, to a provenance input
+// with role: a sha256:<hex> root digest is taken as given (no name), a path
+// is hashed and recorded with its name and digest.
+func dependency(ctx context.Context, h *attest.Hasher, role attest.Role, what, arg string) (attest.Dependency, error) {
+	if dg, ok, err := digestArg(what, arg); err != nil {
+		return attest.Dependency{}, err
+	} else if ok {
+		return attest.Dependency{Role: role, Digest: dg}, nil
+	}
+	s, err := identify(ctx, h, what, arg)
+	if err != nil {
+		return attest.Dependency{}, err
+	}
+	return attest.Dependency{Role: role, Name: s.Name, Digest: s.Digest}, nil
+}
+
 func newAttestProvenanceCmd(app *App) *cobra.Command {
 	var (
 		sf                                            signerFlags
@@ -173,30 +189,18 @@ The statement is signed and appended to the model's claims file.`,
 				}
 			}
 			for _, d := range datasets {
-				if dg, ok, err := digestArg("--dataset", d); err != nil {
-					return err
-				} else if ok {
-					p.Dependencies = append(p.Dependencies, attest.Dependency{Role: attest.RoleDataset, Digest: dg})
-					continue
-				}
-				s, err := identify(ctx, h, "--dataset", d)
+				dep, err := dependency(ctx, h, attest.RoleDataset, "--dataset", d)
 				if err != nil {
 					return err
 				}
-				p.Dependencies = append(p.Dependencies, attest.Dependency{Role: attest.RoleDataset, Name: s.Name, Digest: s.Digest})
+				p.Dependencies = append(p.Dependencies, dep)
 			}
 			for _, b := range baseModels {
-				if dg, ok, err := digestArg("--base-model", b); err != nil {
-					return err
-				} else if ok {
-					p.Dependencies = append(p.Dependencies, attest.Dependency{Role: attest.RoleBaseModel, Digest: dg})
-					continue
-				}
-				s, err := identify(ctx, h, "--base-model", b)
+				dep, err := dependency(ctx, h, attest.RoleBaseModel, "--base-model", b)
 				if err != nil {
 					return err
 				}
-				p.Dependencies = append(p.Dependencies, attest.Dependency{Role: attest.RoleBaseModel, Name: s.Name, Digest: s.Digest})
+				p.Dependencies = append(p.Dependencies, dep)
 			}
 			for _, c := range code {
 				d, err := attest.ParseCodeRef(c)

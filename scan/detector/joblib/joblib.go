@@ -89,17 +89,21 @@ const (
 	NoneKnown Compression = ""
 )
 
-// Sniff names the compression of a stream from its first bytes.
+// Sniff names the compression of a stream from its first bytes: the magic
+// numbers archive.Sniff knows (gzip, bzip2, xz, zstd) first, then joblib's
+// own zlib, legacy ZF and lzma-alone streams.
 func Sniff(head []byte) Compression {
-	switch {
-	case bytes.HasPrefix(head, []byte("\x1f\x8b")):
+	switch archive.Sniff(head) {
+	case archive.Gzip:
 		return Gzip
-	case bytes.HasPrefix(head, []byte("BZh")):
+	case archive.Bzip2:
 		return Bzip2
-	case bytes.HasPrefix(head, []byte("\xfd7zXZ\x00")):
+	case archive.XZ:
 		return XZ
-	case bytes.HasPrefix(head, []byte("\x28\xb5\x2f\xfd")):
+	case archive.Zstd:
 		return Zstd
+	}
+	switch {
 	case bytes.HasPrefix(head, []byte(zfPrefix+"0x")) && len(head) > zfHeaderLen+1 && isZlib(head[zfHeaderLen:]):
 		return LegacyZF
 	case isZlib(head):

@@ -11,8 +11,8 @@ import (
 
 	"github.com/mlsecops/mlsec"
 	"github.com/mlsecops/mlsec/format"
+	"github.com/mlsecops/mlsec/internal/testutil/golden"
 	"github.com/mlsecops/mlsec/scan"
-	"github.com/mlsecops/mlsec/scan/detector/internal/golden"
 	"github.com/mlsecops/mlsec/scan/detector/internal/sinktest"
 )
 

@@ -6,30 +6,16 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sync/atomic"
 	"testing"
 
 	"github.com/mlsecops/mlsec"
 	"github.com/mlsecops/mlsec/format"
 	"github.com/mlsecops/mlsec/format/zip/ziptest"
+	"github.com/mlsecops/mlsec/internal/testutil/readtest"
 	"github.com/mlsecops/mlsec/scan"
 	"github.com/mlsecops/mlsec/scan/detector/internal/sinktest"
 	zipdet "github.com/mlsecops/mlsec/scan/detector/zip"
 )
-
-// countingReaderAt counts the bytes read through it.
-type countingReaderAt struct {
-	r     io.ReaderAt
-	bytes atomic.Int64
-	calls atomic.Int64
-}
-
-func (c *countingReaderAt) ReadAt(p []byte, off int64) (int, error) {
-	n, err := c.r.ReadAt(p, off)
-	c.bytes.Add(int64(n))
-	c.calls.Add(1)
-	return n, err
-}
 
 // nullSink discards findings and Nested inputs after reading them fully
 // (as a pickle scanner would), counting the bytes.
@@ -88,7 +74,7 @@ func BenchmarkZipCheckpoint2GiB(b *testing.B) {
 	var readBytes, nested, calls int64
 	b.ResetTimer()
 	for b.Loop() {
-		cr := &countingReaderAt{r: f}
+		cr := &readtest.CountingReaderAt{R: f}
 		kind, err := format.Detect(cr, fi.Size())
 		if err != nil || kind != format.PyTorchZip {
 			b.Fatalf("Detect = %s, %v", kind, err)
@@ -97,7 +83,7 @@ func BenchmarkZipCheckpoint2GiB(b *testing.B) {
 		if err := d.Scan(context.Background(), &scan.Input{R: cr, Size: fi.Size(), Kind: kind}, s); err != nil {
 			b.Fatal(err)
 		}
-		readBytes, nested, calls = cr.bytes.Load(), s.nested, cr.calls.Load()
+		readBytes, nested, calls = cr.Bytes(), s.nested, cr.Calls()
 	}
 	b.ReportMetric(float64(readBytes), "bytes-read/op")
 	b.ReportMetric(float64(calls), "readat-calls/op")
@@ -119,13 +105,13 @@ func TestCheckpointReadsLittle(t *testing.T) {
 	}
 	defer f.Close()
 	fi, _ := f.Stat()
-	cr := &countingReaderAt{r: f}
+	cr := &readtest.CountingReaderAt{R: f}
 	d, _ := zipdet.New(scan.DefaultConfig())
 	s := &nullSink{}
 	if err := d.Scan(context.Background(), &scan.Input{R: cr, Size: fi.Size(), Kind: format.PyTorchZip}, s); err != nil {
 		t.Fatal(err)
 	}
-	if n := cr.bytes.Load(); n >= 1<<20 || n == 0 {
+	if n := cr.Bytes(); n >= 1<<20 || n == 0 {
 		t.Errorf("read %d bytes", n)
 	}
 	if s.nested == 0 {

@@ -8,7 +8,7 @@ import (
 	"github.com/mlsecops/mlsec"
 	fzip "github.com/mlsecops/mlsec/format/zip"
 	"github.com/mlsecops/mlsec/format/zip/ziptest"
-	"github.com/mlsecops/mlsec/scan/detector/internal/golden"
+	"github.com/mlsecops/mlsec/internal/testutil/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")

@@ -1,28 +1,27 @@
-// Package golden compares detector test results with golden files under
-// testdata/ and rewrites the files when a test runs with -update (each test
-// package declares its own flag and passes its value).
+// Package golden compares test output with golden files and generated
+// fixtures under testdata/, and rewrites them when a test runs with -update
+// (each test package declares its own flag and passes its value). It also
+// holds the stable form of scan findings that detector golden files record.
 package golden
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mlsecops/mlsec"
 )
 
-// JSON marshals v as indented JSON and compares it with the file at path.
-// With update it writes the file instead, creating its directory.
-func JSON(tb testing.TB, path string, v any, update bool) {
+// File compares got with the content of the file at path. With update it
+// writes got there instead, creating the directory. A mismatch is reported
+// with a diff when both sides are text, and as differing bytes otherwise.
+func File(tb testing.TB, path string, got []byte, update bool) {
 	tb.Helper()
-	got, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	got = append(got, '\n')
 	if update {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			tb.Fatal(err)
@@ -36,9 +35,25 @@ func JSON(tb testing.TB, path string, v any, update bool) {
 	if err != nil {
 		tb.Fatalf("%v (run go test -update)", err)
 	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		tb.Errorf("golden %s mismatch (-want +got):\n%s", path, diff)
+	if bytes.Equal(want, got) {
+		return
 	}
+	if utf8.Valid(want) && utf8.Valid(got) {
+		tb.Errorf("%s mismatch (-want +got):\n%s", path, cmp.Diff(string(want), string(got)))
+		return
+	}
+	tb.Errorf("%s differs from what the test generates (run go test -update)", path)
+}
+
+// JSON marshals v as indented JSON, ending in a newline, and compares it
+// with the file at path like File.
+func JSON(tb testing.TB, path string, v any, update bool) {
+	tb.Helper()
+	got, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	File(tb, path, append(got, '\n'), update)
 }
 
 // Finding is the stable part of a finding that golden files record.

@@ -21,6 +21,10 @@ func (r *recorder) Fatalf(format string, args ...any) {
 	r.msgs = append(r.msgs, format)
 	panic(r)
 }
+func (r *recorder) Fatal(args ...any) {
+	r.msgs = append(r.msgs, "fatal")
+	panic(r)
+}
 
 func run(t *testing.T, f func(tb testing.TB)) []string {
 	r := &recorder{TB: t}

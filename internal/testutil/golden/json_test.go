@@ -34,38 +34,21 @@ func TestJSONWritesThenMatches(t *testing.T) {
 	if diff := cmp.Diff(want, string(b)); diff != "" {
 		t.Errorf("written file (-want +got):\n%s", diff)
 	}
-	JSON(t, path, v, false)
+	if msgs := run(t, func(tb testing.TB) { JSON(tb, path, v, false) }); len(msgs) != 0 {
+		t.Errorf("same value: %v", msgs)
+	}
 }
-
-// recorder is a testing.TB that records failures instead of failing.
-type recorder struct {
-	testing.TB
-	failed bool
-}
-
-func (r *recorder) Helper()               {}
-func (r *recorder) Errorf(string, ...any) { r.failed = true }
-func (r *recorder) Fatalf(string, ...any) { r.failed = true; panic(r) }
-func (r *recorder) Fatal(...any)          { r.failed = true; panic(r) }
 
 func TestJSONMismatch(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "g.json")
 	JSON(t, path, []string{"a"}, true)
 	for name, call := range map[string]func(tb testing.TB){
-		"different": func(tb testing.TB) { JSON(tb, path, []string{"b"}, false) },
-		"missing":   func(tb testing.TB) { JSON(tb, path+".none", []string{"a"}, false) },
+		"different":   func(tb testing.TB) { JSON(tb, path, []string{"b"}, false) },
+		"missing":     func(tb testing.TB) { JSON(tb, path+".none", []string{"a"}, false) },
+		"unmarshable": func(tb testing.TB) { JSON(tb, path, func() {}, false) },
 	} {
-		r := &recorder{TB: t}
-		func() {
-			defer func() {
-				if p := recover(); p != nil && p != r {
-					panic(p)
-				}
-			}()
-			call(r)
-		}()
-		if !r.failed {
-			t.Errorf("%s: JSON did not fail", name)
+		if msgs := run(t, call); len(msgs) != 1 {
+			t.Errorf("%s: JSON reported %v, want one failure", name, msgs)
 		}
 	}
 }
