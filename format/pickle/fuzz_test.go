@@ -90,7 +90,10 @@ func FuzzSniffAt(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte, w uint8) {
 		head := data[:min(len(data), int(w)+1)]
 		got := SniffAt(bytes.NewReader(data), int64(len(data)), head)
-		if Sniff(head) && !got {
+		// SniffAt sees at least what Sniff sees. When the head is the
+		// whole stream it may be stricter: a text that merely runs out of
+		// bytes is then known to end there (not to continue as a pickle).
+		if len(head) < len(data) && Sniff(head) && !got {
 			t.Fatalf("Sniff(head) accepts but SniffAt rejects")
 		}
 	})
