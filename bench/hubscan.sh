@@ -30,6 +30,13 @@ run() {
 		pids+=($!)
 	done
 	sleep 3 # workers migrate and start polling
+	for i in $(seq "$workers"); do # a worker that died would halve the measurement silently
+		if ! kill -0 "${pids[$((i - 1))]}" 2>/dev/null; then
+			echo "worker $i of $workers exited at start:" >&2
+			cat "$dir/worker-$workers-$i.log" >&2
+			exit 1
+		fi
+	done
 	echo "-- $workers worker(s); load before: $(uptime)" >&2
 	"$dir/mlsec" hub scan --database "$PG" --schema "$schema" --workers 0 --format json "$dir/mirror" >"$dir/result-$workers.json"
 	kill "${pids[@]}"

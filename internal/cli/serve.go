@@ -107,6 +107,9 @@ func runServe(ctx context.Context, app *App, fl serveFlags) error {
 	if fl.database != "" && !dial.IsPostgres(fl.database) {
 		return usageError(errors.New("--database must be a postgres:// URL (omit it for the embedded SQLite)"))
 	}
+	if fl.maxUpload <= 0 || fl.maxBody <= 0 {
+		return usageError(fmt.Errorf("--max-upload and --max-body must be positive byte counts (got %d and %d)", fl.maxUpload, fl.maxBody))
+	}
 	dc := dial.Config{DataDir: fl.data, DatabaseURL: fl.database, Log: log}
 	st, err := dial.Open(ctx, dc)
 	if err != nil {

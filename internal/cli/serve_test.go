@@ -244,3 +244,15 @@ func TestServeBadDatabase(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q", code, stderr.String())
 	}
 }
+
+// TestServeBadLimits: a non-positive size limit is a usage error, not a
+// silent fallback to the default.
+func TestServeBadLimits(t *testing.T) {
+	for _, flag := range []string{"--max-upload", "--max-body"} {
+		var stderr strings.Builder
+		code := Run(context.Background(), []string{"serve", "--data", t.TempDir(), flag, "-5"}, strings.NewReader(""), io.Discard, &stderr)
+		if code != 2 || !strings.Contains(stderr.String(), "positive") {
+			t.Errorf("%s -5: exit %d, stderr %q; want 2 and a usage message", flag, code, stderr.String())
+		}
+	}
+}

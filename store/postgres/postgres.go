@@ -70,7 +70,16 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error)
 		if err != nil {
 			return nil, fmt.Errorf("store: postgres: %w", err)
 		}
-		_, err = conn.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS `+opts.Schema)
+		// CREATE SCHEMA IF NOT EXISTS is not safe against a concurrent
+		// creator (it fails with a unique violation), and several workers
+		// often start at once: serialise it under the migration lock.
+		err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(7146524353)`); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS `+opts.Schema)
+			return err
+		})
 		conn.Close(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("store: postgres: create schema: %w", err)

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/mlsecops/mlsec/store"
 	"github.com/mlsecops/mlsec/store/postgres"
 	"github.com/mlsecops/mlsec/store/postgres/pgtest"
@@ -72,4 +74,38 @@ func TestKillDuringIngest(t *testing.T) {
 	child := exec.Command(os.Args[0], "-test.run=^TestKillDuringIngest$")
 	child.Env = append(os.Environ(), "MLSEC_INGEST_CHILD_SCHEMA="+schema, "MLSEC_INGEST_CHILD_URL="+url)
 	storetest.KillDuringIngest(t, child, 600, open)
+}
+
+// TestOpenConcurrently: several workers starting at once against a schema
+// that does not exist yet all open it (CREATE SCHEMA IF NOT EXISTS alone
+// fails for all but one with a unique violation).
+func TestOpenConcurrently(t *testing.T) {
+	url := pgtest.URL(t)
+	schema := pgtest.Schema(t, url) // dropped again at the end of the test
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
+	conn.Close(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 6
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			s, err := postgres.Open(ctx, url, postgres.Options{Schema: schema})
+			if err == nil {
+				s.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Errorf("concurrent open: %v", err)
+		}
+	}
 }
