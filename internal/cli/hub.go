@@ -30,6 +30,7 @@ type hubScanFlags struct {
 	workers int
 	noWait  bool
 	format  string
+	failOn  string
 }
 
 func newHubScanCmd(app *App) *cobra.Command {
@@ -65,12 +66,17 @@ so they judge and sign as the server would.`,
 	f.IntVar(&fl.workers, "workers", runtime.GOMAXPROCS(0), "jobs worked in this process (default: CPUs with SQLite, 0 with PostgreSQL)")
 	f.BoolVar(&fl.noWait, "no-wait", false, "enqueue and return without waiting")
 	f.StringVar(&fl.format, "format", "table", "summary format: table|json")
+	f.StringVar(&fl.failOn, "fail-on", "high", "exit 1 when a model has a finding at or above this severity, or could not be scanned: critical|high|medium|low|info|none")
 	return cmd
 }
 
 func runHubScan(ctx context.Context, app *App, fl hubScanFlags, dir string) error {
 	if fl.format != "table" && fl.format != "json" {
 		return usageError(fmt.Errorf("unknown --format %q (want table or json)", fl.format))
+	}
+	threshold, err := parseFailOn(fl.failOn)
+	if err != nil {
+		return usageError(err)
 	}
 	if fl.workers < 0 {
 		return usageError(errors.New("--workers must not be negative"))
@@ -137,7 +143,49 @@ func runHubScan(ctx context.Context, app *App, fl hubScanFlags, dir string) erro
 	if err != nil {
 		return mlsec.Errorf(mlsec.EIO, "hub scan %d: %w", h.ID, err)
 	}
-	return writeHubScan(app, fl.format, h, time.Since(start))
+	if err := writeHubScan(app, fl.format, h, time.Since(start)); err != nil {
+		return err
+	}
+	return hubVerdict(ctx, st, h, threshold)
+}
+
+// hubVerdict returns an error wrapping mlsec.ErrFindings (exit 1) when a
+// model of the hub scan could not be scanned or has a finding at or above
+// threshold, as mlsec scan does for files.
+func hubVerdict(ctx context.Context, st store.Store, h store.HubScan, threshold mlsec.Severity) error {
+	if threshold == mlsec.SeverityNone {
+		return nil
+	}
+	if h.Failed > 0 {
+		return fmt.Errorf("hub scan %d: %d model(s) could not be scanned: %w", h.ID, h.Failed, mlsec.ErrFindings)
+	}
+	if h.Findings == 0 {
+		return nil
+	}
+	items, err := st.HubScanItems(ctx, h.ID, "done", 100_000)
+	if err != nil {
+		return mlsec.Errorf(mlsec.EIO, "hub scan %d: %w", h.ID, err)
+	}
+	bad := 0
+	for _, it := range items {
+		if it.Findings == 0 || it.Artifact == "" {
+			continue
+		}
+		counts, err := st.FindingCounts(ctx, it.Artifact)
+		if err != nil {
+			return mlsec.Errorf(mlsec.EIO, "hub scan %d: %w", h.ID, err)
+		}
+		for sev, n := range counts {
+			if n > 0 && sev >= threshold {
+				bad++
+				break
+			}
+		}
+	}
+	if bad > 0 {
+		return fmt.Errorf("hub scan %d: %d model(s) with findings at or above %s: %w", h.ID, bad, threshold, mlsec.ErrFindings)
+	}
+	return nil
 }
 
 func writeHubScan(app *App, format string, h store.HubScan, took time.Duration) error {

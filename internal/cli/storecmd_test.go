@@ -24,9 +24,10 @@ func TestHubScanAndAuditVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The mirror holds malicious models: exit 1 at the default --fail-on.
 	code, stdout, stderr := run(t, "hub", "scan", "--data", data, "--workers", "2", "--format", "json", mirror)
-	if code != 0 {
-		t.Fatalf("hub scan: exit %d\n%s", code, stderr)
+	if code != 1 {
+		t.Fatalf("hub scan: exit %d, want 1\n%s", code, stderr)
 	}
 	var h store.HubScan
 	if err := json.Unmarshal([]byte(stdout), &h); err != nil {
