@@ -6,7 +6,9 @@
 #   bash bench/hubscan.sh [DIR]
 #
 # Each worker stands for one machine: GOMAXPROCS=1 and --concurrency
-# CONCURRENCY (default 4, to overlap database round trips). PostgreSQL runs
+# CONCURRENCY (default 2: one job scanning while one waits on the database;
+# at 4, a single worker already fills both of this machine's cores together
+# with PostgreSQL and the coordinator, so a second one has nothing left). PostgreSQL runs
 # on the same host and competes for the same CPUs, so on a small shared
 # machine the speed-up is bounded by what is left over; the script prints
 # `uptime` before each run so the numbers can be read honestly.
@@ -15,7 +17,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-10000}
-CONCURRENCY=${CONCURRENCY:-4}
+CONCURRENCY=${CONCURRENCY:-2}
 PG=${MLSEC_BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
 dir=${1:-$(mktemp -d /tmp/mlsec-hub.XXXX)}
 go build -o "$dir/mlsec" ./cmd/mlsec
