@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -32,7 +33,17 @@ type intakeOutput struct {
 	Provenance bool   `json:"provenance_recorded"`
 }
 
-func newIntakeCmd(app *App) *cobra.Command {
+func newIntakeCmd(app *App) *cobra.Command { return newIntakeCmdHooks(app, intakeHooks{}) }
+
+// intakeHooks lets tests act between the steps of an intake. The zero value
+// does nothing.
+type intakeHooks struct {
+	// beforeSign runs after the scan and the gate decision, just before
+	// the artifact is re-signed.
+	beforeSign func()
+}
+
+func newIntakeCmdHooks(app *App, hooks intakeHooks) *cobra.Command {
 	var (
 		df                  decisionFlags
 		source, trust, kind string
@@ -54,6 +65,10 @@ intake provenance (an SLSA provenance statement with the source URL and the
 upstream signature status) and a signed gate decision; the artifact becomes
 verified. On a fail it records the failed decision and stays quarantined.
 (CoSAI AIMM: re-sign external models at ingestion.)
+
+The artifact's root digest is computed before the scan; if the files it
+re-signs have a different digest (they changed while intake ran), intake
+fails, leaves the existing signature in place and records nothing.
 
 Exit status: 0 taken in; 1 intake failed; 2 usage or I/O error.`,
 		Args: cobra.ExactArgs(1),
@@ -144,7 +159,7 @@ Exit status: 0 taken in; 1 intake failed; 2 usage or I/O error.`,
 				path: path, target: t, gate: gate, signer: signer, operator: operator, format: df.format,
 				gatherer: &policy.Gatherer{Pipeline: pl, Identities: append(upstream, ids...), ScanConfig: cfg,
 					ScanOptions: scan.Options{Log: app.Log}, Log: app.Log},
-				upstream: upstream,
+				upstream: upstream, hooks: hooks,
 			})
 		},
 	}
@@ -167,10 +182,19 @@ type intakeRun struct {
 	signer   signing.Signer
 	operator string
 	format   string
+	hooks    intakeHooks
 }
 
 func runIntake(ctx context.Context, app *App, r intakeRun) error {
 	r.target.Stage = r.gate.Stage
+	// The manifest is hashed before the scan, with the options the
+	// organisation's signature uses, so that what is signed can be checked
+	// to be what was scanned.
+	opts := signing.HashOptions{}
+	if fi, err := os.Stat(r.path); err == nil && fi.IsDir() {
+		opts.IgnorePaths = []string{attest.DefaultSignatureName, attest.ClaimsFileName}
+	}
+	scanned, scannedErr := signing.HashModel(ctx, r.path, opts)
 	g, err := r.gatherer.Gather(ctx, r.target)
 	if err != nil {
 		return err
@@ -215,13 +239,25 @@ func runIntake(ctx context.Context, app *App, r intakeRun) error {
 			s := sha256.Sum256(b)
 			upstreamSig = hex.EncodeToString(s[:])
 		}
-		opts := signing.HashOptions{}
-		if fi, err := os.Stat(r.path); err == nil && fi.IsDir() {
-			opts.IgnorePaths = []string{attest.DefaultSignatureName, attest.ClaimsFileName}
+		if scannedErr != nil {
+			return signingError(scannedErr)
+		}
+		if r.hooks.beforeSign != nil {
+			r.hooks.beforeSign()
 		}
 		res, err := signing.Sign(ctx, r.path, r.signer, opts)
 		if err != nil {
 			return signingError(err)
+		}
+		if before, signed := scanned.RootDigest(), res.Manifest.RootDigest(); !bytes.Equal(before, signed) {
+			// The new signature is not written: the upstream one, if any,
+			// stays, and no provenance or decision is recorded.
+			msg := fmt.Sprintf("%s changed between the scan and the signing (root digest sha256:%x before the scan, sha256:%x when signed)", r.path, before, signed)
+			if d := signing.Compare(scanned, res.Manifest); !d.Empty() {
+				msg += ": " + d.String()
+			}
+			fmt.Fprintf(app.Stderr, "mlsec: intake: %s; not re-signed, nothing recorded: run intake again on a stable copy\n", msg)
+			return fmt.Errorf("intake: %s: %w", msg, mlsec.ErrFindings)
 		}
 		if err := os.WriteFile(sigPath, res.Bundle, 0o644); err != nil {
 			return mlsec.Errorf(mlsec.EIO, "writing signature: %w", err)

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -18,7 +19,7 @@ func newVerifyChainCmd(app *App) *cobra.Command {
 		depth            int
 	)
 	cmd := &cobra.Command{
-		Use:   "verify-chain [verification flags] --evidence DIR PATH",
+		Use:   "verify-chain [verification flags] [--evidence DIR] PATH",
 		Short: "Verify a model's signature and its provenance chain back to its datasets and base models",
 		Long: `Verify-chain verifies the model's own signature and content, then walks its
 provenance: each provenance claim must be signed by a trusted signer and be
@@ -26,6 +27,7 @@ about the model on disk; each dataset and base model it names is looked up
 in --evidence DIR (searched recursively, by digest, then by name), its own
 signature and content verified, and its digest compared with the one the
 provenance recorded; and so on up the chain. Each artifact is hashed once.
+--evidence defaults to the directory containing PATH, as for lineage.
 
 The first broken link is reported precisely. An artifact without provenance
 ends its branch and is listed as "provenance unknown"; when the model itself
@@ -45,6 +47,10 @@ model; 2 usage or I/O error.`,
 			ctx, path := cmd.Context(), args[0]
 			if err := checkModelPath(path); err != nil {
 				return err
+			}
+			if evidence == "" {
+				// The same default as lineage: PATH's directory.
+				evidence = filepath.Dir(filepath.Clean(path))
 			}
 			idx, err := loadEvidence(ctx, app, evidence, path)
 			if err != nil {
@@ -73,7 +79,7 @@ model; 2 usage or I/O error.`,
 	}
 	tf.register(cmd)
 	fl := cmd.Flags()
-	fl.StringVar(&evidence, "evidence", "", "directory searched recursively for parent artifacts and their claims")
+	fl.StringVar(&evidence, "evidence", "", "directory searched recursively for parent artifacts and their claims (default: PATH's directory)")
 	fl.IntVar(&depth, "depth", 0, "stop after this many generations (default: all)")
 	fl.StringVar(&format, "format", "text", "output format: text or json")
 	return cmd
