@@ -1,6 +1,8 @@
 package server
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -11,6 +13,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/mlsecops/mlsec/queue"
+	"github.com/mlsecops/mlsec/store"
 )
 
 // The server writes the Prometheus text exposition format (version 0.0.4)
@@ -40,6 +45,19 @@ type metrics struct {
 	attestations    *counterVec
 	uploadBytes     *counterVec
 	rateLimited     *counterVec
+
+	jobs                *gaugeVec
+	jobsEnqueued        *counterVec
+	jobsEnqueueErrors   *counterVec
+	jobsFinished        *counterVec
+	jobsUntracked       *counterVec
+	hubScansStarted     *counterVec
+	hubScansRunning     *gauge
+	hubScanItemsPending *gauge
+	collectErrors       *counterVec
+
+	// tracked is the server's Jobs wrapped by trackJobs (nil without a queue).
+	tracked *trackedJobs
 }
 
 func newMetrics() *metrics {
@@ -52,6 +70,15 @@ func newMetrics() *metrics {
 	m.attestations = m.counter("mlsec_attestations_ingested_total", "Attestations stored through the API.")
 	m.uploadBytes = m.counter("mlsec_artifact_upload_bytes_total", "Bytes of artifacts uploaded through the API.")
 	m.rateLimited = m.counter("mlsec_http_rate_limited_total", "Requests refused by the rate limiter.")
+	m.jobs = m.gaugeVec("mlsec_jobs", "Unfinished jobs this server queued, by kind and River state (read from the queue at scrape time).", "kind", "state")
+	m.jobsEnqueued = m.counter("mlsec_jobs_enqueued_total", "Jobs this server queued, by kind.", "kind")
+	m.jobsEnqueueErrors = m.counter("mlsec_jobs_enqueue_errors_total", "Jobs the queue refused, by kind.", "kind")
+	m.jobsFinished = m.counter("mlsec_jobs_finished_total", "Jobs this server queued that finished, by kind and final River state (completed, cancelled, discarded).", "kind", "state")
+	m.jobsUntracked = m.counter("mlsec_jobs_untracked_total", "Jobs queued while the tracked-job limit was reached; they are missing from mlsec_jobs.")
+	m.hubScansStarted = m.counter("mlsec_hub_scans_started_total", "Hub scans this server started.")
+	m.hubScansRunning = m.gauge("mlsec_hub_scans_running", "Hub scans in progress (among the most recent 1000).")
+	m.hubScanItemsPending = m.gauge("mlsec_hub_scan_items_pending", "Models not yet scanned in the hub scans in progress.")
+	m.collectErrors = m.counter("mlsec_metrics_collect_errors_total", "Scrapes whose queue or store read failed, by source.", "source")
 	return m
 }
 
@@ -280,4 +307,262 @@ func formatFloat(f float64) string {
 		return "NaN"
 	}
 	return strconv.FormatFloat(f, 'g', -1, 64)
+}
+
+// knownMethods are the HTTP methods metrics label as themselves; any other
+// method is "OTHER", so a client cannot invent label values.
+var knownMethods = []string{"CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE"}
+
+// metricMethod bounds a request method for use as a label value.
+func metricMethod(m string) string {
+	if slices.Contains(knownMethods, m) {
+		return m
+	}
+	return "OTHER"
+}
+
+// routeLabel is the route label of every HTTP metric: the (bounded) method
+// and the mux pattern's path, e.g. "GET /api/v1/artifacts/{digest}". pattern
+// may carry its own method ("GET /x"), which is dropped in favour of method.
+func routeLabel(method, pattern string) string {
+	if i := strings.IndexByte(pattern, ' '); i >= 0 {
+		pattern = strings.TrimLeft(pattern[i+1:], " ")
+	}
+	if pattern == "" {
+		pattern = "unmatched"
+	}
+	return metricMethod(method) + " " + pattern
+}
+
+// gaugeSample is one series of a gaugeVec.
+type gaugeSample struct {
+	values []string
+	v      float64
+}
+
+// gaugeVec is a labelled gauge whose series are computed at scrape time and
+// replaced as a whole.
+type gaugeVec struct {
+	name, help string
+	labels     []string
+	mu         sync.Mutex
+	series     []gaugeSample
+}
+
+func (m *metrics) gaugeVec(name, help string, labels ...string) *gaugeVec {
+	g := &gaugeVec{name: name, help: help, labels: labels}
+	m.families = append(m.families, g)
+	return g
+}
+
+// set replaces the series (at most maxSeries are kept).
+func (g *gaugeVec) set(samples []gaugeSample) {
+	samples = slices.Clone(samples)
+	slices.SortFunc(samples, func(a, b gaugeSample) int { return slices.Compare(a.values, b.values) })
+	if len(samples) > maxSeries {
+		samples = samples[:maxSeries]
+	}
+	g.mu.Lock()
+	g.series = samples
+	g.mu.Unlock()
+}
+
+func (g *gaugeVec) write(w io.Writer) error {
+	if _, err := fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s gauge\n", g.name, escapeHelp(g.help), g.name); err != nil {
+		return err
+	}
+	g.mu.Lock()
+	all := g.series
+	g.mu.Unlock()
+	if len(all) == 0 && len(g.labels) == 0 {
+		_, err := fmt.Fprintf(w, "%s 0\n", g.name)
+		return err
+	}
+	for _, s := range all {
+		if _, err := fmt.Fprintf(w, "%s%s %s\n", g.name, labelString(g.labels, s.values, "", ""), formatFloat(s.v)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Job metrics. The queue's API reports one job at a time (Queue.Status), so
+// the server tracks the jobs it queued itself and asks the queue about the
+// unfinished ones at every scrape; jobs queued elsewhere (a hub scan's
+// per-model jobs, other API processes) show in the hub scan metrics or on
+// their own process's /metrics.
+const (
+	// maxTrackedJobs bounds the unfinished jobs one scrape asks about.
+	maxTrackedJobs = 1000
+	// maxHubScans bounds the recent hub scans a scrape reads.
+	maxHubScans = 1000
+	// collectTimeout bounds the queue and store reads of one scrape.
+	collectTimeout = 5 * time.Second
+)
+
+// jobKinds are the job kinds the API queues; other kinds are labelled "other".
+var jobKinds = []string{queue.KindBOM, queue.KindGate, queue.KindScan, queue.KindVerify}
+
+// openJobStates are River's states of a job that has not finished.
+var openJobStates = []string{"available", "pending", queue.StateRetryable, queue.StateRunning, "scheduled"}
+
+func metricKind(k string) string {
+	if slices.Contains(jobKinds, k) {
+		return k
+	}
+	return "other"
+}
+
+func metricJobState(s string) string {
+	switch s {
+	case queue.StateAvailable, queue.StateRunning, queue.StateRetryable, queue.StateCompleted,
+		queue.StateCancelled, queue.StateDiscarded, "pending", "scheduled":
+		return s
+	}
+	return "other"
+}
+
+// trackedJobs wraps the server's Jobs to record what it queues for the job
+// metrics; every call goes through to the queue unchanged.
+type trackedJobs struct {
+	Jobs
+	m *metrics
+
+	mu   sync.Mutex
+	open map[int64]string // job id → kind, jobs not yet seen finished
+}
+
+var _ Jobs = (*trackedJobs)(nil)
+
+// trackJobs returns j wrapped for the job metrics, or nil if j is nil.
+func (m *metrics) trackJobs(j Jobs) Jobs {
+	if j == nil {
+		return nil
+	}
+	t := &trackedJobs{Jobs: j, m: m, open: map[int64]string{}}
+	m.tracked = t
+	return t
+}
+
+// Enqueue queues r and records the job.
+func (t *trackedJobs) Enqueue(ctx context.Context, r queue.Request) (int64, error) {
+	kind := metricKind(r.Kind)
+	id, err := t.Jobs.Enqueue(ctx, r)
+	if err != nil {
+		t.m.jobsEnqueueErrors.inc(kind)
+		return id, err
+	}
+	t.m.jobsEnqueued.inc(kind)
+	t.mu.Lock()
+	if len(t.open) < maxTrackedJobs {
+		t.open[id] = kind
+	} else {
+		t.m.jobsUntracked.inc()
+	}
+	t.mu.Unlock()
+	return id, nil
+}
+
+// EnqueueHubScan starts a hub scan and counts it.
+func (t *trackedJobs) EnqueueHubScan(ctx context.Context, root, actor string) (store.HubScan, error) {
+	h, err := t.Jobs.EnqueueHubScan(ctx, root, actor)
+	if err == nil {
+		t.m.hubScansStarted.inc()
+	}
+	return h, err
+}
+
+// collect asks the queue about every tracked job: finished ones are counted
+// in mlsec_jobs_finished_total and forgotten, open ones set mlsec_jobs.
+func (t *trackedJobs) collect(ctx context.Context) error {
+	t.mu.Lock()
+	ids := make([]int64, 0, len(t.open))
+	for id := range t.open {
+		ids = append(ids, id)
+	}
+	t.mu.Unlock()
+	slices.Sort(ids)
+	counts := map[[2]string]int{}
+	var firstErr error
+	for _, id := range ids {
+		st, err := t.Jobs.Status(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			t.forget(id, "") // removed from the queue (River prunes finished jobs)
+			continue
+		}
+		if err != nil {
+			firstErr = err
+			break
+		}
+		if st.Done {
+			t.forget(id, metricJobState(st.State))
+			continue
+		}
+		counts[[2]string{metricKind(st.Kind), metricJobState(st.State)}]++
+	}
+	var samples []gaugeSample
+	for _, k := range jobKinds {
+		for _, s := range openJobStates {
+			samples = append(samples, gaugeSample{values: []string{k, s}, v: float64(counts[[2]string{k, s}])})
+			delete(counts, [2]string{k, s})
+		}
+	}
+	for ks, n := range counts {
+		samples = append(samples, gaugeSample{values: []string{ks[0], ks[1]}, v: float64(n)})
+	}
+	if firstErr == nil {
+		t.m.jobs.set(samples)
+	}
+	return firstErr
+}
+
+// forget drops a finished job, counting it under state once (never twice,
+// however many scrapes saw it finish at the same time).
+func (t *trackedJobs) forget(id int64, state string) {
+	t.mu.Lock()
+	kind, ok := t.open[id]
+	delete(t.open, id)
+	t.mu.Unlock()
+	if ok && state != "" {
+		t.m.jobsFinished.inc(kind, state)
+	}
+}
+
+// collectHubScans sets the hub scan gauges from the store.
+func (m *metrics) collectHubScans(ctx context.Context, st store.Store) error {
+	scans, err := st.HubScans(ctx, maxHubScans)
+	if err != nil {
+		return err
+	}
+	var running, pending int64
+	for _, h := range scans {
+		if h.Status == store.HubScanRunning {
+			running++
+			pending += int64(max(h.Total-h.Done, 0))
+		}
+	}
+	m.hubScansRunning.v.Store(running)
+	m.hubScanItemsPending.v.Store(pending)
+	return nil
+}
+
+// serveMetrics refreshes the scrape-time metrics (jobs, hub scans) and
+// writes every family. A failed refresh is logged and counted; the other
+// metrics are still served.
+func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), collectTimeout)
+	defer cancel()
+	if t := s.metrics.tracked; t != nil {
+		if err := t.collect(ctx); err != nil {
+			s.metrics.collectErrors.inc("queue")
+			s.log.Warn("metrics: job status", "err", err)
+		}
+	}
+	if s.store != nil {
+		if err := s.metrics.collectHubScans(ctx, s.store); err != nil {
+			s.metrics.collectErrors.inc("store")
+			s.log.Warn("metrics: hub scans", "err", err)
+		}
+	}
+	s.metrics.handler().ServeHTTP(w, r)
 }

@@ -99,8 +99,9 @@ func (s *Server) pageHandler(r *ui.Renderer, name string, fn func(*http.Request)
 		start := s.cfg.Now()
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
-			s.metrics.requests.inc(req.Method, "page "+name, strconv.Itoa(sw.status))
-			s.metrics.requestDuration.observe(s.cfg.Now().Sub(start), "page "+name)
+			label := routeLabel(req.Method, req.Pattern)
+			s.metrics.requests.inc(metricMethod(req.Method), label, strconv.Itoa(sw.status))
+			s.metrics.requestDuration.observe(s.cfg.Now().Sub(start), label)
 		}()
 		secret := bearer(req)
 		if c, err := req.Cookie(SessionCookie); secret == "" && err == nil {

@@ -171,7 +171,7 @@ func (s *Server) buildHandler() (http.Handler, error) {
 	}}))
 	mux.Handle("GET /api/openapi.json", s.wrap(route{Path: "/api/openapi.json", Perm: PermPublic, Handle: s.handleOpenAPI}))
 	mux.Handle("GET /healthz", s.wrap(route{Path: "/healthz", Perm: PermPublic, Handle: s.handleHealth}))
-	mux.Handle("GET /metrics", s.metrics.handler())
+	mux.Handle("GET /metrics", http.HandlerFunc(s.serveMetrics))
 	if err := s.mountUI(mux); err != nil {
 		return nil, err
 	}
@@ -209,11 +209,12 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // structured access log, rate limit, authentication, permission check and
 // body size cap, then maps a returned error to its JSON response.
 func (s *Server) wrap(rt route) http.Handler {
-	label := rt.Path
-	if rt.Method != "" {
-		label = rt.Method + " " + rt.Path
-	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		method := rt.Method // a fallback route (no method) takes the request's
+		if method == "" {
+			method = r.Method
+		}
+		label := routeLabel(method, rt.Path)
 		start := s.cfg.Now()
 		s.metrics.inFlight.add(1)
 		sw := &statusWriter{ResponseWriter: w, actor: "anonymous"}
@@ -221,7 +222,7 @@ func (s *Server) wrap(rt route) http.Handler {
 			s.metrics.inFlight.add(-1)
 			d := s.cfg.Now().Sub(start)
 			code := strconv.Itoa(sw.status)
-			s.metrics.requests.inc(r.Method, label, code)
+			s.metrics.requests.inc(metricMethod(r.Method), label, code)
 			s.metrics.requestDuration.observe(d, label)
 			lvl := slog.LevelInfo
 			if sw.status >= 500 {

@@ -145,7 +145,9 @@ func New(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("server: %w", err)
 		}
 	}
-	s := &Server{cfg: cfg, store: cfg.Store, log: cfg.Log, metrics: newMetrics(), decider: dec}
+	m := newMetrics()
+	cfg.Jobs = m.trackJobs(cfg.Jobs) // counts queued jobs for /metrics
+	s := &Server{cfg: cfg, store: cfg.Store, log: cfg.Log, metrics: m, decider: dec}
 	if cfg.ScanConfig != nil {
 		s.scanCfg = *cfg.ScanConfig
 	} else {
