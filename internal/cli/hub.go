@@ -84,27 +84,11 @@ func runHubScan(ctx context.Context, app *App, fl hubScanFlags, dir string) erro
 	if fl.database == "" && fl.workers == 0 && !fl.noWait {
 		return usageError(errors.New("with the embedded SQLite store jobs run in this process: --workers must be at least 1"))
 	}
-	gs, err := fl.gate.load(app.Log)
+	st, _, q, closeStore, err := openWorkerQueue(ctx, app, &fl.storageFlags, &fl.gate, queue.Config{Concurrency: fl.workers})
 	if err != nil {
 		return err
 	}
-	st, c, err := fl.open(ctx, app.Log)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	dec, err := gs.decider(st)
-	if err != nil {
-		return err
-	}
-	blobs, err := workerBlobs(c)
-	if err != nil {
-		return err
-	}
-	q, err := openQueue(ctx, st, c, queue.Config{Concurrency: fl.workers, Blobs: blobs, Decider: dec, Verifiers: gs.verifiers()})
-	if err != nil {
-		return err
-	}
+	defer closeStore()
 	defer q.Stop(context.Background())
 	if err := q.Start(ctx); err != nil {
 		return mlsec.Errorf(mlsec.EIO, "%w", err)

@@ -73,6 +73,38 @@ func openQueue(ctx context.Context, st store.Store, c dial.Config, qc queue.Conf
 	return q, nil
 }
 
+// openWorkerQueue loads the gate flags, opens the store and opens its job
+// queue with workers that judge and sign as the server would: the setup
+// shared by mlsec worker and mlsec hub scan. qc carries the caller's
+// concurrency and timeouts; the returned closer closes the store.
+func openWorkerQueue(ctx context.Context, app *App, sf *storageFlags, gf *gateFlags, qc queue.Config) (store.Store, dial.Config, *queue.Queue, func(), error) {
+	gs, err := gf.load(app.Log)
+	if err != nil {
+		return nil, dial.Config{}, nil, nil, err
+	}
+	st, c, err := sf.open(ctx, app.Log)
+	if err != nil {
+		return nil, dial.Config{}, nil, nil, err
+	}
+	closeStore := func() { st.Close() }
+	fail := func(err error) (store.Store, dial.Config, *queue.Queue, func(), error) {
+		closeStore()
+		return nil, dial.Config{}, nil, nil, err
+	}
+	if qc.Decider, err = gs.decider(st); err != nil {
+		return fail(err)
+	}
+	if qc.Blobs, err = workerBlobs(c); err != nil {
+		return fail(err)
+	}
+	qc.Verifiers = gs.verifiers()
+	q, err := openQueue(ctx, st, c, qc)
+	if err != nil {
+		return fail(err)
+	}
+	return st, c, q, closeStore, nil
+}
+
 type workerFlags struct {
 	storageFlags
 	gate        gateFlags
@@ -126,30 +158,13 @@ func runWorker(ctx context.Context, app *App, fl workerFlags) error {
 	if fl.concurrency < 1 {
 		return usageError(errors.New("--concurrency must be at least 1"))
 	}
-	gs, err := fl.gate.load(app.Log)
-	if err != nil {
-		return err
-	}
-	st, c, err := fl.open(ctx, app.Log)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	dec, err := gs.decider(st)
-	if err != nil {
-		return err
-	}
-	blobs, err := workerBlobs(c)
-	if err != nil {
-		return err
-	}
-	q, err := openQueue(ctx, st, c, queue.Config{
+	_, c, q, closeStore, err := openWorkerQueue(ctx, app, &fl.storageFlags, &fl.gate, queue.Config{
 		Concurrency: fl.concurrency, JobTimeout: fl.jobTimeout, RescueAfter: fl.rescueAfter, JobDelay: fl.jobDelay, ID: fl.id,
-		Blobs: blobs, Decider: dec, Verifiers: gs.verifiers(),
 	})
 	if err != nil {
 		return err
 	}
+	defer closeStore()
 	if err := q.Start(ctx); err != nil {
 		q.Stop(context.Background())
 		return mlsec.Errorf(mlsec.EIO, "%w", err)
