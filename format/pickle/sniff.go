@@ -302,4 +302,3 @@ func JunkPrefix(r io.ReaderAt, size int64, head []byte) int64 {
 	}
 	return 0
 }
-
