@@ -22,6 +22,7 @@ var bypassDirs = []struct {
 	want mlsec.Severity
 }{
 	{"../detector/pickle/testdata/bypass", mlsec.SeverityCritical},
+	{"../detector/joblib/testdata/bypass", mlsec.SeverityHigh},
 }
 
 func scanPath(t *testing.T, r *scan.Runner, path string) scan.Artifact {
