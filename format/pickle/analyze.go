@@ -67,6 +67,8 @@ type collector struct {
 	anomalies  map[anomalyKey]bool
 	items      int
 	itemsNoted bool
+	// expansionNoted is set once an expansion anomaly was recorded.
+	expansionNoted bool
 	ops        int // opcodes of the current reading
 	pickles    int // programs started in the current reading
 	mismatch   bool
