@@ -17,6 +17,7 @@ import (
 	"github.com/ulikunitz/xz/lzma"
 
 	"github.com/mlsecops/mlsec/format/archive"
+	"github.com/mlsecops/mlsec/format/internal/protosniff"
 	"github.com/mlsecops/mlsec/format/pickle"
 	fzip "github.com/mlsecops/mlsec/format/zip"
 )
@@ -120,6 +121,13 @@ func detect(r io.ReaderAt, size int64, head []byte) Kind {
 	}
 	if k := sniffProto(head); k != Unknown {
 		return k
+	}
+	// Protobuf fields may come in any order: walk the top level.
+	switch protosniff.Classify(r, size) {
+	case protosniff.ONNX:
+		return ONNX
+	case protosniff.SavedModel:
+		return SavedModel
 	}
 	// A zip with data prepended: look for the end of central directory.
 	if size > 22 {
