@@ -69,10 +69,10 @@ type collector struct {
 	itemsNoted bool
 	// expansionNoted is set once an expansion anomaly was recorded.
 	expansionNoted bool
-	ops        int // opcodes of the current reading
-	pickles    int // programs started in the current reading
-	mismatch   bool
-	budget     int64
+	ops            int // opcodes of the current reading
+	pickles        int // programs started in the current reading
+	mismatch       bool
+	budget         int64
 }
 
 func (c *collector) merge(m *machine) {
