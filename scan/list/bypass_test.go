@@ -26,6 +26,14 @@ var bypassDirs = []struct {
 	{"../detector/numpy/testdata/bypass", mlsec.SeverityCritical},
 }
 
+// notAnalysed are the fixtures whose verdict must be not-analysed, with
+// the limit named.
+var notAnalysed = map[string]string{
+	"lzma_big_dict.joblib": "lzma_dictionary",
+	"xz_big_dict.joblib":   "",
+	"deep_if.onnx":         "onnx_limits",
+}
+
 func scanPath(t *testing.T, r *scan.Runner, path string) scan.Artifact {
 	t.Helper()
 	res, err := r.Scan(context.Background(), []string{path})
@@ -71,10 +79,20 @@ func TestBypassFixtures(t *testing.T) {
 				a := scanPath(t, r, filepath.Join(bd.dir, name))
 				if strings.HasPrefix(name, "benign_") {
 					// the same construction with benign content stays low
+					if a.Verdict != scan.VerdictAnalysed {
+						t.Errorf("verdict %s, want analysed:\n%s", a.Verdict, describe(a))
+					}
 					if got := mlsec.MaxSeverity(a.Findings); got > mlsec.SeverityLow {
 						t.Errorf("max severity %s, want low at most:\n%s", got, describe(a))
 					}
 					return
+				}
+				if limit, ok := notAnalysed[name]; ok {
+					if a.Verdict != scan.VerdictNotAnalysed || (limit != "" && a.Limit != limit) {
+						t.Errorf("verdict %s limit %q, want not-analysed %q:\n%s", a.Verdict, a.Limit, limit, describe(a))
+					}
+				} else if a.Verdict != scan.VerdictAnalysed {
+					t.Errorf("verdict %s, want analysed:\n%s", a.Verdict, describe(a))
 				}
 				if got := mlsec.MaxSeverity(a.Findings); got < bd.want {
 					t.Errorf("max severity %s, want %s:\n%s", got, bd.want, describe(a))
