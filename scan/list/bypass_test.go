@@ -32,6 +32,8 @@ var notAnalysed = map[string]string{
 	"lzma_big_dict.joblib": "lzma_dictionary",
 	"xz_big_dict.joblib":   "",
 	"deep_if.onnx":         "onnx_limits",
+	"deep_config.h5":       "keras_config",
+	"deep_config.keras":    "keras_config",
 }
 
 func scanPath(t *testing.T, r *scan.Runner, path string) scan.Artifact {
