@@ -129,7 +129,7 @@ func TestKinds(t *testing.T) {
 }
 
 func FuzzTemplate(f *testing.F) {
-	for _, dir := range []string{"testdata/clean", "testdata/malicious"} {
+	for _, dir := range []string{"testdata/clean", "testdata/malicious", "testdata/symbolic"} {
 		files, _ := filepath.Glob(dir + "/*.jinja")
 		for _, name := range files {
 			if src, err := os.ReadFile(name); err == nil {

@@ -264,6 +264,11 @@ func SniffAt(r io.ReaderAt, size int64, head []byte) bool {
 	if len(head) >= 2 && head[0] == 0x80 && head[1] <= 5 {
 		return true
 	}
+	// What the head alone shows to be a pickle stays one (the walk over
+	// the stream may break later, but the opcodes before would run).
+	if ok, _ := sniffWalk(head, int64(len(head)) >= size); ok {
+		return true
+	}
 	if sniffWalkAt(r, size, head, true).ok {
 		return true
 	}
