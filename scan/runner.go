@@ -20,6 +20,7 @@ import (
 
 	"github.com/mlsecops/mlsec"
 	"github.com/mlsecops/mlsec/format"
+	"github.com/mlsecops/mlsec/internal/regfile"
 )
 
 //go:embed rules.yaml
@@ -100,10 +101,11 @@ func (r *Runner) Rules() RuleSet { return r.rules }
 
 // job is one unit of work: a file, or a directory for repository checks.
 type job struct {
-	path  string // as reported
-	open  string // path to open (symlink target resolved)
-	dir   bool
-	issue *mlsec.Finding // a finding known before opening (e.g. symlink escape)
+	path   string // as reported
+	open   string // path to open (symlink target resolved)
+	dir    bool
+	issue  *mlsec.Finding // a finding known before opening (e.g. symlink escape)
+	reason string         // with issue: why the file was not read, if not a link
 }
 
 // Scan examines every path: files directly, directories recursively. It
@@ -170,6 +172,9 @@ func (r *Runner) collect(root string) ([]job, error) {
 		return nil, mlsec.Errorf(mlsec.EIO, "scan: %w", err)
 	}
 	if !fi.IsDir() {
+		if !fi.Mode().IsRegular() {
+			return nil, mlsec.Errorf(mlsec.EINVALID, "scan: %w", regfile.NotRegular(root, fi.Mode()))
+		}
 		return []job{{path: root, open: root}}, nil
 	}
 	absRoot, err := filepath.Abs(root)
@@ -207,6 +212,9 @@ func (r *Runner) collect(root string) ([]job, error) {
 			jobs = append(jobs, r.linkJob(p, allowed))
 		case d.Type().IsRegular():
 			jobs = append(jobs, job{path: p, open: p})
+		default: // FIFO, socket, device: never opened, never a silent pass
+			f := r.own.Finding(RuleParseError, regfile.NotRegular(p, d.Type()).Error(), "", -1)
+			jobs = append(jobs, job{path: p, issue: &f, reason: "not a regular file"})
 		}
 		return nil
 	})
@@ -271,6 +279,9 @@ func (r *Runner) scanJob(ctx context.Context, j job) (art Artifact, keep bool) {
 		st.report(*j.issue, "")
 		art.Status = StatusSkipped
 		art.Reason = "symbolic link not followed"
+		if j.reason != "" {
+			art.Status, art.Reason = StatusError, j.reason
+		}
 		return art, true
 	}
 	if j.open == "" {
@@ -287,7 +298,7 @@ func (r *Runner) scanJob(ctx context.Context, j job) (art Artifact, keep bool) {
 		}
 		return art, len(art.Findings) > 0 || len(art.Facts) > 0
 	}
-	f, err := os.Open(j.open)
+	f, fi, err := regfile.Open(j.open)
 	if err != nil {
 		art.Status = StatusError
 		art.Reason = err.Error()
@@ -295,12 +306,6 @@ func (r *Runner) scanJob(ctx context.Context, j job) (art Artifact, keep bool) {
 		return art, true
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		art.Status = StatusError
-		art.Reason = err.Error()
-		return art, true
-	}
 	art.Size = fi.Size()
 	if r.opts.Digest {
 		h := sha256.New()
