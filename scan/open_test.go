@@ -61,13 +61,13 @@ func TestScanSpecialFileInDir(t *testing.T) {
 	for _, a := range res.Artifacts {
 		seen[a.Path] = true
 		if filepath.Base(a.Path) == "ok.pkl" {
-			if a.Status == scan.StatusError {
+			if a.Verdict == scan.VerdictNotAnalysed {
 				t.Errorf("%s: status %s", a.Path, a.Status)
 			}
 			continue
 		}
-		if a.Status != scan.StatusError || len(a.Findings) != 1 || a.Findings[0].RuleID != scan.RuleParseError {
-			t.Errorf("%s: status %s findings %+v, want an error with one %s finding", a.Path, a.Status, a.Findings, scan.RuleParseError)
+		if a.Verdict != scan.VerdictNotAnalysed || len(a.Findings) != 1 || a.Findings[0].Severity != mlsec.SeverityHigh {
+			t.Errorf("%s: verdict %s findings %+v, want not analysed with one high finding", a.Path, a.Verdict, a.Findings)
 		}
 	}
 	for _, p := range paths {
