@@ -382,6 +382,8 @@ type state struct {
 	art     *Artifact
 	members int
 	bytes   int64
+	// inflation is the artifact's decompression budget (budget.go).
+	inflation inflation
 	// worst is the first not-analysed member, for the artifact's verdict.
 	worst struct {
 		verdict               Verdict
