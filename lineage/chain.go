@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/mlsecops/mlsec/attest"
+	"github.com/mlsecops/mlsec/evidence"
 	"github.com/mlsecops/mlsec/signing"
 )
 
@@ -191,7 +192,7 @@ func verifyLink(ctx context.Context, h *attest.Hasher, v signing.Verifier, idx L
 		return link, nil, nil
 	}
 	// The provenance of this artifact, from its own claims file.
-	cp, err := attest.ClaimsPath(p.path)
+	cp, err := evidence.ClaimsPath(p.path)
 	if err != nil {
 		return link, nil, err
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/mlsecops/mlsec"
 	"github.com/mlsecops/mlsec/attest"
+	"github.com/mlsecops/mlsec/evidence"
 	"github.com/mlsecops/mlsec/lifecycle"
 	"github.com/mlsecops/mlsec/scan"
 	"github.com/mlsecops/mlsec/signing"
@@ -176,7 +177,7 @@ func (g *Gatherer) gatherScan(ctx context.Context, ev *Evidence, path string) er
 }
 
 func (g *Gatherer) gatherSignature(ctx context.Context, ev *Evidence, path string) {
-	sigPath, err := attest.SignaturePath(path)
+	sigPath, err := evidence.SignaturePath(path)
 	if err != nil {
 		return
 	}
@@ -231,7 +232,7 @@ func (g *Gatherer) rolesOf(identity string) []string {
 // still count as present (with Verified false), so a policy can tell
 // "absent" from "present but not trusted".
 func (g *Gatherer) gatherClaims(ctx context.Context, ev *Evidence, path string, digest attest.Digest) ([]Input, error) {
-	claimsPath, err := attest.ClaimsPath(path)
+	claimsPath, err := evidence.ClaimsPath(path)
 	if err != nil {
 		return nil, mlsec.Errorf(mlsec.EIO, "policy: %w", err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/mlsecops/mlsec"
 	"github.com/mlsecops/mlsec/aibom"
 	"github.com/mlsecops/mlsec/attest"
+	"github.com/mlsecops/mlsec/evidence"
 	"github.com/mlsecops/mlsec/inspect"
 	"github.com/mlsecops/mlsec/scan"
 )
@@ -75,7 +76,7 @@ func recordClaim(ctx context.Context, app *App, sf *signerFlags, format, path st
 	if err != nil {
 		return signingError(err)
 	}
-	cp, err := attest.ClaimsPath(path)
+	cp, err := evidence.ClaimsPath(path)
 	if err != nil {
 		return mlsec.Errorf(mlsec.EIO, "%w", err)
 	}
@@ -526,7 +527,7 @@ func newAttestListCmd(app *App) *cobra.Command {
 			if err := checkModelPath(args[0]); err != nil {
 				return err
 			}
-			cp, err := attest.ClaimsPath(args[0])
+			cp, err := evidence.ClaimsPath(args[0])
 			if err != nil {
 				return mlsec.Errorf(mlsec.EIO, "%w", err)
 			}
@@ -600,7 +601,7 @@ artifact, or there are no claims; 2 usage or I/O error.`,
 			if err != nil {
 				return err
 			}
-			cp, _ := attest.ClaimsPath(path)
+			cp, _ := evidence.ClaimsPath(path)
 			f, err := os.Open(cp)
 			if err != nil && !errors.Is(err, os.ErrNotExist) {
 				return mlsec.Errorf(mlsec.EIO, "%w", err)
