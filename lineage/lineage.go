@@ -122,8 +122,8 @@ func (m *MemStore) AddRun(r Run) {
 	m.runs[r.Child] = append(m.runs[r.Child], r)
 	m.addArtifact(r.Child, "", "")
 	for _, in := range r.Inputs {
-		if !in.IsArtifact() {
-			continue
+		if !in.IsArtifact() || in.Digest == r.Child {
+			continue // code, sources, and never a self-edge
 		}
 		m.addArtifact(in.Digest, in.Name, "")
 		k := [2]Digest{in.Digest, r.Child}

@@ -27,7 +27,7 @@ const MaxDecisions = 10_000
 // IntakeBuildType is the SLSA build type of the provenance `mlsec intake`
 // records: externalParameters.parameters holds the source URL, its trust,
 // and the upstream signature's status.
-const IntakeBuildType = "https://mlsec.dev/buildtypes/intake/v1"
+const IntakeBuildType = attest.IntakeBuildType
 
 // NamedVerifier is a signing identity the gate trusts: its pipeline name
 // and a verifier for its signatures.

@@ -20,6 +20,7 @@ import (
 	"github.com/mlsecops/mlsec/attest"
 	"github.com/mlsecops/mlsec/evidence"
 	"github.com/mlsecops/mlsec/inspect"
+	"github.com/mlsecops/mlsec/lineage"
 	"github.com/mlsecops/mlsec/scan"
 )
 
@@ -147,6 +148,32 @@ func dependency(ctx context.Context, h *attest.Hasher, role attest.Role, what, a
 	return attest.Dependency{Role: role, Name: s.Name, Digest: s.Digest}, nil
 }
 
+// checkAcyclic refuses provenance that would make the model its own
+// ancestor, by the evidence in the model's default evidence directory and
+// the parents' own claims.
+func checkAcyclic(ctx context.Context, app *App, model string, child attest.Digest, parents []attest.Digest, parentPaths []string) error {
+	for _, p := range parents {
+		if p == child {
+			return mlsec.Errorf(mlsec.EINVALID, "%s is its own parent (%s): a run cannot produce its own input", model, child)
+		}
+	}
+	dir, err := defaultEvidence(model)
+	if err != nil {
+		return err
+	}
+	idx, err := loadEvidence(ctx, app, dir, append([]string{model}, parentPaths...)...)
+	if err != nil {
+		return err
+	}
+	if err := lineage.CheckAcyclic(ctx, idx, child, parents); err != nil {
+		if errors.Is(err, attest.ErrCycle) {
+			return mlsec.Errorf(mlsec.EINVALID, "refusing provenance of %s: %s", model, strings.TrimPrefix(err.Error(), "attest: "))
+		}
+		return mlsec.Errorf(mlsec.EIO, "%w", err)
+	}
+	return nil
+}
+
 func newAttestProvenanceCmd(app *App) *cobra.Command {
 	var (
 		sf                                            signerFlags
@@ -189,12 +216,18 @@ The statement is signed and appended to the model's claims file.`,
 					return err
 				}
 			}
+			var parentPaths []string
+			var parents []attest.Digest
 			for _, d := range datasets {
 				dep, err := dependency(ctx, h, attest.RoleDataset, "--dataset", d)
 				if err != nil {
 					return err
 				}
 				p.Dependencies = append(p.Dependencies, dep)
+				if dep.Name != "" {
+					parentPaths = append(parentPaths, d)
+				}
+				parents = append(parents, dep.Digest)
 			}
 			for _, b := range baseModels {
 				dep, err := dependency(ctx, h, attest.RoleBaseModel, "--base-model", b)
@@ -202,6 +235,15 @@ The statement is signed and appended to the model's claims file.`,
 					return err
 				}
 				p.Dependencies = append(p.Dependencies, dep)
+				if dep.Name != "" {
+					parentPaths = append(parentPaths, b)
+				}
+				parents = append(parents, dep.Digest)
+			}
+			// Refuse a cycle when it is written: no parent may be the model
+			// or descend from it in the evidence around the model.
+			if err := checkAcyclic(ctx, app, model, subj.Digest, parents, parentPaths); err != nil {
+				return err
 			}
 			for _, c := range code {
 				d, err := attest.ParseCodeRef(c)

@@ -279,7 +279,9 @@ func runIntake(ctx context.Context, app *App, r intakeRun) error {
 		}
 		prov := &attest.Provenance{Subject: subject, RunType: "intake", BuildType: policy.IntakeBuildType,
 			BuilderID: intakeBuilderID, Parameters: params, StartedOn: time.Now().UTC(),
-			Dependencies: []attest.Dependency{{Role: attest.RoleArtifact, Name: r.target.SourceURL, Digest: g.Subject.Digest}}}
+			// The source is the artifact's upstream: its URL and the
+			// digest the files had when taken in, never the artifact itself.
+			Dependencies: []attest.Dependency{{Role: attest.RoleSource, URI: r.target.SourceURL, Digest: g.Subject.Digest}}}
 		st, err := prov.Statement()
 		if err != nil {
 			return mlsec.Errorf(mlsec.EINTERNAL, "%w", err)

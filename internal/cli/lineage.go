@@ -198,6 +198,9 @@ func nodeLabel(n *lineage.Node) string {
 	for _, c := range n.Code {
 		fmt.Fprintf(&b, "; code %s@%s", c.URI, c.Commit)
 	}
+	for _, src := range n.Sources {
+		fmt.Fprintf(&b, "; taken in from %s%s", src.URI, prefixed(" at ", string(src.Digest)))
+	}
 	if n.Truncated {
 		b.WriteString(" (more ancestors: raise --depth)")
 	}

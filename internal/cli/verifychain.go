@@ -116,6 +116,9 @@ func writeChain(app *App, rep *lineage.ChainReport) {
 		for _, c := range l.Code {
 			fmt.Fprintf(w, "       %s  code %s@%s (recorded, not checked)\n", strings.Repeat("  ", l.Depth), c.URI, c.Commit)
 		}
+		for _, src := range l.Sources {
+			fmt.Fprintf(w, "       %s  taken in from %s%s (upstream, recorded at intake)\n", strings.Repeat("  ", l.Depth), src.URI, prefixed(" at ", string(src.Digest)))
+		}
 		for _, warn := range l.Warnings {
 			fmt.Fprintf(w, "       %s  warning: %s\n", strings.Repeat("  ", l.Depth), warn)
 		}
