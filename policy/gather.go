@@ -96,6 +96,10 @@ func (g *Gatherer) Gather(ctx context.Context, t Target) (*Gathered, error) {
 	ev.Pipeline.Roles = map[string][]string{}
 	if p := g.Pipeline; p != nil {
 		ev.Pipeline.Name = p.Name
+		ev.Pipeline.File = p.File
+		if ev.Pipeline.File == "" {
+			ev.Pipeline.File = "pipeline file"
+		}
 		ev.Pipeline.Roles = p.Roles
 		if def, ok := p.Artifact(t.Path); ok {
 			ev.Pipeline.Declared = true
