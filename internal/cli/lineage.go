@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -83,6 +84,14 @@ func defaultEvidence(path string) (string, error) {
 	d, err := evidence.SearchDir(path)
 	if err != nil {
 		return "", mlsec.Errorf(mlsec.EIO, "%w", err)
+	}
+	// Relative in, relative out: paths print as the user wrote them.
+	if !filepath.IsAbs(path) {
+		if wd, err := os.Getwd(); err == nil {
+			if rel, err := filepath.Rel(wd, d); err == nil {
+				return rel, nil
+			}
+		}
 	}
 	return d, nil
 }
