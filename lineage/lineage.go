@@ -13,6 +13,7 @@ package lineage
 import (
 	"cmp"
 	"context"
+	"path/filepath"
 	"slices"
 	"sync"
 
@@ -100,7 +101,7 @@ func (m *MemStore) addArtifact(d Digest, name, path string) {
 	if a.Name == "" {
 		a.Name = name
 	}
-	if path != "" && !slices.Contains(a.Paths, path) {
+	if path != "" && !slices.ContainsFunc(a.Paths, func(p string) bool { return samePath(p, path) }) {
 		a.Paths = append(a.Paths, path)
 		slices.Sort(a.Paths)
 	}
@@ -176,4 +177,15 @@ func (m *MemStore) Len() (artifacts, runs int) {
 		runs += len(rs)
 	}
 	return len(m.artifacts), runs
+}
+
+// samePath reports whether a and b name the same file ("." and
+// "../model" from inside model do).
+func samePath(a, b string) bool {
+	if a == b {
+		return true
+	}
+	x, err1 := filepath.Abs(a)
+	y, err2 := filepath.Abs(b)
+	return err1 == nil && err2 == nil && x == y
 }

@@ -145,7 +145,7 @@ func TestLineageFromInsideModel(t *testing.T) {
 		t.Errorf("verify-chain . inside the model: %s", out)
 	}
 	out = mustRunT(t, 0, "lineage", ".")
-	if !strings.Contains(out, "data [dataset] "+digests[data]+" "+data) || strings.Contains(out, "CYCLE") {
+	if !strings.Contains(out, "model "+digests[model]+" ../model — training") || !strings.Contains(out, "data [dataset] "+digests[data]+" ../data —") || strings.Contains(out, "CYCLE") {
 		t.Errorf("lineage . inside the model: %s", out)
 	}
 	var node struct {
