@@ -110,7 +110,7 @@ missing or changed file is named); 2 usage or I/O error.`,
 					return mlsec.Errorf(mlsec.EIO, "%w", err)
 				}
 				if _, err := os.Stat(sp); errors.Is(err, fs.ErrNotExist) {
-					return mlsec.Errorf(mlsec.EINVALID, "%s (or pass --signature FILE)", strings.TrimPrefix(evidence.MissingSignature(modelPath, sp).Error(), "evidence: "))
+					return mlsec.Errorf(mlsec.EINVALID, "%s (or pass --signature FILE)", strings.TrimPrefix(evidence.MissingSignature(modelPath, sp).Error(), "evidence: no signature: "))
 				}
 				signature = sp
 			}
