@@ -84,6 +84,14 @@ func recordClaim(ctx context.Context, app *App, sf *signerFlags, format, path st
 	if err := attest.AppendClaim(cp, line); err != nil {
 		return mlsec.Errorf(mlsec.EIO, "%w", err)
 	}
+	// Not silent: a claim about an artifact without a signature where the
+	// layout puts it names the default serialization's digest, which a
+	// signature written elsewhere (or with another --hash) may not match.
+	if sp, err := evidence.SignaturePath(path); err == nil {
+		if _, err := os.Stat(sp); err != nil {
+			fmt.Fprintf(app.Stderr, "mlsec: note: %s has no signature at %s: the claim names its digest with the default serialization (files, sha256); sign it (mlsec sign %s) before recording claims so that they name the signed digest\n", path, sp, path)
+		}
+	}
 	out := attestOutput{Path: path, Claims: cp, PredicateType: predicateType, Subject: subject.Digest, Method: method, Summary: summary}
 	if format == "json" {
 		return writeJSON(app.Stdout, out)

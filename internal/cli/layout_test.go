@@ -181,3 +181,19 @@ func TestImpactDefaultsAndBareHex(t *testing.T) {
 	}
 	mustRunT(t, 2, "lineage", "impact", "sha256:zz")
 }
+
+// A claim about an unsigned artifact says which digest it names.
+func TestAttestUnsignedNote(t *testing.T) {
+	tmp := t.TempDir()
+	k := attesttest.NewKey(t)
+	priv, _ := k.WriteFiles(t, tmp)
+	dir := mkModel(t)
+	out := mustRunT(t, 0, "attest", "provenance", "--model", dir, "--builder-id", "https://ci.example/b", "--key", priv)
+	if !strings.Contains(out, "note: "+dir+" has no signature at "+filepath.Join(dir, "model.sig")) {
+		t.Errorf("no note about the missing signature: %s", out)
+	}
+	mustRunT(t, 0, "sign", dir, "--key", priv)
+	if out := mustRunT(t, 0, "attest", "provenance", "--model", dir, "--builder-id", "https://ci.example/b", "--key", priv); strings.Contains(out, "note:") {
+		t.Errorf("a note about a signed model: %s", out)
+	}
+}
