@@ -14,7 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mlsecops/mlsec"
-	"github.com/mlsecops/mlsec/attest"
+	"github.com/mlsecops/mlsec/evidence"
 	"github.com/mlsecops/mlsec/lifecycle"
 	"github.com/mlsecops/mlsec/policy"
 )
@@ -170,17 +170,23 @@ func findEvidence(dir string) ([]string, error) {
 			if name == ".git" {
 				return fs.SkipDir
 			}
-			for _, f := range []string{attest.DefaultSignatureName, attest.ClaimsFileName} {
+			for _, f := range evidence.InsideNames() {
 				if _, err := os.Stat(filepath.Join(p, f)); err == nil {
 					out = append(out, p)
 					return fs.SkipDir
 				}
 			}
-		case strings.HasSuffix(name, attest.ClaimsSuffix):
-			out = appendUnique(out, strings.TrimSuffix(p, attest.ClaimsSuffix))
-		case strings.HasSuffix(name, ".sig"):
-			if _, err := os.Stat(strings.TrimSuffix(p, ".sig")); err == nil {
-				out = appendUnique(out, strings.TrimSuffix(p, ".sig"))
+		default:
+			// F.sig and F.claims.jsonl name the file F (docs/evidence-layout.md).
+			art, kind, ok := evidence.ArtifactOf(p)
+			switch {
+			case !ok || filepath.Base(art) == "" || evidence.IsInside(name):
+			case kind == evidence.Claims:
+				out = appendUnique(out, art)
+			default:
+				if _, err := os.Stat(art); err == nil {
+					out = appendUnique(out, art)
+				}
 			}
 		}
 		return nil

@@ -156,9 +156,13 @@ func newCoverageCmd(app *App) *cobra.Command {
 				return err
 			}
 			if framework != "" {
+				var known []string
+				for _, f := range fc {
+					known = append(known, f.Framework)
+				}
 				fc = slices.DeleteFunc(fc, func(f lifecycle.FrameworkCoverage) bool { return f.Framework != framework })
 				if len(fc) == 0 {
-					return mlsec.Errorf(mlsec.EINVALID, "--framework %q: unknown framework", framework)
+					return mlsec.Errorf(mlsec.EINVALID, "--framework %q: unknown framework (want one of %s)", framework, strings.Join(known, ", "))
 				}
 			}
 			if gapsOnly {
