@@ -163,6 +163,10 @@ func (s *Server) scanArtifact(ctx context.Context, a store.Artifact) (ScanResult
 		Counts: severityCounts(counts), EvidenceID: ev.ID}, nil
 }
 
+// errNoTrustKey says why a server without a trust key verifies nothing.
+const errNoTrustKey = "this server trusts no signing key, so it cannot verify signatures: " +
+	"start it with --trust-key PUB.pem or a --pipeline file with key identities (signatures and attestations are still stored, as unverified)"
+
 // VerifyRequest optionally names the signature evidence to check.
 type VerifyRequest struct {
 	EvidenceID int64 `json:"evidence_id,omitempty"`
@@ -194,7 +198,7 @@ func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) error {
 	}
 	verifiers := s.verifiers()
 	if len(verifiers) == 0 {
-		return errorf(mlsec.EINVALID, "this server has no verification key configured (mlsec serve --trust-key or --pipeline identities)")
+		return errorf(mlsec.EINVALID, "%s", errNoTrustKey)
 	}
 	if s.cfg.Jobs != nil {
 		return s.enqueue(w, r, queue.Request{Kind: queue.KindVerify, Artifact: d, EvidenceID: req.EvidenceID})
@@ -364,6 +368,12 @@ func (s *Server) ingest(ctx context.Context, body []byte) (AttestationResult, er
 	st, mediaType := p.statement, p.mediaType
 	out := AttestationResult{}
 	signer := ""
+	switch {
+	case !p.bundle:
+		out.Problem = "not verified: only a Sigstore bundle carries a signature the server can check"
+	case len(s.verifiers()) == 0:
+		out.Problem = "not verified: " + errNoTrustKey
+	}
 	if p.bundle {
 		for _, v := range s.verifiers() {
 			if _, err := attest.Verify(ctx, v.Verifier, body); err == nil {
@@ -398,9 +408,12 @@ func (s *Server) ingest(ctx context.Context, body []byte) (AttestationResult, er
 					continue
 				}
 				for _, f := range facts {
-					e := store.Edge{From: f.Subject, To: to, Relation: string(dep.Role), EvidenceID: ev.ID}
-					if err := s.store.AddEdge(ctx, e, actor(ctx)); err != nil {
-						return AttestationResult{}, fromStore(err)
+					if f.Subject == to {
+						continue // a statement naming its own subject as a parent is no edge
+					}
+					e, err := s.addEdge(ctx, store.Edge{From: f.Subject, To: to, Relation: string(dep.Role), EvidenceID: ev.ID})
+					if err != nil {
+						return AttestationResult{}, err
 					}
 					out.Edges = append(out.Edges, e)
 				}
