@@ -154,15 +154,19 @@ func (q *Queue) delay(ctx context.Context) error {
 	}
 }
 
-// Digest returns a model's content address: the sha256 of a file, or the
-// OMS root digest (files method, sha256) of a directory, with its size.
+// Digest returns a model's content address, with its size: the sha256 of
+// a file's bytes (the address of an uploaded blob, and the one item digest
+// of its OpenSSF Model Signing manifest), or for a directory
+// attest.ArtifactDigest — the digest `mlsec digest DIR` prints and the
+// directory's signature and claims name, leaving out its own model.sig and
+// claims.jsonl (symbolic links are followed, as hub mirrors need).
 func Digest(ctx context.Context, path string) (d store.Digest, dir bool, size int64, err error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return "", false, 0, err
 	}
 	if st.IsDir() {
-		m, err := signing.HashModel(ctx, path, signing.HashOptions{AllowSymlinks: true})
+		root, err := attest.ArtifactDigest(ctx, nil, path, attest.DigestOptions{FollowSymlinks: true})
 		if err != nil {
 			return "", true, 0, err
 		}
@@ -174,7 +178,7 @@ func Digest(ctx context.Context, path string) (d store.Digest, dir bool, size in
 			}
 			return nil
 		})
-		return store.Digest("sha256:" + hex.EncodeToString(m.RootDigest())), true, size, nil
+		return store.Digest(root), true, size, nil
 	}
 	f, err := os.Open(path)
 	if err != nil {
