@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mlsecops/mlsec/policy"
+	"github.com/mlsecops/mlsec/scan"
 	"github.com/mlsecops/mlsec/store"
 )
 
@@ -104,4 +106,34 @@ func TestAPIGaps(t *testing.T) {
 			t.Fatalf("stored edge %+v, answered %+v", el.Edges[0], ar.Edges[0])
 		}
 	})
+}
+
+// TestCoverageIsTheCLIs: GET /api/v1/coverage is policy.FrameworkCoverage,
+// the function `mlsec frameworks coverage` prints: the same items,
+// controls and counts for every framework.
+func TestCoverageIsTheCLIs(t *testing.T) {
+	e := newEnv(t, nil)
+	want, err := policy.FrameworkCoverage(nil, scan.DefaultConfig(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got Coverage
+	if s := e.json(store.RoleAuditor, "GET", "/api/v1/coverage", nil, &got); s != 200 {
+		t.Fatalf("coverage: %d", s)
+	}
+	if len(got.Frameworks) != len(want) {
+		t.Fatalf("%d frameworks, the CLI has %d", len(got.Frameworks), len(want))
+	}
+	for i, w := range want {
+		g := got.Frameworks[i]
+		if g.ID != w.Framework || g.Items != w.Total || g.Covered != w.Covered || len(g.Entries) != len(w.Items) {
+			t.Errorf("%s: server %d/%d (%d entries), CLI %d/%d", w.Framework, g.Covered, g.Items, len(g.Entries), w.Covered, w.Total)
+			continue
+		}
+		for j, it := range w.Items {
+			if g.Entries[j].ID != it.ID || len(g.Entries[j].Controls) != len(it.Controls) {
+				t.Errorf("%s %s: server controls %v, CLI %v", w.Framework, it.ID, g.Entries[j].Controls, it.Controls)
+			}
+		}
+	}
 }
