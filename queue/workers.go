@@ -466,41 +466,17 @@ func (w *verifyWorker) verifyStored(ctx context.Context, a VerifyArgs) error {
 	if err != nil {
 		return err
 	}
-	ids := []int64{a.EvidenceID}
-	if a.EvidenceID == 0 {
-		facts, err := st.Facts(ctx, store.FactQuery{Subject: art.Digest, PredicateType: signing.PredicateType, Limit: 20})
-		if err != nil {
-			return err
-		}
-		ids = ids[:0]
-		for _, f := range facts {
-			ids = append(ids, f.EvidenceID)
-		}
+	v, err := gating.VerifyStored(ctx, st, art.Digest, a.EvidenceID, w.q.cfg.Verifiers, func() (string, func(), error) {
+		return w.q.materialize(ctx, art)
+	})
+	if err != nil {
+		return err
 	}
-	detail := map[string]string{"verified": "false"}
-	var problem error = errors.New("no signature stored for this artifact")
-	if len(ids) > 0 {
-		p, cleanup, err := w.q.materialize(ctx, art)
-		if err != nil {
-			return err
-		}
-		defer cleanup()
-	ids:
-		for _, id := range ids {
-			ev, err := st.Evidence(ctx, id)
-			if err != nil {
-				return err
-			}
-			for _, v := range w.q.cfg.Verifiers {
-				if _, err := signing.Verify(ctx, p, ev.Bundle, v.Verifier, signing.VerifyOptions{}); err != nil {
-					problem = err
-					continue
-				}
-				problem = nil
-				detail = map[string]string{"verified": "true", "evidence": fmt.Sprint(id), "signer": v.Name}
-				break ids
-			}
-		}
+	detail := map[string]string{"verified": "true", "evidence": fmt.Sprint(v.EvidenceID), "signer": v.Signer}
+	var problem error
+	if !v.Verified {
+		detail = map[string]string{"verified": "false"}
+		problem = errors.New(v.Problem)
 	}
 	var fs []mlsec.Finding
 	if problem != nil {

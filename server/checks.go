@@ -203,44 +203,16 @@ func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) error {
 	if s.cfg.Jobs != nil {
 		return s.enqueue(w, r, queue.Request{Kind: queue.KindVerify, Artifact: d, EvidenceID: req.EvidenceID})
 	}
-	ids := []int64{req.EvidenceID}
-	if req.EvidenceID == 0 {
-		facts, err := s.store.Facts(r.Context(), store.FactQuery{Subject: d, PredicateType: signing.PredicateType, Limit: 20})
-		if err != nil {
-			return fromStore(err)
-		}
-		ids = ids[:0]
-		for _, f := range facts {
-			ids = append(ids, f.EvidenceID)
-		}
-	}
-	if len(ids) == 0 {
-		writeJSON(w, http.StatusOK, VerifyResult{Artifact: d, Problem: "no signature stored for this artifact"})
-		return nil
-	}
-	p, cleanup, err := s.materialize(r.Context(), a)
+	v, err := gating.VerifyStored(r.Context(), s.store, d, req.EvidenceID, verifiers, func() (string, func(), error) {
+		return s.materialize(r.Context(), a)
+	})
 	if err != nil {
-		return err
+		return fromStore(err)
 	}
-	defer cleanup()
-	res := VerifyResult{Artifact: d}
-	for _, id := range ids {
-		ev, err := s.store.Evidence(r.Context(), id)
-		if err != nil {
-			return fromStore(err)
-		}
-		res.EvidenceID = id
-		for _, v := range verifiers {
-			if _, err := signing.Verify(r.Context(), p, ev.Bundle, v.Verifier, signing.VerifyOptions{}); err != nil {
-				res.Problem = err.Error() // negative result or unusable bundle: try the next one
-				continue
-			}
-			res.Verified, res.Signer, res.Problem = true, v.Name, ""
-			break
-		}
-		if res.Verified {
-			break
-		}
+	res := VerifyResult{Artifact: d, Verified: v.Verified, EvidenceID: v.EvidenceID, Signer: v.Signer, Problem: v.Problem}
+	if v.EvidenceID == 0 && !v.Verified {
+		writeJSON(w, http.StatusOK, res)
+		return nil
 	}
 	detail := map[string]string{"verified": fmt.Sprint(res.Verified), "evidence": fmt.Sprint(res.EvidenceID)}
 	if _, err := s.store.Audit(r.Context(), store.AuditEntry{Time: s.cfg.Now(), Actor: actor(r.Context()), Action: "artifact.verify", Subject: string(d), Detail: detail}); err != nil {
