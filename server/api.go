@@ -174,9 +174,13 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.metrics.uploadBytes.add(float64(size))
+	source := q.Get("source")
+	if source == "" {
+		source = "upload"
+	}
 	a, created, err := s.store.PutArtifact(r.Context(), store.Artifact{
 		Digest: d, Name: q.Get("name"), Version: q.Get("version"), Kind: q.Get("kind"),
-		Size: size, Source: "upload", Blob: true,
+		Size: size, Source: source, Blob: true,
 	}, actor(r.Context()))
 	if err != nil {
 		return fromStore(err)
