@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -331,6 +332,59 @@ func parseAttestation(body []byte) (parsedAttestation, error) {
 	return p, nil
 }
 
+// FileRootDigest is the OpenSSF Model Signing root digest of a single file
+// whose sha256 is d — the digest `mlsec digest FILE` prints and the CLI's
+// signatures and claims name (the sha256 over the manifest's one item
+// digest) — while the server addresses an uploaded file by d itself.
+func FileRootDigest(d store.Digest) (store.Digest, error) {
+	raw, err := hex.DecodeString(strings.TrimPrefix(string(d), "sha256:"))
+	if err != nil || len(raw) != sha256.Size || !strings.HasPrefix(string(d), "sha256:") {
+		return "", errorf(mlsec.EINVALID, "not a sha256 digest: %q", d)
+	}
+	sum := sha256.Sum256(raw)
+	return store.Digest("sha256:" + hex.EncodeToString(sum[:])), nil
+}
+
+// maxAliasCandidates bounds the stored artifacts of one name fileAlias
+// checks.
+const maxAliasCandidates = 100
+
+// fileAlias finds the stored single-file artifact that a claim's subject
+// (or a provenance dependency) names by its OMS root digest x: among the
+// stored files called name (the claim's subject name, or its base name),
+// the one whose FileRootDigest is x. The name only narrows the search; the
+// match is the digest relation. ok is false when x is itself stored or no
+// file matches.
+func (s *Server) fileAlias(ctx context.Context, name string, x store.Digest) (store.Digest, bool, error) {
+	if name == "" {
+		return "", false, nil
+	}
+	if _, err := s.store.Artifact(ctx, x); err == nil {
+		return "", false, nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return "", false, fromStore(err)
+	}
+	names := []string{name}
+	if b := path.Base(name); b != name {
+		names = append(names, b)
+	}
+	for _, n := range names {
+		arts, err := s.store.ListArtifacts(ctx, store.ArtifactQuery{Name: n, Limit: maxAliasCandidates})
+		if err != nil {
+			return "", false, fromStore(err)
+		}
+		for _, a := range arts {
+			if a.Directory {
+				continue
+			}
+			if r, err := FileRootDigest(a.Digest); err == nil && r == x {
+				return a.Digest, true, nil
+			}
+		}
+	}
+	return "", false, nil
+}
+
 // ingest stores an attestation verbatim and indexes one fact per subject.
 func (s *Server) ingest(ctx context.Context, body []byte) (AttestationResult, error) {
 	p, err := parseAttestation(body)
@@ -339,6 +393,21 @@ func (s *Server) ingest(ctx context.Context, body []byte) (AttestationResult, er
 	}
 	st, mediaType := p.statement, p.mediaType
 	out := AttestationResult{}
+	// A claim the CLI made about a single file names the file's OMS root
+	// digest; index it under the uploaded artifact too.
+	aliases := map[store.Digest]store.Digest{}
+	for _, rd := range st.GetSubject() {
+		x, err := store.ParseDigest("sha256:" + rd.GetDigest()["sha256"])
+		if err != nil {
+			continue
+		}
+		if d, ok, err := s.fileAlias(ctx, rd.GetName(), x); err != nil {
+			return AttestationResult{}, err
+		} else if ok && !slices.Contains(p.subjects, d) {
+			aliases[x] = d
+			p.subjects = append(p.subjects, d)
+		}
+	}
 	signer := ""
 	switch {
 	case !p.bundle:
@@ -379,7 +448,15 @@ func (s *Server) ingest(ctx context.Context, body []byte) (AttestationResult, er
 				if err != nil {
 					continue
 				}
+				if d, ok, err := s.fileAlias(ctx, dep.Name, to); err != nil {
+					return AttestationResult{}, err
+				} else if ok {
+					to = d
+				}
 				for _, f := range facts {
+					if _, ok := aliases[f.Subject]; ok {
+						continue // the edge is recorded from the stored artifact
+					}
 					if f.Subject == to {
 						continue // a statement naming its own subject as a parent is no edge
 					}

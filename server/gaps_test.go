@@ -2,11 +2,17 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/mlsecops/mlsec/attest"
 	"github.com/mlsecops/mlsec/policy"
 	"github.com/mlsecops/mlsec/scan"
 	"github.com/mlsecops/mlsec/store"
@@ -135,5 +141,66 @@ func TestCoverageIsTheCLIs(t *testing.T) {
 				t.Errorf("%s %s: server controls %v, CLI %v", w.Framework, it.ID, g.Entries[j].Controls, it.Controls)
 			}
 		}
+	}
+}
+
+// TestCLIClaimsAboutAFile: the CLI names a single file by its OpenSSF Model
+// Signing root digest (attest.Identify, what `mlsec digest FILE` prints and
+// `mlsec attest` signs), the server an upload by the sha256 of its bytes. A
+// claim about the file is indexed under the uploaded artifact too, and its
+// provenance dependencies resolve to uploaded files, so gates, lineage and
+// impact see CLI-made evidence.
+func TestCLIClaimsAboutAFile(t *testing.T) {
+	k := newTestKey(t)
+	e := newEnv(t, withKey(k))
+	ml := store.RoleMLEngineer
+	dir := t.TempDir()
+	write := func(name string, b []byte) (string, store.Digest) {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if s, body, _ := e.do(ml, "POST", "/api/v1/uploads?name="+name, bytes.NewReader(b), ""); s != 201 {
+			t.Fatalf("upload %s: %d %s", name, s, body)
+		}
+		return p, digestOf(b)
+	}
+	modelPath, model := write("model.safetensors", cleanSafetensors())
+	dataPath, data := write("corpus.csv", []byte("a,b\n1,2\n"))
+	h := &attest.Hasher{}
+	subj, err := attest.Identify(context.Background(), h, modelPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dsubj, err := attest.Identify(context.Background(), h, dataPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if root, _ := FileRootDigest(model); store.Digest(subj.Digest) != root || subj.Digest == attest.Digest(model) {
+		t.Fatalf("CLI digest %s, upload %s, FileRootDigest %s", subj.Digest, model, root)
+	}
+	p := attest.Provenance{Subject: subj, RunType: attest.RunTraining, BuilderID: "https://ci.example/runner", StartedOn: time.Now().UTC(),
+		Dependencies: []attest.Dependency{{Role: attest.RoleDataset, Name: dsubj.Name, Digest: dsubj.Digest}}}
+	st, err := p.Statement()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ar AttestationResult
+	status, b, _ := e.do(ml, "POST", "/api/v1/attestations", bytes.NewReader(k.signStatement(t, st)), "")
+	if status != 201 || json.Unmarshal(b, &ar) != nil || !ar.Verified {
+		t.Fatalf("provenance: %d %s", status, b)
+	}
+	if len(ar.Edges) != 1 || ar.Edges[0].From != model || ar.Edges[0].To != data {
+		t.Fatalf("edges %+v, want %s -> %s", ar.Edges, model, data)
+	}
+	var fl FactList
+	e.json(store.RoleAuditor, "GET", "/api/v1/artifacts/"+string(model)+"/evidence?predicate_type="+url.QueryEscape(attest.ProvenanceType), nil, &fl)
+	if len(fl.Facts) != 1 || fl.Facts[0].Signer == "" {
+		t.Fatalf("provenance facts of the upload %+v", fl.Facts)
+	}
+	var imp ImpactList
+	e.json(store.RoleAuditor, "GET", "/api/v1/artifacts/"+string(data)+"/impact", nil, &imp)
+	if len(imp.Impacted) != 1 || store.Digest(imp.Impacted[0].Digest) != model {
+		t.Fatalf("impact %+v", imp)
 	}
 }
