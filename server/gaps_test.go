@@ -52,6 +52,14 @@ func TestAPIGaps(t *testing.T) {
 		}
 	})
 
+	t.Run("unknown framework lists the frameworks", func(t *testing.T) {
+		e := newEnv(t, nil)
+		status, b, _ := e.do(store.RoleAuditor, "GET", "/api/v1/coverage?framework=owasp", nil, "")
+		if status != http.StatusNotFound || !strings.Contains(string(b), "owasp-llm-2025") || !strings.Contains(string(b), "mitre-atlas") {
+			t.Fatalf("unknown framework: %d %s", status, b)
+		}
+	})
+
 	t.Run("override body and unknown state", func(t *testing.T) {
 		e := newEnv(t, nil)
 		model := cleanSafetensors()

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/mlsecops/mlsec"
@@ -263,7 +264,9 @@ func (s *Server) coverage(framework string) (Coverage, error) {
 		return Coverage{}, err
 	}
 	var out Coverage
+	var ids []string
 	for _, c := range fcs {
+		ids = append(ids, c.Framework)
 		if framework != "" && c.Framework != framework {
 			continue
 		}
@@ -276,7 +279,7 @@ func (s *Server) coverage(framework string) (Coverage, error) {
 		out.Frameworks = append(out.Frameworks, fc)
 	}
 	if framework != "" && len(out.Frameworks) == 0 {
-		return Coverage{}, errorf(mlsec.ENOTFOUND, "unknown framework %q", framework)
+		return Coverage{}, errorf(mlsec.ENOTFOUND, "unknown framework %q (want one of %s)", framework, strings.Join(ids, ", "))
 	}
 	return out, nil
 }
