@@ -493,6 +493,9 @@ func (s *Server) handleAddEdge(w http.ResponseWriter, r *http.Request) error {
 		return errorf(mlsec.EINVALID, "relation is required")
 	}
 	e.CreatedAt = time.Time{}
+	if err := s.checkAcyclic(r.Context(), e.From, e.To); err != nil {
+		return err
+	}
 	e, err := s.addEdge(r.Context(), e)
 	if err != nil {
 		return err

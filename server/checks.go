@@ -332,6 +332,23 @@ func parseAttestation(body []byte) (parsedAttestation, error) {
 	return p, nil
 }
 
+// checkAcyclic refuses the lineage edge from → to (from was made from to)
+// when from is already upstream of to: the edge would close a cycle, and
+// no artifact is derived from itself (issue 12 §3: cycles are refused when
+// claims are written, not only when they are walked).
+func (s *Server) checkAcyclic(ctx context.Context, from, to store.Digest) error {
+	up, err := s.store.Lineage(ctx, to, store.Upstream, 16)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fromStore(err)
+	}
+	for _, e := range up {
+		if e.To == from {
+			return errorf(mlsec.ECONFLICT, "provenance would make a lineage cycle: %s is already derived from %s", to, from)
+		}
+	}
+	return nil
+}
+
 // FileRootDigest is the OpenSSF Model Signing root digest of a single file
 // whose sha256 is d — the digest `mlsec digest FILE` prints and the CLI's
 // signatures and claims name (the sha256 over the manifest's one item
@@ -430,11 +447,9 @@ func (s *Server) ingest(ctx context.Context, body []byte) (AttestationResult, er
 	for _, d := range p.subjects {
 		facts = append(facts, store.Fact{PredicateType: st.GetPredicateType(), Subject: d, Signer: signer, Time: now})
 	}
-	ev, created, err := s.store.AddEvidence(ctx, store.Evidence{MediaType: mediaType, Bundle: body, Facts: facts}, actor(ctx))
-	if err != nil {
-		return AttestationResult{}, fromStore(err)
-	}
-	out.Evidence, out.Created = ev, created
+	// Lineage edges from a provenance statement, planned before anything
+	// is stored: one that would close a cycle refuses the statement.
+	var edges []store.Edge
 	if st.GetPredicateType() == attest.ProvenanceType {
 		prov, err := attest.ProvenanceOf(st)
 		if err != nil {
@@ -460,14 +475,26 @@ func (s *Server) ingest(ctx context.Context, body []byte) (AttestationResult, er
 					if f.Subject == to {
 						continue // a statement naming its own subject as a parent is no edge
 					}
-					e, err := s.addEdge(ctx, store.Edge{From: f.Subject, To: to, Relation: string(dep.Role), EvidenceID: ev.ID})
-					if err != nil {
+					if err := s.checkAcyclic(ctx, f.Subject, to); err != nil {
 						return AttestationResult{}, err
 					}
-					out.Edges = append(out.Edges, e)
+					edges = append(edges, store.Edge{From: f.Subject, To: to, Relation: string(dep.Role)})
 				}
 			}
 		}
+	}
+	ev, created, err := s.store.AddEvidence(ctx, store.Evidence{MediaType: mediaType, Bundle: body, Facts: facts}, actor(ctx))
+	if err != nil {
+		return AttestationResult{}, fromStore(err)
+	}
+	out.Evidence, out.Created = ev, created
+	for _, e := range edges {
+		e.EvidenceID = ev.ID
+		e, err := s.addEdge(ctx, e)
+		if err != nil {
+			return AttestationResult{}, err
+		}
+		out.Edges = append(out.Edges, e)
 	}
 	s.metrics.attestations.inc()
 	return out, nil

@@ -98,6 +98,31 @@ func TestAPIGaps(t *testing.T) {
 		}
 	})
 
+	t.Run("lineage cycles refused when written", func(t *testing.T) {
+		e := newEnv(t, nil)
+		a, b, c := fakeDigest('a'), fakeDigest('b'), fakeDigest('c')
+		// b was made from a, c from b.
+		for _, edge := range []store.Edge{{From: b, To: a, Relation: "base-model"}, {From: c, To: b, Relation: "base-model"}} {
+			if s := e.json(ml, "POST", "/api/v1/lineage", edge, nil); s != http.StatusCreated {
+				t.Fatalf("edge %v: %d", edge, s)
+			}
+		}
+		// a made from c closes a cycle: refused as an edge and as provenance.
+		status, body, _ := e.do(ml, "POST", "/api/v1/lineage", strings.NewReader(`{"from":"`+string(a)+`","to":"`+string(c)+`","relation":"dataset"}`), "application/json")
+		if status != http.StatusConflict || !strings.Contains(string(body), "cycle") {
+			t.Fatalf("cyclic edge: %d %s", status, body)
+		}
+		status, body, _ = e.do(ml, "POST", "/api/v1/attestations", bytes.NewReader(trainingProvenance(t, a, c)), "")
+		if status != http.StatusConflict || !strings.Contains(string(body), "cycle") {
+			t.Fatalf("cyclic provenance: %d %s", status, body)
+		}
+		var st StatsResponse
+		e.json(store.RoleAuditor, "GET", "/api/v1/stats", nil, &st)
+		if st.Evidence != 0 {
+			t.Fatalf("refused provenance was stored: %+v", st)
+		}
+	})
+
 	t.Run("provenance edges carry their time", func(t *testing.T) {
 		e := newEnv(t, nil)
 		model, data := fakeDigest('a'), fakeDigest('b')
