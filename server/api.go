@@ -14,6 +14,7 @@ import (
 	"github.com/mlsecops/mlsec"
 	"github.com/mlsecops/mlsec/lifecycle"
 	"github.com/mlsecops/mlsec/queue"
+	"github.com/mlsecops/mlsec/server/gating"
 	"github.com/mlsecops/mlsec/store"
 )
 
@@ -176,7 +177,7 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) error {
 	s.metrics.uploadBytes.add(float64(size))
 	source := q.Get("source")
 	if source == "" {
-		source = "upload"
+		source = gating.UploadSource
 	}
 	a, created, err := s.store.PutArtifact(r.Context(), store.Artifact{
 		Digest: d, Name: q.Get("name"), Version: q.Get("version"), Kind: q.Get("kind"),
