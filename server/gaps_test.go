@@ -123,6 +123,20 @@ func TestAPIGaps(t *testing.T) {
 		}
 	})
 
+	t.Run("an intake record naming the artifact itself makes no edge", func(t *testing.T) {
+		// Older `mlsec intake` recorded the artifact's own digest as a
+		// dependency; such records are accepted, without a self-edge.
+		e := newEnv(t, nil)
+		self, other := fakeDigest('d'), fakeDigest('e')
+		stmt := trainingProvenance(t, self, other)
+		stmt = bytes.ReplaceAll(stmt, []byte(strings.TrimPrefix(string(other), "sha256:")), []byte(strings.TrimPrefix(string(self), "sha256:")))
+		var ar AttestationResult
+		status, b, _ := e.do(ml, "POST", "/api/v1/attestations", bytes.NewReader(stmt), "")
+		if status != http.StatusCreated || json.Unmarshal(b, &ar) != nil || len(ar.Edges) != 0 || len(ar.Evidence.Facts) != 1 {
+			t.Fatalf("self-dependency: %d %s", status, b)
+		}
+	})
+
 	t.Run("provenance edges carry their time", func(t *testing.T) {
 		e := newEnv(t, nil)
 		model, data := fakeDigest('a'), fakeDigest('b')
