@@ -1,0 +1,138 @@
+// Package rag is the RAG-ingestion document detector: it looks for
+// indirect prompt-injection markers in the text documents a
+// retrieval-augmented system ingests (plain text, Markdown, HTML, CSV and
+// the string values of JSON documents, recognised by content as
+// format.Text and format.JSON): hidden text addressed to a model (HTML
+// comments, CSS-hidden elements, Markdown comments), Unicode tag-character
+// smuggling, zero-width runs, bidirectional overrides, instruction-shaped
+// text, chat-role impersonation, coercion of agents and exfiltration links.
+// Precision is preferred over recall; see docs/llmsecops.md.
+package rag
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/mlsecops/mlsec/format"
+	"github.com/mlsecops/mlsec/scan"
+)
+
+// Name is the detector's stable identifier.
+const Name = "rag"
+
+// Rule ids.
+const (
+	RuleHidden      = "RAG-001"
+	RuleTags        = "RAG-002"
+	RuleZeroWidth   = "RAG-003"
+	RuleBidi        = "RAG-004"
+	RuleInstruction = "RAG-005"
+	RuleRole        = "RAG-006"
+	RuleCoerce      = "RAG-007"
+	RuleExfil       = "RAG-008"
+)
+
+// Limits of the detector, named in not-analysed verdicts.
+const (
+	// MaxDocumentBytes caps the document read into memory; a larger text
+	// or JSON document is not analysed.
+	MaxDocumentBytes = 64 << 20
+	// MaxJSONDepth caps JSON nesting.
+	MaxJSONDepth = 256
+	// LimitDocumentBytes, LimitHTMLDepth and LimitJSONDepth name the
+	// limits in verdicts.
+	LimitDocumentBytes = "rag_document_bytes"
+	LimitHTMLDepth     = "rag_html_depth"
+	LimitJSONDepth     = "rag_json_depth"
+)
+
+//go:embed rules.yaml
+var rulesYAML []byte
+
+// Detector examines text and JSON documents.
+type Detector struct {
+	scan.Base
+	a *Analyser
+}
+
+var _ scan.Detector = (*Detector)(nil)
+
+// New returns the detector; cfg is not used.
+func New(cfg scan.Config) (scan.Detector, error) {
+	b, err := scan.NewBase(Name, []format.Kind{format.Text, format.JSON}, rulesYAML)
+	if err != nil {
+		return nil, err
+	}
+	return &Detector{Base: b, a: NewAnalyser()}, nil
+}
+
+// Scan implements scan.Detector.
+func (d *Detector) Scan(ctx context.Context, in *scan.Input, sink scan.Sink) error {
+	if in.Size > MaxDocumentBytes {
+		return scan.NotAnalysedf(LimitDocumentBytes, "document of %d bytes exceeds the %d-byte cap of the RAG document check", in.Size, MaxDocumentBytes)
+	}
+	data := make([]byte, in.Size)
+	if _, err := in.R.ReadAt(data, 0); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("rag: read: %w", err)
+	}
+	issues, err := d.a.AnalyseKind(data, in.Kind)
+	for _, is := range issues {
+		sink.Report(d.Finding(is.Rule, is.Detail, "", is.Offset))
+	}
+	switch {
+	case errors.Is(err, ErrHTMLDepth):
+		return scan.NotAnalysedf(LimitHTMLDepth, "hidden HTML nests deeper than %d elements", MaxHiddenDepth)
+	case errors.Is(err, errJSONDepth):
+		return scan.NotAnalysedf(LimitJSONDepth, "JSON nests deeper than %d levels", MaxJSONDepth)
+	case err != nil:
+		return scan.NotAnalysedf("", "rag: %w", err)
+	}
+	return nil
+}
+
+var errJSONDepth = errors.New("rag: JSON nested too deep")
+
+// AnalyseKind is Analyse for a document of kind: JSON documents are
+// analysed string value by string value (escapes decoded), everything
+// else as text.
+func (a *Analyser) AnalyseKind(doc []byte, kind format.Kind) ([]Issue, error) {
+	if kind != format.JSON {
+		return a.Analyse(doc)
+	}
+	var r report
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	depth := 0
+	for {
+		off := dec.InputOffset()
+		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) {
+			return r.issues, nil
+		}
+		if err != nil {
+			return r.issues, fmt.Errorf("decode JSON: %w", err)
+		}
+		switch v := tok.(type) {
+		case json.Delim:
+			if v == '{' || v == '[' {
+				depth++
+				if depth > MaxJSONDepth {
+					return r.issues, errJSONDepth
+				}
+			} else {
+				depth--
+			}
+		case string:
+			if len(v) < 8 {
+				continue
+			}
+			if err := a.analyse(&r, []byte(v), off); err != nil {
+				return r.issues, err
+			}
+		}
+	}
+}
