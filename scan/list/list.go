@@ -16,6 +16,7 @@ import (
 	npydet "github.com/mlsecops/mlsec/scan/detector/numpy"
 	onnxdet "github.com/mlsecops/mlsec/scan/detector/onnx"
 	pickledet "github.com/mlsecops/mlsec/scan/detector/pickle"
+	ragdet "github.com/mlsecops/mlsec/scan/detector/rag"
 	safetensorsdet "github.com/mlsecops/mlsec/scan/detector/safetensors"
 	savedmodeldet "github.com/mlsecops/mlsec/scan/detector/savedmodel"
 	templatedet "github.com/mlsecops/mlsec/scan/detector/template"
@@ -44,6 +45,7 @@ func constructors() map[string]Constructor {
 		kerasdet.Name:       kerasdet.New,
 		archivedet.Name:     archivedet.New,
 		hfrepodet.Name:      hfrepodet.New,
+		ragdet.Name:         ragdet.New,
 	}
 }
 

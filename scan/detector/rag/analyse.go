@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"sort"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -51,7 +52,6 @@ type Analyser struct {
 	reLooseModel  *regexp.Regexp
 	reLooseOrder  *regexp.Regexp
 	reMDComment   *regexp.Regexp
-	reMDURL       *regexp.Regexp
 	reHTMLImg     *regexp.Regexp
 	rePlaceholder *regexp.Regexp
 	reLongValue   *regexp.Regexp
@@ -67,14 +67,13 @@ func NewAnalyser() *Analyser {
 		hosts:         defaultAllowHosts(),
 		reOverride:    regexp.MustCompile(`(?i)\b(?:ignore|disregard|forget)\s+(?:(?:all|any|the|your|of|everything|my)\s+){0,3}(?:previous|prior|above|preceding|earlier|former|original|initial|system|existing)\s+(?:instructions?|prompts?|directions?|guidelines|directives?|context|messages?)\b`),
 		reAddressed:   regexp.MustCompile(`(?i)\b(?:(?:note|message|instructions?|attention|important|reminder)\s+(?:to|for)\s+(?:the\s+|any\s+)?(?:ai|llm|assistant|language model|chatbot|ai assistant|ai agent|gpt|copilot)s?\b|if you are an?\s+(?:ai|llm|large language model|language model|ai assistant|ai agent|chatbot)\b|(?:ai|llm|assistant|language model)s?\s+(?:reading|processing|summari[sz]ing|retrieving)\s+this\b)`),
-		reRole:        regexp.MustCompile(`(?i)(?:<\|im_start\|>\s*(?:system|assistant)|<\|start_header_id\|>\s*(?:system|assistant)|<<SYS>>|\[INST\]|<\|system\|>|<start_of_turn>\s*(?:model|system)|<\|(?:endoftext|eot_id|im_end)\|>\s*(?:system|<\|))`),
-		reCoerce:      regexp.MustCompile(`(?i)\b(?:(?:do not|don't|never)\s+(?:tell|inform|mention|reveal|disclose|show|alert|notify)\s+(?:this\s+|it\s+|that\s+|anything\s+)?(?:to\s+)?the\s+user|without\s+(?:asking|telling|informing|notifying|alerting|confirming with|the knowledge of)\s+the\s+user|(?:immediately|silently|secretly|automatically)\s+(?:call|invoke|execute|run|use)\s+the\s+\S+\s+(?:tool|function)\b)`),
+		reRole:        regexp.MustCompile(`(?:<\|im_start\|>\s*(?:system|assistant)|<\|start_header_id\|>\s*(?:system|assistant)|<<SYS>>|\[INST\]|<\|system\|>|<start_of_turn>\s*(?:model|system))`),
+		reCoerce:      regexp.MustCompile(`(?i)\b(?:(?:do not|don't|never)\s+(?:tell|inform|mention|reveal|disclose|show|alert|notify)\s+(?:(?:this|it|anything)\s+to\s+the\s+user|the\s+user(?:\s+(?:about|of)\s+(?:this|it|these instructions))?\s*[.!;])|without\s+(?:asking|telling|informing|notifying|alerting|consulting)\s+the\s+user\s+(?:first|for\s+(?:confirmation|permission|approval|consent))|(?:silently|secretly|quietly|covertly)\s+(?:call|invoke|execute|run|use)\s+the\s+\S{1,64}\s+tool\b)`),
 		reLooseModel:  regexp.MustCompile(`(?i)\b(?:ai|llm|assistant|language model|chatbot|gpt|copilot|agent|model)s?\b`),
 		reLooseOrder:  regexp.MustCompile(`(?i)\b(?:ignore|must|disregard|forget|instead|you must|you should|you will|do not|don't|always|never|respond|reply|say|tell|recommend|include|output|summari[sz]e)\b`),
-		reMDComment:   regexp.MustCompile(`(?m)^\[(?://|comment|hidden)\]:\s*#\s*[("](.*)[)"]\s*$`),
-		reMDURL:       regexp.MustCompile(`!?\[[^\]\n]{0,500}\]\(\s*<?(https?://[^\s)>]{1,1000})`),
-		reHTMLImg:     regexp.MustCompile(`(?i)<img\b[^>]{0,1000}?\bsrc\s*=\s*["']?(https?://[^"'\s>]{1,1000})`),
-		rePlaceholder: regexp.MustCompile(`(?i)(?:\{[a-z_ ]{1,40}\}|\{\{[^}]{1,40}\}\}|\[[A-Z_ ]{3,40}\]|<[a-z_ ]{3,40}>|\$\{?[A-Z_]{3,40}\}?|\bINSERT[_ ]|\b(?:YOUR|USER)_[A-Z_]{2,}|\b(?:DATA|SECRET|SECRETS|PASSWORD|CONVERSATION|HISTORY|SUMMARY|CHAT_HISTORY|API_KEY|TOKEN|EMAIL)\b)`),
+		reMDComment:   regexp.MustCompile(`(?m)(?:^|\n)\[(?://|comment|hidden)\]:\s*#\s*[("](.*)[)"]\s*$`),
+		reHTMLImg:     regexp.MustCompile(`(?i)<img\b[^>]{0,300}?\bsrc\s*=\s*["']?(https?://[^"'\s>]{1,1000})`),
+		rePlaceholder: regexp.MustCompile(`(?:\{[A-Za-z_ ]{1,40}\}|\{\{[^}]{1,40}\}\}|\[[A-Z_ ]{3,40}\]|<[A-Za-z_ ]{3,40}>|\$\{?[A-Z_]{3,40}\}?|\bINSERT[_ ]|\b(?:YOUR|USER)_[A-Z_]{2,}|=(?:DATA|SECRETS?|PASSWORD|CONVERSATION|HISTORY|SUMMARY|CHAT_HISTORY|API_KEY|TOKEN|EMAIL)\b)`),
 		reLongValue:   regexp.MustCompile(`^[A-Za-z0-9+/=_%.-]{100,}$`),
 		reHiddenStyle: regexp.MustCompile(`(?i)(?:^|;|\s)(?:display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?:\.0+)?(?:px|pt|em|rem|%)?\s*(?:;|!|$)|opacity\s*:\s*0(?:\.0+)?\s*(?:;|!|$)|(?:max-)?height\s*:\s*0(?:px)?\s*;[^"]*overflow\s*:\s*hidden)`),
 		reWhiteText:   regexp.MustCompile(`(?i)(?:^|;|\s)color\s*:\s*(?:#fff(?:fff)?|white|rgb\(\s*255\s*,\s*255\s*,\s*255\s*\))\s*(?:;|!|$)`),
@@ -134,8 +133,10 @@ func (a *Analyser) analyse(r *report, doc []byte, base int64) error {
 		}
 	}
 	if bytes.Contains(doc, []byte("]:")) {
-		for _, m := range a.reMDComment.FindAllSubmatchIndex(doc, -1) {
-			a.hiddenText(r, "Markdown comment", doc[m[2]:m[3]], base+int64(m[0]))
+		for _, w := range windows(doc, []string{"[//]:", "[comment]:", "[hidden]:"}, 1, 1000) {
+			for _, m := range a.reMDComment.FindAllSubmatchIndex(doc[w[0]:w[1]], -1) {
+				a.hiddenText(r, "Markdown comment", doc[w[0]+m[2]:w[0]+m[3]], base+int64(w[0]+m[0]))
+			}
 		}
 	}
 	return nil
@@ -275,27 +276,90 @@ func normalise(b []byte, nonASCII bool) ([]byte, bool) {
 	return b, removed
 }
 
+// pattern is one instruction pattern with the literal anchors that
+// locate the windows it runs on: regular expressions over whole documents
+// are slow, so each runs only on windows of back bytes before and fwd bytes
+// after an occurrence of one of its anchors (matched in ASCII-lowercased
+// text unless exact).
+type pattern struct {
+	re        *regexp.Regexp
+	rule      string
+	what      string
+	anchors   []string
+	back, fwd int
+	exact     bool
+}
+
+func (a *Analyser) patterns() []pattern {
+	return []pattern{
+		{a.reOverride, RuleInstruction, "order to drop prior instructions", []string{"ignor", "disregard", "forget"}, 0, 240, false},
+		{a.reAddressed, RuleInstruction, "text addressed to a model", []string{"note", "message", "instruction", "attention", "important", "reminder", "if you are", " this"}, 60, 120, false},
+		{a.reRole, RuleRole, "chat control sequence", []string{"<|", "<<SYS>>", "[INST]", "<start_of_turn>"}, 0, 80, true},
+		{a.reCoerce, RuleCoerce, "coercion", []string{"the user", " tool"}, 120, 120, false},
+	}
+}
+
+// asciiLower lowercases ASCII letters only, keeping byte offsets.
+func asciiLower(b []byte) []byte {
+	out := make([]byte, len(b))
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		out[i] = c
+	}
+	return out
+}
+
+// windows returns the merged windows around the anchors' occurrences.
+func windows(b []byte, anchors []string, back, fwd int) [][2]int {
+	var ws [][2]int
+	for _, an := range anchors {
+		for off := 0; ; {
+			k := bytes.Index(b[off:], []byte(an))
+			if k < 0 {
+				break
+			}
+			p := off + k
+			ws = append(ws, [2]int{max(0, p-back), min(len(b), p+len(an)+fwd)})
+			off = p + len(an)
+		}
+	}
+	if len(ws) < 2 {
+		return ws
+	}
+	sort.Slice(ws, func(i, j int) bool { return ws[i][0] < ws[j][0] })
+	out := ws[:1]
+	for _, w := range ws[1:] {
+		if last := &out[len(out)-1]; w[0] <= last[1] {
+			last[1] = max(last[1], w[1])
+		} else {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
 // instructions matches instruction-shaped text. Offsets point at the
 // match in doc when no characters were removed, else at base.
 func (a *Analyser) instructions(r *report, doc []byte, base int64, nonASCII bool) {
 	text, removed := normalise(doc, nonASCII)
-	for _, p := range []struct {
-		re   *regexp.Regexp
-		rule string
-		what string
-	}{
-		{a.reOverride, RuleInstruction, "order to drop prior instructions"},
-		{a.reAddressed, RuleInstruction, "text addressed to a model"},
-		{a.reRole, RuleRole, "chat control sequence"},
-		{a.reCoerce, RuleCoerce, "coercion"},
-	} {
-		for _, m := range p.re.FindAllIndex(text, maxPerRule) {
-			off := base + int64(m[0])
-			note := ""
-			if removed {
-				off, note = base, " (after removing zero-width characters)"
+	lower := asciiLower(text)
+	for _, p := range a.patterns() {
+		hay := lower
+		if p.exact {
+			hay = text
+		}
+		for _, w := range windows(hay, p.anchors, p.back, p.fwd) {
+			for _, m := range p.re.FindAllIndex(hay[w[0]:w[1]], maxPerRule) {
+				s, e := w[0]+m[0], w[0]+m[1]
+				off := base + int64(s)
+				note := ""
+				if removed {
+					off, note = base, " (after removing zero-width characters)"
+				}
+				r.add(p.rule, off, fmt.Sprintf("%s%s: %q", p.what, note, a.excerpt(a.around(text, s, e))))
 			}
-			r.add(p.rule, off, fmt.Sprintf("%s%s: %q", p.what, note, a.excerpt(a.around(text, m[0], m[1]))))
 		}
 	}
 }
@@ -324,12 +388,35 @@ func (a *Analyser) links(r *report, doc []byte, base int64) {
 	if !bytes.Contains(doc, []byte("http")) {
 		return
 	}
-	var ms [][]int
-	if bytes.Contains(doc, []byte("](")) {
-		ms = append(ms, a.reMDURL.FindAllSubmatchIndex(doc, -1)...)
+	var ms [][]int // [start, end, url start, url end]
+	for off := 0; ; {
+		k := bytes.Index(doc[off:], []byte("]("))
+		if k < 0 {
+			break
+		}
+		p := off + k + 2
+		off = p
+		q := p
+		for q < len(doc) && q-p < 8 && (doc[q] == ' ' || doc[q] == '<') {
+			q++
+		}
+		if !bytes.HasPrefix(doc[q:], []byte("http")) {
+			continue
+		}
+		e := q
+		for e < len(doc) && e-q < 4096 && doc[e] > ' ' && doc[e] != ')' && doc[e] != '>' {
+			e++
+		}
+		ms = append(ms, []int{p - 2, e, q, e})
 	}
-	if bytes.Contains(doc, []byte("<img")) || bytes.Contains(doc, []byte("<IMG")) {
-		ms = append(ms, a.reHTMLImg.FindAllSubmatchIndex(doc, -1)...)
+	lower := doc
+	if bytes.Contains(doc, []byte("<IMG")) || bytes.Contains(doc, []byte("<Img")) {
+		lower = asciiLower(doc)
+	}
+	for _, w := range windows(lower, []string{"<img"}, 0, 1200) {
+		for _, m := range a.reHTMLImg.FindAllSubmatchIndex(doc[w[0]:w[1]], -1) {
+			ms = append(ms, []int{w[0] + m[0], w[0] + m[1], w[0] + m[2], w[0] + m[3]})
+		}
 	}
 	for _, m := range ms {
 		raw := string(doc[m[2]:m[3]])
@@ -419,7 +506,7 @@ func (a *Analyser) hiddenHTML(r *report, doc []byte, base int64) error {
 				}
 				continue
 			}
-			if !hasAttr || tt == html.SelfClosingTagToken || isVoid(string(name)) {
+			if !hasAttr || tt == html.SelfClosingTagToken || !container(string(name)) {
 				continue
 			}
 			if a.elementHidden(z) {
@@ -459,9 +546,15 @@ func (a *Analyser) elementHidden(z *html.Tokenizer) bool {
 	}
 }
 
-func isVoid(name string) bool {
+// container reports HTML elements that hold flow or phrasing text (the
+// ones hidden text is put in); other tag-like text in plain documents
+// ("<here>", "<file>") is ignored.
+func container(name string) bool {
 	switch name {
-	case "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr":
+	case "div", "span", "p", "section", "article", "aside", "main", "header", "footer", "nav",
+		"font", "small", "b", "i", "em", "strong", "a", "label", "li", "ul", "ol", "td", "tr",
+		"table", "tbody", "blockquote", "pre", "code", "h1", "h2", "h3", "h4", "h5", "h6",
+		"details", "summary", "figure", "figcaption", "dl", "dt", "dd", "template", "noscript", "sup", "sub", "mark":
 		return true
 	}
 	return false
