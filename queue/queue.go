@@ -34,8 +34,10 @@ import (
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/mlsecops/mlsec/confine"
 	"github.com/mlsecops/mlsec/policy"
 	"github.com/mlsecops/mlsec/scan"
+	"github.com/mlsecops/mlsec/scratch"
 	"github.com/mlsecops/mlsec/server/gating"
 	"github.com/mlsecops/mlsec/store"
 	"github.com/mlsecops/mlsec/store/blob"
@@ -89,6 +91,16 @@ type Config struct {
 	Decider *gating.Decider
 	// Verifiers are the signers verify jobs on artifacts by digest trust.
 	Verifiers []policy.NamedVerifier
+	// SourceRoots confine the file:// references jobs read artifacts
+	// from (serve/worker --source-root); nil or empty allows none.
+	SourceRoots *confine.Roots
+	// HubRoots, when not empty, confine the paths of path-based jobs
+	// (hub-scan items); the API confines the hub scans it starts itself.
+	HubRoots *confine.Roots
+	// Scratch is where jobs decrypt uploaded artifacts (scratch.Open in
+	// the data directory). Nil opens one in a fresh private temporary
+	// directory removed by Stop.
+	Scratch *scratch.Space
 	// ID names this worker in River (default host-pid).
 	ID  string
 	Log *slog.Logger
@@ -106,15 +118,16 @@ type jobClient interface {
 
 // Queue is an open job queue.
 type Queue struct {
-	client jobClient
-	cfg    Config
-	log    *slog.Logger
-	close  func()
+	client      jobClient
+	cfg         Config
+	log         *slog.Logger
+	close       func()
+	dropScratch func() // removes a scratch space Open made itself
 }
 
 // Open connects to the queue's database, migrates River's tables and
 // returns a queue whose workers (if cfg.Concurrency > 0) start with Start.
-func Open(ctx context.Context, cfg Config) (*Queue, error) {
+func Open(ctx context.Context, cfg Config) (_ *Queue, err error) {
 	if cfg.Store == nil {
 		return nil, errors.New("queue: no store")
 	}
@@ -145,7 +158,26 @@ func Open(ctx context.Context, cfg Config) (*Queue, error) {
 		}
 		cfg.Decider = d
 	}
-	q := &Queue{cfg: cfg, log: log}
+	var dropScratch func()
+	if cfg.Scratch == nil && cfg.Concurrency > 0 {
+		tmp, err := os.MkdirTemp("", "mlsec-queue-")
+		if err != nil {
+			return nil, fmt.Errorf("queue: %w", err)
+		}
+		sp, err := scratch.Open(tmp, log)
+		if err != nil {
+			os.RemoveAll(tmp)
+			return nil, fmt.Errorf("queue: %w", err)
+		}
+		cfg.Scratch = sp
+		dropScratch = func() { sp.Close(); os.RemoveAll(tmp) }
+		defer func() {
+			if err != nil {
+				dropScratch()
+			}
+		}()
+	}
+	q := &Queue{cfg: cfg, log: log, dropScratch: dropScratch}
 	workers, err := q.workers()
 	if err != nil {
 		return nil, err
@@ -274,6 +306,9 @@ func (q *Queue) Stop(ctx context.Context) error {
 		err = q.client.Stop(ctx)
 	}
 	q.close()
+	if q.dropScratch != nil {
+		q.dropScratch()
+	}
 	return err
 }
 

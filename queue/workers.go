@@ -13,6 +13,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -20,6 +21,7 @@ import (
 	"github.com/mlsecops/mlsec"
 	"github.com/mlsecops/mlsec/aibom"
 	"github.com/mlsecops/mlsec/attest"
+	"github.com/mlsecops/mlsec/confine"
 	"github.com/mlsecops/mlsec/inspect"
 	"github.com/mlsecops/mlsec/report"
 	"github.com/mlsecops/mlsec/scan"
@@ -176,17 +178,29 @@ func Digest(ctx context.Context, path string) (d store.Digest, dir bool, size in
 		})
 		return store.Digest("sha256:" + hex.EncodeToString(m.RootDigest())), true, size, nil
 	}
-	f, err := os.Open(path)
+	if !st.Mode().IsRegular() {
+		return "", false, 0, fmt.Errorf("%s: not a regular file or directory", path)
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return "", false, 0, err
 	}
 	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return "", false, 0, err
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return "", false, 0, fmt.Errorf("%s: not a regular file", path)
 	}
-	return store.Digest("sha256:" + hex.EncodeToString(h.Sum(nil))), false, n, nil
+	d, n, err := digestReader(ctx, f)
+	return d, false, n, err
+}
+
+// digestReader returns the sha256 digest and length of r's bytes.
+func digestReader(ctx context.Context, r io.Reader) (store.Digest, int64, error) {
+	h := sha256.New()
+	n, err := io.Copy(h, ctxReader{ctx, r})
+	if err != nil {
+		return "", 0, err
+	}
+	return store.Digest("sha256:" + hex.EncodeToString(h.Sum(nil))), n, nil
 }
 
 // actorOr returns a, or Actor when a is empty.
@@ -217,10 +231,12 @@ func finish(err error) error {
 }
 
 // materialize returns a path holding stored artifact a's bytes: its
-// uploaded blob decrypted into a fresh temporary directory under the
-// artifact's base name (the blob store verifies the digest while it is
-// read), else the file:// path it was registered with, whose digest is
-// checked. cleanup removes what materialize created.
+// uploaded blob decrypted into a fresh directory of the queue's scratch
+// space (inside the data directory, mode 0700) under the artifact's base
+// name (the blob store verifies the digest while it is read), else the
+// file:// path it was registered with — only inside Config.SourceRoots,
+// only a regular file or a directory of them — whose digest is checked.
+// cleanup removes what materialize created.
 func (q *Queue) materialize(ctx context.Context, a store.Artifact) (p string, cleanup func(), err error) {
 	nop := func() {}
 	if a.Blob && q.cfg.Blobs != nil && !a.Directory {
@@ -228,11 +244,10 @@ func (q *Queue) materialize(ctx context.Context, a store.Artifact) (p string, cl
 		switch {
 		case err == nil:
 			defer rc.Close()
-			dir, err := os.MkdirTemp("", "mlsec-job-")
+			dir, cleanup, err := q.cfg.Scratch.Dir()
 			if err != nil {
 				return "", nil, err
 			}
-			cleanup := func() { _ = os.RemoveAll(dir) }
 			p := filepath.Join(dir, baseName(a.Name))
 			f, err := os.OpenFile(p, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 			if err != nil {
@@ -255,18 +270,57 @@ func (q *Queue) materialize(ctx context.Context, a store.Artifact) (p string, cl
 			return "", nil, fmt.Errorf("queue: blob %s: %w", a.Digest, err)
 		}
 	}
-	if path, ok := strings.CutPrefix(a.Source, "file://"); ok && filepath.IsAbs(filepath.FromSlash(path)) {
-		path = filepath.FromSlash(path)
-		d, _, _, err := Digest(ctx, path)
+	if path, ok := strings.CutPrefix(a.Source, "file://"); ok {
+		real, err := q.SourcePath(ctx, filepath.FromSlash(path), a.Digest)
 		if err != nil {
-			return "", nil, permanent{fmt.Errorf("artifact %s at %s: %w", a.Digest, path, err)}
+			return "", nil, permanent{fmt.Errorf("artifact %s: %w", a.Digest, err)}
 		}
-		if d != a.Digest {
-			return "", nil, permanent{fmt.Errorf("artifact %s: %s now has digest %s", a.Digest, path, d)}
-		}
-		return path, nop, nil
+		return real, nop, nil
 	}
 	return "", nil, permanent{fmt.Errorf("artifact %s has no uploaded bytes and no file:// reference readable by this worker", a.Digest)}
+}
+
+// SourcePath checks a file:// reference: path must lie inside
+// Config.SourceRoots (symbolic links resolved), be a regular file or a
+// directory of them, and hold the content with digest want. It returns the
+// resolved path. Errors never say what digest a refused or changed path
+// has.
+func (q *Queue) SourcePath(ctx context.Context, path string, want store.Digest) (string, error) {
+	return checkSource(ctx, q.cfg.SourceRoots, path, want)
+}
+
+func checkSource(ctx context.Context, roots *confine.Roots, path string, want store.Digest) (string, error) {
+	real, st, err := roots.Check(path)
+	if err != nil {
+		return "", err
+	}
+	var d store.Digest
+	if st.IsDir() {
+		d, _, _, err = Digest(ctx, real)
+	} else {
+		var f *os.File
+		if f, err = confine.OpenRegular(real); err == nil {
+			d, _, err = digestReader(ctx, f)
+			f.Close()
+		}
+	}
+	if err != nil {
+		return "", fmt.Errorf("%s cannot be read: %w", path, confine.ErrRefused)
+	}
+	if d != want {
+		return "", fmt.Errorf("%s does not hold the registered content (changed since it was registered)", path)
+	}
+	return real, nil
+}
+
+// checkPath confines a path-based job (hub-scan items) to Config.HubRoots
+// when the worker has any.
+func (q *Queue) checkPath(p string) error {
+	if q.cfg.HubRoots.Empty() {
+		return nil
+	}
+	_, _, err := q.cfg.HubRoots.Check(p)
+	return err
 }
 
 // baseName is a safe file name for an artifact name.
@@ -323,6 +377,9 @@ func (w *scanWorker) Work(ctx context.Context, job *river.Job[ScanArgs]) error {
 func (w *scanWorker) scanOne(ctx context.Context, a ScanArgs) error {
 	if !filepath.IsAbs(a.Path) {
 		return permanent{fmt.Errorf("scan job path %q is not absolute", a.Path)}
+	}
+	if err := w.q.checkPath(a.Path); err != nil {
+		return permanent{err}
 	}
 	d, dir, size, err := Digest(ctx, a.Path)
 	if err != nil {
@@ -428,6 +485,9 @@ func (w *verifyWorker) Work(ctx context.Context, job *river.Job[VerifyArgs]) err
 	}
 	key, err := signing.ParsePublicKey([]byte(a.PublicKeyPEM))
 	if err != nil {
+		return river.JobCancel(err)
+	}
+	if err := w.q.checkPath(a.Path); err != nil {
 		return river.JobCancel(err)
 	}
 	d, dir, size, err := Digest(ctx, a.Path)
@@ -541,6 +601,9 @@ func (w *bomWorker) Work(ctx context.Context, job *river.Job[BOMArgs]) error {
 			a.Revision = art.Version
 		}
 	} else {
+		if err := w.q.checkPath(a.Path); err != nil {
+			return river.JobCancel(err)
+		}
 		d, dir, size, err := Digest(ctx, a.Path)
 		if err != nil {
 			return river.JobCancel(err)

@@ -18,9 +18,11 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/mlsecops/mlsec/confine"
 	"github.com/mlsecops/mlsec/lifecycle"
 	"github.com/mlsecops/mlsec/policy"
 	"github.com/mlsecops/mlsec/scan"
+	"github.com/mlsecops/mlsec/scratch"
 	"github.com/mlsecops/mlsec/server/gating"
 	"github.com/mlsecops/mlsec/signing"
 	"github.com/mlsecops/mlsec/store"
@@ -46,9 +48,13 @@ type Config struct {
 	// id to poll at /api/v1/jobs/{id}. Nil runs scans, verifications and
 	// gates inline, in the request, and refuses BOM and hub scan requests.
 	Jobs Jobs
-	// HubRoot, when set, confines API-started hub scans to directories
-	// inside it.
-	HubRoot string
+	// HubRoots confine API-started hub scans to directories inside them
+	// (serve --hub-root); nil or empty refuses every hub scan.
+	HubRoots *confine.Roots
+	// Scratch is where inline checks decrypt uploaded artifacts (inside the
+	// data directory, see package scratch). Nil uses a private temporary
+	// directory made by New.
+	Scratch *scratch.Space
 	// Decider, when set, runs the gates instead of one built from Gate,
 	// Pipeline, Signer and SignerIdentity: pass the same decider to the
 	// job queue (queue.Config.Decider) so API and workers judge alike.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/mlsecops/mlsec"
 	"github.com/mlsecops/mlsec/queue"
+	"github.com/mlsecops/mlsec/scratch"
 	"github.com/mlsecops/mlsec/server"
 	"github.com/mlsecops/mlsec/store"
 	"github.com/mlsecops/mlsec/store/dial"
@@ -31,7 +32,7 @@ type serveFlags struct {
 	gate      gateFlags
 	workers   int
 	inline    bool
-	hubRoot   string
+	roots     rootFlags
 	logFormat string
 	logLevel  string
 }
@@ -80,7 +81,7 @@ the server down gracefully.`,
 	fl.gate.register(cmd)
 	f.IntVar(&fl.workers, "workers", runtime.GOMAXPROCS(0), "jobs worked in this process (default: CPUs with SQLite, 0 with PostgreSQL)")
 	f.BoolVar(&fl.inline, "inline", false, "run scans, verifications and gates in the request; no job queue (no BOM or hub scan requests)")
-	f.StringVar(&fl.hubRoot, "hub-root", "", "confine API-started hub scans to directories inside `DIR`")
+	fl.roots.register(cmd, "allow API-started hub scans of directories inside `DIR` (repeatable; default none: hub scans are refused)")
 	f.StringVar(&fl.logFormat, "log-format", "json", "log format: json|text")
 	f.StringVar(&fl.logLevel, "log-level", "info", "log level: debug|info|warn|error")
 	return cmd
@@ -120,6 +121,17 @@ func runServe(ctx context.Context, app *App, fl serveFlags) error {
 	if err != nil {
 		return mlsec.Errorf(mlsec.EIO, "serve: %w", err)
 	}
+	sourceRoots, hubRoots, err := fl.roots.roots()
+	if err != nil {
+		return err
+	}
+	// Decrypted artifacts live only here, never in the shared /tmp; what a
+	// crash left behind is removed now.
+	space, err := scratch.Open(fl.data, log)
+	if err != nil {
+		return mlsec.Errorf(mlsec.EIO, "serve: %w", err)
+	}
+	defer space.Close()
 	if fl.workers < 0 {
 		return usageError(errors.New("--workers must not be negative"))
 	}
@@ -138,13 +150,14 @@ func runServe(ctx context.Context, app *App, fl serveFlags) error {
 		Store: st, Blobs: server.EncryptedBlobs(blobs, fl.maxUpload), Log: log,
 		MaxUploadBytes: fl.maxUpload, MaxBodyBytes: fl.maxBody, Rate: fl.rate, Burst: fl.burst,
 		Decider: dec, Pipeline: gs.pipeline, Verifier: gs.verifier, VerifierName: gs.verifierName, Identities: gs.identities,
-		HubRoot: fl.hubRoot,
+		HubRoots: hubRoots, Scratch: space,
 	}
 	if gs.signer == nil {
 		log.Info("gate decisions are recorded unsigned (no --signing-key)")
 	}
 	if !fl.inline {
-		q, err := openQueue(ctx, st, dc, queue.Config{Concurrency: fl.workers, Blobs: blobs, Decider: dec, Verifiers: gs.verifiers()})
+		q, err := openQueue(ctx, st, dc, queue.Config{Concurrency: fl.workers, Blobs: blobs, Decider: dec, Verifiers: gs.verifiers(),
+			SourceRoots: sourceRoots, HubRoots: hubRoots, Scratch: space})
 		if err != nil {
 			return err
 		}

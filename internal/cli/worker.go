@@ -17,6 +17,7 @@ import (
 	"github.com/mlsecops/mlsec/lifecycle"
 	"github.com/mlsecops/mlsec/policy"
 	"github.com/mlsecops/mlsec/queue"
+	"github.com/mlsecops/mlsec/scratch"
 	"github.com/mlsecops/mlsec/server/gating"
 	"github.com/mlsecops/mlsec/signing"
 	"github.com/mlsecops/mlsec/store"
@@ -98,6 +99,20 @@ func openWorkerQueue(ctx context.Context, app *App, sf *storageFlags, gf *gateFl
 		return fail(err)
 	}
 	qc.Verifiers = gs.verifiers()
+	if qc.Blobs != nil && qc.Scratch == nil {
+		// Decrypted artifacts live only in the data directory's scratch
+		// space; what a crash left behind is removed now.
+		dir := c.DataDir
+		if dir == "" {
+			dir = dial.DefaultDataDir
+		}
+		space, err := scratch.Open(dir, app.Log)
+		if err != nil {
+			return fail(mlsec.Errorf(mlsec.EIO, "%w", err))
+		}
+		qc.Scratch = space
+		closeStore = func() { st.Close(); space.Close() }
+	}
 	q, err := openQueue(ctx, st, c, qc)
 	if err != nil {
 		return fail(err)
@@ -113,6 +128,7 @@ type workerFlags struct {
 	rescueAfter time.Duration
 	jobDelay    time.Duration
 	id          string
+	roots       rootFlags
 }
 
 func newWorkerCmd(app *App) *cobra.Command {
@@ -151,6 +167,7 @@ finish for up to 30 seconds.`,
 	f.StringVar(&fl.id, "id", "", "worker name in the queue (default HOST-PID)")
 	f.DurationVar(&fl.jobDelay, "job-delay", 0, "sleep this long before every job (fault-injection testing)")
 	_ = f.MarkHidden("job-delay")
+	fl.roots.register(cmd, "confine path-based jobs (hub-scan items) to directories inside `DIR` (repeatable; default: as enqueued — the API confines its own hub scans)")
 	return cmd
 }
 
@@ -158,8 +175,13 @@ func runWorker(ctx context.Context, app *App, fl workerFlags) error {
 	if fl.concurrency < 1 {
 		return usageError(errors.New("--concurrency must be at least 1"))
 	}
+	sourceRoots, hubRoots, err := fl.roots.roots()
+	if err != nil {
+		return err
+	}
 	_, c, q, closeStore, err := openWorkerQueue(ctx, app, &fl.storageFlags, &fl.gate, queue.Config{
 		Concurrency: fl.concurrency, JobTimeout: fl.jobTimeout, RescueAfter: fl.rescueAfter, JobDelay: fl.jobDelay, ID: fl.id,
+		SourceRoots: sourceRoots, HubRoots: hubRoots,
 	})
 	if err != nil {
 		return err
