@@ -11,9 +11,10 @@
 //
 // Jobs are idempotent: every worker writes its results with the store's
 // idempotent operations (PutArtifact, ReplaceFindings, AddEvidence,
-// CompleteHubScanItem), so a job retried after a crash — River rescues
-// jobs whose worker died once RescueAfter has passed — leaves the same
-// state as one that ran once.
+// CompleteHubScanItem), so a job retried after a crash leaves the same
+// state as one that ran once. Working processes heartbeat (see
+// Config.HeartbeatTimeout): the running jobs of a worker that died are
+// re-queued within seconds, and River's RescueAfter remains a backstop.
 package queue
 
 import (
@@ -75,6 +76,15 @@ type Config struct {
 	// its worker died and retries it elsewhere (default 15m; must be at
 	// least JobTimeout).
 	RescueAfter time.Duration
+	// HeartbeatInterval is how often a working process records that it is
+	// alive and looks for running jobs of dead workers (default 5s);
+	// HeartbeatTimeout is how long a worker may be silent before its
+	// running jobs are re-queued (default 30s). A process on the same host
+	// that no longer exists loses its jobs at once, so a single-node
+	// (SQLite) server re-queues what it was working when it crashed as it
+	// starts again.
+	HeartbeatInterval time.Duration
+	HeartbeatTimeout  time.Duration
 	// JobDelay makes every job sleep this long first. It exists to test
 	// crash recovery (a worker is killed mid-job) and is otherwise 0.
 	JobDelay time.Duration
@@ -123,6 +133,8 @@ type Queue struct {
 	log         *slog.Logger
 	close       func()
 	dropScratch func() // removes a scratch space Open made itself
+	beats       *beats
+	stopBeats   func() // stops the heartbeat and waits for it
 }
 
 // Open connects to the queue's database, migrates River's tables and
@@ -143,8 +155,14 @@ func Open(ctx context.Context, cfg Config) (_ *Queue, err error) {
 	if cfg.RescueAfter < cfg.JobTimeout {
 		return nil, fmt.Errorf("queue: rescue-after %v is shorter than the job timeout %v", cfg.RescueAfter, cfg.JobTimeout)
 	}
+	if cfg.HeartbeatInterval <= 0 {
+		cfg.HeartbeatInterval = DefaultHeartbeatInterval
+	}
+	if cfg.HeartbeatTimeout <= 0 {
+		cfg.HeartbeatTimeout = max(DefaultHeartbeatTimeout, 3*cfg.HeartbeatInterval)
+	}
+	host, _ := os.Hostname()
 	if cfg.ID == "" {
-		host, _ := os.Hostname()
 		cfg.ID = fmt.Sprintf("%s-%d", host, os.Getpid())
 	}
 	log := cfg.Log
@@ -218,6 +236,7 @@ func Open(ctx context.Context, cfg Config) (_ *Queue, err error) {
 			return nil, fmt.Errorf("queue: %w", err)
 		}
 		q.client, q.close = client, func() { db.Close() }
+		q.beats = &beats{sqlite: db, id: cfg.ID, host: host}
 		return q, nil
 	}
 	pool, err := openPool(ctx, cfg.PostgresURL, cfg.Schema, cfg.Concurrency)
@@ -235,6 +254,7 @@ func Open(ctx context.Context, cfg Config) (_ *Queue, err error) {
 		return nil, fmt.Errorf("queue: %w", err)
 	}
 	q.client, q.close = client, pool.Close
+	q.beats = &beats{pg: pool, id: cfg.ID, host: host}
 	return q, nil
 }
 
@@ -292,9 +312,26 @@ func (q *Queue) Start(ctx context.Context) error {
 	if q.cfg.Concurrency <= 0 {
 		return nil
 	}
+	// Before taking new jobs, record this process and re-queue the running
+	// jobs of workers that are gone (on a single node: the jobs this
+	// server was working when it crashed).
+	if err := q.beats.init(ctx); err != nil {
+		return err
+	}
+	if err := q.beats.beat(ctx); err != nil {
+		return err
+	}
+	q.rescueDead(ctx, q.beats)
 	if err := q.client.Start(ctx); err != nil {
 		return fmt.Errorf("queue: start: %w", err)
 	}
+	hctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		q.heartbeat(hctx, q.beats)
+	}()
+	q.stopBeats = func() { cancel(); <-done }
 	return nil
 }
 
@@ -304,6 +341,13 @@ func (q *Queue) Stop(ctx context.Context) error {
 	var err error
 	if q.cfg.Concurrency > 0 {
 		err = q.client.Stop(ctx)
+	}
+	if q.stopBeats != nil {
+		q.stopBeats()
+		if err == nil {
+			// Every job finished: nothing of ours is left running.
+			q.beats.forget(context.WithoutCancel(ctx))
+		}
 	}
 	q.close()
 	if q.dropScratch != nil {

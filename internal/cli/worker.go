@@ -141,8 +141,10 @@ scans (hub scans included), signature verification, AI-BOMs and gates.
 Results land in the store.
 
 With --database postgres://... any number of workers on any number of
-machines share the queue; a job whose worker dies (even kill -9) is retried
-on another worker after --rescue-after, and jobs are idempotent. Without
+machines share the queue. Workers heartbeat every 5 seconds: a job whose
+worker dies (even kill -9) is re-queued once that worker has been silent for
+30 seconds (at once when it ran on this host), and jobs are idempotent;
+--rescue-after is River's own backstop. Without
 --database the queue is the SQLite file in --data (one node).
 
 Jobs the API queues name artifacts by digest: a worker reads uploaded
@@ -163,7 +165,7 @@ finish for up to 30 seconds.`,
 	f := cmd.Flags()
 	f.IntVar(&fl.concurrency, "concurrency", runtime.GOMAXPROCS(0), "jobs worked at once")
 	f.DurationVar(&fl.jobTimeout, "job-timeout", 10*time.Minute, "longest a job may run")
-	f.DurationVar(&fl.rescueAfter, "rescue-after", 15*time.Minute, "retry a job still running after this long (its worker presumably died); at least --job-timeout")
+	f.DurationVar(&fl.rescueAfter, "rescue-after", 15*time.Minute, "backstop: retry a job still running after this long even if its worker still heartbeats; at least --job-timeout")
 	f.StringVar(&fl.id, "id", "", "worker name in the queue (default HOST-PID)")
 	f.DurationVar(&fl.jobDelay, "job-delay", 0, "sleep this long before every job (fault-injection testing)")
 	_ = f.MarkHidden("job-delay")
