@@ -171,7 +171,7 @@ func testQueuedChecks(t *testing.T, st store.Store, queued func(*Config)) {
 	}
 	e.accepted(ml, "POST", evil+"/gate", []byte(`{"stage":"experimentation"}`))
 	ds := decisions(evil)
-	if len(ds) != 1 || ds[0].Result != store.ResultFail || ds[0].Actor != "token:test-ml-engineer" ||
+	if len(ds) != 1 || ds[0].Result != store.ResultFail || ds[0].Actor != tokenActor(e, store.RoleMLEngineer) ||
 		!strings.Contains(strings.Join(ds[0].Reasons, "\n"), "FAIL EXP-002") {
 		t.Fatalf("queued gate on a malicious pickle: %+v", ds)
 	}
@@ -421,7 +421,7 @@ func TestHubScanAPI(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if hd.Scan.Done != 6 || hd.Scan.Failed != 0 || hd.Scan.Actor != "token:test-security" {
+	if hd.Scan.Done != 6 || hd.Scan.Failed != 0 || hd.Scan.Actor != tokenActor(e, store.RoleSecurity) {
 		t.Fatalf("hub scan %+v", hd.Scan)
 	}
 	flagged := 0

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mlsecops/mlsec"
+	"github.com/mlsecops/mlsec/store"
 )
 
 // route is one API endpoint: its pattern, the permission it requires, its
@@ -254,7 +255,7 @@ func (s *Server) serveRoute(w *statusWriter, r *http.Request, rt route) error {
 			return errorf(mlsec.EFORBIDDEN, "role %s may not %s (requires %s)", tok.Role, rt.ID, rt.Perm)
 		}
 		r = r.WithContext(withToken(r.Context(), tok))
-		w.actor = "token:" + tok.Name
+		w.actor = store.TokenActor(tok)
 	}
 	limit := s.cfg.MaxBodyBytes
 	if rt.Upload {

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/mlsecops/mlsec/confine"
@@ -51,6 +52,13 @@ type Config struct {
 	// HubRoots confine API-started hub scans to directories inside them
 	// (serve --hub-root); nil or empty refuses every hub scan.
 	HubRoots *confine.Roots
+	// SessionTTL is how long a dashboard sign-in lasts (default
+	// DefaultSessionTTL).
+	SessionTTL time.Duration
+	// TrustedProxies are the TLS-terminating reverse proxies whose
+	// X-Forwarded-Proto (and X-Forwarded-Host) the server believes (serve
+	// --trusted-proxy): cookies are then Secure behind them.
+	TrustedProxies []netip.Prefix
 	// Scratch is where inline checks decrypt uploaded artifacts (inside the
 	// data directory, see package scratch). Nil uses a private temporary
 	// directory made by New.
@@ -143,6 +151,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = DefaultSessionTTL
 	}
 	dec := cfg.Decider
 	if dec == nil {

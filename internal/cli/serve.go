@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -33,6 +34,8 @@ type serveFlags struct {
 	workers   int
 	inline    bool
 	roots     rootFlags
+	proxies   []string
+	session   time.Duration
 	logFormat string
 	logLevel  string
 }
@@ -82,6 +85,8 @@ the server down gracefully.`,
 	f.IntVar(&fl.workers, "workers", runtime.GOMAXPROCS(0), "jobs worked in this process (default: CPUs with SQLite, 0 with PostgreSQL)")
 	f.BoolVar(&fl.inline, "inline", false, "run scans, verifications and gates in the request; no job queue (no BOM or hub scan requests)")
 	fl.roots.register(cmd, "allow API-started hub scans of directories inside `DIR` (repeatable; default none: hub scans are refused)")
+	f.StringArrayVar(&fl.proxies, "trusted-proxy", nil, "`IP or CIDR` of a TLS-terminating reverse proxy whose X-Forwarded-Proto/-Host the server believes (repeatable): cookies are Secure behind it")
+	f.DurationVar(&fl.session, "session-ttl", server.DefaultSessionTTL, "how long a dashboard sign-in lasts")
 	f.StringVar(&fl.logFormat, "log-format", "json", "log format: json|text")
 	f.StringVar(&fl.logLevel, "log-level", "info", "log level: debug|info|warn|error")
 	return cmd
@@ -125,6 +130,13 @@ func runServe(ctx context.Context, app *App, fl serveFlags) error {
 	if err != nil {
 		return err
 	}
+	proxies, err := parseProxies(fl.proxies)
+	if err != nil {
+		return err
+	}
+	if fl.session <= 0 {
+		return usageError(errors.New("--session-ttl must be positive"))
+	}
 	// Decrypted artifacts live only here, never in the shared /tmp; what a
 	// crash left behind is removed now.
 	space, err := scratch.Open(fl.data, log)
@@ -150,7 +162,7 @@ func runServe(ctx context.Context, app *App, fl serveFlags) error {
 		Store: st, Blobs: server.EncryptedBlobs(blobs, fl.maxUpload), Log: log,
 		MaxUploadBytes: fl.maxUpload, MaxBodyBytes: fl.maxBody, Rate: fl.rate, Burst: fl.burst,
 		Decider: dec, Pipeline: gs.pipeline, Verifier: gs.verifier, VerifierName: gs.verifierName, Identities: gs.identities,
-		HubRoots: hubRoots, Scratch: space,
+		HubRoots: hubRoots, Scratch: space, TrustedProxies: proxies, SessionTTL: fl.session,
 	}
 	if gs.signer == nil {
 		log.Info("gate decisions are recorded unsigned (no --signing-key)")
@@ -209,4 +221,21 @@ func bootstrapToken(ctx context.Context, st store.Store, dir string, log *slog.L
 	}
 	log.Info("created the first admin token", "token_id", tok.ID, "secret_file", p)
 	return nil
+}
+
+// parseProxies parses --trusted-proxy values: addresses or CIDR prefixes.
+func parseProxies(vs []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, v := range vs {
+		if p, err := netip.ParsePrefix(v); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(v)
+		if err != nil {
+			return nil, usageError(fmt.Errorf("--trusted-proxy %q: not an IP address or CIDR prefix", v))
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, nil
 }
