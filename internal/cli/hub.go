@@ -101,7 +101,7 @@ func runHubScan(ctx context.Context, app *App, fl hubScanFlags, dir string) erro
 		}
 		return mlsec.Errorf(mlsec.EIO, "hub scan: %w", err)
 	}
-	fmt.Fprintf(app.Stderr, "hub scan %d: %d models enqueued from %s\n", h.ID, h.Total, h.Root)
+	fmt.Fprintf(app.Stderr, "hub scan %d: %d models enqueued from %s\n", h.ID, h.Total, escapeText(h.Root))
 	if fl.noWait {
 		return writeHubScan(app, fl.format, h, 0)
 	}

@@ -56,6 +56,7 @@ func Run(t *testing.T, b Backend) {
 	t.Run("RecordScan", func(t *testing.T) { testRecordScan(t, b) })
 	t.Run("Tokens", func(t *testing.T) { testTokens(t, b) })
 	t.Run("TokenNames", func(t *testing.T) { testTokenNames(t, b) })
+	t.Run("ControlCharacters", func(t *testing.T) { testControlCharacters(t, b) })
 	t.Run("Sessions", func(t *testing.T) { testSessions(t, b) })
 	t.Run("HubScan", func(t *testing.T) { testHubScan(t, b) })
 	t.Run("AuditChain", func(t *testing.T) { testAuditChain(t, b) })
@@ -644,6 +645,33 @@ func testTokenNames(t *testing.T, b Backend) {
 		if n != want.name || id != want.id || ok != want.ok {
 			t.Errorf("ParseTokenActor(%q) = %q, %d, %v", actor, n, id, ok)
 		}
+	}
+}
+
+// testControlCharacters: names, versions and other free text holding
+// control characters (NUL, ESC, newlines, C1, bidirectional overrides) or
+// invalid UTF-8 are refused; hub-scan paths, which come from file systems,
+// are stored as they are.
+func testControlCharacters(t *testing.T, b Backend) {
+	ctx := context.Background()
+	s := open(t, b)
+	for _, bad := range []string{"a\x00b", "a\x1b[2Jb", "a\nb", "a\rb", "a\tb", "a\x7fb", "a\u009bb", "a\u202eb", "a\u2066b", "a\xffb"} {
+		_, _, err := s.PutArtifact(ctx, store.Artifact{Digest: D("cc"), Name: bad}, "test")
+		wantErr(t, err, store.ErrInvalid)
+		_, _, err = s.PutArtifact(ctx, store.Artifact{Digest: D("cc"), Name: "m", Version: bad}, "test")
+		wantErr(t, err, store.ErrInvalid)
+		_, _, err = s.PutArtifact(ctx, store.Artifact{Digest: D("cc"), Name: "m"}, bad)
+		wantErr(t, err, store.ErrInvalid)
+		wantErr(t, s.AddEdge(ctx, store.Edge{From: D("cc"), To: D("cd"), Relation: bad}, "test"), store.ErrInvalid)
+	}
+	ok2 := func(_ store.Artifact, _ bool, err error) error { return err }
+	for _, good := range []string{"org/model-ü", "模型", "a b", "emoji 🙂"} {
+		if err := ok2(s.PutArtifact(ctx, store.Artifact{Digest: D(good), Name: good, Version: good}, "test")); err != nil {
+			t.Errorf("printable name %q refused: %v", good, err)
+		}
+	}
+	if _, err := s.CreateHubScan(ctx, "/mirror", []string{"odd\nname/model.bin"}, "test"); err != nil {
+		t.Errorf("hub scan of a file-system path with a newline: %v", err)
 	}
 }
 

@@ -14,7 +14,7 @@ import (
 
 // CreateHubScan implements store.Store.
 func (s *DB) CreateHubScan(ctx context.Context, root string, paths []string, actor string) (store.HubScan, error) {
-	if err := checkText("root", root, true); err != nil {
+	if err := checkLength("root", root, true); err != nil {
 		return store.HubScan{}, err
 	}
 	if err := checkText("actor", actor, true); err != nil {
@@ -27,7 +27,7 @@ func (s *DB) CreateHubScan(ctx context.Context, root string, paths []string, act
 	slices.Sort(uniq)
 	uniq = slices.Compact(uniq)
 	for _, p := range uniq {
-		if err := checkText("item path", p, true); err != nil {
+		if err := checkLength("item path", p, true); err != nil {
 			return store.HubScan{}, err
 		}
 	}

@@ -189,6 +189,18 @@ func checkText(field, v string, required bool) error {
 	if len(v) > MaxText {
 		return invalid("%s longer than %d bytes", field, MaxText)
 	}
+	return store.CheckPrintable(field, v)
+}
+
+// checkLength bounds text that comes from file systems rather than from
+// people (hub-scan roots and item paths): printed escaped, not refused.
+func checkLength(field, v string, required bool) error {
+	if required && strings.TrimSpace(v) == "" {
+		return invalid("%s is required", field)
+	}
+	if len(v) > MaxText {
+		return invalid("%s longer than %d bytes", field, MaxText)
+	}
 	return nil
 }
 
