@@ -61,6 +61,7 @@ so they judge and sign as the server would.`,
 		},
 	}
 	fl.register(cmd)
+	fl.keys.register(cmd)
 	fl.gate.register(cmd)
 	f := cmd.Flags()
 	f.IntVar(&fl.workers, "workers", runtime.GOMAXPROCS(0), "jobs worked in this process (default: CPUs with SQLite, 0 with PostgreSQL)")

@@ -34,6 +34,7 @@ type serveFlags struct {
 	workers   int
 	inline    bool
 	roots     rootFlags
+	keys      keyFlags
 	proxies   []string
 	session   time.Duration
 	logFormat string
@@ -84,6 +85,7 @@ the server down gracefully.`,
 	fl.gate.register(cmd)
 	f.IntVar(&fl.workers, "workers", runtime.GOMAXPROCS(0), "jobs worked in this process (default: CPUs with SQLite, 0 with PostgreSQL)")
 	f.BoolVar(&fl.inline, "inline", false, "run scans, verifications and gates in the request; no job queue (no BOM or hub scan requests)")
+	fl.keys.register(cmd)
 	fl.roots.register(cmd, "allow API-started hub scans of directories inside `DIR` (repeatable; default none: hub scans are refused)")
 	f.StringArrayVar(&fl.proxies, "trusted-proxy", nil, "`IP or CIDR` of a TLS-terminating reverse proxy whose X-Forwarded-Proto/-Host the server believes (repeatable): cookies are Secure behind it")
 	f.DurationVar(&fl.session, "session-ttl", server.DefaultSessionTTL, "how long a dashboard sign-in lasts")
@@ -117,6 +119,7 @@ func runServe(ctx context.Context, app *App, fl serveFlags) error {
 		return usageError(fmt.Errorf("--max-upload and --max-body must be positive byte counts (got %d and %d)", fl.maxUpload, fl.maxBody))
 	}
 	dc := dial.Config{DataDir: fl.data, DatabaseURL: fl.database, Log: log}
+	fl.keys.apply(&dc)
 	st, err := dial.Open(ctx, dc)
 	if err != nil {
 		return mlsec.Errorf(mlsec.EIO, "serve: %w", err)

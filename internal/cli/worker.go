@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"runtime"
 	"time"
 
@@ -31,6 +30,7 @@ type storageFlags struct {
 	data     string
 	database string
 	schema   string
+	keys     keyFlags // registered by commands that read blobs
 }
 
 func (f *storageFlags) register(cmd *cobra.Command) {
@@ -45,7 +45,9 @@ func (f *storageFlags) config(log *slog.Logger) (dial.Config, error) {
 	if f.database != "" && !dial.IsPostgres(f.database) {
 		return dial.Config{}, usageError(errors.New("--database must be a postgres:// URL (omit it for the embedded SQLite in --data)"))
 	}
-	return dial.Config{DataDir: f.data, DatabaseURL: f.database, Schema: f.schema, Log: log}, nil
+	c := dial.Config{DataDir: f.data, DatabaseURL: f.database, Schema: f.schema, Log: log}
+	f.keys.apply(&c)
+	return c, nil
 }
 
 func (f *storageFlags) open(ctx context.Context, log *slog.Logger) (store.Store, dial.Config, error) {
@@ -161,6 +163,7 @@ finish for up to 30 seconds.`,
 		},
 	}
 	fl.register(cmd)
+	fl.keys.register(cmd)
 	fl.gate.register(cmd)
 	f := cmd.Flags()
 	f.IntVar(&fl.concurrency, "concurrency", runtime.GOMAXPROCS(0), "jobs worked at once")
@@ -334,11 +337,7 @@ func (f *gateFlags) load(log *slog.Logger) (gateSetup, error) {
 // server's, shared with this worker), else returns nil: jobs then read
 // artifacts by their file:// references only.
 func workerBlobs(c dial.Config) (*blob.Store, error) {
-	dir := c.DataDir
-	if dir == "" {
-		dir = dial.DefaultDataDir
-	}
-	if _, err := os.Stat(filepath.Join(dir, "keys")); err != nil {
+	if !dial.HasKeys(c) {
 		return nil, nil
 	}
 	b, err := dial.Blobs(c)
