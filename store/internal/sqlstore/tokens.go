@@ -102,7 +102,7 @@ func (s *DB) Authenticate(ctx context.Context, secret string) (store.Token, erro
 	if !strings.HasPrefix(secret, TokenPrefix) || len(secret) > 200 {
 		return store.Token{}, fmt.Errorf("%w: malformed token", store.ErrUnauthorized)
 	}
-	t, err := scanToken(s.db.QueryRowContext(ctx, s.q(`SELECT id, name, role, created_at, expires_at, revoked_at FROM tokens WHERE hash = ?`), hashSecret(secret)))
+	t, err := scanToken(s.rd.QueryRowContext(ctx, s.q(`SELECT id, name, role, created_at, expires_at, revoked_at FROM tokens WHERE hash = ?`), hashSecret(secret)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Token{}, fmt.Errorf("%w: unknown token", store.ErrUnauthorized)
 	}
@@ -148,7 +148,7 @@ func (s *DB) RevokeToken(ctx context.Context, id int64, actor string) error {
 
 // Tokens implements store.Store.
 func (s *DB) Tokens(ctx context.Context) ([]store.Token, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, name, role, created_at, expires_at, revoked_at FROM tokens ORDER BY id`)
+	rows, err := s.rd.QueryContext(ctx, `SELECT id, name, role, created_at, expires_at, revoked_at FROM tokens ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("store: tokens: %w", err)
 	}
@@ -201,7 +201,7 @@ func (s *DB) Session(ctx context.Context, id string) (store.Token, error) {
 		return store.Token{}, fmt.Errorf("%w: malformed session", store.ErrUnauthorized)
 	}
 	var expires int64
-	row := s.db.QueryRowContext(ctx, s.q(`SELECT t.id, t.name, t.role, t.created_at, t.expires_at, t.revoked_at, u.expires_at
+	row := s.rd.QueryRowContext(ctx, s.q(`SELECT t.id, t.name, t.role, t.created_at, t.expires_at, t.revoked_at, u.expires_at
 FROM ui_sessions u JOIN tokens t ON t.id = u.token_id WHERE u.hash = ?`), hashSecret(id))
 	var t store.Token
 	var created int64
@@ -232,8 +232,10 @@ FROM ui_sessions u JOIN tokens t ON t.id = u.token_id WHERE u.hash = ?`), hashSe
 
 // EndSession implements store.Store.
 func (s *DB) EndSession(ctx context.Context, id string) error {
-	if _, err := s.db.ExecContext(ctx, s.q(`DELETE FROM ui_sessions WHERE hash = ?`), hashSecret(id)); err != nil {
-		return fmt.Errorf("store: end session: %w", err)
-	}
-	return nil
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM ui_sessions WHERE hash = ?`), hashSecret(id)); err != nil {
+			return fmt.Errorf("store: end session: %w", err)
+		}
+		return nil
+	})
 }
