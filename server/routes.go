@@ -138,7 +138,7 @@ func (s *Server) apiRoutes() []route {
 		{Method: "GET", Path: "/api/v1/stats", Perm: PermRead, Handle: s.handleStats, ID: "stats", Tag: "artifacts",
 			Summary: "Store summary: artifacts by state, findings by severity", Status: 200, Response: "Stats"},
 		{Method: "GET", Path: "/api/v1/audit", Perm: PermAudit, Handle: s.handleAudit, ID: "auditLog", Tag: "audit",
-			Summary: "Audit log entries after a sequence number", Params: []param{queryParam("after", "integer", "sequence number"), limit},
+			Summary: "Audit log entries after a sequence number", Params: []param{queryParam("after", "integer", "sequence number"), queryParam("limit", "integer", "page size (default 100, maximum 10000)")},
 			Status: 200, Response: "AuditList"},
 		{Method: "GET", Path: "/api/v1/audit/verify", Perm: PermAudit, Handle: s.handleAuditVerify, ID: "verifyAudit", Tag: "audit",
 			Summary: "Re-compute the audit log's hash chain", Status: 200, Response: "AuditVerify"},
