@@ -1,6 +1,7 @@
 package queue_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -20,8 +21,10 @@ import (
 	"github.com/mlsecops/mlsec/confine"
 	"github.com/mlsecops/mlsec/queue"
 	"github.com/mlsecops/mlsec/queue/queuetest"
+	"github.com/mlsecops/mlsec/scratch"
 	"github.com/mlsecops/mlsec/signing"
 	"github.com/mlsecops/mlsec/store"
+	"github.com/mlsecops/mlsec/store/blob"
 	"github.com/mlsecops/mlsec/store/sqlite"
 )
 
@@ -341,5 +344,53 @@ func TestSourceConfinement(t *testing.T) {
 				t.Errorf("error reveals the file's digest: %s", js.Errors[0])
 			}
 		})
+	}
+}
+
+// TestScanUploadInMemory: a scan job on an uploaded artifact no larger
+// than SpoolBytes scans the decrypted bytes in memory — it completes even
+// when its scratch space cannot be written, so no plaintext file was made.
+func TestScanUploadInMemory(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	keys, err := blob.LoadKeyring(filepath.Join(dir, "keys"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bs, err := blob.Open(filepath.Join(dir, "blobs"), keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	space, err := scratch.Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer space.Close()
+	// Make the scratch space unusable, even for root: a file where its
+	// directory was.
+	if err := os.RemoveAll(space.Path()); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(space.Path(), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	st, q := sqliteQueueWith(t, queue.Config{Blobs: bs, Scratch: space})
+	d, size, err := bs.Put(ctx, bytes.NewReader(queuetest.Malicious), 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := st.PutArtifact(ctx, store.Artifact{Digest: d, Name: "uploads/evil.pkl", Size: size, Blob: true}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	id, err := q.Enqueue(ctx, queue.Request{Kind: queue.KindScan, Artifact: d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if js := waitDone(t, q, id); js.State != queue.StateCompleted {
+		t.Fatalf("scan of an upload with an unwritable scratch space: %+v", js)
+	}
+	fs, err := st.Findings(ctx, store.FindingQuery{Artifact: d})
+	if err != nil || len(fs) == 0 || fs[0].Finding.Path != "uploads/evil.pkl" {
+		t.Fatalf("findings %+v, %v", fs, err)
 	}
 }

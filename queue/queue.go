@@ -54,6 +54,11 @@ const (
 	KindGate   = "gate"
 )
 
+// DefaultSpoolBytes is Config.SpoolBytes' default: with the default
+// concurrency (the CPU count) it bounds the memory of in-memory scans to a
+// few hundred MiB.
+const DefaultSpoolBytes = 64 << 20
+
 // QueueName is the River queue mlsec's jobs go to.
 const QueueName = river.QueueDefault
 
@@ -111,6 +116,11 @@ type Config struct {
 	// the data directory). Nil opens one in a fresh private temporary
 	// directory removed by Stop.
 	Scratch *scratch.Space
+	// SpoolBytes is the largest uploaded artifact a scan job decrypts into
+	// memory and scans from there, so no plaintext file exists at all
+	// (default DefaultSpoolBytes; negative: always use Scratch). Larger
+	// ones, and verify and BOM jobs, which need a path, use Scratch.
+	SpoolBytes int64
 	// ID names this worker in River (default host-pid).
 	ID  string
 	Log *slog.Logger
@@ -154,6 +164,9 @@ func Open(ctx context.Context, cfg Config) (_ *Queue, err error) {
 	}
 	if cfg.RescueAfter < cfg.JobTimeout {
 		return nil, fmt.Errorf("queue: rescue-after %v is shorter than the job timeout %v", cfg.RescueAfter, cfg.JobTimeout)
+	}
+	if cfg.SpoolBytes == 0 {
+		cfg.SpoolBytes = DefaultSpoolBytes
 	}
 	if cfg.HeartbeatInterval <= 0 {
 		cfg.HeartbeatInterval = DefaultHeartbeatInterval

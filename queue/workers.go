@@ -421,14 +421,19 @@ func (w *scanWorker) scanStored(ctx context.Context, a ScanArgs) error {
 	if err != nil {
 		return err
 	}
-	p, cleanup, err := w.q.materialize(ctx, art)
+	res, err := w.scanInMemory(ctx, art)
+	if res == nil && err == nil {
+		p, cleanup, err := w.q.materialize(ctx, art)
+		if err != nil {
+			return err
+		}
+		defer cleanup()
+		if res, err = w.runner.Scan(ctx, []string{p}); err != nil {
+			return permanent{fmt.Errorf("scan %s: %w", art.Digest, err)}
+		}
+	}
 	if err != nil {
 		return err
-	}
-	defer cleanup()
-	res, err := w.runner.Scan(ctx, []string{p})
-	if err != nil {
-		return permanent{fmt.Errorf("scan %s: %w", art.Digest, err)}
 	}
 	display := art.Name
 	if display == "" {
@@ -447,6 +452,40 @@ func (w *scanWorker) scanStored(ctx context.Context, a ScanArgs) error {
 	}
 	_, err = w.q.storeScan(ctx, art.Digest, display, res, actorOr(a.Actor))
 	return err
+}
+
+// scanInMemory scans an uploaded artifact of at most Config.SpoolBytes
+// from its decrypted bytes in memory (the blob store verifies the digest as
+// they are read), so no plaintext file exists. It returns nil, nil when
+// the artifact is not such a blob.
+func (w *scanWorker) scanInMemory(ctx context.Context, art store.Artifact) (*scan.Result, error) {
+	q := w.q
+	if !art.Blob || art.Directory || q.cfg.Blobs == nil || q.cfg.SpoolBytes <= 0 || art.Size > q.cfg.SpoolBytes {
+		return nil, nil
+	}
+	rc, err := q.cfg.Blobs.Open(art.Digest)
+	if errors.Is(err, blob.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("queue: blob %s: %w", art.Digest, err)
+	}
+	defer rc.Close()
+	buf := bytes.NewBuffer(make([]byte, 0, max(art.Size, 0)))
+	n, err := io.Copy(buf, io.LimitReader(ctxReader{ctx, rc}, q.cfg.SpoolBytes+1))
+	switch {
+	case errors.Is(err, blob.ErrDigestMismatch):
+		return nil, permanent{fmt.Errorf("blob %s: %w", art.Digest, err)}
+	case err != nil:
+		return nil, fmt.Errorf("queue: reading blob %s: %w", art.Digest, err)
+	case n > q.cfg.SpoolBytes:
+		return nil, nil // larger than recorded: spool to scratch instead
+	}
+	res, err := w.runner.ScanReaderAt(ctx, baseName(art.Name), bytes.NewReader(buf.Bytes()), n)
+	if err != nil {
+		return nil, permanent{fmt.Errorf("scan %s: %w", art.Digest, err)}
+	}
+	return res, nil
 }
 
 // storeScan stores a scan's result as an unsigned in-toto statement with
