@@ -29,7 +29,12 @@ func (r *Runner) ScanReaderAt(ctx context.Context, name string, ra io.ReaderAt, 
 		art.SHA256 = hex.EncodeToString(h.Sum(nil))
 	}
 	in := &Input{Path: name, R: ra, Size: size}
-	art.Format, art.Status, art.Reason = st.dispatch(ctx, in)
+	o := st.dispatch(ctx, in, name)
+	art.Format, art.Status, art.Verdict, art.Reason, art.Limit = o.kind, o.status, o.verdict, o.reason, o.limit
+	if o.verdict != VerdictNotAnalysed && st.worst.verdict == VerdictNotAnalysed {
+		// A member was not analysed: so was the artifact as a whole.
+		art.Verdict, art.Reason, art.Limit = VerdictNotAnalysed, "member "+st.worst.member+" not analysed: "+st.worst.reason, st.worst.limit
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("scan: %w", err)
 	}
