@@ -7,6 +7,7 @@
 # average before and after (the machine may be shared).
 #
 #   bash bench/load.sh            # DURATION=30s CLIENTS=50
+#   MLSEC_BASE=/path/to/old/mlsec bash bench/load.sh   # also run an older build, side by side
 #
 # Target: p99 < 100 ms overall with no errors.
 set -euo pipefail
@@ -19,9 +20,9 @@ go build -o "$tmp/mlsec" ./cmd/mlsec
 go build -o "$tmp/load" ./bench/load
 echo "== $(date -u) on $(nproc) CPUs; load: $(uptime)"
 
-run() { # name, serve flags...
-	local name=$1; shift
-	"$tmp/mlsec" serve --data "$tmp/$name" --addr 127.0.0.1:0 --log-level warn "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
+run() { # binary, name, serve flags...
+	local bin=$1 name=$2; shift 2
+	"$bin" serve --data "$tmp/$name" --addr 127.0.0.1:0 --log-level warn "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
 	pid=$!
 	for _ in $(seq 100); do grep -q 'serving on' "$tmp/$name.out" 2>/dev/null && break; sleep 0.1; done
 	local url
@@ -32,10 +33,17 @@ run() { # name, serve flags...
 	kill "$pid"; wait "$pid" 2>/dev/null || true
 }
 
-run sqlite
-if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
-	schema=mlsec_load_$$
-	PGOPTIONS="-c client_min_messages=warning" psql -q -h 127.0.0.1 -d test -c "CREATE SCHEMA $schema"
-	run postgres --database "postgres://127.0.0.1:5432/test?search_path=$schema&sslmode=disable" --workers 0
-	PGOPTIONS="-c client_min_messages=warning" psql -q -h 127.0.0.1 -d test -c "DROP SCHEMA $schema CASCADE"
-fi
+builds=("$tmp/mlsec:")
+[ -n "${MLSEC_BASE:-}" ] && builds=("$MLSEC_BASE:base-" "${builds[@]}")
+pg=false
+pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && pg=true
+for b in "${builds[@]}"; do
+	bin=${b%%:*} tag=${b#*:}
+	run "$bin" "${tag}sqlite"
+	if $pg; then
+		schema=mlsec_load_$$_${tag%-}x
+		PGOPTIONS="-c client_min_messages=warning" psql -q -h 127.0.0.1 -d test -c "CREATE SCHEMA $schema"
+		run "$bin" "${tag}postgres" --database "postgres://127.0.0.1:5432/test?search_path=$schema&sslmode=disable" --workers 0
+		PGOPTIONS="-c client_min_messages=warning" psql -q -h 127.0.0.1 -d test -c "DROP SCHEMA $schema CASCADE"
+	fi
+done
