@@ -110,6 +110,7 @@ func TestDocCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	statSources(t, repo)
 	bin := t.TempDir()
 	build := exec.Command("go", "build", "-o", filepath.Join(bin, "mlsec"), "./cmd/mlsec")
 	build.Dir = repo
@@ -148,5 +149,29 @@ func TestDocCommands(t *testing.T) {
 				t.Fatalf("the commands of %s fail in the block at %s: %v\n%s", f, last, err, out)
 			}
 		})
+	}
+}
+
+// statSources stats every file of the repository (sources, embedded data,
+// fixtures the docs use): go test records what a test stats, so a cached result of this
+// test (which builds mlsec in a subprocess go test cannot see into) is
+// reused only while none of them changed.
+func statSources(t *testing.T, repo string) {
+	t.Helper()
+	err := filepath.WalkDir(repo, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == ".git" || d.Name() == "node_modules") {
+			return filepath.SkipDir
+		}
+		if d.Type().IsRegular() {
+			_, err := os.Stat(p)
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
