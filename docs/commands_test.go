@@ -175,3 +175,66 @@ func statSources(t *testing.T, repo string) {
 		t.Fatal(err)
 	}
 }
+
+// logicalLines joins backslash-continued lines and drops comments and
+// blank lines.
+func logicalLines(code string) []string {
+	var out []string
+	var cur strings.Builder
+	for _, l := range strings.Split(code, "\n") {
+		if i := strings.Index(l, " #"); i >= 0 && !strings.Contains(l[:i], "'") {
+			l = l[:i]
+		}
+		l = strings.TrimSpace(l)
+		if strings.HasSuffix(l, "\\") {
+			cur.WriteString(strings.TrimSuffix(l, "\\") + " ")
+			continue
+		}
+		cur.WriteString(l)
+		if s := strings.Join(strings.Fields(cur.String()), " "); s != "" && !strings.HasPrefix(s, "#") {
+			out = append(out, s)
+		}
+		cur.Reset()
+	}
+	return out
+}
+
+// TestLifecycleDocIsTheJourney checks that docs/lifecycle.md shows every
+// mlsec command examples/journey.sh runs (the script checks their results;
+// the doc-command test runs the doc's), so the two cannot drift apart.
+func TestLifecycleDocIsTheJourney(t *testing.T) {
+	doc, err := os.ReadFile("lifecycle.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks, err := runnableBlocks(string(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	shown := map[string]bool{}
+	for _, b := range blocks {
+		for _, l := range logicalLines(b.Code) {
+			if strings.HasPrefix(l, "mlsec ") {
+				shown[strings.TrimSuffix(l, " && exit 1 || true")] = true
+			}
+		}
+	}
+	script, err := os.ReadFile("../examples/journey.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, l := range logicalLines(string(script)) {
+		_, args, ok := strings.Cut(l, " -- ")
+		if !strings.HasPrefix(l, "expect ") || !ok {
+			continue
+		}
+		n++
+		if cmd := "mlsec " + args; !shown[cmd] {
+			t.Errorf("docs/lifecycle.md does not show %q, which examples/journey.sh runs", cmd)
+		}
+	}
+	if n < 20 {
+		t.Errorf("found only %d commands in examples/journey.sh", n)
+	}
+}
