@@ -108,24 +108,8 @@ func assessFacts(ctx context.Context, pl *lifecycle.Pipeline, ids []policy.Named
 		if err != nil {
 			return err
 		}
-		ev := got.Evidence
-		f.Exists = true
-		f.Signed, f.SignatureVerified = ev.Signature.Present, ev.Signature.Verified
-		f.Provenance, f.ProvenanceVerified = ev.Provenance.Present, ev.Provenance.Verified
-		f.BuilderID = ev.Provenance.BuilderID
-		f.ParentsDeclared = ev.Provenance.Datasets + ev.Provenance.BaseModels
-		f.Intake = ev.Intake.Present && ev.Intake.Verified
-		if f.Intake && !f.ProvenanceVerified {
-			f.ProvenanceVerified = true
-		}
-		f.TrustState = ev.Trust.State
-		for _, d := range ev.Decisions {
-			if d.Verified && d.Stage != "" {
-				// An overridden decision stays FAIL: an exception is not a
-				// passing gate (AIMM INV-L3-05).
-				f.Decisions[d.Stage] = d.Decision
-			}
-		}
+		f = policy.ArtifactFacts(got.Evidence, name, kind, stages)
+		f.Path = path
 		facts = append(facts, f)
 		return nil
 	}
