@@ -344,7 +344,7 @@ func (r *Runner) scanJob(ctx context.Context, j job) (art Artifact, keep bool) {
 		}
 		return art, len(art.Findings) > 0 || len(art.Facts) > 0 || v.na
 	}
-	f, fi, err := regfile.Open(j.open)
+	f, fi, err := regfile.OpenSeen(j.open) // every job was seen regular (collect, linkJob)
 	if err != nil {
 		art.Status = StatusError
 		art.Verdict = VerdictNotAnalysed
