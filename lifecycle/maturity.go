@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 )
 
 // ArtifactFacts is what the maturity assessment needs to know about one
@@ -137,6 +138,12 @@ type StageBox struct {
 	// Status is green (every artifact passed), red (one failed), amber
 	// (some not gated yet) or grey (no artifact passes through it).
 	Status string `json:"status"`
+	// Level is the CoSAI AIMM level the stage reaches: the lowest level of
+	// the artifacts passing through it (0 when none does).
+	Level int `json:"level"`
+	// Next is the step that lifts the stage's lowest artifact towards the
+	// next level, preferring a step about this stage; "" at L3.
+	Next string `json:"next_step,omitempty"`
 }
 
 // Scorecard is the maturity assessment of a pipeline.
@@ -159,8 +166,14 @@ func Assess(p *Pipeline, facts []ArtifactFacts, frameworks []FrameworkCoverage) 
 	sc := Scorecard{Pipeline: p.Name, NextSteps: []string{}}
 	classes := map[string]*ClassScore{}
 	var steps []string
-	for _, a := range facts {
+	type ranked struct {
+		level int
+		next  []string
+	}
+	levels := make([]ranked, len(facts))
+	for i, a := range facts {
 		lvl, next := a.Level()
+		levels[i] = ranked{lvl, next}
 		steps = append(steps, next...)
 		cls := a.Kind.Class()
 		cs, ok := classes[cls]
@@ -209,18 +222,25 @@ func Assess(p *Pipeline, facts []ArtifactFacts, frameworks []FrameworkCoverage) 
 		if _, ok := p.Stages[st]; ok {
 			box.Gated = true
 		}
-		for _, a := range facts {
+		box.Level = 3
+		for i, a := range facts {
 			if !slices.Contains(a.Stages, st) {
 				continue
 			}
 			box.Gated = true
 			box.Artifacts++
+			if l := levels[i]; l.level < box.Level || l.level == box.Level && box.Next == "" {
+				box.Level, box.Next = l.level, stageStep(l.next, st)
+			}
 			switch a.Decisions[st] {
 			case "PASS", "WARN":
 				box.Passed++
 			case "FAIL":
 				box.Failed++
 			}
+		}
+		if box.Artifacts == 0 {
+			box.Level = 0
 		}
 		switch {
 		case box.Artifacts == 0:
@@ -254,4 +274,18 @@ func Assess(p *Pipeline, facts []ArtifactFacts, frameworks []FrameworkCoverage) 
 		}
 	}
 	return sc
+}
+
+// stageStep picks the step about stage st from an artifact's next steps,
+// else its first step.
+func stageStep(next []string, st string) string {
+	for _, s := range next {
+		if strings.Contains(s, "--stage "+st) || strings.Contains(s, "the "+st+" gate") {
+			return s
+		}
+	}
+	if len(next) > 0 {
+		return next[0]
+	}
+	return ""
 }
