@@ -95,7 +95,7 @@ func HTML(w io.Writer, f *Figure) error {
 const htmlPage = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{{.Title}}</title>
 <style>body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}
 td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}th{background:#f4f4f4}
-.figure{overflow-x:auto}</style></head><body>
+.figure{overflow-x:auto}.figure svg{max-width:100%;height:auto}</style></head><body>
 <h1>{{.Title}}</h1>
 <p>{{.Desc}}</p>
 <div class="figure">{{svg .}}</div>

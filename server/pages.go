@@ -14,6 +14,7 @@ import (
 
 	"github.com/mlsecops/mlsec"
 	"github.com/mlsecops/mlsec/attest"
+	"github.com/mlsecops/mlsec/diagram"
 	"github.com/mlsecops/mlsec/lineage"
 	"github.com/mlsecops/mlsec/server/ui"
 	"github.com/mlsecops/mlsec/signing"
@@ -183,7 +184,10 @@ type lifecycleData struct {
 	Name     string
 	Artifact *store.Artifact
 	Stages   []StageStatus
-	SVG      template.HTML
+	// Variant is the figure drawn: llmsecops (all ten stages, the
+	// default) or mlsecops.
+	Variant string
+	SVG     template.HTML
 }
 
 func (s *Server) lifecyclePage(r *http.Request) (string, any, error) {
@@ -212,22 +216,33 @@ func (s *Server) lifecyclePage(r *http.Request) (string, any, error) {
 		return "", nil, err
 	}
 	d.Artifact, d.Stages = sl.Artifact, sl.Stages
-	d.SVG = ui.LifecycleSVG(stageViews(sl.Stages))
+	d.Variant = r.URL.Query().Get("variant")
+	if d.Variant == "" {
+		d.Variant = diagram.VariantLLMSecOps
+	}
+	opts := diagram.Options{Variant: d.Variant, Pipeline: s.cfg.Pipeline}
+	if d.Artifact != nil {
+		opts.Decisions = figureDecisions(sl.Stages)
+	}
+	fig, err := diagram.Build(opts)
+	if err != nil {
+		return "", nil, err
+	}
+	d.SVG = diagram.SVGString(fig)
 	return "Lifecycle", d, nil
 }
 
-func stageViews(stages []StageStatus) []ui.StageView {
-	var out []ui.StageView
+// figureDecisions hands the latest decision of each gate to the lifecycle
+// figure (package diagram, the renderer `mlsec diagram` uses).
+func figureDecisions(stages []StageStatus) map[string][]diagram.GateDecision {
+	out := map[string][]diagram.GateDecision{}
 	for _, st := range stages {
-		v := ui.StageView{Name: st.Name, Title: st.Title}
 		for _, g := range st.Gates {
-			reason := ""
-			if len(g.Reasons) > 0 {
-				reason = g.Reasons[0]
+			if g.Result == "none" {
+				continue
 			}
-			v.Gates = append(v.Gates, ui.GateView{Name: g.Policy, Status: ui.Status(g.Result), Reason: reason})
+			out[st.Name] = append(out[st.Name], diagram.GateDecision{Policy: g.Policy, Result: g.Result, Reasons: g.Reasons})
 		}
-		out = append(out, v)
 	}
 	return out
 }

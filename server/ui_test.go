@@ -218,6 +218,18 @@ func TestDashboard(t *testing.T) {
 	); err != nil {
 		t.Fatal(err)
 	}
+	// The same figure as mlsec diagram: rules, roles and tools per stage.
+	var rules, roles, tools int
+	if err := chromedp.Run(ctx,
+		count(`#lifecycle g.check`, &rules),
+		count(`#lifecycle g.stage[data-stage="cd"] g.role[data-raci="A"][data-role="model-owner"]`, &roles),
+		count(`#lifecycle g.tool`, &tools),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if rules < 30 || roles != 1 || tools < 10 {
+		t.Errorf("lifecycle figure: %d rule boxes, %d cd accountable model-owner, %d tool pills; want 30+, 1, 10+", rules, roles, tools)
+	}
 	if stages != 10 || green+amber != 3 || amber < 1 || grey != 7 {
 		t.Errorf("lifecycle: %d stages, %d green, %d amber, %d grey gates; want 10, 3 green or amber (ci amber), 7 grey", stages, green, amber, grey)
 	}
