@@ -72,7 +72,10 @@ func parseSVG(t *testing.T, b []byte) xnode {
 
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	p := filepath.Join("testdata", name)
+	p := name
+	if !strings.Contains(name, "/") {
+		p = filepath.Join("testdata", name)
+	}
 	if *update {
 		if err := os.WriteFile(p, got, 0o644); err != nil {
 			t.Fatal(err)
@@ -102,8 +105,11 @@ func render(t *testing.T, opts Options) (*Figure, []byte) {
 
 // TestCoverageFigure: the default figure, golden and by structure.
 func TestCoverageFigure(t *testing.T) {
+	// The default figures are the ones README links: docs/figures.
+	_, llm := render(t, Options{Variant: VariantLLMSecOps})
+	golden(t, "../docs/figures/llmsecops.svg", llm)
 	f, b := render(t, Options{})
-	golden(t, "mlsecops.svg", b)
+	golden(t, "../docs/figures/mlsecops.svg", b)
 	root := parseSVG(t, b)
 	if root.attr("role") != "img" || root.attr("aria-labelledby") != "lifecycle-title lifecycle-desc" {
 		t.Errorf("root role %q labelledby %q", root.attr("role"), root.attr("aria-labelledby"))
