@@ -166,14 +166,8 @@ func Assess(p *Pipeline, facts []ArtifactFacts, frameworks []FrameworkCoverage) 
 	sc := Scorecard{Pipeline: p.Name, NextSteps: []string{}}
 	classes := map[string]*ClassScore{}
 	var steps []string
-	type ranked struct {
-		level int
-		next  []string
-	}
-	levels := make([]ranked, len(facts))
-	for i, a := range facts {
+	for _, a := range facts {
 		lvl, next := a.Level()
-		levels[i] = ranked{lvl, next}
 		steps = append(steps, next...)
 		cls := a.Kind.Class()
 		cs, ok := classes[cls]
@@ -217,43 +211,11 @@ func Assess(p *Pipeline, facts []ArtifactFacts, frameworks []FrameworkCoverage) 
 		steps = append(steps, "SLSA Build L1: record provenance for every training run (mlsec attest provenance)")
 	}
 
-	for _, st := range StageNames() {
-		box := StageBox{Stage: st}
-		if _, ok := p.Stages[st]; ok {
-			box.Gated = true
-		}
-		box.Level = 3
-		for i, a := range facts {
-			if !slices.Contains(a.Stages, st) {
-				continue
-			}
-			box.Gated = true
-			box.Artifacts++
-			if l := levels[i]; l.level < box.Level || l.level == box.Level && box.Next == "" {
-				box.Level, box.Next = l.level, stageStep(l.next, st)
-			}
-			switch a.Decisions[st] {
-			case "PASS", "WARN":
-				box.Passed++
-			case "FAIL":
-				box.Failed++
-			}
-		}
-		if box.Artifacts == 0 {
-			box.Level = 0
-		}
-		switch {
-		case box.Artifacts == 0:
-			box.Status = "grey"
-		case box.Failed > 0:
-			box.Status = "red"
-		case box.Passed == box.Artifacts:
-			box.Status = "green"
-		default:
-			box.Status = "amber"
-		}
-		sc.Stages = append(sc.Stages, box)
+	configured := map[string]bool{}
+	for st := range p.Stages {
+		configured[st] = true
 	}
+	sc.Stages = StageBoxes(facts, configured)
 	sc.Frameworks = frameworks
 	for _, fc := range frameworks {
 		gaps := 0
@@ -288,4 +250,63 @@ func stageStep(next []string, st string) string {
 		return next[0]
 	}
 	return ""
+}
+
+// StageBoxes scores every lifecycle stage from the facts about artifacts:
+// how many pass through it, passed or failed its gate, its status colour,
+// and the CoSAI AIMM level it reaches (the lowest level of its artifacts)
+// with the step that lifts that artifact. An artifact passes through the
+// stages it lists; one that lists none (found in a store or an evidence
+// directory rather than declared in a pipeline) through the stages it has
+// decisions at. configured marks the stages a pipeline gates even when no
+// artifact passes through them yet.
+//
+// It is the one per-stage assessment: mlsec assess and mlsec diagram show
+// it through Assess, the server's maturity page calls it over the stored
+// artifacts.
+func StageBoxes(facts []ArtifactFacts, configured map[string]bool) []StageBox {
+	type ranked struct {
+		level int
+		next  []string
+	}
+	levels := make([]ranked, len(facts))
+	for i, a := range facts {
+		levels[i].level, levels[i].next = a.Level()
+	}
+	var out []StageBox
+	for _, st := range StageNames() {
+		box := StageBox{Stage: st, Gated: configured[st], Level: 3}
+		for i, a := range facts {
+			passes := slices.Contains(a.Stages, st)
+			if len(a.Stages) == 0 {
+				_, passes = a.Decisions[st]
+			}
+			if !passes {
+				continue
+			}
+			box.Gated = true
+			box.Artifacts++
+			if l := levels[i]; l.level < box.Level || l.level == box.Level && box.Next == "" {
+				box.Level, box.Next = l.level, stageStep(l.next, st)
+			}
+			switch a.Decisions[st] {
+			case "PASS", "WARN":
+				box.Passed++
+			case "FAIL":
+				box.Failed++
+			}
+		}
+		switch {
+		case box.Artifacts == 0:
+			box.Status, box.Level = "grey", 0
+		case box.Failed > 0:
+			box.Status = "red"
+		case box.Passed == box.Artifacts:
+			box.Status = "green"
+		default:
+			box.Status = "amber"
+		}
+		out = append(out, box)
+	}
+	return out
 }
