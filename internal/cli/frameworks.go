@@ -377,7 +377,7 @@ details summary{cursor:pointer}.box{display:inline-block;vertical-align:top;padd
 <td>{{join .Tools ", "}}</td><td>{{.Control.Gap}}</td><td>{{.Control.Adds}}</td><td>{{join .Control.MLSec ", "}}</td><td>{{closedBy .}}</td></tr>
 {{end}}{{end}}</table></body></html>{{end}}
 {{define "assess"}}{{template "head" "maturity assessment"}}<h1>Maturity scorecard{{if .Pipeline}}: {{.Pipeline}}{{end}}</h1>
-<h2>Lifecycle</h2><div>{{range .Stages}}<span class="box {{.Status}}"><b>{{.Stage}}</b><br>{{.Passed}}/{{.Artifacts}} passed{{if not .Gated}}<br>not gated{{end}}</span>{{end}}</div>
+<h2>Lifecycle</h2><div>{{range .Stages}}<span class="box {{.Status}}" title="{{.Next}}"><b>{{.Stage}}</b><br>{{.Passed}}/{{.Artifacts}} passed{{if .Artifacts}}<br>AIMM L{{.Level}}{{end}}{{if not .Gated}}<br>not gated{{end}}</span>{{end}}</div>
 <h2>CoSAI AIMM level per artifact class</h2><table><tr><th>Class</th><th>Level</th><th>Artifacts</th></tr>
 {{range .Classes}}<tr><td>{{.Class}}</td><td>L{{.Level}}</td><td>{{range $i, $a := .Artifacts}}{{if $i}}, {{end}}{{$a.Name}} (L{{$a.Level}}){{end}}</td></tr>{{end}}</table>
 <h2>SLSA build level: L{{.SLSABuildLevel}}</h2><p>{{.SLSAReason}}</p>
