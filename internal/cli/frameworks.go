@@ -372,7 +372,7 @@ details summary{cursor:pointer}.box{display:inline-block;vertical-align:top;padd
 {{end}}</table>{{end}}</body></html>{{end}}
 {{define "tools"}}{{template "head" "tools map"}}<h1>Where OpenSSF tools close gaps, and where not</h1>
 <p>Per lifecycle stage: each security control, the OpenSSF / Sigstore tools that serve it, where those tools stop, and what mlsec adds.</p>
-<table id="tools"><tr><th>Stage</th><th>Control</th><th>OpenSSF / Sigstore tools</th><th>Where the tools stop</th><th>What mlsec adds</th><th>mlsec commands</th><th>Closed by</th></tr>
+<table><tr><th>Stage</th><th>Control</th><th>OpenSSF / Sigstore tools</th><th>Where the tools stop</th><th>What mlsec adds</th><th>mlsec commands</th><th>Closed by</th></tr>
 {{range $s := .}}{{range .Controls}}<tr class="{{if .Open}}open{{else}}closed{{end}}" data-stage="{{$s.Stage}}" data-control="{{.Control.ID}}"><td>{{$s.Stage}}</td><td>{{.Control.Title}}</td>
 <td>{{join .Tools ", "}}</td><td>{{.Control.Gap}}</td><td>{{.Control.Adds}}</td><td>{{join .Control.MLSec ", "}}</td><td>{{closedBy .}}</td></tr>
 {{end}}{{end}}</table></body></html>{{end}}
