@@ -336,6 +336,10 @@ func (s *Server) handleCoverage(w http.ResponseWriter, r *http.Request) error {
 // artifacts reach each CoSAI AIMM level on the stored evidence.
 type Maturity struct {
 	Classes []ClassMaturity `json:"classes"`
+	// Stages is the per-stage assessment over the same artifacts
+	// (lifecycle.StageBoxes, what mlsec assess prints): the AIMM level each
+	// stage reaches and the next step.
+	Stages []lifecycle.StageBox `json:"stages"`
 	// Sampled is the number of artifacts examined; Truncated is true when
 	// the store holds more (the first MaturitySample by digest are used).
 	Sampled   int       `json:"sampled"`

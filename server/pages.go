@@ -15,6 +15,7 @@ import (
 	"github.com/mlsecops/mlsec"
 	"github.com/mlsecops/mlsec/attest"
 	"github.com/mlsecops/mlsec/diagram"
+	"github.com/mlsecops/mlsec/lifecycle"
 	"github.com/mlsecops/mlsec/lineage"
 	"github.com/mlsecops/mlsec/server/ui"
 	"github.com/mlsecops/mlsec/signing"
@@ -50,10 +51,7 @@ func (s *Server) mountUI(mux *http.ServeMux) error {
 		c, err := s.coverage("")
 		return "Framework coverage", c, err
 	}))
-	mux.Handle("GET /maturity", page("maturity", func(r *http.Request) (string, any, error) {
-		m, err := s.maturity(r.Context())
-		return "Maturity", m, err
-	}))
+	mux.Handle("GET /maturity", page("maturity", s.maturityPage))
 	mux.Handle("GET /login", http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		s.render(w, r, "login", http.StatusOK, pageData{Title: "Sign in", Data: loginData{Next: safeNext(req.URL.Query().Get("next"))}})
 	}))
@@ -230,6 +228,26 @@ func (s *Server) lifecyclePage(r *http.Request) (string, any, error) {
 	}
 	d.SVG = diagram.SVGString(fig)
 	return "Lifecycle", d, nil
+}
+
+// maturityData is the maturity page: the API's answer and the lifecycle
+// figure coloured by the per-stage assessment, with each stage's level.
+type maturityData struct {
+	Maturity
+	SVG template.HTML
+}
+
+func (s *Server) maturityPage(r *http.Request) (string, any, error) {
+	m, err := s.maturity(r.Context())
+	if err != nil {
+		return "", nil, err
+	}
+	fig, err := diagram.Build(diagram.Options{Variant: diagram.VariantLLMSecOps, Pipeline: s.cfg.Pipeline,
+		Assessment: &lifecycle.Scorecard{Stages: m.Stages}, ID: "maturity-figure"})
+	if err != nil {
+		return "", nil, err
+	}
+	return "Maturity", maturityData{Maturity: m, SVG: diagram.SVGString(fig)}, nil
 }
 
 // figureDecisions hands the latest decision of each gate to the lifecycle
