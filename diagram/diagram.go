@@ -80,7 +80,7 @@ type Stage struct {
 	// OpenSSF tool nor mlsec closes.
 	Gaps []string
 	// Threats are the OWASP ids (ML for mlsecops, LLM for llmsecops) the
-	// stage's checks address.
+	// stage's gate rules and closed controls address.
 	Threats []string
 	// Maturity is the stage's CoSAI AIMM level, when assessed.
 	Maturity *Maturity
@@ -143,6 +143,9 @@ type Options struct {
 	Assessment *lifecycle.Scorecard
 	// ID of the SVG element; default "lifecycle".
 	ID string
+	// GateOf, when set, returns a stage's compiled gate (the server holds
+	// them already); nil compiles each stage's gate as mlsec gate does.
+	GateOf func(stage string) (*policy.Gate, error)
 }
 
 // StageOrder returns the stages of a variant in figure order.
@@ -170,9 +173,13 @@ func Build(opts Options) (*Figure, error) {
 	if variant == "" {
 		variant = VariantMLSecOps
 	}
-	eng, err := policy.NewEngine()
-	if err != nil {
-		return nil, err
+	gateOf := opts.GateOf
+	if gateOf == nil {
+		eng, err := policy.NewEngine()
+		if err != nil {
+			return nil, err
+		}
+		gateOf = func(stage string) (*policy.Gate, error) { return eng.StageGate(stage, opts.Pipeline, "") }
 	}
 	raci, err := lifecycle.LoadRACI()
 	if err != nil {
@@ -209,9 +216,12 @@ func Build(opts Options) (*Figure, error) {
 	for _, name := range order {
 		ls, _ := lifecycle.LookupStage(name)
 		s := Stage{Name: name, Title: ls.Title, Receives: kinds(ls.Receives), Produces: kinds(ls.Produces)}
-		g, err := eng.StageGate(name, opts.Pipeline, "")
+		g, err := gateOf(name)
 		if err != nil {
 			return nil, err
+		}
+		if g == nil {
+			g = &policy.Gate{Stage: name}
 		}
 		threats := map[string]bool{}
 		decs := opts.Decisions[name]
@@ -273,6 +283,7 @@ func Build(opts Options) (*Figure, error) {
 			}
 			if cs.Open {
 				s.Gaps = append(s.Gaps, cs.Control.Title)
+				continue // its threats are not addressed here
 			}
 			for _, m := range cs.Control.Mappings {
 				if m.Framework == threatFW {

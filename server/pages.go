@@ -17,6 +17,7 @@ import (
 	"github.com/mlsecops/mlsec/diagram"
 	"github.com/mlsecops/mlsec/lifecycle"
 	"github.com/mlsecops/mlsec/lineage"
+	"github.com/mlsecops/mlsec/policy"
 	"github.com/mlsecops/mlsec/server/ui"
 	"github.com/mlsecops/mlsec/signing"
 	"github.com/mlsecops/mlsec/store"
@@ -218,7 +219,7 @@ func (s *Server) lifecyclePage(r *http.Request) (string, any, error) {
 	if d.Variant == "" {
 		d.Variant = diagram.VariantLLMSecOps
 	}
-	opts := diagram.Options{Variant: d.Variant, Pipeline: s.cfg.Pipeline}
+	opts := diagram.Options{Variant: d.Variant, Pipeline: s.cfg.Pipeline, GateOf: s.figureGates()}
 	if d.Artifact != nil {
 		opts.Decisions = figureDecisions(sl.Stages)
 	}
@@ -242,12 +243,23 @@ func (s *Server) maturityPage(r *http.Request) (string, any, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	fig, err := diagram.Build(diagram.Options{Variant: diagram.VariantLLMSecOps, Pipeline: s.cfg.Pipeline,
+	fig, err := diagram.Build(diagram.Options{Variant: diagram.VariantLLMSecOps, Pipeline: s.cfg.Pipeline, GateOf: s.figureGates(),
 		Assessment: &lifecycle.Scorecard{Stages: m.Stages}, ID: "maturity-figure"})
 	if err != nil {
 		return "", nil, err
 	}
 	return "Maturity", maturityData{Maturity: m, SVG: diagram.SVGString(fig)}, nil
+}
+
+// figureGates hands the figure the gates the server compiled at start-up
+// (nil, and the figure compiles the built-in or pipeline gates itself,
+// when the server runs another Gate).
+func (s *Server) figureGates() func(string) (*policy.Gate, error) {
+	pg, ok := s.decider.Gate().(*PolicyGate)
+	if !ok {
+		return nil
+	}
+	return func(stage string) (*policy.Gate, error) { return pg.StageGate(stage), nil }
 }
 
 // figureDecisions hands the latest decision of each gate to the lifecycle
