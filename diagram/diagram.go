@@ -59,7 +59,9 @@ type Figure struct {
 	Title   string
 	Desc    string
 	Variant string
-	// Colouring says what the box colours mean: "decisions" or "coverage".
+	// Colouring says what the box colours mean: "coverage" (checks in
+	// force), "decisions" (latest gate decisions) or "assessment" (stages by
+	// the maturity assessment of their artifacts, checks by coverage).
 	Colouring string
 	Stages    []Stage
 }
@@ -210,8 +212,11 @@ func Build(opts Options) (*Figure, error) {
 	if f.ID == "" {
 		f.ID = "lifecycle"
 	}
-	if opts.Decisions != nil || opts.Assessment != nil {
+	switch {
+	case opts.Decisions != nil:
 		f.Colouring = "decisions"
+	case opts.Assessment != nil:
+		f.Colouring = "assessment"
 	}
 	for _, name := range order {
 		ls, _ := lifecycle.LookupStage(name)
@@ -425,9 +430,12 @@ func describe(f *Figure) (string, string) {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d stages from %s to %s, each handing its artifacts to the next. ", len(f.Stages), f.Stages[0].Name, f.Stages[len(f.Stages)-1].Name)
-	if f.Colouring == "decisions" {
+	switch f.Colouring {
+	case "decisions":
 		b.WriteString("Boxes are coloured by the latest gate decisions: green passed, amber warned, red failed, grey none. ")
-	} else {
+	case "assessment":
+		b.WriteString("Stages are coloured by the assessment of their artifacts: green every artifact passed, amber some not gated yet, red one failed, grey none passes through; each shows the CoSAI AIMM level it reaches. Gate boxes show the checks in force. ")
+	default:
 		b.WriteString("Boxes are coloured by coverage: green the check is in force, grey the stage is not used, red outline a control no tool closes. ")
 	}
 	for _, s := range f.Stages {

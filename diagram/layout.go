@@ -120,8 +120,11 @@ func scene(f *Figure) (*node, int, int) {
 	heading := text(margin, margin+18, 18, "#212121", f.Title)
 	heading.bold = true
 	sub := "Boxes coloured by coverage: green in force, grey stage not used, red outline open gap."
-	if f.Colouring == "decisions" {
+	switch f.Colouring {
+	case "decisions":
 		sub = "Boxes coloured by the latest decisions: green passed, amber warned, red failed, grey none."
+	case "assessment":
+		sub = "Stages coloured by the assessment of their artifacts (green passed, amber not all gated, red failed, grey none), with the AIMM level reached; gate boxes: checks in force."
 	}
 	root.add(heading, text(margin, margin+38, 11, "#555555", sub))
 	pos := func(i int) (int, int) {
@@ -312,8 +315,11 @@ func shortTool(t string) string {
 func legend(f *Figure, x, y int) *node {
 	g := group("legend", "legend")
 	items := []Status{StatusCovered, StatusUnused, StatusGap}
-	if f.Colouring == "decisions" {
+	switch f.Colouring {
+	case "decisions":
 		items = []Status{StatusPass, StatusWarn, StatusFail, StatusNone, StatusGap}
+	case "assessment":
+		items = []Status{StatusPass, StatusWarn, StatusFail, StatusNone, StatusCovered, StatusGap}
 	}
 	for _, st := range items {
 		fill, _ := st.colours()

@@ -27,11 +27,12 @@ OpenSSF / Sigstore tools that act there, and the controls no tool closes.
 
 Without --pipeline every stage is drawn with its built-in gate and the
 boxes are coloured by coverage. With --pipeline the pipeline's gates and
-roles are drawn, and the boxes are coloured by the assessment of its
+roles are drawn, and the stages are coloured by the assessment of its
 artifacts (the one mlsec assess prints): green when every artifact passed
 the stage's gate, amber when some have not been gated, red when one
 failed, grey when none passes through; each stage shows the CoSAI AIMM
-level its artifacts reach. --colour coverage keeps the coverage colours.
+level its artifacts reach (gate boxes show the checks in force).
+--colour coverage keeps the coverage colours.
 
 --variant llmsecops adds knowledge ingestion (RAG corpora, prompts, tool
 manifests) and lists OWASP LLM Top 10 threats instead of OWASP ML.`,
@@ -40,8 +41,8 @@ manifests) and lists OWASP LLM Top 10 threats instead of OWASP ML.`,
 			if format != "svg" && format != "png" && format != "html" {
 				return mlsec.Errorf(mlsec.EINVALID, "--format %q: want svg, png or html", format)
 			}
-			if colour != "" && colour != "coverage" && colour != "decisions" {
-				return mlsec.Errorf(mlsec.EINVALID, "--colour %q: want coverage or decisions", colour)
+			if colour != "" && colour != "coverage" && colour != "assessment" {
+				return mlsec.Errorf(mlsec.EINVALID, "--colour %q: want coverage or assessment", colour)
 			}
 			if _, err := diagram.StageOrder(variant); err != nil {
 				return err
@@ -66,8 +67,8 @@ manifests) and lists OWASP LLM Top 10 threats instead of OWASP ML.`,
 					sc := lifecycle.Assess(pl, facts, nil)
 					opts.Assessment = &sc
 				}
-			} else if colour == "decisions" {
-				return mlsec.Errorf(mlsec.EINVALID, "--colour decisions needs --pipeline FILE (the artifacts whose decisions to show)")
+			} else if colour == "assessment" {
+				return mlsec.Errorf(mlsec.EINVALID, "--colour assessment needs --pipeline FILE (the artifacts to assess)")
 			}
 			fig, err := diagram.Build(opts)
 			if err != nil {
@@ -101,7 +102,7 @@ manifests) and lists OWASP LLM Top 10 threats instead of OWASP ML.`,
 	fl.StringVar(&variant, "variant", diagram.VariantMLSecOps, "figure: mlsecops (nine stages) or llmsecops (adds knowledge ingestion)")
 	fl.StringVar(&format, "format", "svg", "output format: svg, png or html")
 	fl.StringVarP(&output, "output", "o", "", "write the figure to FILE (default: standard output)")
-	fl.StringVar(&colour, "colour", "", "colour boxes by coverage or decisions (default: decisions with --pipeline, else coverage)")
+	fl.StringVar(&colour, "colour", "", "colour by coverage, or by the assessment of the pipeline's artifacts (default: assessment with --pipeline, else coverage)")
 	fl.Float64Var(&scale, "scale", 2, "PNG pixels per figure unit (0 < scale ≤ 4)")
 	fl.StringArrayVar(&trustedKeys, "trusted-key", nil, "NAME=PUB.pem: an extra trusted identity (repeatable)")
 	return cmd

@@ -40,7 +40,7 @@ func TestDiagramCommand(t *testing.T) {
 	for _, bad := range [][]string{
 		{"diagram", "--variant", "devsecops"},
 		{"diagram", "--format", "pdf"},
-		{"diagram", "--colour", "decisions"}, // needs --pipeline
+		{"diagram", "--colour", "assessment"}, // needs --pipeline
 		{"diagram", "--format", "png", "--scale", "9"},
 	} {
 		if code, _, _ := runCLI(t, bad...); code != 2 && !(bad[1] == "--format" && bad[2] == "png" && code != 0) {
@@ -73,7 +73,7 @@ artifacts:
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	for _, want := range []string{`data-colouring="decisions"`, `data-stage="ci" data-status="warn"`, `data-stage="data" data-status="none"`, `class="maturity" data-level="0"`, "model-owner: alice"} {
+	for _, want := range []string{`data-colouring="assessment"`, `data-stage="ci" data-status="warn"`, `data-stage="data" data-status="none"`, `class="maturity" data-level="0"`, "model-owner: alice"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("figure lacks %q", want)
 		}
