@@ -199,13 +199,14 @@ func Build(opts Options) (*Figure, error) {
 	if variant == VariantLLMSecOps {
 		threatFW = taxonomy.OWASPLLM2025
 	}
-	used := usedStages(opts.Pipeline)
+	used := map[string]bool{}
+	for _, st := range policy.UsedStages(opts.Pipeline) {
+		used[st] = true
+	}
 	boxes := map[string]lifecycle.StageBox{}
-	levels := map[string]lifecycle.StageBox{}
 	if opts.Assessment != nil {
 		for _, b := range opts.Assessment.Stages {
 			boxes[b.Stage] = b
-			levels[b.Stage] = b
 		}
 	}
 	f := &Figure{ID: opts.ID, Variant: variant, Colouring: "coverage"}
@@ -317,27 +318,6 @@ func Build(opts Options) (*Figure, error) {
 	}
 	f.Title, f.Desc = describe(f)
 	return f, nil
-}
-
-// usedStages is every stage without a pipeline, else the stages it
-// configures or its artifacts name.
-func usedStages(pl *lifecycle.Pipeline) map[string]bool {
-	out := map[string]bool{}
-	for _, st := range lifecycle.StageNames() {
-		if pl == nil {
-			out[st] = true
-			continue
-		}
-		if _, ok := pl.Stages[st]; ok {
-			out[st] = true
-		}
-		for _, a := range pl.Artifacts {
-			if slices.Contains(a.Stages, st) {
-				out[st] = true
-			}
-		}
-	}
-	return out
 }
 
 func kinds(ks []lifecycle.Kind) []string {
