@@ -55,7 +55,14 @@ func TestGuidesUpToDate(t *testing.T) {
 // TestGuideShape: every guide has the sections the issue asks for and at
 // least one runnable command block.
 func TestGuideShape(t *testing.T) {
+	index, err := os.ReadFile(filepath.Join(dir, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, st := range lifecycle.StageNames() {
+		if !strings.Contains(string(index), "]("+st+".md)") {
+			t.Errorf("docs/guides/README.md does not link %s.md", st)
+		}
 		b, err := os.ReadFile(filepath.Join(dir, st+".md"))
 		if err != nil {
 			continue // reported by TestGuidesUpToDate
