@@ -13,7 +13,10 @@ import (
 
 	"github.com/mlsecops/mlsec"
 	"github.com/mlsecops/mlsec/attest"
+	"github.com/mlsecops/mlsec/diagram"
+	"github.com/mlsecops/mlsec/lifecycle"
 	"github.com/mlsecops/mlsec/lineage"
+	"github.com/mlsecops/mlsec/policy"
 	"github.com/mlsecops/mlsec/server/ui"
 	"github.com/mlsecops/mlsec/signing"
 	"github.com/mlsecops/mlsec/store"
@@ -50,10 +53,7 @@ func (s *Server) mountUI(mux *http.ServeMux) error {
 		c, err := s.coverage("")
 		return "Framework coverage", c, err
 	}))
-	mux.Handle("GET /maturity", page("maturity", func(r *http.Request) (string, any, error) {
-		m, err := s.maturity(r.Context())
-		return "Maturity", m, err
-	}))
+	mux.Handle("GET /maturity", page("maturity", s.maturityPage))
 	mux.Handle("GET /login", http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		s.render(w, r, "login", http.StatusOK, pageData{Title: "Sign in", Data: loginData{Next: safeNext(req.URL.Query().Get("next")), CSRF: s.loginCSRF(w, req)}})
 	}))
@@ -248,7 +248,10 @@ type lifecycleData struct {
 	Name     string
 	Artifact *store.Artifact
 	Stages   []StageStatus
-	SVG      template.HTML
+	// Variant is the figure drawn: llmsecops (all ten stages, the
+	// default) or mlsecops.
+	Variant string
+	SVG     template.HTML
 }
 
 func (s *Server) lifecyclePage(r *http.Request) (string, any, error) {
@@ -277,22 +280,64 @@ func (s *Server) lifecyclePage(r *http.Request) (string, any, error) {
 		return "", nil, err
 	}
 	d.Artifact, d.Stages = sl.Artifact, sl.Stages
-	d.SVG = ui.LifecycleSVG(stageViews(sl.Stages))
+	d.Variant = r.URL.Query().Get("variant")
+	if d.Variant == "" {
+		d.Variant = diagram.VariantLLMSecOps
+	}
+	opts := diagram.Options{Variant: d.Variant, Pipeline: s.cfg.Pipeline, GateOf: s.figureGates()}
+	if d.Artifact != nil {
+		opts.Decisions = figureDecisions(sl.Stages)
+	}
+	fig, err := diagram.Build(opts)
+	if err != nil {
+		return "", nil, err
+	}
+	d.SVG = diagram.SVGString(fig)
 	return "Lifecycle", d, nil
 }
 
-func stageViews(stages []StageStatus) []ui.StageView {
-	var out []ui.StageView
+// maturityData is the maturity page: the API's answer and the lifecycle
+// figure coloured by the per-stage assessment, with each stage's level.
+type maturityData struct {
+	Maturity
+	SVG template.HTML
+}
+
+func (s *Server) maturityPage(r *http.Request) (string, any, error) {
+	m, err := s.maturity(r.Context())
+	if err != nil {
+		return "", nil, err
+	}
+	fig, err := diagram.Build(diagram.Options{Variant: diagram.VariantLLMSecOps, Pipeline: s.cfg.Pipeline, GateOf: s.figureGates(),
+		Assessment: &lifecycle.Scorecard{Stages: m.Stages}, ID: "maturity-figure"})
+	if err != nil {
+		return "", nil, err
+	}
+	return "Maturity", maturityData{Maturity: m, SVG: diagram.SVGString(fig)}, nil
+}
+
+// figureGates hands the figure the gates the server compiled at start-up
+// (nil, and the figure compiles the built-in or pipeline gates itself,
+// when the server runs another Gate).
+func (s *Server) figureGates() func(string) (*policy.Gate, error) {
+	pg, ok := s.decider.Gate().(*PolicyGate)
+	if !ok {
+		return nil
+	}
+	return func(stage string) (*policy.Gate, error) { return pg.StageGate(stage), nil }
+}
+
+// figureDecisions hands the latest decision of each gate to the lifecycle
+// figure (package diagram, the renderer `mlsec diagram` uses).
+func figureDecisions(stages []StageStatus) map[string][]diagram.GateDecision {
+	out := map[string][]diagram.GateDecision{}
 	for _, st := range stages {
-		v := ui.StageView{Name: st.Name, Title: st.Title}
 		for _, g := range st.Gates {
-			reason := ""
-			if len(g.Reasons) > 0 {
-				reason = g.Reasons[0]
+			if g.Result == "none" {
+				continue
 			}
-			v.Gates = append(v.Gates, ui.GateView{Name: g.Policy, Status: ui.Status(g.Result), Reason: reason})
+			out[st.Name] = append(out[st.Name], diagram.GateDecision{Policy: g.Policy, Result: g.Result, Reasons: g.Reasons})
 		}
-		out = append(out, v)
 	}
 	return out
 }
