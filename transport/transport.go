@@ -58,6 +58,10 @@ const (
 	MaxNameLength = 4096
 )
 
+// EvidencePaths returns where the signature and the claims file of the
+// artifact at path (which must exist) live.
+func EvidencePaths(path string) (sig, claims string, err error) { return evidencePaths(path) }
+
 // evidencePaths is the one place this package knows the evidence layout:
 // where the signature and the claims file of the artifact at path live.
 // Everything else asks it.
