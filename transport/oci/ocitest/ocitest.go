@@ -47,10 +47,14 @@ type Registry struct {
 
 // StartDistribution starts docker-registry with TLS on a loopback port and
 // stops it when the test ends. It skips the test when the program is not
-// installed (.ci/run installs it: apt-get install docker-registry).
+// installed (apt-get install docker-registry), or fails it when
+// MLSEC_REQUIRE_REGISTRY is set (.ci/run sets it).
 func StartDistribution(t testing.TB) *Registry {
 	t.Helper()
 	if _, err := os.Stat(DistributionBinary); err != nil {
+		if os.Getenv("MLSEC_REQUIRE_REGISTRY") != "" {
+			t.Fatalf("%s not installed and MLSEC_REQUIRE_REGISTRY is set", DistributionBinary)
+		}
 		t.Skipf("%s not installed (apt-get install docker-registry)", DistributionBinary)
 	}
 	dir := t.TempDir()
