@@ -172,7 +172,14 @@ func runPull(ctx context.Context, app *App, fl pullFlags, refArg, dest string) e
 		if err := writeNew(sigPath, s.Bundle); err != nil {
 			return pullRefused(app, dest, "signature: %v", err)
 		}
-		check, err = attest.VerifyArtifact(ctx, h, v, model)
+		// One pass: a directory of raw layers was hashed as it streamed.
+		applied := false
+		if p.Dir && !p.Archives {
+			check.Digest, applied, err = transport.VerifyStreamed(ctx, v, s.Bundle, p.Digests)
+		}
+		if !applied {
+			check, err = attest.VerifyArtifact(ctx, h, v, model)
+		}
 		if err == nil {
 			verified = true
 			break

@@ -6,6 +6,7 @@ import (
 	"cmp"
 	"compress/gzip"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"strings"
 
 	"github.com/klauspost/compress/zstd"
+	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sync/errgroup"
 	"oras.land/oras-go/v2/content"
@@ -54,6 +56,11 @@ type Pulled struct {
 	// quarantine directory.
 	Files []string
 	Bytes int64
+	// Digests are the SHA-256 digests of the files that arrived as raw
+	// layers, checked while they streamed (keyed like Files); Archives
+	// reports tar layers, whose files have no digest of their own here.
+	Digests  map[string][]byte
+	Archives bool
 	// Signatures are the OMS signature bundles found among the referrers
 	// (not yet verified); Claims the claim bundles in their pushed order.
 	Signatures []Evidence
@@ -84,7 +91,7 @@ func Pull(ctx context.Context, src Source, desc ocispec.Descriptor, dir string, 
 	if err != nil {
 		return nil, err
 	}
-	p := &Pulled{Manifest: desc, Dir: true, Format: "oci"}
+	p := &Pulled{Manifest: desc, Dir: true, Format: "oci", Digests: map[string][]byte{}}
 	switch {
 	case m.ArtifactType == ArtifactTypeModel || m.Config.MediaType == MediaTypeModelConfig ||
 		strings.HasPrefix(m.ArtifactType, modelPackPrefixV0):
@@ -148,10 +155,16 @@ func Pull(ctx context.Context, src Source, desc ocispec.Descriptor, dir string, 
 				return nil, artifactErr("file artifact %q holds %q", p.Name, j.name)
 			}
 			p.Files = append(p.Files, j.name)
+			if l.Digest.Algorithm() == digest.SHA256 {
+				if sum, err := hex.DecodeString(l.Digest.Encoded()); err == nil {
+					p.Digests[j.name] = sum
+				}
+			}
 		} else if !p.Dir {
 			return nil, artifactErr("file artifact %q holds an archive layer", p.Name)
 		}
 		p.Bytes += l.Size
+		p.Archives = p.Archives || arch != ""
 		jobs = append(jobs, j)
 	}
 	g, gctx := errgroup.WithContext(ctx)
