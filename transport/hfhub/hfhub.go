@@ -107,7 +107,9 @@ func NewClientFromEnv(getenv func(string) string) *Client {
 	return &Client{Endpoint: cmp.Or(getenv("HF_ENDPOINT"), DefaultEndpoint), Token: getenv("HF_TOKEN")}
 }
 
-func (c *Client) endpoint() string { return strings.TrimSuffix(cmp.Or(c.Endpoint, DefaultEndpoint), "/") }
+func (c *Client) endpoint() string {
+	return strings.TrimSuffix(cmp.Or(c.Endpoint, DefaultEndpoint), "/")
+}
 
 func (c *Client) retries() int {
 	if c.Retries <= 0 {
