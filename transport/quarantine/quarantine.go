@@ -17,10 +17,14 @@ import (
 // directory: landing never overwrites or merges.
 var ErrDestExists = errors.New("quarantine: destination exists and is not an empty directory")
 
-// Dir is a quarantine directory for one destination.
+// Dir is a quarantine directory for one destination. The artifact is
+// assembled in Path, a directory named like the destination inside a
+// private (0700) holding directory beside it, so that what is checked in
+// quarantine carries the name it will have when landed.
 type Dir struct {
-	dest string
-	path string
+	dest   string
+	holder string
+	path   string
 }
 
 // New creates a quarantine directory beside dest (in dest's parent, which
@@ -35,44 +39,50 @@ func New(dest string) (*Dir, error) {
 		return nil, err
 	}
 	parent := filepath.Dir(dest)
-	p, err := os.MkdirTemp(parent, ".mlsec-quarantine-"+filepath.Base(dest)+"-")
+	h, err := os.MkdirTemp(parent, ".mlsec-quarantine-"+filepath.Base(dest)+"-")
 	if err != nil {
 		return nil, fmt.Errorf("quarantine: %w", err)
 	}
-	return &Dir{dest: dest, path: p}, nil
+	p := filepath.Join(h, filepath.Base(dest))
+	if err := os.Mkdir(p, 0o755); err != nil {
+		os.RemoveAll(h)
+		return nil, fmt.Errorf("quarantine: %w", err)
+	}
+	return &Dir{dest: dest, holder: h, path: p}, nil
 }
 
-// Path returns the quarantine directory.
+// Path returns the directory to assemble the artifact in.
 func (q *Dir) Path() string { return q.path }
 
 // Dest returns the destination.
 func (q *Dir) Dest() string { return q.dest }
 
-// Land moves the quarantine directory to the destination in one rename.
-// The destination must not exist, or be an empty directory (which the
-// rename replaces). After Land the quarantine directory is gone.
+// Land moves the artifact to the destination in one rename. The
+// destination must not exist, or be an empty directory (which the rename
+// replaces). After Land the quarantine directory is gone.
 func (q *Dir) Land() error {
 	if err := checkDest(q.dest); err != nil {
 		return err
 	}
-	if err := os.Chmod(q.path, 0o755); err != nil {
-		return fmt.Errorf("quarantine: %w", err)
-	}
 	if err := rename(q.path, q.dest); err != nil {
 		return fmt.Errorf("quarantine: land %s: %w", q.dest, err)
 	}
-	q.path = ""
+	err := os.Remove(q.holder)
+	q.path, q.holder = "", ""
+	if err != nil {
+		return fmt.Errorf("quarantine: %w", err)
+	}
 	return nil
 }
 
 // Discard removes the quarantine directory and everything in it. It is a
 // no-op after Land, so `defer q.Discard()` is always safe.
 func (q *Dir) Discard() error {
-	if q.path == "" {
+	if q.holder == "" {
 		return nil
 	}
-	err := os.RemoveAll(q.path)
-	q.path = ""
+	err := os.RemoveAll(q.holder)
+	q.path, q.holder = "", ""
 	return err
 }
 

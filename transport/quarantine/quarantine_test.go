@@ -35,7 +35,10 @@ func TestLand(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(q.Path(), "m"), []byte("x"), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			qp := q.Path()
+			qp := filepath.Dir(q.Path())
+			if filepath.Base(q.Path()) != "out" {
+				t.Errorf("artifact assembled as %s, want the destination's name", q.Path())
+			}
 			if err := q.Land(); err != nil {
 				t.Fatal(err)
 			}
@@ -72,8 +75,8 @@ func TestDiscard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := q.Path()
-	os.WriteFile(filepath.Join(p, "m"), []byte("x"), 0o644)
+	p := filepath.Dir(q.Path())
+	os.WriteFile(filepath.Join(q.Path(), "m"), []byte("x"), 0o644)
 	if err := q.Discard(); err != nil {
 		t.Fatal(err)
 	}
