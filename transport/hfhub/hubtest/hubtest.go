@@ -15,8 +15,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -135,7 +137,7 @@ func (h *Hub) serveAPI(w http.ResponseWriter, r *http.Request) {
 		// Two entries a page; the cursor is the index.
 		var entries []map[string]any
 		entries = append(entries, map[string]any{"type": "directory", "oid": GitOID(nil), "size": 0, "path": "tokenizer"})
-		for _, p := range []string{"config.json", "model.safetensors", "tokenizer/tokenizer.json"} {
+		for _, p := range slices.Sorted(maps.Keys(h.Files)) {
 			b := h.Files[p]
 			e := map[string]any{"type": "file", "path": p, "size": len(b), "oid": GitOID(b)}
 			if h.LFS[p] {
