@@ -67,6 +67,7 @@ func DetectFile(name string, r io.ReaderAt, size int64) (Kind, error) {
 		case base == "keras_metadata.pb":
 			return KerasMetadata, nil
 		}
+		return detectInert(r, size)
 	}
 	return k, err
 }

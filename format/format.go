@@ -40,7 +40,28 @@ const (
 	HFTokenizerConfig Kind = "hf-tokenizer-config" // JSON object with a top-level "chat_template" key
 	ChatTemplate      Kind = "chat-template"       // chat_template.jinja (recognised by name)
 	KerasMetadata     Kind = "keras-metadata"      // keras_metadata.pb beside a tf.keras SavedModel (recognised by name)
+
+	// Inert formats: content positively recognised as something no
+	// supported loader executes. The scan verdict of these is "inert".
+	Empty             Kind = "empty"               // a file of zero bytes
+	Text              Kind = "text"                // UTF-8 text that is not a pickle program (README, vocab.txt, merges.txt)
+	JSON              Kind = "json"                // a complete JSON document (tokenizer.json, config.json)
+	Image             Kind = "image"               // PNG, JPEG, GIF, WebP, BMP, ICO image
+	SentencePiece     Kind = "sentencepiece"       // SentencePiece ModelProto (tokenizer.model, spiece.model)
+	TFCheckpointIndex Kind = "tf-checkpoint-index" // TensorFlow tensor bundle index (LevelDB table: *.index)
+	TFCheckpointData  Kind = "tf-checkpoint-data"  // TensorFlow tensor bundle data shard (*.data-NNNNN-of-NNNNN beside its index)
+	Msgpack           Kind = "msgpack"             // one complete MessagePack document (Flax *.msgpack)
 )
+
+// Inert reports whether k is an inert format: recognised content that no
+// supported loader executes.
+func Inert(k Kind) bool {
+	switch k {
+	case Empty, Text, JSON, Image, SentencePiece, TFCheckpointIndex, TFCheckpointData, Msgpack:
+		return true
+	}
+	return false
+}
 
 // Magic numbers and markers used by the sniffers.
 const (

@@ -31,10 +31,14 @@ type Tool struct {
 
 // Summary counts a scan's outcome.
 type Summary struct {
-	Artifacts   int            `json:"artifacts"`
-	Scanned     int            `json:"scanned"`
-	Skipped     int            `json:"skipped"`
-	Errors      int            `json:"errors"`
+	Artifacts int `json:"artifacts"`
+	Scanned   int `json:"scanned"`
+	Skipped   int `json:"skipped"`
+	Errors    int `json:"errors"`
+	// Analysed, Inert and NotAnalysed count artifacts by verdict.
+	Analysed    int            `json:"analysed"`
+	Inert       int            `json:"inert"`
+	NotAnalysed int            `json:"not_analysed"`
 	Findings    int            `json:"findings"`
 	BySeverity  map[string]int `json:"by_severity"`
 	MaxSeverity mlsec.Severity `json:"max_severity"`
@@ -78,6 +82,14 @@ func Summarize(res *scan.Result) Summary {
 		case scan.StatusError:
 			s.Errors++
 		}
+		switch a.Verdict {
+		case scan.VerdictAnalysed:
+			s.Analysed++
+		case scan.VerdictInert:
+			s.Inert++
+		case scan.VerdictNotAnalysed:
+			s.NotAnalysed++
+		}
 		for _, f := range a.Findings {
 			s.Findings++
 			s.BySeverity[f.Severity.String()]++
@@ -90,8 +102,10 @@ func Summarize(res *scan.Result) Summary {
 }
 
 // WriteTable writes a human-readable table: one line per finding, most
-// severe first, then a summary line. Artifacts that were skipped or failed
-// are listed when verbose is set.
+// severe first, then a summary line with the artifacts counted by verdict.
+// Artifacts that were not analysed are listed with the reason and limit
+// (they also have a finding); with verbose, inert ones are listed with
+// what they were recognised as.
 func WriteTable(w io.Writer, res *scan.Result, verbose bool) error {
 	fs := res.Findings()
 	sort.SliceStable(fs, func(i, j int) bool { return fs[i].Severity > fs[j].Severity })
@@ -104,15 +118,20 @@ func WriteTable(w io.Writer, res *scan.Result, verbose bool) error {
 		}
 		tw.Flush()
 	}
-	if verbose {
-		for _, a := range res.Artifacts {
-			if a.Status != scan.StatusScanned {
-				fmt.Fprintf(&b, "%s: %s (%s): %s\n", a.Path, a.Status, a.Format, a.Reason)
+	for _, a := range res.Artifacts {
+		switch {
+		case a.Verdict == scan.VerdictNotAnalysed:
+			fmt.Fprintf(&b, "%s: not analysed (%s): %s", a.Path, a.Format, oneLine(a.Reason))
+			if a.Limit != "" {
+				fmt.Fprintf(&b, " [limit %s]", a.Limit)
 			}
+			b.WriteString("\n")
+		case verbose && a.Verdict == scan.VerdictInert:
+			fmt.Fprintf(&b, "%s: inert (%s): %s\n", a.Path, a.Format, oneLine(a.Reason))
 		}
 	}
 	s := Summarize(res)
-	fmt.Fprintf(&b, "%d artifacts (%d scanned, %d skipped, %d errors), %d findings", s.Artifacts, s.Scanned, s.Skipped, s.Errors, s.Findings)
+	fmt.Fprintf(&b, "%d artifacts (%d analysed, %d inert, %d not analysed), %d findings", s.Artifacts, s.Analysed, s.Inert, s.NotAnalysed, s.Findings)
 	if s.Findings > 0 {
 		var parts []string
 		for _, sev := range []string{"critical", "high", "medium", "low", "info"} {

@@ -27,22 +27,34 @@ func sampleResult() *scan.Result {
 	rules := scan.NewRuleSet([]scan.Rule{
 		{ID: "T-CRIT", Severity: mlsec.SeverityCritical, Title: "Dangerous import", Description: "Imports a command runner.", Remediation: "Do not load it.", Mappings: m},
 		{ID: "T-MED", Severity: mlsec.SeverityMedium, Title: "Corrupt stream", Description: "The stream ends early.", Remediation: "Get a clean copy.", Mappings: m},
+		{ID: "T-NA", Severity: mlsec.SeverityHigh, Title: "File not analysed", Description: "Not analysed.", Remediation: "Do not load it.", Mappings: m},
 	})
 	return &scan.Result{
 		Rules: rules,
 		Artifacts: []scan.Artifact{
 			{
-				Path: "models/evil.pt", Format: format.PyTorchZip, Size: 1234, SHA256: strings.Repeat("ab", 32), Status: scan.StatusScanned,
-				Members: []scan.Member{{Name: "archive/data.pkl", Format: format.Pickle, Size: 99, Status: scan.StatusScanned}},
+				Path: "models/evil.pt", Format: format.PyTorchZip, Size: 1234, SHA256: strings.Repeat("ab", 32), Status: scan.StatusScanned, Verdict: scan.VerdictAnalysed,
+				Members: []scan.Member{{Name: "archive/data.pkl", Format: format.Pickle, Size: 99, Status: scan.StatusScanned, Verdict: scan.VerdictAnalysed}},
 				Findings: []mlsec.Finding{
 					rules.Finding("T-CRIT", "imports os.system", "os.system", 17),
 				},
 			},
 			{
-				Path: "models/broken.pkl", Format: format.Pickle, Size: 10, Status: scan.StatusScanned,
-				Findings: []mlsec.Finding{rules.Finding("T-MED", "", "", 9)},
+				Path: "models/broken.pkl", Format: format.Pickle, Size: 10, Status: scan.StatusError, Verdict: scan.VerdictNotAnalysed,
+				Reason: "pickle: stream ends early", Limit: "",
+				Findings: []mlsec.Finding{rules.Finding("T-MED", "", "", 9), rules.Finding("T-NA", "not analysed: pickle: stream ends early", "", -1)},
 			},
-			{Path: "models/readme.txt", Format: format.Unknown, Size: 5, Status: scan.StatusSkipped, Reason: "not a recognised model or archive format"},
+			{Path: "models/readme.txt", Format: format.Text, Size: 5, Status: scan.StatusSkipped, Verdict: scan.VerdictInert, Reason: "UTF-8 text (not a pickle program)"},
+			{
+				Path: "models/blob.bin", Format: format.Unknown, Size: 7, Status: scan.StatusSkipped, Verdict: scan.VerdictNotAnalysed,
+				Reason:   "not a recognised model, archive or inert format",
+				Findings: []mlsec.Finding{rules.Finding("T-NA", "not analysed: not a recognised model, archive or inert format", "", -1)},
+			},
+			{
+				Path: "models/bomb.zip", Format: format.Zip, Size: 42, Status: scan.StatusScanned, Verdict: scan.VerdictNotAnalysed,
+				Reason: "scan stopped: more than 10 container members", Limit: scan.LimitMaxMembers,
+				Findings: []mlsec.Finding{rules.Finding("T-NA", "not analysed: scan stopped: more than 10 container members (limit max_members)", "", -1)},
+			},
 		},
 	}
 }
@@ -96,8 +108,8 @@ func TestGolden(t *testing.T) {
 func TestSummary(t *testing.T) {
 	got := report.Summarize(fixPaths(sampleResult()))
 	want := report.Summary{
-		Artifacts: 3, Scanned: 2, Skipped: 1, Findings: 2,
-		BySeverity:  map[string]int{"critical": 1, "high": 0, "medium": 1, "low": 0, "info": 0},
+		Artifacts: 5, Scanned: 2, Skipped: 2, Errors: 1, Analysed: 1, Inert: 1, NotAnalysed: 3, Findings: 5,
+		BySeverity:  map[string]int{"critical": 1, "high": 3, "medium": 1, "low": 0, "info": 0},
 		MaxSeverity: mlsec.SeverityCritical,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {

@@ -110,6 +110,9 @@ type sarifArtifact struct {
 	Location sarifArtifactLocation `json:"location"`
 	Length   int64                 `json:"length"`
 	Hashes   map[string]string     `json:"hashes,omitempty"`
+	// Properties carry the scan verdict (analysed, inert, not-analysed),
+	// its reason and the limit hit.
+	Properties map[string]string `json:"properties,omitempty"`
 }
 
 // sarifLevel maps a severity to a SARIF result level.
@@ -195,6 +198,15 @@ func WriteSARIF(w io.Writer, res *scan.Result) error {
 		art := sarifArtifact{Location: sarifArtifactLocation{URI: uri(a.Path), Index: ai}, Length: a.Size}
 		if a.SHA256 != "" {
 			art.Hashes = map[string]string{"sha-256": a.SHA256}
+		}
+		if a.Verdict != "" {
+			art.Properties = map[string]string{"verdict": string(a.Verdict), "format": string(a.Format)}
+			if a.Reason != "" {
+				art.Properties["reason"] = a.Reason
+			}
+			if a.Limit != "" {
+				art.Properties["limit"] = a.Limit
+			}
 		}
 		run.Artifacts = append(run.Artifacts, art)
 		for _, f := range a.Findings {

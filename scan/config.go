@@ -6,6 +6,8 @@ import (
 	"os"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/mlsecops/mlsec"
 )
 
 // Config is the user's scan configuration (mlsec.yaml). It extends the
@@ -15,6 +17,19 @@ type Config struct {
 	Limits Limits `yaml:"limits"`
 	// Imports extends the pickle import allow- and denylists.
 	Imports ImportLists `yaml:"imports"`
+	// NotAnalysedSeverity is the severity of the MLSEC-SCAN finding every
+	// not-analysed file gets (unrecognised bytes, parse error, limit hit,
+	// detector crash). Unset means high; lowering it accepts the risk that
+	// a file nobody analysed is loaded.
+	NotAnalysedSeverity mlsec.Severity `yaml:"not_analysed_severity"`
+}
+
+// notAnalysedSeverity returns the configured severity, high by default.
+func (c Config) notAnalysedSeverity() mlsec.Severity {
+	if c.NotAnalysedSeverity == mlsec.SeverityNone {
+		return mlsec.SeverityHigh
+	}
+	return c.NotAnalysedSeverity
 }
 
 // ImportLists extends the pickle import policy. Entries are written

@@ -30,7 +30,15 @@ type Artifact struct {
 	// requested (a plain scan reads only what detection needs).
 	SHA256 string `json:"sha256,omitempty"`
 	Status Status `json:"status"`
+	// Verdict is analysed, inert or not-analysed: the worst verdict of the
+	// file itself and of every member scanned inside it.
+	Verdict Verdict `json:"verdict"`
+	// Reason explains Status and Verdict: what an inert file was shown to
+	// be, why a file was not analysed.
 	Reason string `json:"reason,omitempty"`
+	// Limit names the limit that was hit when Verdict is not-analysed
+	// because of one (see the Limit* constants).
+	Limit string `json:"limit,omitempty"`
 	// Facts are detector annotations such as a repository's name and revision.
 	Facts map[string]string `json:"facts,omitempty"`
 	// Members lists container members that were examined (capped).
@@ -44,7 +52,11 @@ type Member struct {
 	Format format.Kind `json:"format"`
 	Size   int64       `json:"size"`
 	Status Status      `json:"status"`
-	Reason string      `json:"reason,omitempty"`
+	// Verdict, Reason and Limit are as for Artifact, for this member alone
+	// (and what is nested in it).
+	Verdict Verdict `json:"verdict"`
+	Reason  string  `json:"reason,omitempty"`
+	Limit   string  `json:"limit,omitempty"`
 }
 
 // Result is the outcome of a scan run, artifacts in input order.

@@ -19,6 +19,14 @@ type Rule struct {
 	// Mappings tie the rule to OWASP ML/LLM Top 10, MITRE ATLAS and other
 	// catalogues in taxonomy/.
 	Mappings []mlsec.Mapping `yaml:"mappings" json:"mappings"`
+	// NotAnalysed marks a rule whose finding means the input was not
+	// (completely) analysed — a parse error or a limit hit the detector
+	// reports itself. The runner gives such an input the not-analysed
+	// verdict, as if the detector had called ReportNotAnalysed.
+	NotAnalysed bool `yaml:"not_analysed,omitempty" json:"not_analysed,omitempty"`
+	// Limit names the limit a NotAnalysed rule reports (see the Limit*
+	// constants), "" for parse errors.
+	Limit string `yaml:"limit,omitempty" json:"limit,omitempty"`
 }
 
 // rulesFile is the layout of a rules.yaml file.

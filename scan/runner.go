@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"runtime/debug"
 	"sort"
@@ -31,6 +32,9 @@ const (
 	RuleLimit      = "MLSEC-SCAN-002"
 	RulePanic      = "MLSEC-SCAN-003"
 	RuleSymlink    = "MLSEC-SCAN-004"
+	// RuleNotRecognised reports a file whose bytes are neither a supported
+	// model or archive format nor positively recognised as inert.
+	RuleNotRecognised = "MLSEC-SCAN-005"
 )
 
 // ErrLimit is returned by Sink.Nested when a cap stops the recursion.
@@ -62,6 +66,7 @@ type Runner struct {
 	rules  RuleSet
 	own    RuleSet
 	limits Limits
+	naSev  mlsec.Severity
 	opts   Options
 }
 
@@ -78,6 +83,7 @@ func NewRunner(detectors []Detector, cfg Config, opts Options) *Runner {
 		byKind: map[format.Kind][]Detector{},
 		own:    NewRuleSet(own),
 		limits: cfg.Limits.withDefaults(),
+		naSev:  cfg.notAnalysedSeverity(),
 		opts:   opts,
 	}
 	all := append([]Rule(nil), own...)
@@ -104,6 +110,8 @@ type job struct {
 	open  string // path to open (symlink target resolved)
 	dir   bool
 	issue *mlsec.Finding // a finding known before opening (e.g. symlink escape)
+	why   string         // why open is empty
+	inert string         // set for a link whose target is scanned elsewhere
 }
 
 // Scan examines every path: files directly, directories recursively. It
@@ -217,8 +225,9 @@ func (r *Runner) collect(root string) ([]job, error) {
 }
 
 // linkJob resolves a symbolic link found while walking a directory. Links
-// to regular files inside the allowed trees are followed; others become a
-// finding.
+// to regular files inside the allowed trees are followed. A link that
+// leaves them is a high finding, and its target, when it is a regular file,
+// is scanned all the same (loaders follow the link).
 func (r *Runner) linkJob(p string, allowed []string) job {
 	target, err := filepath.EvalSymlinks(p)
 	if err == nil {
@@ -226,18 +235,23 @@ func (r *Runner) linkJob(p string, allowed []string) job {
 	}
 	if err != nil {
 		f := r.own.Finding(RuleSymlink, fmt.Sprintf("symbolic link cannot be resolved: %v", err), "", -1)
-		return job{path: p, issue: &f}
+		return job{path: p, issue: &f, why: "symbolic link cannot be resolved"}
+	}
+	open, why := target, ""
+	fi, err := os.Stat(target)
+	if err != nil || !fi.Mode().IsRegular() {
+		open, why = "", "symbolic link to something that is not a regular file"
 	}
 	for _, a := range allowed {
 		if target == a || strings.HasPrefix(target, a+string(filepath.Separator)) {
-			if fi, err := os.Stat(target); err == nil && fi.Mode().IsRegular() {
-				return job{path: p, open: target}
+			if err == nil && fi.IsDir() {
+				return job{path: p, inert: "symbolic link to a directory inside the scanned tree (scanned there)"}
 			}
-			return job{path: p}
+			return job{path: p, open: open, why: why}
 		}
 	}
 	f := r.own.Finding(RuleSymlink, fmt.Sprintf("symbolic link points outside the scanned tree to %s", target), target, -1)
-	return job{path: p, issue: &f}
+	return job{path: p, open: open, why: why, issue: &f}
 }
 
 // hfCacheRoot returns the models--ORG--NAME (datasets--, spaces--)
@@ -263,42 +277,82 @@ func isHFCacheEntry(dir string) bool {
 	return false
 }
 
+// checkpointShard matches a TensorFlow tensor bundle data shard name.
+var checkpointShard = regexp.MustCompile(`^(.+)\.data-[0-9]{5}-of-[0-9]{5}$`)
+
+// isCheckpointShard reports whether path is named like a TensorFlow
+// checkpoint data shard (PREFIX.data-00000-of-00001) and PREFIX.index
+// beside it is a tensor bundle index by content. The shard holds raw
+// tensor bytes that TensorFlow only reads at the offsets its index names.
+func isCheckpointShard(path string) bool {
+	m := checkpointShard.FindStringSubmatch(path)
+	if m == nil {
+		return false
+	}
+	f, err := os.Open(m[1] + ".index")
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		return false
+	}
+	k, err := format.DetectFile(m[1]+".index", f, fi.Size())
+	return err == nil && k == format.TFCheckpointIndex
+}
+
 // scanJob scans one job; keep is false for directories with nothing to say.
 func (r *Runner) scanJob(ctx context.Context, j job) (art Artifact, keep bool) {
 	art = Artifact{Path: j.path, Format: format.Unknown, Findings: []mlsec.Finding{}}
 	st := &state{r: r, art: &art}
 	if j.issue != nil {
 		st.report(*j.issue, "")
-		art.Status = StatusSkipped
-		art.Reason = "symbolic link not followed"
+	}
+	if j.inert != "" {
+		art.Status, art.Verdict, art.Reason = StatusSkipped, VerdictInert, j.inert
 		return art, true
 	}
 	if j.open == "" {
 		art.Status = StatusSkipped
-		art.Reason = "symbolic link to something that is not a regular file"
+		art.Verdict = VerdictNotAnalysed
+		art.Reason = j.why
+		if art.Reason == "" {
+			art.Reason = "symbolic link to something that is not a regular file"
+		}
+		st.report(r.notAnalysedFinding(RuleNotRecognised, art.Reason, ""), "")
 		return art, true
 	}
 	if j.dir {
 		art.Format = format.HFRepo
+		art.Verdict = VerdictAnalysed
 		in := &Input{Path: j.path, Dir: j.open, Kind: format.HFRepo}
 		art.Status = StatusScanned
+		v := &inputVerdict{}
 		for _, d := range r.dirDet {
-			st.run(ctx, d, in, &sink{st: st, in: in})
+			st.run(ctx, d, in, &sink{st: st, in: in, v: v})
 		}
-		return art, len(art.Findings) > 0 || len(art.Facts) > 0
+		if v.na {
+			art.Verdict, art.Reason, art.Limit = VerdictNotAnalysed, v.reason, v.limit
+			st.report(r.notAnalysedFinding(v.rule(), v.message(), ""), "")
+		}
+		return art, len(art.Findings) > 0 || len(art.Facts) > 0 || v.na
 	}
 	f, err := os.Open(j.open)
 	if err != nil {
 		art.Status = StatusError
+		art.Verdict = VerdictNotAnalysed
 		art.Reason = err.Error()
-		st.report(r.own.Finding(RuleParseError, fmt.Sprintf("cannot open: %v", err), "", -1), "")
+		st.report(r.notAnalysedFinding(RuleParseError, fmt.Sprintf("not analysed: cannot open: %v", err), ""), "")
 		return art, true
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
 		art.Status = StatusError
+		art.Verdict = VerdictNotAnalysed
 		art.Reason = err.Error()
+		st.report(r.notAnalysedFinding(RuleParseError, fmt.Sprintf("not analysed: cannot stat: %v", err), ""), "")
 		return art, true
 	}
 	art.Size = fi.Size()
@@ -306,13 +360,20 @@ func (r *Runner) scanJob(ctx context.Context, j job) (art Artifact, keep bool) {
 		h := sha256.New()
 		if _, err := io.Copy(h, io.NewSectionReader(f, 0, art.Size)); err != nil {
 			art.Status = StatusError
+			art.Verdict = VerdictNotAnalysed
 			art.Reason = fmt.Sprintf("digest: %v", err)
+			st.report(r.notAnalysedFinding(RuleParseError, "not analysed: "+art.Reason, ""), "")
 			return art, true
 		}
 		art.SHA256 = hex.EncodeToString(h.Sum(nil))
 	}
 	in := &Input{Path: j.path, R: f, Size: art.Size}
-	art.Format, art.Status, art.Reason = st.dispatch(ctx, in)
+	o := st.dispatch(ctx, in, j.open)
+	art.Format, art.Status, art.Verdict, art.Reason, art.Limit = o.kind, o.status, o.verdict, o.reason, o.limit
+	if o.verdict != VerdictNotAnalysed && st.worst.verdict == VerdictNotAnalysed {
+		// A member was not analysed: so was the artifact as a whole.
+		art.Verdict, art.Reason, art.Limit = VerdictNotAnalysed, "member "+st.worst.member+" not analysed: "+st.worst.reason, st.worst.limit
+	}
 	return art, true
 }
 
@@ -323,7 +384,11 @@ type state struct {
 	art     *Artifact
 	members int
 	bytes   int64
-	limited bool
+	// worst is the first not-analysed member, for the artifact's verdict.
+	worst struct {
+		verdict               Verdict
+		member, reason, limit string
+	}
 }
 
 func (st *state) report(f mlsec.Finding, member string) {
@@ -342,57 +407,154 @@ func (st *state) report(f mlsec.Finding, member string) {
 	st.art.Findings = append(st.art.Findings, f)
 }
 
-// dispatch detects in's format and runs its detectors.
-func (st *state) dispatch(ctx context.Context, in *Input) (format.Kind, Status, string) {
-	kind, err := format.DetectFile(in.Path+"!"+in.Member, in.R, in.Size)
-	if err != nil {
-		st.report(st.r.own.Finding(RuleParseError, err.Error(), "", -1), in.Member)
-		return format.Unknown, StatusError, err.Error()
-	}
-	in.Kind = kind
-	ds := st.r.byKind[kind]
-	if len(ds) == 0 {
-		reason := "no detector yet"
-		if kind == format.Unknown {
-			reason = "not a recognised model or archive format"
-		}
-		return kind, StatusSkipped, reason
-	}
-	status := StatusScanned
-	reason := ""
-	for _, d := range ds {
-		if s, why := st.run(ctx, d, in, &sink{st: st, in: in}); s == StatusError {
-			status, reason = s, why
-		}
-	}
-	return kind, status, reason
+// inputVerdict collects what detectors say about one input's verdict.
+type inputVerdict struct {
+	mu            sync.Mutex
+	na            bool
+	crash         bool
+	reason, limit string
 }
 
-// run calls one detector, turning errors and panics into findings.
+// mark records the first reason the input was not analysed.
+func (v *inputVerdict) mark(limit, reason string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.na {
+		return
+	}
+	v.na, v.reason, v.limit = true, reason, limit
+}
+
+// rule returns the runner rule that reports v.
+func (v *inputVerdict) rule() string {
+	switch {
+	case v.crash:
+		return RulePanic
+	case v.limit != "":
+		return RuleLimit
+	}
+	return RuleParseError
+}
+
+func (v *inputVerdict) message() string {
+	m := "not analysed: " + v.reason
+	if v.limit != "" {
+		m += " (limit " + v.limit + ")"
+	}
+	return m
+}
+
+// notAnalysedFinding builds the finding of a not-analysed input at the
+// configured severity.
+func (r *Runner) notAnalysedFinding(rule, message, subject string) mlsec.Finding {
+	f := r.own.Finding(rule, message, subject, -1)
+	f.Severity = r.naSev
+	return f
+}
+
+// outcome is how one input's scan ended.
+type outcome struct {
+	kind          format.Kind
+	status        Status
+	verdict       Verdict
+	reason, limit string
+}
+
+// dispatch detects in's format and runs its detectors. name is the file
+// name used for name-dependent recognition (the opened path for artifacts,
+// the member name for members).
+func (st *state) dispatch(ctx context.Context, in *Input, name string) outcome {
+	r := st.r
+	if in.Member != "" {
+		name = in.Path + "!" + in.Member
+	}
+	kind, err := format.DetectFile(name, in.R, in.Size)
+	if err != nil {
+		st.report(r.notAnalysedFinding(RuleParseError, "not analysed: "+err.Error(), ""), in.Member)
+		return outcome{kind: format.Unknown, status: StatusError, verdict: VerdictNotAnalysed, reason: err.Error()}
+	}
+	if kind == format.Unknown && in.Member == "" && isCheckpointShard(name) {
+		kind = format.TFCheckpointData
+	}
+	in.Kind = kind
+	ds := r.byKind[kind]
+	if len(ds) == 0 && format.Inert(kind) {
+		return outcome{kind: kind, status: StatusSkipped, verdict: VerdictInert, reason: format.InertReason(kind)}
+	}
+	if len(ds) == 0 {
+		reason := "not a recognised model, archive or inert format"
+		if kind != format.Unknown {
+			reason = "no detector for format " + string(kind)
+		}
+		st.report(r.notAnalysedFinding(RuleNotRecognised, "not analysed: "+reason, ""), in.Member)
+		return outcome{kind: kind, status: StatusSkipped, verdict: VerdictNotAnalysed, reason: reason}
+	}
+	o := outcome{kind: kind, status: StatusScanned, verdict: VerdictAnalysed}
+	v := &inputVerdict{}
+	for _, d := range ds {
+		if s, why := st.run(ctx, d, in, &sink{st: st, in: in, v: v}); s == StatusError {
+			o.status, o.reason = s, why
+		}
+	}
+	if v.na {
+		o.verdict, o.reason, o.limit = VerdictNotAnalysed, v.reason, v.limit
+		st.report(r.notAnalysedFinding(v.rule(), v.message(), ""), in.Member)
+	}
+	return o
+}
+
+// run calls one detector, turning errors and panics into the not-analysed
+// verdict of the input.
 func (st *state) run(ctx context.Context, d Detector, in *Input, s *sink) (status Status, reason string) {
 	defer func() {
 		if p := recover(); p != nil {
 			st.r.opts.Log.Error("detector panic", "detector", d.Name(), "path", in.Path, "member", in.Member, "panic", p, "stack", string(debug.Stack()))
-			st.report(st.r.own.Finding(RulePanic, fmt.Sprintf("detector %s crashed: %v", d.Name(), p), d.Name(), -1), in.Member)
-			status, reason = StatusError, fmt.Sprintf("detector %s crashed", d.Name())
+			reason = fmt.Sprintf("detector %s crashed: %v", d.Name(), p)
+			s.v.mark("", reason)
+			s.v.mu.Lock()
+			s.v.crash = true
+			s.v.mu.Unlock()
+			status = StatusError
 		}
 	}()
-	if err := d.Scan(ctx, in, s); err != nil && !errors.Is(err, ErrLimit) {
-		st.report(st.r.own.Finding(RuleParseError, fmt.Sprintf("%s: %v", d.Name(), err), d.Name(), -1), in.Member)
-		return StatusError, err.Error()
+	err := d.Scan(ctx, in, s)
+	switch {
+	case err == nil:
+		return StatusScanned, ""
+	case errors.Is(err, ErrLimit):
+		// Nested marked the input with the cap that stopped it.
+		s.v.mark("", fmt.Sprintf("%s: %v", d.Name(), err))
+		return StatusScanned, ""
 	}
-	return StatusScanned, ""
+	if why, limit, ok := asNotAnalysed(err); ok {
+		s.v.mark(limit, fmt.Sprintf("%s: %s", d.Name(), why))
+		return StatusScanned, ""
+	}
+	s.v.mark("", fmt.Sprintf("%s: %v", d.Name(), err))
+	return StatusError, err.Error()
 }
 
 // sink is the Sink handed to a detector for one input.
 type sink struct {
 	st *state
 	in *Input
+	v  *inputVerdict
 }
 
-var _ Sink = (*sink)(nil)
+var (
+	_ Sink                = (*sink)(nil)
+	_ NotAnalysedReporter = (*sink)(nil)
+)
 
-func (s *sink) Report(f mlsec.Finding) { s.st.report(f, s.in.Member) }
+func (s *sink) Report(f mlsec.Finding) {
+	if r, ok := s.st.r.rules[f.RuleID]; ok && r.NotAnalysed {
+		s.v.mark(r.Limit, f.Message)
+	}
+	s.st.report(f, s.in.Member)
+}
+
+// NotAnalysed implements NotAnalysedReporter.
+func (s *sink) NotAnalysed(limit, reason string) { s.v.mark(limit, reason) }
 
 func (s *sink) Limits() Limits { return s.st.r.limits }
 
@@ -419,31 +581,28 @@ func (s *sink) Nested(ctx context.Context, name string, r io.ReaderAt, size int6
 	st.mu.Lock()
 	st.members++
 	st.bytes += size
-	var why string
+	var why, limit string
 	switch {
 	case s.in.Depth+1 > lim.MaxDepth:
-		why = fmt.Sprintf("container nesting deeper than %d", lim.MaxDepth)
+		why, limit = fmt.Sprintf("container nesting deeper than %d at %s", lim.MaxDepth, member), LimitMaxDepth
 	case st.members > lim.MaxMembers:
-		why = fmt.Sprintf("more than %d container members", lim.MaxMembers)
+		why, limit = fmt.Sprintf("more than %d container members", lim.MaxMembers), LimitMaxMembers
 	case st.bytes > lim.MaxTotalBytes:
-		why = fmt.Sprintf("more than %d bytes of container members", lim.MaxTotalBytes)
-	}
-	limited := st.limited
-	if why != "" {
-		st.limited = true
+		why, limit = fmt.Sprintf("more than %d bytes of container members", lim.MaxTotalBytes), LimitMaxTotalBytes
 	}
 	st.mu.Unlock()
 	if why != "" {
-		if !limited {
-			st.report(st.r.own.Finding(RuleLimit, "scan stopped: "+why, "", -1), member)
-		}
+		s.v.mark(limit, "scan stopped: "+why)
 		return ErrLimit
 	}
 	in := &Input{Path: s.in.Path, Member: member, R: r, Size: size, Depth: s.in.Depth + 1}
-	kind, status, reason := st.dispatch(ctx, in)
+	o := st.dispatch(ctx, in, "")
 	st.mu.Lock()
 	if len(st.art.Members) < maxReportedMembers {
-		st.art.Members = append(st.art.Members, Member{Name: member, Format: kind, Size: size, Status: status, Reason: reason})
+		st.art.Members = append(st.art.Members, Member{Name: member, Format: o.kind, Size: size, Status: o.status, Verdict: o.verdict, Reason: o.reason, Limit: o.limit})
+	}
+	if o.verdict == VerdictNotAnalysed && st.worst.verdict == "" {
+		st.worst.verdict, st.worst.member, st.worst.reason, st.worst.limit = o.verdict, member, o.reason, o.limit
 	}
 	st.mu.Unlock()
 	return nil

@@ -139,20 +139,20 @@ func write(t *testing.T, dir, name string, data []byte) string {
 }
 
 type brief struct {
-	Path, Format, Status string
-	Rules                []string
-	Members              []string
+	Path, Format, Status, Verdict string
+	Rules                         []string
+	Members                       []string
 }
 
 func summarize(res *scan.Result) []brief {
 	var out []brief
 	for _, a := range res.Artifacts {
-		b := brief{Path: filepath.Base(a.Path), Format: string(a.Format), Status: string(a.Status)}
+		b := brief{Path: filepath.Base(a.Path), Format: string(a.Format), Status: string(a.Status), Verdict: string(a.Verdict)}
 		for _, f := range a.Findings {
 			b.Rules = append(b.Rules, f.RuleID+"@"+f.Location.Member)
 		}
 		for _, m := range a.Members {
-			b.Members = append(b.Members, m.Name+":"+string(m.Format))
+			b.Members = append(b.Members, m.Name+":"+string(m.Format)+":"+string(m.Verdict))
 		}
 		out = append(out, b)
 	}
@@ -166,6 +166,7 @@ func TestRunner(t *testing.T) {
 	write(t, dir, "c_panic.pkl", pickleBytes("panic"))
 	write(t, dir, "d_fail.pkl", pickleBytes("fail"))
 	write(t, dir, "e_readme.txt", []byte("just text\n"))
+	write(t, dir, "e_unknown.bin", []byte("\x00\x01\x02 neither model nor inert"))
 	inner := zipOf(t, map[string][]byte{"x/evil.bin": pickleBytes("evil")})
 	write(t, dir, "f_nested.zip", zipOf(t, map[string][]byte{"inner.zip": inner, "ok.pkl": pickleBytes("fine")}))
 	write(t, dir, "sub/g.pkl", pickleBytes("evil again"))
@@ -176,14 +177,15 @@ func TestRunner(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []brief{
-		{Path: "a_clean.pkl", Format: "pickle", Status: "scanned"},
-		{Path: "b_evil.json", Format: "pickle", Status: "scanned", Rules: []string{"FAKE-001@"}},
-		{Path: "c_panic.pkl", Format: "pickle", Status: "error", Rules: []string{scan.RulePanic + "@"}},
-		{Path: "d_fail.pkl", Format: "pickle", Status: "error", Rules: []string{scan.RuleParseError + "@"}},
-		{Path: "e_readme.txt", Format: "unknown", Status: "skipped"},
-		{Path: "f_nested.zip", Format: "zip", Status: "scanned", Rules: []string{"FAKE-001@inner.zip!x/evil.bin"},
-			Members: []string{"inner.zip!x/evil.bin:pickle", "inner.zip:zip", "ok.pkl:pickle"}},
-		{Path: "g.pkl", Format: "pickle", Status: "scanned", Rules: []string{"FAKE-001@"}},
+		{Path: "a_clean.pkl", Format: "pickle", Status: "scanned", Verdict: "analysed"},
+		{Path: "b_evil.json", Format: "pickle", Status: "scanned", Verdict: "analysed", Rules: []string{"FAKE-001@"}},
+		{Path: "c_panic.pkl", Format: "pickle", Status: "error", Verdict: "not-analysed", Rules: []string{scan.RulePanic + "@"}},
+		{Path: "d_fail.pkl", Format: "pickle", Status: "error", Verdict: "not-analysed", Rules: []string{scan.RuleParseError + "@"}},
+		{Path: "e_readme.txt", Format: "text", Status: "skipped", Verdict: "inert"},
+		{Path: "e_unknown.bin", Format: "unknown", Status: "skipped", Verdict: "not-analysed", Rules: []string{scan.RuleNotRecognised + "@"}},
+		{Path: "f_nested.zip", Format: "zip", Status: "scanned", Verdict: "analysed", Rules: []string{"FAKE-001@inner.zip!x/evil.bin"},
+			Members: []string{"inner.zip!x/evil.bin:pickle:analysed", "inner.zip:zip:analysed", "ok.pkl:pickle:analysed"}},
+		{Path: "g.pkl", Format: "pickle", Status: "scanned", Verdict: "analysed", Rules: []string{"FAKE-001@"}},
 	}
 	if diff := cmp.Diff(want, summarize(res)); diff != "" {
 		t.Errorf("result (-want +got):\n%s", diff)
@@ -213,10 +215,11 @@ func TestRunnerLimits(t *testing.T) {
 		path   string
 		limits scan.Limits
 		want   string
+		limit  string
 	}{
-		{"depth", deep, scan.Limits{MaxDepth: 3}, "deeper than 3"},
-		{"members", many, scan.Limits{MaxMembers: 10}, "more than 10 container members"},
-		{"bytes", many, scan.Limits{MaxTotalBytes: 100}, "more than 100 bytes"},
+		{"depth", deep, scan.Limits{MaxDepth: 3}, "deeper than 3", scan.LimitMaxDepth},
+		{"members", many, scan.Limits{MaxMembers: 10}, "more than 10 container members", scan.LimitMaxMembers},
+		{"bytes", many, scan.Limits{MaxTotalBytes: 100}, "more than 100 bytes", scan.LimitMaxTotalBytes},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg, err := scan.ParseConfig(nil)
@@ -245,6 +248,9 @@ func TestRunnerLimits(t *testing.T) {
 			if len(limit) != 1 || !strings.Contains(limit[0].Message, tc.want) || limit[0].Severity != mlsec.SeverityHigh {
 				t.Errorf("limit findings = %+v, want one mentioning %q", limit, tc.want)
 			}
+			if a := res.Artifacts[0]; a.Verdict != scan.VerdictNotAnalysed || a.Limit != tc.limit {
+				t.Errorf("verdict = %s (limit %q, %s), want not-analysed, limit %q", a.Verdict, a.Limit, a.Reason, tc.limit)
+			}
 		})
 	}
 }
@@ -265,9 +271,9 @@ func TestRunnerSymlinks(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []brief{
-		{Path: "alias.pkl", Format: "pickle", Status: "scanned", Rules: []string{"FAKE-001@"}},
-		{Path: "escape.pkl", Format: "unknown", Status: "skipped", Rules: []string{scan.RuleSymlink + "@"}},
-		{Path: "real.pkl", Format: "pickle", Status: "scanned", Rules: []string{"FAKE-001@"}},
+		{Path: "alias.pkl", Format: "pickle", Status: "scanned", Verdict: "analysed", Rules: []string{"FAKE-001@"}},
+		{Path: "escape.pkl", Format: "pickle", Status: "scanned", Verdict: "analysed", Rules: []string{scan.RuleSymlink + "@", "FAKE-001@"}},
+		{Path: "real.pkl", Format: "pickle", Status: "scanned", Verdict: "analysed", Rules: []string{"FAKE-001@"}},
 	}
 	if diff := cmp.Diff(want, summarize(res)); diff != "" {
 		t.Errorf("result (-want +got):\n%s", diff)
@@ -285,8 +291,9 @@ func TestRunnerDigestAndMissing(t *testing.T) {
 	if got, want := res.Artifacts[0].SHA256, hex.EncodeToString(sum[:]); got != want {
 		t.Errorf("sha256 = %q, want %q", got, want)
 	}
-	if res.Artifacts[0].Status != scan.StatusSkipped || res.Artifacts[0].Reason != "no detector yet" {
-		t.Errorf("status = %s (%s), want skipped: no detector yet", res.Artifacts[0].Status, res.Artifacts[0].Reason)
+	if a := res.Artifacts[0]; a.Status != scan.StatusSkipped || a.Verdict != scan.VerdictNotAnalysed || a.Reason != "no detector for format pickle" ||
+		len(a.Findings) != 1 || a.Findings[0].RuleID != scan.RuleNotRecognised || a.Findings[0].Severity != mlsec.SeverityHigh {
+		t.Errorf("artifact = %+v, want skipped, not-analysed (no detector for format pickle), one high %s", a, scan.RuleNotRecognised)
 	}
 	_, err = scan.NewRunner(nil, scan.DefaultConfig(), scan.Options{}).Scan(context.Background(), []string{filepath.Join(dir, "missing")})
 	if mlsec.ExitCode(err) != mlsec.ExitUsage || mlsec.ErrorCode(err) != mlsec.EIO {
@@ -334,7 +341,7 @@ func TestRunnerHFCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []brief{{Path: "model.pkl", Format: "pickle", Status: "scanned", Rules: []string{"FAKE-001@"}}}
+	want := []brief{{Path: "model.pkl", Format: "pickle", Status: "scanned", Verdict: "analysed", Rules: []string{"FAKE-001@"}}}
 	if diff := cmp.Diff(want, summarize(res)); diff != "" {
 		t.Errorf("result (-want +got):\n%s", diff)
 	}

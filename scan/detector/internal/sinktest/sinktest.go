@@ -30,6 +30,9 @@ type Sink struct {
 	Findings []mlsec.Finding
 	// Members maps full member names ("a!b") to their content.
 	Members map[string][]byte
+	// Declared records scan.ReportNotAnalysed calls as
+	// "member: limit: reason".
+	Declared []string
 
 	prefix string
 	depth  int
@@ -76,6 +79,11 @@ func (s *Sink) Report(f mlsec.Finding) {
 		f.Location.Member = s.prefix + "!" + f.Location.Member
 	}
 	s.Findings = append(s.Findings, f)
+}
+
+// NotAnalysed implements scan.NotAnalysedReporter.
+func (s *Sink) NotAnalysed(limit, reason string) {
+	s.Declared = append(s.Declared, s.prefix+": "+limit+": "+reason)
 }
 
 // Limits implements scan.Sink.

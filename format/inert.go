@@ -1,0 +1,430 @@
+package format
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"unicode/utf8"
+
+	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/mlsecops/mlsec/format/pickle"
+)
+
+// Bounds of the inert sniffers. Each walks the whole input once, reading
+// it sequentially and allocating nothing proportional to it.
+const (
+	// maxInertBytes caps the size of a file the text, JSON, msgpack and
+	// SentencePiece sniffers walk (larger ones stay Unknown).
+	maxInertBytes = 1 << 30
+	// maxMsgpackDepth caps MessagePack nesting.
+	maxMsgpackDepth = 64
+)
+
+// inertReasons says in words what each inert kind was recognised as.
+var inertReasons = map[Kind]string{
+	Empty:             "empty file",
+	Text:              "UTF-8 text that is not a pickle program",
+	JSON:              "JSON document",
+	Image:             "image",
+	SentencePiece:     "SentencePiece model (protobuf)",
+	TFCheckpointIndex: "TensorFlow checkpoint index (tensor bundle table)",
+	TFCheckpointData:  "TensorFlow checkpoint data shard (raw tensor bytes read through its index)",
+	Msgpack:           "MessagePack document",
+}
+
+// InertReason describes what an inert kind was recognised as, "" for
+// other kinds.
+func InertReason(k Kind) string { return inertReasons[k] }
+
+// sniffInert recognises content no supported loader executes. It runs only
+// after every model, archive and name rule has declined the input, so a
+// pickle, zip, HDF5 ... with an innocent name or an innocent head is never
+// classed inert. Unknown means "not shown inert".
+func sniffInert(r io.ReaderAt, size int64, head []byte) Kind {
+	switch {
+	case size == 0:
+		return Empty
+	case isImage(head, size):
+		return Image
+	case isTFIndex(r, size):
+		return TFCheckpointIndex
+	case size > maxInertBytes:
+		return Unknown
+	}
+	if isText(r, size) {
+		if isInertJSON(r, size, head) {
+			return JSON
+		}
+		if isPickleProgram(r, size) {
+			return Pickle
+		}
+		return Text
+	}
+	if isSentencePiece(r, size) {
+		return SentencePiece
+	}
+	if isMsgpack(r, size, head) {
+		return Msgpack
+	}
+	return Unknown
+}
+
+// isImage recognises PNG, JPEG, GIF, WebP and BMP by their signatures and
+// header fields.
+func isImage(head []byte, size int64) bool {
+	switch {
+	case bytes.HasPrefix(head, []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR")):
+		return true
+	case len(head) >= 4 && head[0] == 0xff && head[1] == 0xd8 && head[2] == 0xff && head[3] >= 0xc0:
+		return true
+	case bytes.HasPrefix(head, []byte("GIF87a")), bytes.HasPrefix(head, []byte("GIF89a")):
+		return true
+	case len(head) >= 16 && string(head[:4]) == "RIFF" && string(head[8:12]) == "WEBP" &&
+		int64(binary.LittleEndian.Uint32(head[4:8]))+8 == size:
+		return true
+	case len(head) >= 18 && string(head[:2]) == "BM" && int64(binary.LittleEndian.Uint32(head[2:6])) == size &&
+		binary.LittleEndian.Uint32(head[14:18]) >= 12:
+		return true
+	}
+	return false
+}
+
+// tfTableMagic ends every LevelDB-format table, which is what a TensorFlow
+// tensor bundle index (*.index) is.
+const tfTableMagic = 0xdb4775248b80fb57
+
+// isTFIndex recognises a LevelDB table by its 48-byte footer: two block
+// handles (varint offset and size, inside the file) and the magic number.
+func isTFIndex(r io.ReaderAt, size int64) bool {
+	if size < 48 {
+		return false
+	}
+	var foot [48]byte
+	if _, err := r.ReadAt(foot[:], size-48); err != nil && !errors.Is(err, io.EOF) {
+		return false
+	}
+	if binary.LittleEndian.Uint64(foot[40:]) != tfTableMagic {
+		return false
+	}
+	b := foot[:40]
+	for i := 0; i < 2; i++ { // metaindex and index block handles
+		off, n := binary.Uvarint(b)
+		if n <= 0 {
+			return false
+		}
+		b = b[n:]
+		l, n := binary.Uvarint(b)
+		if n <= 0 || off > uint64(size) || l > uint64(size)-off {
+			return false
+		}
+		b = b[n:]
+	}
+	return true
+}
+
+// isText reports whether the input is UTF-8 text: valid UTF-8 with no
+// control characters other than tab, line feed, vertical tab, form feed,
+// carriage return and escape.
+func isText(r io.ReaderAt, size int64) bool {
+	br := bufio.NewReaderSize(io.NewSectionReader(r, 0, size), 64<<10)
+	for {
+		c, n, err := br.ReadRune()
+		if errors.Is(err, io.EOF) {
+			return true
+		}
+		if err != nil || (c == utf8.RuneError && n == 1) {
+			return false
+		}
+		if c < 0x20 && c != '\t' && c != '\n' && c != '\v' && c != '\f' && c != '\r' && c != 0x1b || c == 0x7f {
+			return false
+		}
+	}
+}
+
+// isInertJSON reports whether the input is exactly one JSON object or
+// array (after an optional byte order mark). Documents a loader turns into
+// objects are not inert: Keras model configurations ("class_name", which
+// model_from_json instantiates, Lambda layers included) and jsonpickle
+// ("py/object", "py/reduce").
+func isInertJSON(r io.ReaderAt, size int64, head []byte) bool {
+	t := bytes.TrimLeft(bytes.TrimPrefix(head, []byte("\xef\xbb\xbf")), " \t\r\n")
+	if len(t) == 0 || (t[0] != '{' && t[0] != '[') {
+		return false
+	}
+	off := int64(len(head) - len(t))
+	dec := json.NewDecoder(io.NewSectionReader(r, off, size-off))
+	depth := 0
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		switch v := tok.(type) {
+		case json.Delim:
+			if v == '{' || v == '[' {
+				depth++
+			} else {
+				depth--
+			}
+		case string:
+			switch v {
+			case "class_name", "py/object", "py/reduce", "py/function", "py/type", "py/repr":
+				return false
+			}
+		}
+		if depth == 0 {
+			break
+		}
+	}
+	_, err := dec.Token()
+	return errors.Is(err, io.EOF) // exactly one document
+}
+
+// errPickleProgram stops the disassembly at a STOP reached cleanly.
+var errPickleProgram = errors.New("format: pickle program")
+
+// isPickleProgram reports whether text disassembles, opcode by opcode from
+// its first byte, into a pickle program that calls or imports something and
+// reaches STOP: a protocol 0 pickle is printable text, and pickle.load runs
+// it whatever the sniffer thought of its head.
+func isPickleProgram(r io.ReaderAt, size int64) bool {
+	calls := false
+	err := pickle.Ops(context.Background(), r, size, func(op pickle.Op) error {
+		switch op.Name {
+		case "GLOBAL", "INST", "STACK_GLOBAL", "REDUCE", "OBJ", "NEWOBJ", "NEWOBJ_EX", "BUILD", "EXT1", "EXT2", "EXT4":
+			calls = true
+		case "STOP":
+			return errPickleProgram
+		}
+		return nil
+	})
+	return errors.Is(err, errPickleProgram) && calls
+}
+
+// isSentencePiece recognises a SentencePiece ModelProto: top-level fields
+// 1 (pieces), 2 (trainer_spec), 3 (normalizer_spec), 4 (self_test_data) and
+// 5 (denormalizer_spec), all length-delimited, at least one piece, and
+// every piece a message whose field 1 is a UTF-8 string, field 2 a float
+// score and field 3 a type enum. The whole input must be consumed.
+func isSentencePiece(r io.ReaderAt, size int64) bool {
+	br := bufio.NewReaderSize(io.NewSectionReader(r, 0, size), 64<<10)
+	pieces := 0
+	var buf []byte
+	for {
+		num, typ, err := readTag(br)
+		if errors.Is(err, io.EOF) {
+			return pieces > 0
+		}
+		if err != nil || typ != protowire.BytesType || num < 1 || num > 5 {
+			return false
+		}
+		n, err := binary.ReadUvarint(br)
+		if err != nil || n > uint64(size) {
+			return false
+		}
+		if num != 1 {
+			if _, err := br.Discard(int(n)); err != nil {
+				return false
+			}
+			continue
+		}
+		if n > 1<<16 {
+			return false
+		}
+		buf = append(buf[:0], make([]byte, n)...)
+		if _, err := io.ReadFull(br, buf); err != nil || !isPiece(buf) {
+			return false
+		}
+		pieces++
+	}
+}
+
+// readTag reads one protobuf field tag.
+func readTag(br *bufio.Reader) (protowire.Number, protowire.Type, error) {
+	v, err := binary.ReadUvarint(br)
+	if err != nil {
+		return 0, 0, err
+	}
+	num, typ := protowire.DecodeTag(v)
+	if num < protowire.MinValidNumber {
+		return 0, 0, errors.New("bad tag")
+	}
+	return num, typ, nil
+}
+
+// isPiece checks one SentencePiece message.
+func isPiece(b []byte) bool {
+	hasPiece := false
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return false
+		}
+		b = b[n:]
+		switch {
+		case num == 1 && typ == protowire.BytesType:
+			v, n := protowire.ConsumeBytes(b)
+			if n < 0 || !utf8.Valid(v) {
+				return false
+			}
+			b, hasPiece = b[n:], true
+		case num == 2 && typ == protowire.Fixed32Type:
+			_, n := protowire.ConsumeFixed32(b)
+			if n < 0 {
+				return false
+			}
+			b = b[n:]
+		case num == 3 && typ == protowire.VarintType:
+			v, n := protowire.ConsumeVarint(b)
+			if n < 0 || v > 6 {
+				return false
+			}
+			b = b[n:]
+		default:
+			return false
+		}
+	}
+	return hasPiece
+}
+
+// isMsgpack reports whether the input is exactly one MessagePack map (what
+// flax.serialization.to_bytes writes), nested at most maxMsgpackDepth
+// deep. Extension types carry bytes only (Flax uses them for arrays).
+func isMsgpack(r io.ReaderAt, size int64, head []byte) bool {
+	if len(head) == 0 || !(head[0]&0xf0 == 0x80 || head[0] == 0xde || head[0] == 0xdf) {
+		return false
+	}
+	br := bufio.NewReaderSize(io.NewSectionReader(r, 0, size), 64<<10)
+	if err := skipMsgpack(br, 0); err != nil {
+		return false
+	}
+	_, err := br.ReadByte()
+	return errors.Is(err, io.EOF)
+}
+
+var errMsgpack = errors.New("format: not msgpack")
+
+// skipMsgpack reads one MessagePack object.
+func skipMsgpack(br *bufio.Reader, depth int) error {
+	if depth > maxMsgpackDepth {
+		return errMsgpack
+	}
+	c, err := br.ReadByte()
+	if err != nil {
+		return errMsgpack
+	}
+	u := func(n int) (uint64, error) {
+		var b [8]byte
+		if _, err := io.ReadFull(br, b[:n]); err != nil {
+			return 0, errMsgpack
+		}
+		var v uint64
+		for _, x := range b[:n] {
+			v = v<<8 | uint64(x)
+		}
+		return v, nil
+	}
+	skip := func(n uint64) error {
+		if n > maxInertBytes {
+			return errMsgpack
+		}
+		if _, err := br.Discard(int(n)); err != nil {
+			return errMsgpack
+		}
+		return nil
+	}
+	items := func(n uint64, per int) error {
+		for i := uint64(0); i < n*uint64(per); i++ {
+			if err := skipMsgpack(br, depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	switch {
+	case c <= 0x7f, c >= 0xe0, c == 0xc0, c == 0xc2, c == 0xc3:
+		return nil
+	case c&0xf0 == 0x80:
+		return items(uint64(c&0x0f), 2)
+	case c&0xf0 == 0x90:
+		return items(uint64(c&0x0f), 1)
+	case c&0xe0 == 0xa0:
+		return skip(uint64(c & 0x1f))
+	}
+	switch c {
+	case 0xcc, 0xd0:
+		return skip(1)
+	case 0xcd, 0xd1:
+		return skip(2)
+	case 0xca, 0xce, 0xd2:
+		return skip(4)
+	case 0xcb, 0xcf, 0xd3:
+		return skip(8)
+	case 0xc4, 0xd9: // bin8, str8
+		n, err := u(1)
+		if err != nil {
+			return err
+		}
+		return skip(n)
+	case 0xc5, 0xda:
+		n, err := u(2)
+		if err != nil {
+			return err
+		}
+		return skip(n)
+	case 0xc6, 0xdb:
+		n, err := u(4)
+		if err != nil {
+			return err
+		}
+		return skip(n)
+	case 0xd4, 0xd5, 0xd6, 0xd7, 0xd8: // fixext 1, 2, 4, 8, 16
+		return skip(1 + (1 << (c - 0xd4)))
+	case 0xc7, 0xc8, 0xc9: // ext 8, 16, 32
+		n, err := u(1 << (c - 0xc7))
+		if err != nil {
+			return err
+		}
+		return skip(n + 1)
+	case 0xdc:
+		n, err := u(2)
+		if err != nil {
+			return err
+		}
+		return items(n, 1)
+	case 0xdd:
+		n, err := u(4)
+		if err != nil {
+			return err
+		}
+		return items(n, 1)
+	case 0xde:
+		n, err := u(2)
+		if err != nil {
+			return err
+		}
+		return items(n, 2)
+	case 0xdf:
+		n, err := u(4)
+		if err != nil {
+			return err
+		}
+		return items(n, 2)
+	}
+	return errMsgpack
+}
+
+// detectInert reads the head again and runs sniffInert.
+func detectInert(r io.ReaderAt, size int64) (Kind, error) {
+	head := make([]byte, min(size, HeadSize))
+	if _, err := r.ReadAt(head, 0); err != nil && !errors.Is(err, io.EOF) {
+		return Unknown, fmt.Errorf("format: read head: %w", err)
+	}
+	return sniffInert(r, size, head), nil
+}
