@@ -16,7 +16,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/mlsecops/mlsec/attest"
+	"github.com/mlsecops/mlsec/evidence"
 )
 
 // Role says what a member of an artifact is.
@@ -62,17 +62,14 @@ const (
 // artifact at path (which must exist) live.
 func EvidencePaths(path string) (sig, claims string, err error) { return evidencePaths(path) }
 
-// evidencePaths is the one place this package knows the evidence layout:
-// where the signature and the claims file of the artifact at path live.
-// Everything else asks it.
+// evidencePaths asks the evidence-layout resolver (package evidence) where
+// the signature and the claims file of the artifact at path live.
 func evidencePaths(path string) (sig, claims string, err error) {
-	if sig, err = attest.SignaturePath(path); err != nil {
+	p, err := evidence.Locate(path)
+	if err != nil {
 		return "", "", err
 	}
-	if claims, err = attest.ClaimsPath(path); err != nil {
-		return "", "", err
-	}
-	return sig, claims, nil
+	return p.Signature, p.Claims, nil
 }
 
 // Collect lists the artifact at path: every regular file of a directory

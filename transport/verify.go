@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/mlsecops/mlsec/attest"
+	"github.com/mlsecops/mlsec/evidence"
 	"github.com/mlsecops/mlsec/signing"
 )
 
@@ -29,7 +30,7 @@ func VerifyStreamed(ctx context.Context, v signing.Verifier, bundle []byte, file
 		return "", false, nil
 	}
 	for _, it := range signed.Items {
-		if it.Shard || it.Path == "." || it.Path == attest.DefaultSignatureName || it.Path == attest.ClaimsFileName {
+		if it.Shard || it.Path == "." || evidence.IsInside(it.Path) {
 			return "", false, nil
 		}
 	}
