@@ -34,6 +34,7 @@ type serveFlags struct {
 	hubRoot   string
 	logFormat string
 	logLevel  string
+	tls       tlsFlags
 }
 
 func newServeCmd(app *App) *cobra.Command {
@@ -83,6 +84,7 @@ the server down gracefully.`,
 	f.StringVar(&fl.hubRoot, "hub-root", "", "confine API-started hub scans to directories inside `DIR`")
 	f.StringVar(&fl.logFormat, "log-format", "json", "log format: json|text")
 	f.StringVar(&fl.logLevel, "log-level", "info", "log level: debug|info|warn|error")
+	fl.tls.register(f)
 	return cmd
 }
 
@@ -172,7 +174,11 @@ func runServe(ctx context.Context, app *App, fl serveFlags) error {
 	if err != nil {
 		return mlsec.Errorf(mlsec.EIO, "serve: %w", err)
 	}
-	fmt.Fprintf(app.Stdout, "mlsec serving on http://%s (dashboard /, API /api/v1/, OpenAPI /api/openapi.json)\n", ln.Addr())
+	ln, scheme, err := fl.tls.listener(ln) // serve_tls.go
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(app.Stdout, "mlsec serving on %s://%s (dashboard /, API /api/v1/, OpenAPI /api/openapi.json)\n", scheme, ln.Addr())
 	return srv.Serve(ctx, ln)
 }
 

@@ -58,7 +58,7 @@ func StartDistribution(t testing.TB) *Registry {
 		t.Skipf("%s not installed (apt-get install docker-registry)", DistributionBinary)
 	}
 	dir := t.TempDir()
-	caFile, certFile, keyFile := writeTLS(t, dir)
+	caFile, certFile, keyFile := WriteTLS(t, dir)
 	port := freePort(t)
 	cfg := fmt.Sprintf(`version: 0.1
 log:
@@ -136,8 +136,9 @@ func freePort(t testing.TB) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// writeTLS writes a test CA and a server certificate for 127.0.0.1.
-func writeTLS(t testing.TB, dir string) (caFile, certFile, keyFile string) {
+// WriteTLS writes a fresh test CA (ca.pem) and a server certificate for
+// 127.0.0.1 and localhost (cert.pem, key.pem) into dir.
+func WriteTLS(t testing.TB, dir string) (caFile, certFile, keyFile string) {
 	t.Helper()
 	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	now := time.Now()
