@@ -81,7 +81,7 @@ func (s *Server) apiRoutes() []route {
 			Body: "binary", Status: 201, Response: "ArtifactPut", Upload: true},
 		{Method: "GET", Path: "/api/v1/artifacts/{digest}/blob", Perm: PermRead, Handle: s.handleDownload, ID: "downloadArtifact", Tag: "artifacts",
 			Summary: "Download an uploaded artifact's bytes, with Content-Digest; cut off if the stored bytes fail their digest",
-			Params: []param{pathParam("digest", "artifact digest sha256:HEX")}, Status: 200, Response: "binary"},
+			Params:  []param{pathParam("digest", "artifact digest sha256:HEX")}, Status: 200, Response: "binary"},
 		{Method: "GET", Path: "/api/v1/artifacts/{digest}", Perm: PermRead, Handle: s.handleArtifact, ID: "getArtifact", Tag: "artifacts",
 			Summary: "An artifact with its finding counts", Params: []param{digest}, Status: 200, Response: "ArtifactDetail"},
 		{Method: "GET", Path: "/api/v1/artifacts/{digest}/findings", Perm: PermRead, Handle: s.handleArtifactFindings, ID: "artifactFindings", Tag: "findings",
