@@ -61,3 +61,31 @@ func ignored(name string, ignores []string) bool {
 	}
 	return false
 }
+
+// SignedDigests returns the SHA-256 digest of every file the signature in
+// sigPath records, by slash path, when it uses the files method with
+// SHA-256 over a directory (nil otherwise). The signature is not verified:
+// the digests only let a push stream each file once, and the registry
+// checks them against the bytes it receives.
+func SignedDigests(sigPath string) map[string][]byte {
+	data, err := signing.ReadBundleFile(sigPath)
+	if err != nil {
+		return nil
+	}
+	b, err := signing.ReadBundle(data)
+	if err != nil {
+		return nil
+	}
+	m, err := signing.ParseStatement(b.GetDsseEnvelope().GetPayload())
+	if err != nil || m.Serialization.Method != signing.MethodFiles || (m.Serialization.Hash != signing.SHA256 && m.Serialization.Hash != "") {
+		return nil
+	}
+	out := make(map[string][]byte, len(m.Items))
+	for _, it := range m.Items {
+		if it.Shard || it.Path == "." || len(it.Digest) != 32 {
+			return nil
+		}
+		out[it.Path] = it.Digest
+	}
+	return out
+}

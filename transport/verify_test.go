@@ -70,6 +70,15 @@ func TestVerifyStreamed(t *testing.T) {
 	if _, _, err := transport.VerifyStreamed(ctx, &signing.KeyVerifier{Key: &other.PublicKey}, files256, sums); !errors.Is(err, signing.ErrInvalidSignature) {
 		t.Errorf("wrong key: %v", err)
 	}
+	if got := transport.SignedDigests(writeSig(t, files256)); len(got) != 2 || string(got["a.bin"]) != string(sums["a.bin"]) {
+		t.Errorf("SignedDigests %x", got)
+	}
+	if got := transport.SignedDigests(writeSig(t, sign(signing.HashOptions{Method: signing.MethodShards}))); got != nil {
+		t.Errorf("SignedDigests of a shard signature: %x", got)
+	}
+	if got := transport.SignedDigests(filepath.Join(t.TempDir(), "none.sig")); got != nil {
+		t.Errorf("SignedDigests of no signature: %x", got)
+	}
 	// Signatures the layer digests cannot stand for: the caller hashes.
 	for name, opts := range map[string]signing.HashOptions{
 		"shards": {Method: signing.MethodShards},
@@ -79,4 +88,12 @@ func TestVerifyStreamed(t *testing.T) {
 			t.Errorf("%s: applied=%v err=%v", name, applied, err)
 		}
 	}
+}
+
+func writeSig(t *testing.T, b []byte) string {
+	p := filepath.Join(t.TempDir(), "model.sig")
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

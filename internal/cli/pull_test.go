@@ -148,6 +148,15 @@ func TestPushPullJourney(t *testing.T) {
 	}
 	assertUntouched(t, dest)
 
+	// A model changed since it was signed: the registry refuses the
+	// upload of the digest the signature names.
+	f, _ := os.OpenFile(filepath.Join(model, "model.safetensors"), os.O_APPEND|os.O_WRONLY, 0)
+	f.Write([]byte("tampered"))
+	f.Close()
+	if r := mlsecRun(t, "push", "--ca-file", reg.CAFile, model, "oci://"+reg.Host+"/team/model:v2"); r.code != 2 || !strings.Contains(r.stderr, "still match its signature") {
+		t.Errorf("push of a model changed since signing: %+v", r)
+	}
+
 	// Trust flags are required.
 	if r := mlsecRun(t, "pull", "--ca-file", reg.CAFile, pinned, filepath.Join(dir, "x")); r.code != 2 || !strings.Contains(r.stderr, "--key") {
 		t.Errorf("pull without trust: %+v", r)

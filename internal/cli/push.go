@@ -64,7 +64,13 @@ It prints the pinned reference oci://REGISTRY/REPO@sha256:... to pull by.`,
 			if err != nil {
 				return usageError(err)
 			}
-			res, err := oci.Push(ctx, repo, ref.Reference, a, oci.PushOptions{})
+			var known map[string][]byte
+			if a.Dir {
+				if sig, _, err := transport.EvidencePaths(args[0]); err == nil {
+					known = transport.SignedDigests(sig)
+				}
+			}
+			res, err := oci.Push(ctx, repo, ref.Reference, a, oci.PushOptions{KnownDigests: known})
 			if err != nil {
 				return mlsec.Errorf(mlsec.EIO, "push: %w", err)
 			}

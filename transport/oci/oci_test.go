@@ -3,6 +3,7 @@ package oci_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -160,6 +161,32 @@ func TestPushPull(t *testing.T) {
 			}
 			if diff := cmp.Diff(wantTypes, types); diff != "" {
 				t.Errorf("layer media types (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// A known digest that does not match the file (a model changed since it
+// was signed) is refused by the registry itself.
+func TestPushKnownDigestMismatch(t *testing.T) {
+	for name, start := range map[string]func(testing.TB) *ocitest.Registry{
+		"distribution":  ocitest.StartDistribution,
+		"referrers-api": func(t testing.TB) *ocitest.Registry { return ocitest.StartReferrers(t, nil) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			repo := repoFor(t, start(t), "m")
+			src := filepath.Join(t.TempDir(), "m")
+			writeTree(t, src, map[string]string{"w.bin": "actual bytes"})
+			a, _ := transport.Collect(src)
+			right := sha256.Sum256([]byte("actual bytes"))
+			wrong := sha256.Sum256([]byte("signed bytes"))
+			if _, err := oci.Push(context.Background(), repo, "ok", a, oci.PushOptions{KnownDigests: map[string][]byte{"w.bin": right[:]}}); err != nil {
+				t.Fatalf("push with the right known digest: %v", err)
+			}
+			repo2 := repoFor(t, start(t), "m")
+			_, err := oci.Push(context.Background(), repo2, "bad", a, oci.PushOptions{KnownDigests: map[string][]byte{"w.bin": wrong[:]}})
+			if err == nil || !strings.Contains(err.Error(), "still match its signature") {
+				t.Fatalf("push with a stale known digest: %v", err)
 			}
 		})
 	}

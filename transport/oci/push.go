@@ -44,6 +44,12 @@ type PushOptions struct {
 	Concurrency int
 	// Created is recorded in the model config (default: now).
 	Created time.Time
+	// KnownDigests are SHA-256 digests of model files by member name,
+	// typically from the model's OMS signature (transport.SignedDigests).
+	// A file with a known digest is streamed to the registry in one pass,
+	// without hashing it first: the registry checks the digest as the
+	// upload completes, so a file that no longer matches is refused there.
+	KnownDigests map[string][]byte
 }
 
 // modelConfig is the ModelPack model config (application/vnd.cncf.model.config.v1+json).
@@ -90,7 +96,7 @@ func Push(ctx context.Context, dst Pusher, tag string, a *transport.Artifact, o 
 	g.SetLimit(o.Concurrency)
 	for i, m := range models {
 		g.Go(func() error {
-			d, err := pushFile(gctx, dst, m)
+			d, err := pushFile(gctx, dst, m, o.KnownDigests[m.Name])
 			res.Layers[i] = d
 			return err
 		})
@@ -175,37 +181,53 @@ func Push(ctx context.Context, dst Pusher, tag string, a *transport.Artifact, o 
 	return res, nil
 }
 
-// pushFile hashes a file, then streams it to the registry unless the
-// registry has it already.
-func pushFile(ctx context.Context, dst Pusher, m transport.Member) (ocispec.Descriptor, error) {
+// pushFile streams a file to the registry unless the registry has it
+// already. Without a known digest it hashes the file first (two passes).
+func pushFile(ctx context.Context, dst Pusher, m transport.Member, known []byte) (ocispec.Descriptor, error) {
 	f, err := os.Open(m.Path)
 	if err != nil {
 		return ocispec.Descriptor{}, fmt.Errorf("oci: %w", err)
 	}
 	defer f.Close()
-	h := sha256.New()
-	n, err := io.CopyBuffer(h, f, make([]byte, 1<<20))
+	fi, err := f.Stat()
 	if err != nil {
-		return ocispec.Descriptor{}, fmt.Errorf("oci: %s: %w", m.Path, err)
+		return ocispec.Descriptor{}, fmt.Errorf("oci: %w", err)
+	}
+	n := fi.Size()
+	sum := known
+	if len(sum) != sha256.Size {
+		h := sha256.New()
+		if n, err = io.CopyBuffer(h, f, make([]byte, 1<<20)); err != nil {
+			return ocispec.Descriptor{}, fmt.Errorf("oci: %s: %w", m.Path, err)
+		}
+		sum = h.Sum(nil)
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return ocispec.Descriptor{}, fmt.Errorf("oci: %w", err)
+		}
 	}
 	desc := ocispec.Descriptor{
 		MediaType: layerMediaType(m.Name),
-		Digest:    digest.NewDigestFromBytes(digest.SHA256, h.Sum(nil)),
+		Digest:    digest.NewDigestFromBytes(digest.SHA256, sum),
 		Size:      n,
 		Annotations: map[string]string{
 			AnnotationFilepath: m.Name,
 			annotationTitle:    m.Name,
 		},
 	}
-	if ok, err := dst.Exists(ctx, desc); err == nil && ok {
-		return desc, nil
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return ocispec.Descriptor{}, fmt.Errorf("oci: %w", err)
+	// A blob the registry has is skipped only when this file was hashed
+	// here: a known digest vouches for the signed bytes, not for this
+	// file, so the upload itself has to prove it.
+	if len(known) != sha256.Size {
+		if ok, err := dst.Exists(ctx, desc); err == nil && ok {
+			return desc, nil
+		}
 	}
 	// The registry checks the digest at the end of the upload: a file
-	// that changed since it was hashed is refused there.
+	// that changed since it was hashed (or signed) is refused there.
 	if err := dst.Push(ctx, desc, bufio.NewReaderSize(io.LimitReader(f, n), 1<<20)); err != nil && !isAlreadyExists(err) {
+		if known != nil {
+			return ocispec.Descriptor{}, fmt.Errorf("oci: push %s: %w (does the file still match its signature? mlsec verify)", m.Name, err)
+		}
 		return ocispec.Descriptor{}, fmt.Errorf("oci: push %s: %w", m.Name, err)
 	}
 	return desc, nil
