@@ -90,5 +90,11 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxPickleOps <= 0 {
 		l.MaxPickleOps = d.MaxPickleOps
 	}
+	if l.MaxInflatedBytes <= 0 {
+		l.MaxInflatedBytes = d.MaxInflatedBytes
+	}
+	if l.MaxInflatedMembers <= 0 {
+		l.MaxInflatedMembers = d.MaxInflatedMembers
+	}
 	return l
 }

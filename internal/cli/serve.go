@@ -103,14 +103,32 @@ func runServe(ctx context.Context, app *App, fl serveFlags) error {
 	default:
 		return usageError(fmt.Errorf("--log-format must be json or text, not %q", fl.logFormat))
 	}
-	if err := os.MkdirAll(fl.data, 0o700); err != nil {
-		return mlsec.Errorf(mlsec.EIO, "serve: %w", err)
-	}
 	if fl.database != "" && !dial.IsPostgres(fl.database) {
 		return usageError(errors.New("--database must be a postgres:// URL (omit it for the embedded SQLite)"))
 	}
 	if fl.maxUpload <= 0 || fl.maxBody <= 0 {
 		return usageError(fmt.Errorf("--max-upload and --max-body must be positive byte counts (got %d and %d)", fl.maxUpload, fl.maxBody))
+	}
+	if fl.workers < 0 {
+		return usageError(errors.New("--workers must not be negative"))
+	}
+	if fl.database == "" && fl.workers == 0 && !fl.inline {
+		return usageError(errors.New("with the embedded SQLite store jobs run in this process: --workers must be at least 1 (or use --inline)"))
+	}
+	// Bind first: a second serve on a busy port fails before it creates
+	// the data directory, the database or the admin token.
+	ln, err := net.Listen("tcp", fl.addr)
+	if err != nil {
+		return mlsec.Errorf(mlsec.EIO, "serve: %w", err)
+	}
+	defer ln.Close() // closed by Serve too; this covers the early returns
+	// HTTPS with --tls-cert/--tls-key (serve_tls.go).
+	ln, scheme, err := fl.tls.listener(ln)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(fl.data, 0o700); err != nil {
+		return mlsec.Errorf(mlsec.EIO, "serve: %w", err)
 	}
 	dc := dial.Config{DataDir: fl.data, DatabaseURL: fl.database, Log: log}
 	st, err := dial.Open(ctx, dc)
@@ -121,12 +139,6 @@ func runServe(ctx context.Context, app *App, fl serveFlags) error {
 	blobs, err := dial.Blobs(dc)
 	if err != nil {
 		return mlsec.Errorf(mlsec.EIO, "serve: %w", err)
-	}
-	if fl.workers < 0 {
-		return usageError(errors.New("--workers must not be negative"))
-	}
-	if fl.database == "" && fl.workers == 0 && !fl.inline {
-		return usageError(errors.New("with the embedded SQLite store jobs run in this process: --workers must be at least 1 (or use --inline)"))
 	}
 	gs, err := fl.gate.load(log)
 	if err != nil {
@@ -167,14 +179,6 @@ func runServe(ctx context.Context, app *App, fl serveFlags) error {
 		return err
 	}
 	srv, err := server.New(cfg)
-	if err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", fl.addr)
-	if err != nil {
-		return mlsec.Errorf(mlsec.EIO, "serve: %w", err)
-	}
-	ln, scheme, err := fl.tls.listener(ln) // serve_tls.go
 	if err != nil {
 		return err
 	}
