@@ -407,8 +407,13 @@ func readEvidence(ctx context.Context, src Source, desc ocispec.Descriptor, p *P
 	slices.SortStableFunc(claims, func(a, b claim) int {
 		return cmp.Or(cmp.Compare(a.idx, b.idx), strings.Compare(string(a.ev.Referrer.Digest), string(b.ev.Referrer.Digest)))
 	})
+	seen := map[string]bool{} // a claim pushed twice (two pushes of one manifest) is kept once
 	for _, c := range claims {
-		p.Claims = append(p.Claims, c.ev)
+		k := string(digest.FromBytes(c.ev.Bundle))
+		if !seen[k] {
+			seen[k] = true
+			p.Claims = append(p.Claims, c.ev)
+		}
 	}
 	return nil
 }
