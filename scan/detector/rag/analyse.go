@@ -292,10 +292,13 @@ type pattern struct {
 
 func (a *Analyser) patterns() []pattern {
 	return []pattern{
-		{a.reOverride, RuleInstruction, "order to drop prior instructions", []string{"ignor", "disregard", "forget"}, 0, 240, false},
-		{a.reAddressed, RuleInstruction, "text addressed to a model", []string{"note", "message", "instruction", "attention", "important", "reminder", "if you are", " this"}, 60, 120, false},
+		{a.reOverride, RuleInstruction, "order to drop prior instructions", []string{"ignore ", "disregard ", "forget "}, 0, 120, false},
+		{a.reAddressed, RuleInstruction, "text addressed to a model", []string{"llm", "assistant", "language model", "chatbot", "copilot", "gpt", " ai ", " ai:", " ai,", " ai.", " ais ", "ai agent"}, 60, 60, false},
 		{a.reRole, RuleRole, "chat control sequence", []string{"<|", "<<SYS>>", "[INST]", "<start_of_turn>"}, 0, 80, true},
-		{a.reCoerce, RuleCoerce, "coercion", []string{"the user", " tool"}, 120, 120, false},
+		{a.reCoerce, RuleCoerce, "coercion", []string{"not tell", "n't tell", "never tell", "not inform", "n't inform", "not mention", "n't mention", "never mention",
+			"not reveal", "n't reveal", "never reveal", "not disclose", "n't disclose", "not show", "n't show", "not alert", "not notify",
+			"without asking", "without telling", "without informing", "without notifying", "without alerting", "without consulting",
+			"silently", "secretly", "quietly", "covertly"}, 8, 120, false},
 	}
 }
 
