@@ -43,6 +43,10 @@ var ErrHTMLDepth = errors.New("rag: hidden HTML nested too deep")
 // patterns are case-insensitive and matched against text from which
 // zero-width characters were removed. An Analyser is safe for concurrent use.
 type Analyser struct {
+	// pats are the instruction patterns; first2 marks the first two bytes
+	// of every anchor of pats[i] in bit i.
+	pats   []pattern
+	first2 []uint8
 	// hosts are the allowlisted link hosts.
 	hosts         []string
 	reOverride    *regexp.Regexp
@@ -63,6 +67,18 @@ type Analyser struct {
 
 // NewAnalyser compiles the patterns.
 func NewAnalyser() *Analyser {
+	a := newAnalyser()
+	a.pats = a.patterns()
+	a.first2 = make([]uint8, 1<<16)
+	for i, p := range a.pats {
+		for _, an := range p.anchors {
+			a.first2[int(an[0])<<8|int(an[1])] |= 1 << i
+		}
+	}
+	return a
+}
+
+func newAnalyser() *Analyser {
 	return &Analyser{
 		hosts:         defaultAllowHosts(),
 		reOverride:    regexp.MustCompile(`(?i)\b(?:ignore|disregard|forget)\s+(?:(?:all|any|the|your|of|everything|my)\s+){0,3}(?:previous|prior|above|preceding|earlier|former|original|initial|system|existing)\s+(?:instructions?|prompts?|directions?|guidelines|directives?|context|messages?)\b`),
@@ -348,12 +364,13 @@ func windows(b []byte, anchors []string, back, fwd int) [][2]int {
 func (a *Analyser) instructions(r *report, doc []byte, base int64, nonASCII bool) {
 	text, removed := normalise(doc, nonASCII)
 	lower := asciiLower(text)
-	for _, p := range a.patterns() {
+	ws := a.allWindows(text, lower)
+	for i, p := range a.pats {
 		hay := lower
 		if p.exact {
 			hay = text
 		}
-		for _, w := range windows(hay, p.anchors, p.back, p.fwd) {
+		for _, w := range ws[i] {
 			for _, m := range p.re.FindAllIndex(hay[w[0]:w[1]], maxPerRule) {
 				s, e := w[0]+m[0], w[0]+m[1]
 				off := base + int64(s)
@@ -365,6 +382,41 @@ func (a *Analyser) instructions(r *report, doc []byte, base int64, nonASCII bool
 			}
 		}
 	}
+}
+
+// allWindows finds the anchors of every pattern in one pass over the text
+// (a table of anchors' first two bytes screens positions) and returns the
+// merged windows of each pattern.
+func (a *Analyser) allWindows(text, lower []byte) [][][2]int {
+	ws := make([][][2]int, len(a.pats))
+	for i := 0; i+1 < len(lower); i++ {
+		bitsL := a.first2[int(lower[i])<<8|int(lower[i+1])]
+		bitsT := a.first2[int(text[i])<<8|int(text[i+1])]
+		if bitsL|bitsT == 0 {
+			continue
+		}
+		for k, p := range a.pats {
+			hay, bits := lower, bitsL
+			if p.exact {
+				hay, bits = text, bitsT
+			}
+			if bits&(1<<k) == 0 {
+				continue
+			}
+			for _, an := range p.anchors {
+				if bytes.HasPrefix(hay[i:], []byte(an)) {
+					w := [2]int{max(0, i-p.back), min(len(hay), i+len(an)+p.fwd)}
+					if n := len(ws[k]); n > 0 && w[0] <= ws[k][n-1][1] {
+						ws[k][n-1][1] = max(ws[k][n-1][1], w[1])
+					} else {
+						ws[k] = append(ws[k], w)
+					}
+					break
+				}
+			}
+		}
+	}
+	return ws
 }
 
 // around returns the match with a little text around it.
