@@ -12,7 +12,9 @@ import (
 	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
 
+	"github.com/mlsecops/mlsec/format/onnx/onnxpb"
 	"github.com/mlsecops/mlsec/format/pickle"
 )
 
@@ -36,6 +38,7 @@ var inertReasons = map[Kind]string{
 	TFCheckpointIndex: "TensorFlow checkpoint index (tensor bundle table)",
 	TFCheckpointData:  "TensorFlow checkpoint data shard (raw tensor bytes read through its index)",
 	Msgpack:           "MessagePack document",
+	ONNXTensor:        "ONNX tensor or value proto (test or input data, no external data)",
 }
 
 // InertReason describes what an inert kind was recognised as, "" for
@@ -61,6 +64,12 @@ func sniffInert(r io.ReaderAt, size int64, head []byte) Kind {
 		if isInertJSON(r, size, head) {
 			return JSON
 		}
+		if looksLikeJSON(head) {
+			// JSON-like text that is not one inert JSON document (a
+			// Keras configuration, jsonpickle, several documents,
+			// broken JSON): a loader may read it as objects.
+			return Unknown
+		}
 		if isPickleProgram(r, size) {
 			return Pickle
 		}
@@ -68,6 +77,9 @@ func sniffInert(r io.ReaderAt, size int64, head []byte) Kind {
 	}
 	if isSentencePiece(r, size) {
 		return SentencePiece
+	}
+	if isONNXTensor(r, size) {
+		return ONNXTensor
 	}
 	if isMsgpack(r, size, head) {
 		return Msgpack
@@ -184,6 +196,22 @@ func isInertJSON(r io.ReaderAt, size int64, head []byte) bool {
 	}
 	_, err := dec.Token()
 	return errors.Is(err, io.EOF) // exactly one document
+}
+
+// looksLikeJSON reports whether text opens like a JSON object or array
+// ("[PAD]", the first line of a BERT vocab.txt, and "{{" of a Jinja
+// template do not).
+func looksLikeJSON(head []byte) bool {
+	t := bytes.TrimLeft(bytes.TrimPrefix(head, []byte("\xef\xbb\xbf")), " \t\r\n")
+	if len(t) == 0 || (t[0] != '{' && t[0] != '[') {
+		return false
+	}
+	u := bytes.TrimLeft(t[1:], " \t\r\n")
+	if t[0] == '{' {
+		// "{{" and "{%" open Jinja templates, not objects.
+		return len(u) == 0 || u[0] == '"' || u[0] == '}'
+	}
+	return len(u) == 0 || bytes.IndexByte([]byte("{[\"-0123456789tfn]"), u[0]) >= 0
 }
 
 // errPickleProgram stops the disassembly at a STOP reached cleanly.
@@ -427,4 +455,65 @@ func detectInert(r io.ReaderAt, size int64) (Kind, error) {
 		return Unknown, fmt.Errorf("format: read head: %w", err)
 	}
 	return sniffInert(r, size, head), nil
+}
+
+// maxONNXTensor caps the TensorProto files isONNXTensor decodes (they are
+// decoded whole).
+const maxONNXTensor = 64 << 20
+
+// isEmptyONNXValue recognises an empty onnx.OptionalProto or SequenceProto:
+// only a name (field 1, UTF-8) and an element type (field 2, 0..5).
+func isEmptyONNXValue(b []byte) bool {
+	seen := false
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return false
+		}
+		b = b[n:]
+		switch {
+		case num == 1 && typ == protowire.BytesType:
+			v, n := protowire.ConsumeBytes(b)
+			if n < 0 || !utf8.Valid(v) {
+				return false
+			}
+			b = b[n:]
+		case num == 2 && typ == protowire.VarintType:
+			v, n := protowire.ConsumeVarint(b)
+			if n < 0 || v > 5 {
+				return false
+			}
+			b, seen = b[n:], true
+		default:
+			return false
+		}
+	}
+	return seen
+}
+
+// isONNXTensor recognises a serialised onnx.TensorProto (what
+// onnx.numpy_helper writes for test inputs and outputs): it decodes with no
+// unknown field, has a valid data type and keeps its data inline. A tensor
+// with external data names a file to read, so it is not inert.
+func isONNXTensor(r io.ReaderAt, size int64) bool {
+	if size < 2 || size > maxONNXTensor {
+		return false
+	}
+	b := make([]byte, size)
+	if _, err := r.ReadAt(b, 0); err != nil && !errors.Is(err, io.EOF) {
+		return false
+	}
+	if isEmptyONNXValue(b) {
+		return true
+	}
+	var t onnxpb.TensorProto
+	if err := (proto.UnmarshalOptions{DiscardUnknown: false}).Unmarshal(b, &t); err != nil {
+		return false
+	}
+	if len(t.ProtoReflect().GetUnknown()) > 0 || t.DataType == nil || len(t.ExternalData) > 0 ||
+		t.GetDataLocation() != onnxpb.TensorProto_DEFAULT {
+		return false
+	}
+	dt := t.GetDataType()
+	return dt > 0 && dt <= 23
 }
