@@ -2,7 +2,6 @@ package list_test
 
 import (
 	"archive/zip"
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -58,28 +57,7 @@ func copyTree(t *testing.T, src string) string {
 }
 
 // checkSums verifies the fixtures against the SHA256SUMS their script wrote.
-func checkSums(t *testing.T, sums, dir string) {
-	t.Helper()
-	f, err := os.Open(sums)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	n := 0
-	for s := bufio.NewScanner(f); s.Scan(); n++ {
-		want, name, _ := strings.Cut(s.Text(), "  ")
-		b, err := os.ReadFile(filepath.Join(dir, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := sha256.Sum256(b); hex.EncodeToString(got[:]) != want {
-			t.Errorf("%s: sha256 differs from %s", name, sums)
-		}
-	}
-	if n < 10 {
-		t.Fatalf("%s lists %d files", sums, n)
-	}
-}
+func checkSums(t *testing.T, sums, dir string) { checkSumsMin(t, sums, dir, 10) }
 
 // TestHFRepoInert: the files a real Hugging Face repository holds besides
 // its weights (written by sentencepiece, msgpack, LevelDB, Pillow; see
@@ -240,5 +218,68 @@ func TestDebianONNXTreeVerdict(t *testing.T) {
 	}
 	if counts[scan.VerdictAnalysed] < 1000 || counts[scan.VerdictInert] < 1000 {
 		t.Errorf("verdicts %v: want over 1000 analysed models and 1000 inert test tensors", counts)
+	}
+}
+
+// TestPolyglots scans the real-library polyglots of testdata/polyglot
+// (gen.py): every format a real loader accepts is analysed, and the
+// polyglot itself is a high finding.
+func TestPolyglots(t *testing.T) {
+	dir := "../../testdata/polyglot"
+	checkSumsMin(t, dir+"/SHA256SUMS", dir, 6)
+	for _, tc := range []struct {
+		file    string
+		formats string
+		rules   []string // each must fire, at high or above
+	}{
+		{"h5_userblock_pickle.h5", "pickle,hdf5", []string{"PICKLE-001", scan.RulePolyglot}},
+		{"pickle_userblock_16k.h5", "pickle,hdf5", []string{"PICKLE-001", scan.RulePolyglot}},
+		{"pickle_then_keras_h5.h5", "pickle,hdf5", []string{"KERAS-001", scan.RulePolyglot}},
+		{"h5_then_zip.h5", "hdf5,pytorch-zip", []string{"ZIP-003", scan.RulePolyglot}},
+		{"npy_then_zip.npy", "npy,pytorch-zip", []string{"PICKLE-001", scan.RulePolyglot}},
+		{"safetensors_then_zip.safetensors", "safetensors,pytorch-zip", []string{"SAFETENSORS-010", scan.RulePolyglot}},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			res := scanAll(t, filepath.Join(dir, tc.file))
+			a := res.Artifacts[0]
+			var fs []string
+			for _, k := range a.Formats {
+				fs = append(fs, string(k))
+			}
+			if strings.Join(fs, ",") != tc.formats || a.Verdict != scan.VerdictAnalysed {
+				t.Errorf("formats %v, verdict %s; want %s, analysed", fs, a.Verdict, tc.formats)
+			}
+			for _, rule := range tc.rules {
+				found := false
+				for _, f := range a.Findings {
+					found = found || (f.RuleID == rule && f.Severity >= mlsec.SeverityHigh)
+				}
+				if !found {
+					t.Errorf("no %s at high or above in %v", rule, a.Findings)
+				}
+			}
+		})
+	}
+}
+
+func checkSumsMin(t *testing.T, sums, dir string, min int) {
+	t.Helper()
+	b, err := os.ReadFile(sums)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) < min {
+		t.Fatalf("%s lists %d files", sums, len(lines))
+	}
+	for _, l := range lines {
+		want, name, _ := strings.Cut(l, "  ")
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := sha256.Sum256(data); hex.EncodeToString(got[:]) != want {
+			t.Errorf("%s: sha256 differs from %s", name, sums)
+		}
 	}
 }
