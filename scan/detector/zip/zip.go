@@ -49,6 +49,7 @@ const (
 	RuleNotZip         = "ZIP-016"
 	RuleHiddenStorage  = "ZIP-017"
 	RuleTwoDirectories = "ZIP-018"
+	RuleLink           = "ZIP-019"
 )
 
 // PrependedMember is the member name under which data prepended to an
@@ -156,11 +157,16 @@ func (s *scanState) members(ctx context.Context) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		if e.Symlink() {
+			s.report(RuleLink, fmt.Sprintf("member %q is a symbolic link", e.Name), e.Name, -1)
+		}
 		if e.DataOffset < 0 || strings.HasSuffix(e.Name, "/") && e.UncompressedSize == 0 {
 			continue
 		}
 		if !fzip.Decompressible(e.Method) {
-			continue // reported as an anomaly; content unreadable
+			// Reported as an anomaly too; the content is unreadable here.
+			scan.ReportNotAnalysed(s.sink, "", fmt.Sprintf("member %q: compression method %d cannot be decompressed", e.Name, e.Method))
+			continue
 		}
 		if err := s.member(ctx, e); err != nil {
 			return err
