@@ -499,6 +499,14 @@ func isONNXTensor(r io.ReaderAt, size int64) bool {
 	if size < 2 || size > maxONNXTensor {
 		return false
 	}
+	// Check the first field before reading the whole input: a TensorProto
+	// field (1..14) or an Optional/Sequence name or type.
+	var first [binary.MaxVarintLen64]byte
+	n, _ := r.ReadAt(first[:min(size, int64(len(first)))], 0)
+	num, typ, tn := protowire.ConsumeTag(first[:n])
+	if tn < 0 || num < 1 || num > 14 || typ == protowire.StartGroupType || typ == protowire.EndGroupType {
+		return false
+	}
 	b := make([]byte, size)
 	if _, err := r.ReadAt(b, 0); err != nil && !errors.Is(err, io.EOF) {
 		return false

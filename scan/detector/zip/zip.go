@@ -160,7 +160,12 @@ func (s *scanState) members(ctx context.Context) error {
 		if e.Symlink() {
 			s.report(RuleLink, fmt.Sprintf("member %q is a symbolic link", e.Name), e.Name, -1)
 		}
-		if e.DataOffset < 0 || strings.HasSuffix(e.Name, "/") && e.UncompressedSize == 0 {
+		if strings.HasSuffix(e.Name, "/") && e.UncompressedSize == 0 {
+			continue
+		}
+		if e.DataOffset < 0 {
+			// Reported as an anomaly too; a loader may still find the data.
+			scan.ReportNotAnalysed(s.sink, "", fmt.Sprintf("member %q: local header unreadable, content not examined", e.Name))
 			continue
 		}
 		if !fzip.Decompressible(e.Method) {
