@@ -90,5 +90,8 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxPickleOps <= 0 {
 		l.MaxPickleOps = d.MaxPickleOps
 	}
+	if l.MaxFileSeconds <= 0 {
+		l.MaxFileSeconds = d.MaxFileSeconds
+	}
 	return l
 }

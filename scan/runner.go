@@ -18,6 +18,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/mlsecops/mlsec"
 	"github.com/mlsecops/mlsec/format"
@@ -307,6 +308,8 @@ func isCheckpointShard(path string) bool {
 
 // scanJob scans one job; keep is false for directories with nothing to say.
 func (r *Runner) scanJob(ctx context.Context, j job) (art Artifact, keep bool) {
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(r.limits.MaxFileSeconds)*time.Second)
+	defer cancel()
 	art = Artifact{Path: j.path, Format: format.Unknown, Findings: []mlsec.Finding{}}
 	st := &state{r: r, art: &art}
 	if j.issue != nil {
@@ -560,6 +563,13 @@ func (st *state) run(ctx context.Context, d Detector, in *Input, s *sink) (statu
 	}()
 	err := d.Scan(ctx, in, s)
 	switch {
+	case err == nil && ctx.Err() == nil:
+		return StatusScanned, ""
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		// The artifact's time ran out: whatever the detector returned, it
+		// did not finish.
+		s.v.mark(LimitTimeout, fmt.Sprintf("%s: scan stopped after %d s", d.Name(), st.r.limits.MaxFileSeconds))
+		return StatusScanned, ""
 	case err == nil:
 		return StatusScanned, ""
 	case errors.Is(err, ErrLimit):

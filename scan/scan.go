@@ -75,6 +75,10 @@ type Limits struct {
 	MaxMemberBytes int64 `yaml:"max_member_bytes"`
 	// MaxPickleOps caps the opcodes executed symbolically per pickle.
 	MaxPickleOps int `yaml:"max_pickle_ops"`
+	// MaxFileSeconds caps the wall time spent on one top-level artifact;
+	// past it the scan of that artifact stops with the not-analysed
+	// verdict (limit "timeout").
+	MaxFileSeconds int `yaml:"max_file_seconds"`
 }
 
 // DefaultLimits returns the caps used when the configuration names none.
@@ -86,5 +90,6 @@ func DefaultLimits() Limits {
 		MaxRatio:       200,
 		MaxMemberBytes: 512 << 20,
 		MaxPickleOps:   50_000_000,
+		MaxFileSeconds: 300,
 	}
 }

@@ -186,3 +186,33 @@ func TestSymlinkVerdicts(t *testing.T) {
 		t.Errorf("not reported: %v", want)
 	}
 }
+
+// blocker waits for its context to end, as a detector stuck on hostile
+// input would (detectors check ctx in their loops).
+type blocker struct{}
+
+func (blocker) Name() string         { return "blocker" }
+func (blocker) Kinds() []format.Kind { return []format.Kind{format.Pickle} }
+func (blocker) Rules() []scan.Rule   { return nil }
+func (blocker) Scan(ctx context.Context, in *scan.Input, s scan.Sink) error {
+	<-ctx.Done()
+	return nil // even a detector that swallows the error ends not analysed
+}
+
+// TestTimeoutNotAnalysed: an artifact whose scan outlives max_file_seconds
+// is not analysed, limit "timeout"; the run itself goes on.
+func TestTimeoutNotAnalysed(t *testing.T) {
+	p := write(t, t.TempDir(), "slow.pkl", pickleBytes("x"))
+	cfg, err := scan.ParseConfig([]byte("limits: {max_file_seconds: 1}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := scan.NewRunner([]scan.Detector{blocker{}}, cfg, scan.Options{}).Scan(context.Background(), []string{p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := res.Artifacts[0]
+	if a.Verdict != scan.VerdictNotAnalysed || a.Limit != scan.LimitTimeout || len(a.Findings) != 1 || a.Findings[0].RuleID != scan.RuleLimit {
+		t.Errorf("artifact = %+v, want not-analysed, limit timeout, one %s", a, scan.RuleLimit)
+	}
+}
