@@ -217,22 +217,29 @@ func looksLikeJSON(head []byte) bool {
 // errPickleProgram stops the disassembly at a STOP reached cleanly.
 var errPickleProgram = errors.New("format: pickle program")
 
-// isPickleProgram reports whether text disassembles, opcode by opcode from
-// its first byte, into a pickle program that calls or imports something and
-// reaches STOP: a protocol 0 pickle is printable text, and pickle.load runs
-// it whatever the sniffer thought of its head.
+// isPickleProgram reports whether text, disassembled opcode by opcode from
+// its first byte as pickle.load reads it, imports something and then calls
+// something before it stops or breaks: a protocol 0 pickle is printable
+// text, and pickle.load runs the call even when garbage follows it,
+// whatever the sniffer thought of the head.
 func isPickleProgram(r io.ReaderAt, size int64) bool {
-	calls := false
+	imported := false
 	err := pickle.Ops(context.Background(), r, size, func(op pickle.Op) error {
 		switch op.Name {
-		case "GLOBAL", "INST", "STACK_GLOBAL", "REDUCE", "OBJ", "NEWOBJ", "NEWOBJ_EX", "BUILD", "EXT1", "EXT2", "EXT4":
-			calls = true
-		case "STOP":
+		case "INST":
 			return errPickleProgram
+		case "GLOBAL", "STACK_GLOBAL", "EXT1", "EXT2", "EXT4":
+			imported = true
+		case "REDUCE", "OBJ", "NEWOBJ", "NEWOBJ_EX", "BUILD":
+			if imported {
+				return errPickleProgram
+			}
+		case "STOP":
+			return io.EOF
 		}
 		return nil
 	})
-	return errors.Is(err, errPickleProgram) && calls
+	return errors.Is(err, errPickleProgram)
 }
 
 // isSentencePiece recognises a SentencePiece ModelProto: top-level fields

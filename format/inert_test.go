@@ -53,6 +53,9 @@ func TestSniffInert(t *testing.T) {
 		{"msgpack truncated", []byte("\x82\xa1a\x01"), Unknown},
 		{"msgpack too deep", append(bytes.Repeat([]byte("\x81\xa1a"), 100), 0x01), Unknown},
 		{"protocol 0 pickle program", []byte("cos\nsystem\n(S'id'\ntR."), Pickle},
+		{"protocol 0 call then garbage", []byte("cos\nsystem\n(S'id'\ntR then some words\n"), Pickle},
+		{"INST then garbage", []byte("(S'id'\nios\nsystem\n words"), Pickle},
+		{"text opening like GLOBAL, no call", []byte("config\nvalue\nfoo bar\n"), Text},
 		{"onnx empty optional", []byte("\x0a\x03abc\x10\x00"), ONNXTensor},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
