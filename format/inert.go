@@ -32,7 +32,7 @@ const (
 var inertReasons = map[Kind]string{
 	Empty:             "empty file",
 	Text:              "UTF-8 text that is not a pickle program",
-	JSON:              "JSON document",
+	JSON:              "JSON document (or JSON Lines)",
 	Image:             "image",
 	SentencePiece:     "SentencePiece model (protobuf)",
 	TFCheckpointIndex: "TensorFlow checkpoint index (tensor bundle table)",
@@ -159,11 +159,12 @@ func isText(r io.ReaderAt, size int64) bool {
 	}
 }
 
-// isInertJSON reports whether the input is exactly one JSON object or
-// array (after an optional byte order mark). Documents a loader turns into
-// objects are not inert: Keras model configurations ("class_name", which
-// model_from_json instantiates, Lambda layers included) and jsonpickle
-// ("py/object", "py/reduce").
+// isInertJSON reports whether the input is one JSON object or array, or a
+// stream of them (JSON Lines, as datasets ship: train.jsonl), after an
+// optional byte order mark. Documents a loader turns into objects are not
+// inert: Keras model configurations ("class_name", which model_from_json
+// instantiates, Lambda layers included) and jsonpickle ("py/object",
+// "py/reduce").
 func isInertJSON(r io.ReaderAt, size int64, head []byte) bool {
 	t := bytes.TrimLeft(bytes.TrimPrefix(head, []byte("\xef\xbb\xbf")), " \t\r\n")
 	if len(t) == 0 || (t[0] != '{' && t[0] != '[') {
@@ -174,6 +175,9 @@ func isInertJSON(r io.ReaderAt, size int64, head []byte) bool {
 	depth := 0
 	for {
 		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) && depth == 0 {
+			return true
+		}
 		if err != nil {
 			return false
 		}
@@ -189,13 +193,12 @@ func isInertJSON(r io.ReaderAt, size int64, head []byte) bool {
 			case "class_name", "py/object", "py/reduce", "py/function", "py/type", "py/repr":
 				return false
 			}
-		}
-		if depth == 0 {
-			break
+		default:
+			if depth == 0 {
+				return false // a top-level scalar: not a document stream
+			}
 		}
 	}
-	_, err := dec.Token()
-	return errors.Is(err, io.EOF) // exactly one document
 }
 
 // looksLikeJSON reports whether text opens like a JSON object or array

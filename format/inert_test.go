@@ -34,6 +34,8 @@ func TestSniffInert(t *testing.T) {
 		{"json array", []byte("\xef\xbb\xbf[1, 2]\n"), JSON},
 		{"broken json", []byte(`{"a": `), Unknown},
 		{"json then junk", []byte(`{"a": 1} x`), Unknown},
+		{"json lines", []byte("{\"text\": \"good\", \"label\": 1}\n{\"text\": \"bad\", \"label\": 0}\n"), JSON},
+		{"json lines with a scalar", []byte("{\"a\": 1}\n2\n"), Unknown},
 		{"jinja text", []byte("{{ bos_token }}{% for m in messages %}"), Text},
 		{"keras config", []byte(`{"class_name": "Sequential"}`), Unknown},
 		{"jsonpickle", []byte(`{"py/object": "os.system"}`), Unknown},

@@ -140,7 +140,7 @@ func TestHFRepoAttacker(t *testing.T) {
 		{"keras config as JSON", "config.json", []byte(`{"class_name": "Lambda", "config": {"function": "x"}}`), scan.RuleNotRecognised, scan.VerdictNotAnalysed},
 		{"jsonpickle", "tokenizer.json", []byte(`{"py/reduce": [{"py/function": "os.system"}, {"py/tuple": ["id"]}]}`), scan.RuleNotRecognised, scan.VerdictNotAnalysed},
 		{"JSON with trailing bytes", "tokenizer.json", []byte("{\"a\": 1}\n\x01\x02"), scan.RuleNotRecognised, scan.VerdictNotAnalysed},
-		{"two JSON documents", "config.json", []byte("{\"a\": 1}\n{\"b\": 2}\n"), scan.RuleNotRecognised, scan.VerdictNotAnalysed},
+		{"JSON Lines with a Keras config", "train.jsonl", []byte("{\"a\": 1}\n{\"class_name\": \"Lambda\"}\n"), scan.RuleNotRecognised, scan.VerdictNotAnalysed},
 		{"truncated sentencepiece", "tokenizer.model", sp[:len(sp)-3], scan.RuleNotRecognised, scan.VerdictNotAnalysed},
 		{"truncated msgpack", "flax_model.msgpack", []byte("\x81\xa6params\x82"), scan.RuleNotRecognised, scan.VerdictNotAnalysed},
 		{"binary junk as vocab.txt", "vocab.txt", []byte("[PAD]\n\x00\x01\x02junk"), scan.RuleNotRecognised, scan.VerdictNotAnalysed},
