@@ -51,23 +51,32 @@ func isTokenizerConfig(r io.ReaderAt, size int64, head []byte) bool {
 // "!" and the archive member path (nested members joined by "!"); only
 // the last element's base name counts.
 func DetectFile(name string, r io.ReaderAt, size int64) (Kind, error) {
-	k, err := Detect(r, size)
+	head, err := readHead(r, size)
+	if err != nil {
+		return Unknown, err
+	}
+	return detectFile(name, r, size, head), nil
+}
+
+// detectFile is DetectFile over an already read head.
+func detectFile(name string, r io.ReaderAt, size int64, head []byte) Kind {
+	k := detect(r, size, head)
 	name = strings.TrimRight(name, "!")
 	if i := strings.LastIndexByte(name, '!'); i >= 0 {
 		name = name[i+1:]
 	}
-	if err == nil && k == Unknown {
+	if k == Unknown {
 		p := filepath.ToSlash(name)
 		switch base := path.Base(p); {
 		case base == "chat_template.jinja":
-			return ChatTemplate, nil
+			return ChatTemplate
 		case strings.HasSuffix(base, ".jinja") && path.Base(path.Dir(p)) == "additional_chat_templates":
 			// transformers saves named templates as additional_chat_templates/NAME.jinja.
-			return ChatTemplate, nil
+			return ChatTemplate
 		case base == "keras_metadata.pb":
-			return KerasMetadata, nil
+			return KerasMetadata
 		}
-		return detectInert(r, size)
+		return sniffInert(r, size, head)
 	}
-	return k, err
+	return k
 }

@@ -35,15 +35,20 @@ const maxZipNames = 4096
 // it never reads tensor data. An unrecognised input is Unknown with a nil
 // error; an error means r could not be read.
 func Detect(r io.ReaderAt, size int64) (Kind, error) {
-	n := int64(HeadSize)
-	if size < n {
-		n = size
-	}
-	head := make([]byte, n)
-	if _, err := r.ReadAt(head, 0); err != nil && !errors.Is(err, io.EOF) {
-		return Unknown, fmt.Errorf("format: read head: %w", err)
+	head, err := readHead(r, size)
+	if err != nil {
+		return Unknown, err
 	}
 	return detect(r, size, head), nil
+}
+
+// readHead reads the first HeadSize bytes (fewer for a smaller input).
+func readHead(r io.ReaderAt, size int64) ([]byte, error) {
+	head := make([]byte, max(min(size, HeadSize), 0))
+	if _, err := r.ReadAt(head, 0); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("format: read head: %w", err)
+	}
+	return head, nil
 }
 
 func detect(r io.ReaderAt, size int64, head []byte) Kind {

@@ -7,7 +7,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"unicode/utf8"
 
@@ -144,7 +143,7 @@ func isTFIndex(r io.ReaderAt, size int64) bool {
 // control characters other than tab, line feed, vertical tab, form feed,
 // carriage return and escape.
 func isText(r io.ReaderAt, size int64) bool {
-	br := bufio.NewReaderSize(io.NewSectionReader(r, 0, size), 64<<10)
+	br := newBufReader(r, size)
 	for {
 		c, n, err := br.ReadRune()
 		if errors.Is(err, io.EOF) {
@@ -251,7 +250,7 @@ func isPickleProgram(r io.ReaderAt, size int64) bool {
 // every piece a message whose field 1 is a UTF-8 string, field 2 a float
 // score and field 3 a type enum. The whole input must be consumed.
 func isSentencePiece(r io.ReaderAt, size int64) bool {
-	br := bufio.NewReaderSize(io.NewSectionReader(r, 0, size), 64<<10)
+	br := newBufReader(r, size)
 	pieces := 0
 	var buf []byte
 	for {
@@ -338,7 +337,7 @@ func isMsgpack(r io.ReaderAt, size int64, head []byte) bool {
 	if len(head) == 0 || !(head[0]&0xf0 == 0x80 || head[0] == 0xde || head[0] == 0xdf) {
 		return false
 	}
-	br := bufio.NewReaderSize(io.NewSectionReader(r, 0, size), 64<<10)
+	br := newBufReader(r, size)
 	if err := skipMsgpack(br, 0); err != nil {
 		return false
 	}
@@ -458,13 +457,10 @@ func skipMsgpack(br *bufio.Reader, depth int) error {
 	return errMsgpack
 }
 
-// detectInert reads the head again and runs sniffInert.
-func detectInert(r io.ReaderAt, size int64) (Kind, error) {
-	head := make([]byte, min(size, HeadSize))
-	if _, err := r.ReadAt(head, 0); err != nil && !errors.Is(err, io.EOF) {
-		return Unknown, fmt.Errorf("format: read head: %w", err)
-	}
-	return sniffInert(r, size, head), nil
+// newBufReader reads the size bytes behind r sequentially, with a buffer no
+// larger than the input (most inert files are small).
+func newBufReader(r io.ReaderAt, size int64) *bufio.Reader {
+	return bufio.NewReaderSize(io.NewSectionReader(r, 0, size), int(min(max(size, 16), 64<<10)))
 }
 
 // maxONNXTensor caps the TensorProto files isONNXTensor decodes (they are

@@ -33,20 +33,17 @@ const maxHDF5Search = 1 << 40
 // one DetectFile returns; more than one claim means the file is a
 // polyglot, and each claim is analysed.
 func DetectAll(name string, r io.ReaderAt, size int64) ([]Claim, error) {
-	k, err := DetectFile(name, r, size)
+	head, err := readHead(r, size)
 	if err != nil {
 		return nil, err
 	}
+	k := detectFile(name, r, size, head)
 	claims := []Claim{{Kind: k, Why: "content"}}
 	switch k {
 	case Empty, Text, JSON, ChatTemplate, KerasMetadata, HFTokenizerConfig:
 		// Valid UTF-8 text: no zip end record, HDF5 signature or binary
 		// header fits in it, and pickle programs were ruled out.
 		return claims, nil
-	}
-	head := make([]byte, min(size, HeadSize))
-	if _, err := r.ReadAt(head, 0); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("format: read head: %w", err)
 	}
 	add := func(c Claim) {
 		for _, o := range claims {
