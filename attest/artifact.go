@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -13,46 +12,30 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/mlsecops/mlsec/evidence"
 	"github.com/mlsecops/mlsec/signing"
 )
 
-// File names beside or inside an artifact.
+// File names beside or inside an artifact, as package evidence lays them
+// out (docs/evidence-layout.md).
 const (
-	// ClaimsFileName is the claims file inside a directory artifact. A
-	// single-file artifact F keeps its claims in F + ClaimsSuffix.
-	ClaimsFileName = signing.ClaimsFileName
+	// ClaimsFileName is the claims file inside a directory artifact.
+	ClaimsFileName = evidence.ClaimsName
 	// ClaimsSuffix names the claims file of a single-file artifact.
-	ClaimsSuffix = ".claims.jsonl"
-	// DefaultSignatureName is the signature inside a directory artifact. A
-	// single-file artifact F is signed in F + ".sig".
-	DefaultSignatureName = signing.DefaultSignatureName
+	ClaimsSuffix = evidence.ClaimsSuffix
+	// DefaultSignatureName is the signature inside a directory artifact.
+	DefaultSignatureName = evidence.SignatureName
 )
 
-// ClaimsPath returns where the claims of the artifact at path live:
-// path/claims.jsonl for a directory, path.claims.jsonl for a file.
-func ClaimsPath(path string) (string, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return "", fmt.Errorf("attest: %w", err)
-	}
-	if fi.IsDir() {
-		return filepath.Join(path, ClaimsFileName), nil
-	}
-	return path + ClaimsSuffix, nil
-}
+// ClaimsPath returns where the claims of the artifact at path live.
+//
+// Deprecated: use evidence.ClaimsPath, which this calls.
+func ClaimsPath(path string) (string, error) { return evidence.ClaimsPath(path) }
 
-// SignaturePath returns where the artifact's own OMS signature is looked
-// for: path/model.sig for a directory, path.sig for a file.
-func SignaturePath(path string) (string, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return "", fmt.Errorf("attest: %w", err)
-	}
-	if fi.IsDir() {
-		return filepath.Join(path, DefaultSignatureName), nil
-	}
-	return path + ".sig", nil
-}
+// SignaturePath returns where the artifact's own signature lives.
+//
+// Deprecated: use evidence.SignaturePath, which this calls.
+func SignaturePath(path string) (string, error) { return evidence.SignaturePath(path) }
 
 // DefaultSerialization is used for artifacts without a signature: the
 // files method with SHA-256, as `mlsec sign` does by default.
@@ -99,7 +82,7 @@ func (h *Hasher) manifest(ctx context.Context, path string, ser signing.Serializ
 		return nil, fmt.Errorf("attest: %w", err)
 	}
 	ignores := slices.Clone(ser.IgnorePaths)
-	for _, n := range []string{DefaultSignatureName, ClaimsFileName} {
+	for _, n := range evidence.InsideNames() {
 		if !covers(signed, n) {
 			ignores = append(ignores, n)
 		}
@@ -152,7 +135,7 @@ func covers(signed *signing.Manifest, name string) bool {
 // without verifying it (identity only); nil when there is no readable
 // signature.
 func signedManifest(path string) *signing.Manifest {
-	sigPath, err := SignaturePath(path)
+	sigPath, err := evidence.SignaturePath(path)
 	if err != nil {
 		return nil
 	}
@@ -220,7 +203,7 @@ type SignatureCheck struct {
 // when the signature or content check fails. Errors wrap ErrNoSignature,
 // signing.ErrInvalidSignature or signing.ErrMismatch.
 func VerifyArtifact(ctx context.Context, h *Hasher, v signing.Verifier, path string) (SignatureCheck, error) {
-	sigPath, err := SignaturePath(path)
+	sigPath, err := evidence.SignaturePath(path)
 	if err != nil {
 		return SignatureCheck{}, err
 	}

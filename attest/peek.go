@@ -77,6 +77,7 @@ func PeekClaim(bundleJSON []byte) (Peek, error) {
 	}
 	var pred struct {
 		BuildDefinition struct {
+			BuildType          string `json:"buildType"`
 			ExternalParameters struct {
 				RunType string `json:"runType"`
 			} `json:"externalParameters"`
@@ -110,6 +111,7 @@ func PeekClaim(bundleJSON []byte) (Peek, error) {
 	}
 	prov := &Provenance{
 		Subject: Subject{Name: p.SubjectName, Digest: p.Subjects[0]}, RunType: pred.BuildDefinition.ExternalParameters.RunType,
+		BuildType: pred.BuildDefinition.BuildType,
 		BuilderID: pred.RunDetails.Builder.ID, InvocationID: pred.RunDetails.Metadata.InvocationID,
 	}
 	for i, rd := range deps {
@@ -123,9 +125,10 @@ func PeekClaim(bundleJSON []byte) (Peek, error) {
 			if d.Role == "" || d.Role == RoleCode {
 				d.Role = RoleArtifact
 			}
-		} else {
+		} else if d.Role != RoleSource {
 			d.Role, d.Commit = RoleCode, rd.Digest["gitCommit"]
 		}
+		legacySource(&d, prov.Subject.Digest, pred.BuildDefinition.BuildType)
 		prov.Dependencies = append(prov.Dependencies, d)
 	}
 	p.Provenance = prov

@@ -2,6 +2,7 @@ package attest
 
 import (
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -30,7 +31,16 @@ const (
 	// RoleArtifact is a sha256 dependency recorded without a role (by
 	// another tool).
 	RoleArtifact Role = "artifact"
+	// RoleSource is the upstream an artifact was taken in from (mlsec
+	// intake): identified by its URI and the digest it had there, it is the
+	// artifact's origin outside the organisation, not an artifact of the
+	// lineage graph (the intake's subject has the same content, so it can
+	// never be its own parent).
+	RoleSource Role = "source"
 )
+
+// ErrCycle reports provenance that would make an artifact its own ancestor.
+var ErrCycle = errors.New("attest: lineage cycle")
 
 // Run types recorded in externalParameters.runType.
 const (
@@ -47,14 +57,18 @@ type Dependency struct {
 	Name string `json:"name,omitempty"`
 	// Digest is the OMS root digest of a dataset or model; empty for code.
 	Digest Digest `json:"digest,omitempty"`
-	// URI and Commit locate source code (git).
+	// URI and Commit locate source code (git); URI also names the
+	// upstream location of a RoleSource dependency.
 	URI    string `json:"uri,omitempty"`
 	Commit string `json:"commit,omitempty"`
 }
 
 // IsArtifact reports whether the dependency is a dataset or model that a
-// verifier can find by digest.
-func (d Dependency) IsArtifact() bool { return d.Digest != "" }
+// verifier can find by digest: not code, not an upstream source.
+func (d Dependency) IsArtifact() bool { return d.Digest != "" && d.Role != RoleSource }
+
+// IsSource reports an upstream source (RoleSource).
+func (d Dependency) IsSource() bool { return d.Role == RoleSource }
 
 // Provenance describes an ML run that produced the subject model.
 type Provenance struct {
@@ -90,7 +104,15 @@ func ParseCodeRef(s string) (Dependency, error) {
 }
 
 // Statement renders the provenance as an in-toto statement (canonical JSON).
+// A dataset or model dependency with the subject's own digest is refused
+// (ErrCycle): an artifact is never its own parent (an upstream source is
+// recorded with RoleSource).
 func (p *Provenance) Statement() ([]byte, error) {
+	for _, d := range p.Dependencies {
+		if d.IsArtifact() && d.Digest == p.Subject.Digest {
+			return nil, fmt.Errorf("%w: %s %q is the subject itself (%s): an artifact cannot be its own parent", ErrCycle, d.Role, d.Name, d.Digest)
+		}
+	}
 	pred, err := p.predicate()
 	if err != nil {
 		return nil, err
@@ -146,6 +168,18 @@ func (d Dependency) descriptor() (*ita1.ResourceDescriptor, error) {
 	switch {
 	case d.Role == RoleCode:
 		return &ita1.ResourceDescriptor{Uri: d.URI, Digest: map[string]string{"gitCommit": d.Commit}, Annotations: role}, nil
+	case d.Role == RoleSource:
+		if d.URI == "" {
+			return nil, fmt.Errorf("%w: source dependency has no URI", ErrMalformed)
+		}
+		rd := &ita1.ResourceDescriptor{Uri: d.URI, Name: d.Name, Annotations: role}
+		if d.Digest != "" {
+			if _, err := ParseDigest(string(d.Digest)); err != nil {
+				return nil, err
+			}
+			rd.Digest = map[string]string{"sha256": d.Digest.Hex()}
+		}
+		return rd, nil
 	case d.Digest != "":
 		if _, err := ParseDigest(string(d.Digest)); err != nil {
 			return nil, err
@@ -223,10 +257,29 @@ func ProvenanceOf(st Statement) (*Provenance, error) {
 		} else if d.Role == "" {
 			d.Role = RoleCode // a URI without a digest we can check
 		}
+		legacySource(&d, p.Subject.Digest, p.BuildType)
 		p.Dependencies = append(p.Dependencies, d)
 	}
 	return p, nil
 }
+
+// legacySource reads the intake records of mlsec before RoleSource, which
+// named the source URL as an artifact with the subject's own digest, as the
+// source they are, never as the artifact's own parent.
+func legacySource(d *Dependency, subject Digest, buildType string) {
+	if buildType == IntakeBuildType && d.Role != RoleSource && d.Digest != "" && d.Digest == subject {
+		d.Role = RoleSource
+		if d.URI == "" {
+			d.URI, d.Name = d.Name, ""
+		}
+	}
+}
+
+// IntakeBuildType is the SLSA build type of the provenance mlsec intake
+// records: the artifact's upstream source (a RoleSource dependency) and
+// externalParameters.parameters with the source URL, its trust and the
+// upstream signature's status.
+const IntakeBuildType = "https://mlsec.dev/buildtypes/intake/v1"
 
 // Parents returns the dependencies that are datasets or models.
 func (p *Provenance) Parents() []Dependency {

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/mlsecops/mlsec"
+	"github.com/mlsecops/mlsec/evidence"
 	"github.com/mlsecops/mlsec/report"
 	"github.com/mlsecops/mlsec/scan"
 	"github.com/mlsecops/mlsec/scan/list"
@@ -46,7 +47,7 @@ func ScanArtifact(ctx context.Context, path string, cfg scan.Config, opts scan.O
 	kept := res.Artifacts[:0]
 	for _, a := range res.Artifacts {
 		a.Path = rel(a.Path)
-		if fi.IsDir() && (a.Path == ClaimsFileName || a.Path == DefaultSignatureName) {
+		if fi.IsDir() && evidence.IsInside(a.Path) {
 			continue
 		}
 		for i := range a.Findings {

@@ -55,3 +55,29 @@ func TestRunScript(t *testing.T) {
 		t.Logf("output:\n%s", out)
 	}
 }
+
+// TestJourneyScript runs examples/journey.sh (the lifecycle journey with
+// default flags, docs/lifecycle.md) with a freshly built mlsec; the script
+// checks every decision and trust state itself. Skipped with -short.
+func TestJourneyScript(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the whole journey")
+	}
+	for _, tool := range []string{"bash", "openssl"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("no %s", tool)
+		}
+	}
+	tmp := t.TempDir()
+	bin := filepath.Join(tmp, "mlsec")
+	build := exec.Command("go", "build", "-o", bin, "../cmd/mlsec")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	cmd := exec.Command("bash", "journey.sh", filepath.Join(tmp, "work"))
+	cmd.Env = append(os.Environ(), "MLSEC="+bin)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "journey: every stage as expected") {
+		t.Fatalf("journey.sh: %v\n%s", err, out)
+	}
+}

@@ -44,7 +44,7 @@ step "Experimentation gate" gate --stage experimentation --pipeline "$P" --key "
 # Fine-tune with provenance and evaluation.
 printf '\n\033[1m== Fine-tune (a deterministic stand-in for training)\033[0m\n'
 go run ./examples/mkfixtures finetune "$U/tiny-bert" "$U/reviews" "$M"
-step "Sign the fine-tuned model (CI)" sign "$M" --key "$K/platform.pem" --signature "$M/model.sig"
+step "Sign the fine-tuned model (CI)" sign "$M" --key "$K/platform.pem"
 step "Record its provenance" attest provenance --model "$M" --dataset "$U/reviews" --base-model "$U/tiny-bert" \
 	--code git+https://git.acme.example/ml/sentiment@0123456789abcdef0123456789abcdef01234567 \
 	--config "$WORK/train-config.yaml" --builder-id https://ci.acme.example/runners/gpu --run-type fine-tuning --key "$K/platform.pem"

@@ -13,9 +13,11 @@ import (
 	"strings"
 
 	"github.com/klauspost/compress/zstd"
+	"github.com/pierrec/lz4/v4"
 	"github.com/ulikunitz/xz/lzma"
 
 	"github.com/mlsecops/mlsec/format/archive"
+	"github.com/mlsecops/mlsec/format/internal/protosniff"
 	"github.com/mlsecops/mlsec/format/pickle"
 	fzip "github.com/mlsecops/mlsec/format/zip"
 )
@@ -26,6 +28,9 @@ const maxLZMADict = 128 << 20
 
 // HeadSize is how many leading bytes Detect reads to recognise a format.
 const HeadSize = 8192
+
+// lz4Magic opens an lz4 frame (joblib's compress="lz4").
+const lz4Magic = "\x04\x22\x4d\x18"
 
 // maxZipNames caps the archive members Detect looks at to classify a zip.
 const maxZipNames = 4096
@@ -87,6 +92,8 @@ func detect(r io.ReaderAt, size int64, head []byte) Kind {
 		return compressed(XZ, head)
 	case has(0, zstdMagic):
 		return compressed(Zstd, head)
+	case has(0, lz4Magic) && compressed(Joblib, head) == Joblib:
+		return Joblib // joblib.dump(compress="lz4"): an lz4 frame
 	}
 	if isSafetensors(head, size) {
 		return Safetensors
@@ -119,6 +126,13 @@ func detect(r io.ReaderAt, size int64, head []byte) Kind {
 	}
 	if k := sniffProto(head); k != Unknown {
 		return k
+	}
+	// Protobuf fields may come in any order: walk the top level.
+	switch protosniff.Classify(r, size) {
+	case protosniff.ONNX:
+		return ONNX
+	case protosniff.SavedModel:
+		return SavedModel
 	}
 	// A zip with data prepended: look for the end of central directory.
 	if size > 22 {
@@ -212,12 +226,19 @@ func compressed(k Kind, head []byte) Kind {
 			zr = d
 		}
 	case Joblib:
-		if head[0] == 0x5d {
+		switch {
+		case bytes.HasPrefix(head, []byte(lz4Magic)):
+			zr = lz4.NewReader(br)
+		case head[0] == 0x5d:
 			if binary.LittleEndian.Uint32(head[1:5]) > maxLZMADict {
-				return Unknown
+				// Not decoded here (the decoder allocates the
+				// dictionary): the joblib detector reports that it
+				// cannot analyse it rather than the file passing as
+				// unknown bytes.
+				return Joblib
 			}
 			zr, err = lzma.NewReader(br)
-		} else {
+		default:
 			zr, err = zlib.NewReader(br)
 		}
 	}

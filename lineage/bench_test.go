@@ -11,6 +11,7 @@ import (
 
 	"github.com/mlsecops/mlsec/attest"
 	"github.com/mlsecops/mlsec/attest/attesttest"
+	"github.com/mlsecops/mlsec/evidence"
 	"github.com/mlsecops/mlsec/lineage"
 )
 
@@ -57,7 +58,7 @@ func writeEvidence(t testing.TB, dir string, n, claimsPer int) attest.Digest {
 			}
 			lines = append(append(lines, line...), '\n')
 		}
-		if err := os.WriteFile(filepath.Join(art, attest.ClaimsFileName), lines, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(art, evidence.ClaimsName), lines, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}

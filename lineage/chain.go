@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/mlsecops/mlsec/attest"
+	"github.com/mlsecops/mlsec/evidence"
 	"github.com/mlsecops/mlsec/signing"
 )
 
@@ -62,6 +63,9 @@ type ChainLink struct {
 	Provenance string `json:"provenance"`
 	// Code lists source-code inputs, recorded but not checkable here.
 	Code []attest.Dependency `json:"code,omitempty"`
+	// Sources lists the upstream locations the artifact was taken in from
+	// (recorded by intake; the walk ends there).
+	Sources []attest.Dependency `json:"sources,omitempty"`
 	// Warnings are claims that did not verify but do not break the chain
 	// (evaluations, scans, lines that are not bundles).
 	Warnings []string `json:"warnings,omitempty"`
@@ -158,7 +162,7 @@ func verifyLink(ctx context.Context, h *attest.Hasher, v signing.Verifier, idx L
 		return link, nil, fmt.Errorf("lineage: %w", err)
 	}
 	if prev, ok := done[abs]; ok { // shared parent: verified already
-		link.Digest, link.Provenance, link.Code = prev.Digest, prev.Provenance, prev.Code
+		link.Digest, link.Provenance, link.Code, link.Sources = prev.Digest, prev.Provenance, prev.Code, prev.Sources
 		link.Status, link.Reason = prev.Status, prev.Reason
 		if link.Status != LinkBroken && p.recorded != "" && prev.Digest != p.recorded {
 			link.Status, link.Reason = LinkBroken, digestMismatch(p, prev.Digest)
@@ -191,7 +195,7 @@ func verifyLink(ctx context.Context, h *attest.Hasher, v signing.Verifier, idx L
 		return link, nil, nil
 	}
 	// The provenance of this artifact, from its own claims file.
-	cp, err := attest.ClaimsPath(p.path)
+	cp, err := evidence.ClaimsPath(p.path)
 	if err != nil {
 		return link, nil, err
 	}
@@ -237,6 +241,10 @@ func verifyLink(ctx context.Context, h *attest.Hasher, v signing.Verifier, idx L
 	seen := map[Digest]bool{}
 	for _, pa := range provs {
 		for _, dep := range pa.prov.Dependencies {
+			if dep.IsSource() {
+				link.Sources = append(link.Sources, dep)
+				continue
+			}
 			if !dep.IsArtifact() {
 				link.Code = append(link.Code, dep)
 				continue

@@ -14,6 +14,7 @@ import (
 	"sync"
 
 	"github.com/mlsecops/mlsec/attest"
+	"github.com/mlsecops/mlsec/evidence"
 )
 
 // Index is a MemStore filled from an evidence directory, plus what a
@@ -57,6 +58,7 @@ func IndexDir(ctx context.Context, dir string, opts IndexOptions) (*Index, error
 		return idx, nil
 	}
 	var claims, sigs []string
+	root := filepath.Clean(dir)
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return fmt.Errorf("lineage: %w", err)
@@ -69,7 +71,7 @@ func IndexDir(ctx context.Context, dir string, opts IndexOptions) (*Index, error
 			if name == ".git" && p != dir {
 				return filepath.SkipDir
 			}
-			if filepath.Dir(p) == filepath.Clean(dir) {
+			if filepath.Dir(p) == root {
 				idx.addName(p) // top-level entries are findable by name
 			}
 			return nil
@@ -77,13 +79,22 @@ func IndexDir(ctx context.Context, dir string, opts IndexOptions) (*Index, error
 		if !d.Type().IsRegular() {
 			return nil
 		}
+		art, kind, isEvidence := evidence.ArtifactOf(p)
+		if isEvidence && filepath.Clean(art) == root {
+			// DIR/model.sig or DIR/claims.jsonl at the top of the evidence
+			// directory would make the evidence directory an artifact (a
+			// signature written to the current directory by an older mlsec
+			// sign, or by model_signing): it names no artifact here.
+			idx.problem(p, fmt.Errorf("%s lies at the top of the evidence directory and is not about any artifact in it: ignored", name))
+			return nil
+		}
 		switch {
-		case name == attest.ClaimsFileName || strings.HasSuffix(name, attest.ClaimsSuffix):
+		case isEvidence && kind == evidence.Claims:
 			claims = append(claims, p)
-		case name == attest.DefaultSignatureName || strings.HasSuffix(name, ".sig"):
+		case isEvidence && kind == evidence.Signature:
 			sigs = append(sigs, p)
 		default:
-			if filepath.Dir(p) == filepath.Clean(dir) {
+			if filepath.Dir(p) == root {
 				idx.addName(p)
 			}
 		}
@@ -144,18 +155,14 @@ func (idx *Index) problem(src string, err error) {
 
 // artifactOfSignature maps a signature file to its artifact path.
 func artifactOfSignature(p string) string {
-	if filepath.Base(p) == attest.DefaultSignatureName {
-		return filepath.Dir(p)
-	}
-	return strings.TrimSuffix(p, ".sig")
+	a, _, _ := evidence.ArtifactOf(p)
+	return a
 }
 
 // ArtifactOfClaims maps a claims file to its artifact path.
 func ArtifactOfClaims(p string) string {
-	if filepath.Base(p) == attest.ClaimsFileName {
-		return filepath.Dir(p)
-	}
-	return strings.TrimSuffix(p, attest.ClaimsSuffix)
+	a, _, _ := evidence.ArtifactOf(p)
+	return a
 }
 
 func (idx *Index) addSignature(p string) {
@@ -175,12 +182,12 @@ func (idx *Index) addSignature(p string) {
 // AddArtifactEvidence indexes one artifact's own signature and claims
 // (for an artifact outside the evidence directory).
 func (idx *Index) AddArtifactEvidence(ctx context.Context, path string) {
-	if sp, err := attest.SignaturePath(path); err == nil {
+	if sp, err := evidence.SignaturePath(path); err == nil {
 		if _, err := os.Stat(sp); err == nil {
 			idx.addSignature(sp)
 		}
 	}
-	if cp, err := attest.ClaimsPath(path); err == nil {
+	if cp, err := evidence.ClaimsPath(path); err == nil {
 		idx.addClaims(ctx, cp)
 	}
 }

@@ -13,7 +13,9 @@ package lineage
 import (
 	"cmp"
 	"context"
+	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/mlsecops/mlsec/attest"
@@ -100,7 +102,7 @@ func (m *MemStore) addArtifact(d Digest, name, path string) {
 	if a.Name == "" {
 		a.Name = name
 	}
-	if path != "" && !slices.Contains(a.Paths, path) {
+	if path != "" && !slices.ContainsFunc(a.Paths, func(p string) bool { return samePath(p, path) }) {
 		a.Paths = append(a.Paths, path)
 		slices.Sort(a.Paths)
 	}
@@ -122,8 +124,8 @@ func (m *MemStore) AddRun(r Run) {
 	m.runs[r.Child] = append(m.runs[r.Child], r)
 	m.addArtifact(r.Child, "", "")
 	for _, in := range r.Inputs {
-		if !in.IsArtifact() {
-			continue
+		if !in.IsArtifact() || in.Digest == r.Child {
+			continue // code, sources, and never a self-edge
 		}
 		m.addArtifact(in.Digest, in.Name, "")
 		k := [2]Digest{in.Digest, r.Child}
@@ -176,4 +178,26 @@ func (m *MemStore) Len() (artifacts, runs int) {
 		runs += len(rs)
 	}
 	return len(m.artifacts), runs
+}
+
+// samePath reports whether a and b name the same file ("." and
+// "../model" from inside model do).
+func samePath(a, b string) bool {
+	if a == b {
+		return true
+	}
+	a, b = filepath.Clean(a), filepath.Clean(b)
+	if a == b {
+		return true
+	}
+	// Two absolute paths, or two relative ones that do not climb out of the
+	// current directory, name the same file only when they are equal:
+	// only then is the current directory (a system call) not needed.
+	up := func(p string) bool { return p == ".." || strings.HasPrefix(p, ".."+string(filepath.Separator)) }
+	if filepath.IsAbs(a) == filepath.IsAbs(b) && !up(a) && !up(b) && a != "." && b != "." {
+		return false
+	}
+	x, err1 := filepath.Abs(a)
+	y, err2 := filepath.Abs(b)
+	return err1 == nil && err2 == nil && x == y
 }

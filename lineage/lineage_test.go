@@ -15,6 +15,7 @@ import (
 
 	"github.com/mlsecops/mlsec/attest"
 	"github.com/mlsecops/mlsec/attest/attesttest"
+	"github.com/mlsecops/mlsec/evidence"
 	"github.com/mlsecops/mlsec/lineage"
 	"github.com/mlsecops/mlsec/signing"
 	"github.com/mlsecops/mlsec/signing/sigstoretest"
@@ -179,7 +180,7 @@ func replaceClaims(t *testing.T, path string, lines ...[]byte) {
 		b.Write(l)
 		b.WriteByte('\n')
 	}
-	if err := os.WriteFile(filepath.Join(path, attest.ClaimsFileName), b.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(path, evidence.ClaimsName), b.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -187,7 +188,7 @@ func replaceClaims(t *testing.T, path string, lines ...[]byte) {
 func firstClaim(t *testing.T, path string) []byte {
 	t.Helper()
 	var out []byte
-	attest.ReadClaimsFile(filepath.Join(path, attest.ClaimsFileName), func(c attest.Claim) error {
+	attest.ReadClaimsFile(filepath.Join(path, evidence.ClaimsName), func(c attest.Claim) error {
 		if out == nil {
 			out = bytes.Clone(c.Bundle)
 		}
@@ -264,7 +265,7 @@ func TestVerifyChainBroken(t *testing.T) {
 		{
 			name: "provenance signed by an untrusted key",
 			breakIt: func(t *testing.T, c *attesttest.Chain) {
-				os.Remove(filepath.Join(c.FineTune, attest.ClaimsFileName))
+				os.Remove(filepath.Join(c.FineTune, evidence.ClaimsName))
 				attesttest.Provenance(t, c.FineTune, c.FineTuneD, other.Signer(), attest.RunFineTuning,
 					attest.Dependency{Role: attest.RoleBaseModel, Name: "base", Digest: c.BaseD})
 			},
@@ -282,7 +283,7 @@ func TestVerifyChainBroken(t *testing.T) {
 		{
 			name: "unsigned parent",
 			breakIt: func(t *testing.T, c *attesttest.Chain) {
-				os.Remove(filepath.Join(c.Base, attest.DefaultSignatureName))
+				os.Remove(filepath.Join(c.Base, evidence.SignatureName))
 			},
 			brokenPath: func(c *attesttest.Chain) string { return c.Base },
 			reason:     []string{"has no signature"},
@@ -293,7 +294,7 @@ func TestVerifyChainBroken(t *testing.T) {
 				e := &attest.Eval{Subject: attest.Subject{Digest: c.QuantizedD}, MetricsFile: []byte(`{"acc":1}`)}
 				st, _ := e.Statement()
 				attesttest.Claim(t, c.Quantized, other.Signer(), st)
-				f, _ := os.OpenFile(filepath.Join(c.Quantized, attest.ClaimsFileName), os.O_APPEND|os.O_WRONLY, 0)
+				f, _ := os.OpenFile(filepath.Join(c.Quantized, evidence.ClaimsName), os.O_APPEND|os.O_WRONLY, 0)
 				f.WriteString("garbage\n")
 				f.Close()
 			},
@@ -303,7 +304,7 @@ func TestVerifyChainBroken(t *testing.T) {
 		{
 			name: "model without provenance",
 			breakIt: func(t *testing.T, c *attesttest.Chain) {
-				os.Remove(filepath.Join(c.Quantized, attest.ClaimsFileName))
+				os.Remove(filepath.Join(c.Quantized, evidence.ClaimsName))
 			},
 		},
 	}

@@ -3,6 +3,7 @@ package lineage
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"slices"
 
 	"github.com/mlsecops/mlsec/attest"
@@ -27,7 +28,11 @@ type Node struct {
 	Provenance string `json:"provenance"`
 	Runs       []Run  `json:"runs,omitempty"`
 	// Code lists source-code inputs (not artifacts in the graph).
-	Code    []attest.Dependency `json:"code,omitempty"`
+	Code []attest.Dependency `json:"code,omitempty"`
+	// Sources lists the upstream locations the artifact was taken in from
+	// (mlsec intake): its origin outside the graph, by URI and the digest
+	// it had there.
+	Sources []attest.Dependency `json:"sources,omitempty"`
 	Parents []*Node             `json:"parents,omitempty"`
 	// Truncated: the node has parents beyond the requested depth.
 	Truncated bool `json:"truncated,omitempty"`
@@ -68,6 +73,8 @@ func ancestry(ctx context.Context, s Store, d Digest, role attest.Role, depth in
 	for _, r := range runs {
 		for _, in := range r.Inputs {
 			switch {
+			case in.IsSource():
+				n.Sources = append(n.Sources, in)
 			case !in.IsArtifact():
 				n.Code = append(n.Code, in)
 			case !seen[in.Digest]:
@@ -162,4 +169,51 @@ func firstPath(ps []string) string {
 		return "\uffff" // unknown locations last
 	}
 	return ps[0]
+}
+
+// CheckAcyclic reports (wrapping attest.ErrCycle) whether recording a run
+// that produced child from parents would close a cycle in s: a parent that
+// is the child itself, or one whose recorded ancestry already contains the
+// child. Writers of provenance call it before recording, so that a cycle is
+// refused when it is written, not only cut when the graph is walked.
+func CheckAcyclic(ctx context.Context, s Store, child Digest, parents []Digest) error {
+	seen := map[Digest]bool{}
+	var walk func(d Digest, path []Digest) error
+	walk = func(d Digest, path []Digest) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if d == child {
+			chain := ""
+			for _, p := range append(path, d) {
+				chain += " → " + p.Short()
+			}
+			return fmt.Errorf("%w: %s would be its own ancestor (%s%s)", attest.ErrCycle, child, child.Short(), chain)
+		}
+		if seen[d] {
+			return nil
+		}
+		seen[d] = true
+		runs, err := s.Runs(ctx, d)
+		if err != nil {
+			return err
+		}
+		for _, r := range runs {
+			for _, in := range r.Inputs {
+				if !in.IsArtifact() || in.Digest == d {
+					continue
+				}
+				if err := walk(in.Digest, append(path, d)); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	for _, p := range parents {
+		if err := walk(p, nil); err != nil {
+			return err
+		}
+	}
+	return nil
 }

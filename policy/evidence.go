@@ -185,6 +185,9 @@ type PriorDecision struct {
 
 // PipelineInfo describes the pipeline the gate runs in. Always present.
 type PipelineInfo struct {
+	// File is the pipeline file the gate read; "" when there is none
+	// (then the built-in policies trust the gate's own identities).
+	File string `json:"file"`
 	Name string `json:"name"`
 	// Declared is true when the artifact is named in the pipeline file.
 	Declared bool `json:"declared"`

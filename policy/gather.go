@@ -14,6 +14,7 @@ import (
 
 	"github.com/mlsecops/mlsec"
 	"github.com/mlsecops/mlsec/attest"
+	"github.com/mlsecops/mlsec/evidence"
 	"github.com/mlsecops/mlsec/lifecycle"
 	"github.com/mlsecops/mlsec/scan"
 	"github.com/mlsecops/mlsec/signing"
@@ -26,7 +27,7 @@ const MaxDecisions = 10_000
 // IntakeBuildType is the SLSA build type of the provenance `mlsec intake`
 // records: externalParameters.parameters holds the source URL, its trust,
 // and the upstream signature's status.
-const IntakeBuildType = "https://mlsec.dev/buildtypes/intake/v1"
+const IntakeBuildType = attest.IntakeBuildType
 
 // NamedVerifier is a signing identity the gate trusts: its pipeline name
 // and a verifier for its signatures.
@@ -95,6 +96,10 @@ func (g *Gatherer) Gather(ctx context.Context, t Target) (*Gathered, error) {
 	ev.Pipeline.Roles = map[string][]string{}
 	if p := g.Pipeline; p != nil {
 		ev.Pipeline.Name = p.Name
+		ev.Pipeline.File = p.File
+		if ev.Pipeline.File == "" {
+			ev.Pipeline.File = "pipeline file"
+		}
 		ev.Pipeline.Roles = p.Roles
 		if def, ok := p.Artifact(t.Path); ok {
 			ev.Pipeline.Declared = true
@@ -116,7 +121,14 @@ func (g *Gatherer) Gather(ctx context.Context, t Target) (*Gathered, error) {
 			return nil, err
 		}
 	}
-	g.gatherSignature(ctx, ev, t.Path)
+	signed := g.gatherSignature(ctx, ev, t.Path)
+	if t.Stage == lifecycle.StageMonitoring && signed != "" && signed != subj.Digest {
+		// Monitoring watches a release: files that no longer match the
+		// signature a trusted identity made are that release tampered
+		// with, so the decision is about the signed digest (and a failure
+		// revokes it), not about a new, never-gated artifact.
+		subj.Digest = signed
+	}
 	inputs, err := g.gatherClaims(ctx, ev, t.Path, subj.Digest)
 	if err != nil {
 		return nil, err
@@ -175,18 +187,21 @@ func (g *Gatherer) gatherScan(ctx context.Context, ev *Evidence, path string) er
 	return nil
 }
 
-func (g *Gatherer) gatherSignature(ctx context.Context, ev *Evidence, path string) {
-	sigPath, err := attest.SignaturePath(path)
+// gatherSignature verifies the artifact's signature against the trusted
+// identities. When one of them made the signature but the files no longer
+// match it, it returns the digest that identity signed.
+func (g *Gatherer) gatherSignature(ctx context.Context, ev *Evidence, path string) (signed attest.Digest) {
+	sigPath, err := evidence.SignaturePath(path)
 	if err != nil {
-		return
+		return ""
 	}
 	if _, err := os.Stat(sigPath); err != nil {
-		return // Present stays false
+		return "" // Present stays false
 	}
 	ev.Signature.Present = true
 	if len(g.Identities) == 0 {
 		ev.Signature.Reason = "no trusted identity to verify the signature against (pipeline identities or --trusted-key)"
-		return
+		return ""
 	}
 	var first error
 	var tried []string
@@ -198,12 +213,15 @@ func (g *Gatherer) gatherSignature(ctx context.Context, ev *Evidence, path strin
 			// Without a pipeline every trusted identity (the gate's own key,
 			// --trusted-key) speaks for the organisation.
 			ev.Signature.Org = len(ev.Signature.Roles) > 0 || g.Pipeline == nil
-			return
+			return ""
 		}
 		if errors.Is(err, signing.ErrMismatch) {
 			// Content changed: no other key will help.
 			ev.Signature.Reason = err.Error()
-			return
+			if d, err := attest.SignedDigest(sigPath); err == nil {
+				return d
+			}
+			return ""
 		}
 		if first == nil {
 			first = err
@@ -213,6 +231,7 @@ func (g *Gatherer) gatherSignature(ctx context.Context, ev *Evidence, path strin
 	// The signature is intact but no trusted identity made it: name the
 	// identities tried rather than the last key's mismatch alone.
 	ev.Signature.Reason = fmt.Sprintf("not signed by a trusted identity (tried %s): %v", strings.Join(tried, ", "), first)
+	return ""
 }
 
 func (g *Gatherer) rolesOf(identity string) []string {
@@ -231,7 +250,7 @@ func (g *Gatherer) rolesOf(identity string) []string {
 // still count as present (with Verified false), so a policy can tell
 // "absent" from "present but not trusted".
 func (g *Gatherer) gatherClaims(ctx context.Context, ev *Evidence, path string, digest attest.Digest) ([]Input, error) {
-	claimsPath, err := attest.ClaimsPath(path)
+	claimsPath, err := evidence.ClaimsPath(path)
 	if err != nil {
 		return nil, mlsec.Errorf(mlsec.EIO, "policy: %w", err)
 	}

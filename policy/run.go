@@ -7,6 +7,7 @@ import (
 
 	"github.com/mlsecops/mlsec"
 	"github.com/mlsecops/mlsec/attest"
+	"github.com/mlsecops/mlsec/evidence"
 	"github.com/mlsecops/mlsec/lifecycle"
 	"github.com/mlsecops/mlsec/signing"
 )
@@ -91,7 +92,7 @@ func (r *Runner) Run(ctx context.Context, t Target, override *Override) (*Outcom
 		return nil, mlsec.Errorf(mlsec.EINVALID, "policy: signing the VSA: %w", err)
 	}
 	out.Bundle = b
-	if out.ClaimsPath, err = attest.ClaimsPath(t.Path); err != nil {
+	if out.ClaimsPath, err = evidence.ClaimsPath(t.Path); err != nil {
 		return nil, mlsec.Errorf(mlsec.EIO, "%w", err)
 	}
 	if err := attest.AppendClaim(out.ClaimsPath, b); err != nil {

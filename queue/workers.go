@@ -154,15 +154,19 @@ func (q *Queue) delay(ctx context.Context) error {
 	}
 }
 
-// Digest returns a model's content address: the sha256 of a file, or the
-// OMS root digest (files method, sha256) of a directory, with its size.
+// Digest returns a model's content address, with its size: the sha256 of
+// a file's bytes (the address of an uploaded blob, and the one item digest
+// of its OpenSSF Model Signing manifest), or for a directory
+// attest.ArtifactDigest — the digest `mlsec digest DIR` prints and the
+// directory's signature and claims name, leaving out its own model.sig and
+// claims.jsonl (symbolic links are followed, as hub mirrors need).
 func Digest(ctx context.Context, path string) (d store.Digest, dir bool, size int64, err error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return "", false, 0, err
 	}
 	if st.IsDir() {
-		m, err := signing.HashModel(ctx, path, signing.HashOptions{AllowSymlinks: true})
+		root, err := attest.ArtifactDigest(ctx, nil, path, attest.DigestOptions{FollowSymlinks: true})
 		if err != nil {
 			return "", true, 0, err
 		}
@@ -174,7 +178,7 @@ func Digest(ctx context.Context, path string) (d store.Digest, dir bool, size in
 			}
 			return nil
 		})
-		return store.Digest("sha256:" + hex.EncodeToString(m.RootDigest())), true, size, nil
+		return store.Digest(root), true, size, nil
 	}
 	f, err := os.Open(path)
 	if err != nil {
@@ -462,41 +466,17 @@ func (w *verifyWorker) verifyStored(ctx context.Context, a VerifyArgs) error {
 	if err != nil {
 		return err
 	}
-	ids := []int64{a.EvidenceID}
-	if a.EvidenceID == 0 {
-		facts, err := st.Facts(ctx, store.FactQuery{Subject: art.Digest, PredicateType: signing.PredicateType, Limit: 20})
-		if err != nil {
-			return err
-		}
-		ids = ids[:0]
-		for _, f := range facts {
-			ids = append(ids, f.EvidenceID)
-		}
+	v, err := gating.VerifyStored(ctx, st, art.Digest, a.EvidenceID, w.q.cfg.Verifiers, func() (string, func(), error) {
+		return w.q.materialize(ctx, art)
+	})
+	if err != nil {
+		return err
 	}
-	detail := map[string]string{"verified": "false"}
-	var problem error = errors.New("no signature stored for this artifact")
-	if len(ids) > 0 {
-		p, cleanup, err := w.q.materialize(ctx, art)
-		if err != nil {
-			return err
-		}
-		defer cleanup()
-	ids:
-		for _, id := range ids {
-			ev, err := st.Evidence(ctx, id)
-			if err != nil {
-				return err
-			}
-			for _, v := range w.q.cfg.Verifiers {
-				if _, err := signing.Verify(ctx, p, ev.Bundle, v.Verifier, signing.VerifyOptions{}); err != nil {
-					problem = err
-					continue
-				}
-				problem = nil
-				detail = map[string]string{"verified": "true", "evidence": fmt.Sprint(id), "signer": v.Name}
-				break ids
-			}
-		}
+	detail := map[string]string{"verified": "true", "evidence": fmt.Sprint(v.EvidenceID), "signer": v.Signer}
+	var problem error
+	if !v.Verified {
+		detail = map[string]string{"verified": "false"}
+		problem = errors.New(v.Problem)
 	}
 	var fs []mlsec.Finding
 	if problem != nil {

@@ -93,5 +93,11 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxFileSeconds <= 0 {
 		l.MaxFileSeconds = d.MaxFileSeconds
 	}
+	if l.MaxInflatedBytes <= 0 {
+		l.MaxInflatedBytes = d.MaxInflatedBytes
+	}
+	if l.MaxInflatedMembers <= 0 {
+		l.MaxInflatedMembers = d.MaxInflatedMembers
+	}
 	return l
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/mlsecops/mlsec"
 	"github.com/mlsecops/mlsec/format"
+	"github.com/mlsecops/mlsec/internal/regfile"
 )
 
 //go:embed rules.yaml
@@ -182,6 +183,9 @@ func (r *Runner) collect(root string) ([]job, error) {
 		return nil, mlsec.Errorf(mlsec.EIO, "scan: %w", err)
 	}
 	if !fi.IsDir() {
+		if !fi.Mode().IsRegular() {
+			return nil, mlsec.Errorf(mlsec.EINVALID, "scan: %w", regfile.NotRegular(root, fi.Mode()))
+		}
 		return []job{{path: root, open: root}}, nil
 	}
 	absRoot, err := filepath.Abs(root)
@@ -219,6 +223,8 @@ func (r *Runner) collect(root string) ([]job, error) {
 			jobs = append(jobs, r.linkJob(p, allowed))
 		case d.Type().IsRegular():
 			jobs = append(jobs, job{path: p, open: p})
+		default: // FIFO, socket, device: never opened, never a silent pass
+			jobs = append(jobs, job{path: p, why: regfile.NotRegular(p, d.Type()).Error()})
 		}
 		return nil
 	})
@@ -344,7 +350,7 @@ func (r *Runner) scanJob(ctx context.Context, j job) (art Artifact, keep bool) {
 		}
 		return art, len(art.Findings) > 0 || len(art.Facts) > 0 || v.na
 	}
-	f, err := os.Open(j.open)
+	f, fi, err := regfile.Open(j.open)
 	if err != nil {
 		art.Status = StatusError
 		art.Verdict = VerdictNotAnalysed
@@ -353,14 +359,6 @@ func (r *Runner) scanJob(ctx context.Context, j job) (art Artifact, keep bool) {
 		return art, true
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		art.Status = StatusError
-		art.Verdict = VerdictNotAnalysed
-		art.Reason = err.Error()
-		st.report(r.notAnalysedFinding(RuleParseError, fmt.Sprintf("not analysed: cannot stat: %v", err), ""), "")
-		return art, true
-	}
 	art.Size = fi.Size()
 	if r.opts.Digest {
 		h := sha256.New()
@@ -390,6 +388,8 @@ type state struct {
 	art     *Artifact
 	members int
 	bytes   int64
+	// inflation is the artifact's decompression budget (budget.go).
+	inflation inflation
 	// worst is the first not-analysed member, for the artifact's verdict.
 	worst struct {
 		verdict               Verdict

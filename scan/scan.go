@@ -79,6 +79,12 @@ type Limits struct {
 	// past it the scan of that artifact stops with the not-analysed
 	// verdict (limit "timeout").
 	MaxFileSeconds int `yaml:"max_file_seconds"`
+	// MaxInflatedBytes caps the bytes decompressed per artifact, across all
+	// nesting levels, including heads inflated only to sniff a member.
+	MaxInflatedBytes int64 `yaml:"max_inflated_bytes"`
+	// MaxInflatedMembers caps the compressed members opened per artifact,
+	// across all nesting levels: a 42.zip-style bomb's fan-out.
+	MaxInflatedMembers int `yaml:"max_inflated_members"`
 }
 
 // DefaultLimits returns the caps used when the configuration names none.
@@ -91,5 +97,9 @@ func DefaultLimits() Limits {
 		MaxMemberBytes: 512 << 20,
 		MaxPickleOps:   50_000_000,
 		MaxFileSeconds: 300,
+		// About 3 s of inflation on one core, and 10,000 opened members
+		// about 1 s: a bomb ends in a verdict within the 5 s budget.
+		MaxInflatedBytes:   1 << 30,
+		MaxInflatedMembers: 10_000,
 	}
 }

@@ -1,9 +1,11 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -12,6 +14,7 @@ import (
 	"github.com/mlsecops/mlsec"
 	"github.com/mlsecops/mlsec/lifecycle"
 	"github.com/mlsecops/mlsec/queue"
+	"github.com/mlsecops/mlsec/server/gating"
 	"github.com/mlsecops/mlsec/store"
 )
 
@@ -159,7 +162,11 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) error {
 		return errorf(mlsec.EINVALID, "this server stores no blobs: register the artifact by reference")
 	}
 	q := r.URL.Query()
-	d, size, err := s.cfg.Blobs.Put(r.Context(), r.Body)
+	body, err := nonEmpty(r.Body)
+	if err != nil {
+		return err
+	}
+	d, size, err := s.cfg.Blobs.Put(r.Context(), body)
 	if err != nil {
 		var maxErr *http.MaxBytesError
 		if errors.As(err, &maxErr) {
@@ -168,9 +175,13 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.metrics.uploadBytes.add(float64(size))
+	source := q.Get("source")
+	if source == "" {
+		source = gating.UploadSource
+	}
 	a, created, err := s.store.PutArtifact(r.Context(), store.Artifact{
 		Digest: d, Name: q.Get("name"), Version: q.Get("version"), Kind: q.Get("kind"),
-		Size: size, Source: "upload", Blob: true,
+		Size: size, Source: source, Blob: true,
 	}, actor(r.Context()))
 	if err != nil {
 		return fromStore(err)
@@ -191,6 +202,25 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, putStatus(created), out)
 	return nil
+}
+
+// nonEmpty refuses an empty upload body (no model or dataset has zero
+// bytes; an empty upload is a client mistake, e.g. a missing file) and
+// returns a reader of the whole body otherwise.
+func nonEmpty(body io.Reader) (io.Reader, error) {
+	var first [1]byte
+	n, err := io.ReadFull(body, first[:])
+	if n == 1 {
+		return io.MultiReader(bytes.NewReader(first[:]), body), nil
+	}
+	var maxErr *http.MaxBytesError
+	switch {
+	case errors.Is(err, io.EOF):
+		return nil, errorf(mlsec.EINVALID, "empty upload: the request body has no bytes (send the artifact's content)")
+	case errors.As(err, &maxErr):
+		return nil, errorf(ETOOLARGE, "upload exceeds the limit of %d bytes", maxErr.Limit)
+	}
+	return nil, errorf(mlsec.EIO, "reading the upload: %v", err)
 }
 
 // ArtifactDetail is an artifact with its finding counts by severity.
@@ -401,12 +431,20 @@ func (s *Server) handleOverride(w http.ResponseWriter, r *http.Request) error {
 	if strings.TrimSpace(req.Reason) == "" {
 		return errorf(mlsec.EINVALID, "an override needs a reason")
 	}
+	if !req.To.Valid() {
+		return errorf(mlsec.EINVALID, "unknown trust state %q (want one of %s)", req.To, strings.Join(trustStates(), ", "))
+	}
 	a, err := s.store.Override(r.Context(), store.Override{Artifact: d, To: req.To, Actor: actor(r.Context()), Reason: req.Reason})
 	if err != nil {
 		return fromStore(err)
 	}
 	writeJSON(w, http.StatusOK, a)
 	return nil
+}
+
+// trustStates names the trust states, in lifecycle order.
+func trustStates() []string {
+	return []string{string(store.StateQuarantined), string(store.StateVerified), string(store.StateReleased), string(store.StateRevoked)}
 }
 
 // EdgeList is a list of lineage edges.
@@ -456,23 +494,34 @@ func (s *Server) handleAddEdge(w http.ResponseWriter, r *http.Request) error {
 		return errorf(mlsec.EINVALID, "relation is required")
 	}
 	e.CreatedAt = time.Time{}
-	if err := s.store.AddEdge(r.Context(), e, actor(r.Context())); err != nil {
-		return fromStore(err)
+	if err := s.checkAcyclic(r.Context(), e.From, e.To); err != nil {
+		return err
 	}
-	// Answer with the stored edge (its time, or the first one's when the
-	// edge was already recorded), not the zero time of the request.
-	edges, err := s.store.Lineage(r.Context(), e.From, store.Upstream, 1)
+	e, err := s.addEdge(r.Context(), e)
 	if err != nil {
-		return fromStore(err)
-	}
-	for _, st := range edges {
-		if st.From == e.From && st.To == e.To && st.Relation == e.Relation {
-			e = st
-			break
-		}
+		return err
 	}
 	writeJSON(w, http.StatusCreated, e)
 	return nil
+}
+
+// addEdge records a lineage edge and returns it as stored: with its time
+// (the first one's when the edge was already recorded), never the zero
+// time of the request.
+func (s *Server) addEdge(ctx context.Context, e store.Edge) (store.Edge, error) {
+	if err := s.store.AddEdge(ctx, e, actor(ctx)); err != nil {
+		return store.Edge{}, fromStore(err)
+	}
+	edges, err := s.store.Lineage(ctx, e.From, store.Upstream, 1)
+	if err != nil {
+		return store.Edge{}, fromStore(err)
+	}
+	for _, st := range edges {
+		if st.From == e.From && st.To == e.To && st.Relation == e.Relation {
+			return st, nil
+		}
+	}
+	return store.Edge{}, errorf(mlsec.EINTERNAL, "lineage edge %s -> %s not found after it was recorded", e.From, e.To)
 }
 
 func (s *Server) handleEvidence(w http.ResponseWriter, r *http.Request) error {
@@ -654,7 +703,11 @@ func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request) error
 		return errorf(mlsec.EINVALID, "token name is required")
 	}
 	if !req.Role.Valid() {
-		return errorf(mlsec.EINVALID, "unknown role %q", req.Role)
+		roles := make([]string, 0, len(store.Roles()))
+		for _, r := range store.Roles() {
+			roles = append(roles, string(r))
+		}
+		return errorf(mlsec.EINVALID, "unknown role %q (want one of %s)", req.Role, strings.Join(roles, ", "))
 	}
 	var ttl time.Duration
 	if req.TTL != "" {

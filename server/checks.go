@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -163,6 +164,10 @@ func (s *Server) scanArtifact(ctx context.Context, a store.Artifact) (ScanResult
 		Counts: severityCounts(counts), EvidenceID: ev.ID}, nil
 }
 
+// errNoTrustKey says why a server without a trust key verifies nothing.
+const errNoTrustKey = "this server trusts no signing key, so it cannot verify signatures: " +
+	"start it with --trust-key PUB.pem or a --pipeline file with key identities (signatures and attestations are still stored, as unverified)"
+
 // VerifyRequest optionally names the signature evidence to check.
 type VerifyRequest struct {
 	EvidenceID int64 `json:"evidence_id,omitempty"`
@@ -194,49 +199,21 @@ func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) error {
 	}
 	verifiers := s.verifiers()
 	if len(verifiers) == 0 {
-		return errorf(mlsec.EINVALID, "this server has no verification key configured (mlsec serve --trust-key or --pipeline identities)")
+		return errorf(mlsec.EINVALID, "%s", errNoTrustKey)
 	}
 	if s.cfg.Jobs != nil {
 		return s.enqueue(w, r, queue.Request{Kind: queue.KindVerify, Artifact: d, EvidenceID: req.EvidenceID})
 	}
-	ids := []int64{req.EvidenceID}
-	if req.EvidenceID == 0 {
-		facts, err := s.store.Facts(r.Context(), store.FactQuery{Subject: d, PredicateType: signing.PredicateType, Limit: 20})
-		if err != nil {
-			return fromStore(err)
-		}
-		ids = ids[:0]
-		for _, f := range facts {
-			ids = append(ids, f.EvidenceID)
-		}
-	}
-	if len(ids) == 0 {
-		writeJSON(w, http.StatusOK, VerifyResult{Artifact: d, Problem: "no signature stored for this artifact"})
-		return nil
-	}
-	p, cleanup, err := s.materialize(r.Context(), a)
+	v, err := gating.VerifyStored(r.Context(), s.store, d, req.EvidenceID, verifiers, func() (string, func(), error) {
+		return s.materialize(r.Context(), a)
+	})
 	if err != nil {
-		return err
+		return fromStore(err)
 	}
-	defer cleanup()
-	res := VerifyResult{Artifact: d}
-	for _, id := range ids {
-		ev, err := s.store.Evidence(r.Context(), id)
-		if err != nil {
-			return fromStore(err)
-		}
-		res.EvidenceID = id
-		for _, v := range verifiers {
-			if _, err := signing.Verify(r.Context(), p, ev.Bundle, v.Verifier, signing.VerifyOptions{}); err != nil {
-				res.Problem = err.Error() // negative result or unusable bundle: try the next one
-				continue
-			}
-			res.Verified, res.Signer, res.Problem = true, v.Name, ""
-			break
-		}
-		if res.Verified {
-			break
-		}
+	res := VerifyResult{Artifact: d, Verified: v.Verified, EvidenceID: v.EvidenceID, Signer: v.Signer, Problem: v.Problem}
+	if v.EvidenceID == 0 && !v.Verified {
+		writeJSON(w, http.StatusOK, res)
+		return nil
 	}
 	detail := map[string]string{"verified": fmt.Sprint(res.Verified), "evidence": fmt.Sprint(res.EvidenceID)}
 	if _, err := s.store.Audit(r.Context(), store.AuditEntry{Time: s.cfg.Now(), Actor: actor(r.Context()), Action: "artifact.verify", Subject: string(d), Detail: detail}); err != nil {
@@ -355,6 +332,76 @@ func parseAttestation(body []byte) (parsedAttestation, error) {
 	return p, nil
 }
 
+// checkAcyclic refuses the lineage edge from → to (from was made from to)
+// when from is already upstream of to: the edge would close a cycle, and
+// no artifact is derived from itself (issue 12 §3: cycles are refused when
+// claims are written, not only when they are walked).
+func (s *Server) checkAcyclic(ctx context.Context, from, to store.Digest) error {
+	up, err := s.store.Lineage(ctx, to, store.Upstream, 16)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fromStore(err)
+	}
+	for _, e := range up {
+		if e.To == from {
+			return errorf(mlsec.ECONFLICT, "provenance would make a lineage cycle: %s is already derived from %s", to, from)
+		}
+	}
+	return nil
+}
+
+// FileRootDigest is the OpenSSF Model Signing root digest of a single file
+// whose sha256 is d — the digest `mlsec digest FILE` prints and the CLI's
+// signatures and claims name (the sha256 over the manifest's one item
+// digest) — while the server addresses an uploaded file by d itself.
+func FileRootDigest(d store.Digest) (store.Digest, error) {
+	raw, err := hex.DecodeString(strings.TrimPrefix(string(d), "sha256:"))
+	if err != nil || len(raw) != sha256.Size || !strings.HasPrefix(string(d), "sha256:") {
+		return "", errorf(mlsec.EINVALID, "not a sha256 digest: %q", d)
+	}
+	sum := sha256.Sum256(raw)
+	return store.Digest("sha256:" + hex.EncodeToString(sum[:])), nil
+}
+
+// maxAliasCandidates bounds the stored artifacts of one name fileAlias
+// checks.
+const maxAliasCandidates = 100
+
+// fileAlias finds the stored single-file artifact that a claim's subject
+// (or a provenance dependency) names by its OMS root digest x: among the
+// stored files called name (the claim's subject name, or its base name),
+// the one whose FileRootDigest is x. The name only narrows the search; the
+// match is the digest relation. ok is false when x is itself stored or no
+// file matches.
+func (s *Server) fileAlias(ctx context.Context, name string, x store.Digest) (store.Digest, bool, error) {
+	if name == "" {
+		return "", false, nil
+	}
+	if _, err := s.store.Artifact(ctx, x); err == nil {
+		return "", false, nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return "", false, fromStore(err)
+	}
+	names := []string{name}
+	if b := path.Base(name); b != name {
+		names = append(names, b)
+	}
+	for _, n := range names {
+		arts, err := s.store.ListArtifacts(ctx, store.ArtifactQuery{Name: n, Limit: maxAliasCandidates})
+		if err != nil {
+			return "", false, fromStore(err)
+		}
+		for _, a := range arts {
+			if a.Directory {
+				continue
+			}
+			if r, err := FileRootDigest(a.Digest); err == nil && r == x {
+				return a.Digest, true, nil
+			}
+		}
+	}
+	return "", false, nil
+}
+
 // ingest stores an attestation verbatim and indexes one fact per subject.
 func (s *Server) ingest(ctx context.Context, body []byte) (AttestationResult, error) {
 	p, err := parseAttestation(body)
@@ -363,7 +410,28 @@ func (s *Server) ingest(ctx context.Context, body []byte) (AttestationResult, er
 	}
 	st, mediaType := p.statement, p.mediaType
 	out := AttestationResult{}
+	// A claim the CLI made about a single file names the file's OMS root
+	// digest; index it under the uploaded artifact too.
+	aliases := map[store.Digest]store.Digest{}
+	for _, rd := range st.GetSubject() {
+		x, err := store.ParseDigest("sha256:" + rd.GetDigest()["sha256"])
+		if err != nil {
+			continue
+		}
+		if d, ok, err := s.fileAlias(ctx, rd.GetName(), x); err != nil {
+			return AttestationResult{}, err
+		} else if ok && !slices.Contains(p.subjects, d) {
+			aliases[x] = d
+			p.subjects = append(p.subjects, d)
+		}
+	}
 	signer := ""
+	switch {
+	case !p.bundle:
+		out.Problem = "not verified: only a Sigstore bundle carries a signature the server can check"
+	case len(s.verifiers()) == 0:
+		out.Problem = "not verified: " + errNoTrustKey
+	}
 	if p.bundle {
 		for _, v := range s.verifiers() {
 			if _, err := attest.Verify(ctx, v.Verifier, body); err == nil {
@@ -379,11 +447,9 @@ func (s *Server) ingest(ctx context.Context, body []byte) (AttestationResult, er
 	for _, d := range p.subjects {
 		facts = append(facts, store.Fact{PredicateType: st.GetPredicateType(), Subject: d, Signer: signer, Time: now})
 	}
-	ev, created, err := s.store.AddEvidence(ctx, store.Evidence{MediaType: mediaType, Bundle: body, Facts: facts}, actor(ctx))
-	if err != nil {
-		return AttestationResult{}, fromStore(err)
-	}
-	out.Evidence, out.Created = ev, created
+	// Lineage edges from a provenance statement, planned before anything
+	// is stored: one that would close a cycle refuses the statement.
+	var edges []store.Edge
 	if st.GetPredicateType() == attest.ProvenanceType {
 		prov, err := attest.ProvenanceOf(st)
 		if err != nil {
@@ -397,15 +463,38 @@ func (s *Server) ingest(ctx context.Context, body []byte) (AttestationResult, er
 				if err != nil {
 					continue
 				}
+				if d, ok, err := s.fileAlias(ctx, dep.Name, to); err != nil {
+					return AttestationResult{}, err
+				} else if ok {
+					to = d
+				}
 				for _, f := range facts {
-					e := store.Edge{From: f.Subject, To: to, Relation: string(dep.Role), EvidenceID: ev.ID}
-					if err := s.store.AddEdge(ctx, e, actor(ctx)); err != nil {
-						return AttestationResult{}, fromStore(err)
+					if _, ok := aliases[f.Subject]; ok {
+						continue // the edge is recorded from the stored artifact
 					}
-					out.Edges = append(out.Edges, e)
+					if f.Subject == to {
+						continue // a statement naming its own subject as a parent is no edge
+					}
+					if err := s.checkAcyclic(ctx, f.Subject, to); err != nil {
+						return AttestationResult{}, err
+					}
+					edges = append(edges, store.Edge{From: f.Subject, To: to, Relation: string(dep.Role)})
 				}
 			}
 		}
+	}
+	ev, created, err := s.store.AddEvidence(ctx, store.Evidence{MediaType: mediaType, Bundle: body, Facts: facts}, actor(ctx))
+	if err != nil {
+		return AttestationResult{}, fromStore(err)
+	}
+	out.Evidence, out.Created = ev, created
+	for _, e := range edges {
+		e.EvidenceID = ev.ID
+		e, err := s.addEdge(ctx, e)
+		if err != nil {
+			return AttestationResult{}, err
+		}
+		out.Edges = append(out.Edges, e)
 	}
 	s.metrics.attestations.inc()
 	return out, nil

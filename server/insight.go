@@ -7,18 +7,16 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/mlsecops/mlsec"
 	"github.com/mlsecops/mlsec/attest"
 	"github.com/mlsecops/mlsec/lifecycle"
 	"github.com/mlsecops/mlsec/lineage"
-	"github.com/mlsecops/mlsec/scan"
-	"github.com/mlsecops/mlsec/scan/list"
+	"github.com/mlsecops/mlsec/policy"
 	"github.com/mlsecops/mlsec/server/gating"
-	"github.com/mlsecops/mlsec/signing"
 	"github.com/mlsecops/mlsec/store"
-	"github.com/mlsecops/mlsec/taxonomy"
 )
 
 // lineageStore adapts store.Store to lineage.Store, so the lineage
@@ -251,61 +249,24 @@ type CoverageItem struct {
 	Controls []string `json:"controls"`
 }
 
-// coverage maps the controls the server runs onto the embedded framework
-// catalogues with lifecycle.Coverage, exactly as `mlsec frameworks
-// coverage` does: every scanner rule (runner and detectors), the rules of
-// every stage gate's policies, and mlsec's capabilities. Control ids carry
-// the same prefixes ("scanner:PICKLE-001", "gate:cd/CD-002",
-// "capability:..."), and the same items are counted (ATLAS mitigations and
-// the techniques a control maps to, not tactics), so the dashboard and the
-// CLI report the same numbers.
-//
-// SEAM(lifecycle): `mlsec frameworks coverage` scopes coverage to a
-// pipeline file; the server shows every stage it gates.
+// coverage is policy.FrameworkCoverage — the computation behind `mlsec
+// frameworks coverage` and `mlsec assess` — over the server's pipeline
+// (nil: every stage's built-in gate) and scanner configuration, with the
+// gates the server compiled, reshaped for the API. So the dashboard and
+// the CLI report the same items, controls and numbers.
 func (s *Server) coverage(framework string) (Coverage, error) {
-	cats, err := taxonomy.Load()
-	if err != nil {
-		return Coverage{}, err
-	}
-	var ctls []lifecycle.CoverageControl
+	var gateOf func(string) (*policy.Gate, error)
 	if pg, ok := s.decider.Gate().(*PolicyGate); ok {
-		for _, stage := range lifecycle.StageNames() {
-			for _, p := range pg.StageGate(stage).Policies {
-				for _, r := range p.Rules {
-					ctls = append(ctls, lifecycle.CoverageControl{ID: "gate:" + stage + "/" + r.ID, Kind: lifecycle.ControlGate,
-						Stage: stage, Title: r.Title, Mappings: r.Mappings})
-				}
-			}
-		}
+		gateOf = func(stage string) (*policy.Gate, error) { return pg.StageGate(stage), nil }
 	}
-	dets, err := list.All(s.scanCfg)
-	if err != nil {
-		return Coverage{}, err
-	}
-	seen := map[string]bool{}
-	addRules := func(rs []scan.Rule) {
-		for _, r := range rs {
-			if !seen[r.ID] {
-				seen[r.ID] = true
-				ctls = append(ctls, lifecycle.CoverageControl{ID: "scanner:" + r.ID, Kind: lifecycle.ControlScanner, Title: r.Title, Mappings: r.Mappings})
-			}
-		}
-	}
-	addRules(scan.RunnerRules())
-	for _, d := range dets {
-		addRules(d.Rules())
-	}
-	tc, err := lifecycle.LoadTools()
-	if err != nil {
-		return Coverage{}, err
-	}
-	ctls = append(ctls, tc.CapabilityControls()...)
-	fcs, err := lifecycle.Coverage(cats, ctls)
+	fcs, err := policy.FrameworkCoverage(s.cfg.Pipeline, s.scanCfg, gateOf)
 	if err != nil {
 		return Coverage{}, err
 	}
 	var out Coverage
+	var ids []string
 	for _, c := range fcs {
+		ids = append(ids, c.Framework)
 		if framework != "" && c.Framework != framework {
 			continue
 		}
@@ -318,7 +279,7 @@ func (s *Server) coverage(framework string) (Coverage, error) {
 		out.Frameworks = append(out.Frameworks, fc)
 	}
 	if framework != "" && len(out.Frameworks) == 0 {
-		return Coverage{}, errorf(mlsec.ENOTFOUND, "unknown framework %q", framework)
+		return Coverage{}, errorf(mlsec.ENOTFOUND, "unknown framework %q (want one of %s)", framework, strings.Join(ids, ", "))
 	}
 	return out, nil
 }
@@ -357,40 +318,14 @@ type ClassMaturity struct {
 // MaturitySample caps the artifacts the maturity view examines.
 const MaturitySample = 2000
 
-// maturityLevel scores one artifact: L1 integrity (a verified signature),
-// L2 provenance and lineage (plus provenance evidence), L3 policy-enforced
-// structured attestations (plus a recorded gate decision).
-//
-// SEAM(lifecycle): issue 7's assessment (`mlsec assess`) defines the
-// levels over a pipeline file; the server should use it when exported.
-func maturityLevel(facts []store.Fact, decided bool) int {
-	has := func(pt string, signed bool) bool {
-		return slices.ContainsFunc(facts, func(f store.Fact) bool { return f.PredicateType == pt && (!signed || f.Signer != "") })
-	}
-	switch {
-	case !has(signing.PredicateType, true):
-		return 0
-	case !has(attest.ProvenanceType, false):
-		return 1
-	case !decided:
-		return 2
-	}
-	return 3
-}
-
-// nextStep says what lifts a class from level l to l+1.
-func nextStep(l int) string {
-	switch l {
-	case 0:
-		return "sign every artifact with OpenSSF Model Signing and verify at intake (AIMM L1)"
-	case 1:
-		return "record SLSA provenance for every run so lineage is complete (AIMM L2)"
-	case 2:
-		return "gate every hand-off with a policy whose decision is stored (AIMM L3)"
-	}
-	return ""
-}
-
+// maturity scores every sampled artifact with the CoSAI AIMM assessment
+// `mlsec assess` uses (lifecycle.ArtifactFacts.Level over the facts
+// policy.ArtifactFacts reads from the gate's evidence document): L1 a
+// signature verified by a trusted identity, L2 plus verified provenance
+// naming its parents (or a verified intake record), L3 plus a passing gate
+// decision — and, for models and packages, a passing cd decision. A class's
+// level is the lowest of its artifacts; its next step is what the first
+// artifact at that level lacks.
 func (s *Server) maturity(ctx context.Context) (Maturity, error) {
 	out := Maturity{Computed: s.cfg.Now().UTC()}
 	byClass := map[string]*ClassMaturity{}
@@ -406,27 +341,32 @@ func (s *Server) maturity(ctx context.Context) (Maturity, error) {
 				break
 			}
 			out.Sampled++
-			facts, err := s.store.Facts(ctx, store.FactQuery{Subject: a.Digest, Limit: 1000})
+			ev, err := s.decider.Evidence(ctx, a.Digest, "")
 			if err != nil {
 				return Maturity{}, fromStore(err)
 			}
-			ds, err := s.store.Decisions(ctx, a.Digest)
-			if err != nil {
-				return Maturity{}, fromStore(err)
+			name := a.Name
+			if name == "" {
+				name = string(a.Digest)
 			}
+			lvl, next := policy.ArtifactFacts(ev, name, lifecycle.Kind(a.Kind), nil).Level()
 			class := lifecycle.Kind(a.Kind).Class()
 			if a.Kind == "" {
 				class = "unclassified"
 			}
 			cm := byClass[class]
 			if cm == nil {
-				cm = &ClassMaturity{Class: class, Level: 3}
+				cm = &ClassMaturity{Class: class, Level: 4}
 				byClass[class] = cm
 			}
-			lvl := maturityLevel(facts, len(ds) > 0)
 			cm.Artifacts++
 			cm.AtLevel[lvl]++
-			cm.Level = min(cm.Level, lvl)
+			if lvl < cm.Level {
+				cm.Level, cm.NextStep = lvl, ""
+				if len(next) > 0 {
+					cm.NextStep = next[0]
+				}
+			}
 		}
 		if len(page) < 1000 {
 			break
@@ -434,7 +374,6 @@ func (s *Server) maturity(ctx context.Context) (Maturity, error) {
 		after = page[len(page)-1].Digest
 	}
 	for _, cm := range byClass {
-		cm.NextStep = nextStep(cm.Level)
 		out.Classes = append(out.Classes, *cm)
 	}
 	sort.Slice(out.Classes, func(i, j int) bool { return out.Classes[i].Class < out.Classes[j].Class })

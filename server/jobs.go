@@ -78,9 +78,10 @@ type HubScanRequest struct {
 }
 
 // HubScanStarted answers a started hub scan; poll StatusURL (or the
-// dashboard's /hubscans/{id}) for progress.
+// dashboard's /hubscans/{id}) for progress. The hub scan is under "scan",
+// the key GET /api/v1/hubscans/{id} uses.
 type HubScanStarted struct {
-	HubScan   store.HubScan `json:"hub_scan"`
+	Scan      store.HubScan `json:"scan"`
 	StatusURL string        `json:"status_url"`
 }
 
@@ -118,6 +119,6 @@ func (s *Server) handleStartHubScan(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return fromStore(err)
 	}
-	writeJSON(w, http.StatusAccepted, HubScanStarted{HubScan: h, StatusURL: fmt.Sprintf("/api/v1/hubscans/%d", h.ID)})
+	writeJSON(w, http.StatusAccepted, HubScanStarted{Scan: h, StatusURL: fmt.Sprintf("/api/v1/hubscans/%d", h.ID)})
 	return nil
 }

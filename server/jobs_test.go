@@ -385,9 +385,21 @@ func TestHubScanAPI(t *testing.T) {
 	}
 	status, b, _ := e.do(store.RoleSecurity, "POST", "/api/v1/hubscans", bytes.NewReader(body), "")
 	var hs HubScanStarted
-	if status != 202 || json.Unmarshal(b, &hs) != nil || hs.HubScan.Total != 6 || hs.StatusURL != "/api/v1/hubscans/"+strconv.FormatInt(hs.HubScan.ID, 10) {
+	if status != 202 || json.Unmarshal(b, &hs) != nil || hs.Scan.Total != 6 || hs.StatusURL != "/api/v1/hubscans/"+strconv.FormatInt(hs.Scan.ID, 10) {
 		t.Fatalf("start hub scan: %d %s", status, b)
 	}
+	// POST and GET name the hub scan with the same key (issue 12: the POST
+	// answer said "hub_scan", GET "scan").
+	sameKey := func(body []byte) {
+		t.Helper()
+		var raw map[string]json.RawMessage
+		if err := json.Unmarshal(body, &raw); err != nil || raw["scan"] == nil || raw["hub_scan"] != nil {
+			t.Fatalf("hub scan not under \"scan\": %s", body)
+		}
+	}
+	sameKey(b)
+	_, got, _ := e.do(store.RoleAuditor, "GET", hs.StatusURL, nil, "")
+	sameKey(got)
 	deadline := time.Now().Add(time.Minute)
 	var hd HubScanDetail
 	for {
@@ -415,7 +427,7 @@ func TestHubScanAPI(t *testing.T) {
 		t.Errorf("%d items with findings, want at least %d", flagged, bad)
 	}
 	// The dashboard's hub page shows it.
-	status, b, _ = e.do(store.RoleAuditor, "GET", "/hubscans/"+strconv.FormatInt(hs.HubScan.ID, 10), nil, "")
+	status, b, _ = e.do(store.RoleAuditor, "GET", "/hubscans/"+strconv.FormatInt(hs.Scan.ID, 10), nil, "")
 	if status != 200 || !strings.Contains(string(b), mirror) {
 		t.Errorf("hub scan page lacks the root %s", mirror)
 	}

@@ -76,7 +76,7 @@ func (s *Server) apiRoutes() []route {
 		{Method: "POST", Path: "/api/v1/uploads", Perm: PermArtifactWrite, Handle: s.handleUpload, ID: "uploadArtifact", Tag: "artifacts",
 			Summary: "Upload an artifact's bytes (streamed, size-capped, encrypted at rest); registers it by its sha256",
 			Params: []param{queryParam("name", "string", "artifact name"), queryParam("version", "string", "artifact version"),
-				queryParam("kind", "string", "artifact kind, e.g. model or dataset"), queryParam("scan", "string", "\"true\" scans the upload at once")},
+				queryParam("kind", "string", "artifact kind, e.g. model or dataset"), queryParam("source", "string", "where the artifact came from (a URL; default \"upload\"): the gates judge its trust by the pipeline's sources"), queryParam("scan", "string", "\"true\" scans the upload at once")},
 			Body: "binary", Status: 201, Response: "ArtifactPut", Upload: true},
 		{Method: "GET", Path: "/api/v1/artifacts/{digest}", Perm: PermRead, Handle: s.handleArtifact, ID: "getArtifact", Tag: "artifacts",
 			Summary: "An artifact with its finding counts", Params: []param{digest}, Status: 200, Response: "ArtifactDetail"},

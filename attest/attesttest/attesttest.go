@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/mlsecops/mlsec/attest"
+	"github.com/mlsecops/mlsec/evidence"
 	"github.com/mlsecops/mlsec/signing"
 )
 
@@ -141,12 +142,12 @@ func Artifact(t testing.TB, dir string, files map[string]string) string {
 // it. It returns the artifact's digest.
 func Sign(t testing.TB, path string, s signing.Signer) attest.Digest {
 	t.Helper()
-	sig, err := attest.SignaturePath(path)
+	sig, err := evidence.SignaturePath(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	res, err := signing.Sign(context.Background(), path, s, signing.HashOptions{
-		IgnorePaths: []string{attest.DefaultSignatureName, attest.ClaimsFileName},
+		IgnorePaths: []string{evidence.SignatureName, evidence.ClaimsName},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -164,7 +165,7 @@ func Claim(t testing.TB, path string, s signing.Signer, statement []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cp, err := attest.ClaimsPath(path)
+	cp, err := evidence.ClaimsPath(path)
 	if err != nil {
 		t.Fatal(err)
 	}

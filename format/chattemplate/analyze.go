@@ -97,6 +97,7 @@ func Analyse(src string) []Issue {
 	for _, t := range tags {
 		a.tag(t)
 	}
+	a.symbolic(tags)
 	if lerr != nil {
 		a.add(Syntax, lerr.off, "", "template does not tokenise: %s; constructs after it were not analysed", lerr.msg)
 	} else if len(src) <= MaxCompileLen {
@@ -105,6 +106,99 @@ func Analyse(src string) []Issue {
 		}
 	}
 	return a.issues
+}
+
+// symbolic evaluates every tag's expressions in order (see symbolic.go).
+// The evaluator is bounded and must not fail; if it does, the template is
+// reported as not parsed rather than passing.
+func (a *analyser) symbolic(tags []tag) {
+	defer func() {
+		if r := recover(); r != nil {
+			a.add(Syntax, 0, "", "symbolic evaluation failed: %v", r)
+		}
+	}()
+	ev := &evaluator{a: a, vars: map[string]sym{}}
+	a.evalTags(ev, tags, 0)
+}
+
+// maxUnroll bounds the iterations of a {% for %} over a known list that
+// are evaluated one by one (namespace accumulators build names that way).
+const maxUnroll = 64
+
+// evalTags evaluates tags in order; the body of a for loop over a known
+// list is evaluated once per item with the loop variable bound.
+func (a *analyser) evalTags(ev *evaluator, tags []tag, depth int) {
+	for i := 0; i < len(tags); i++ {
+		t := tags[i]
+		ev.statement(t, a.flagged(t))
+		if !t.stmt || len(t.tokens) == 0 || t.tokens[0].kind != tName || t.tokens[0].text != "for" {
+			continue
+		}
+		end := matchingEnd(tags, i)
+		name, items := ev.loopVar, ev.loopItems
+		if end < 0 || depth > 4 || name == "" || len(items) == 0 || len(items) > maxUnroll {
+			continue
+		}
+		for _, it := range items {
+			ev.vars[name] = it
+			a.evalTags(ev, tags[i+1:end], depth+1)
+		}
+		delete(ev.vars, name)
+		i = end
+	}
+}
+
+// matchingEnd returns the index of the {% endfor %} closing tags[i].
+func matchingEnd(tags []tag, i int) int {
+	depth := 0
+	for j := i + 1; j < len(tags); j++ {
+		t := tags[j]
+		if !t.stmt || len(t.tokens) == 0 || t.tokens[0].kind != tName {
+			continue
+		}
+		switch t.tokens[0].text {
+		case "for":
+			depth++
+		case "endfor":
+			if depth == 0 {
+				return j
+			}
+			depth--
+		}
+	}
+	return -1
+}
+
+// flagged reports whether the token pass already found a dunder, private
+// or built name in the tag: the symbolic pass then adds nothing there.
+func (a *analyser) flagged(t tag) bool {
+	if len(t.tokens) == 0 {
+		return false
+	}
+	lo, hi := t.tokens[0].off, t.tokens[len(t.tokens)-1].off
+	for _, is := range a.issues {
+		switch is.Kind {
+		case Dunder, Private, StringBuilt:
+			if is.Offset >= lo && is.Offset <= hi {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// named reports whether an issue inside toks already names subject.
+func (a *analyser) named(toks []token, subject string) bool {
+	if len(toks) == 0 {
+		return false
+	}
+	lo, hi := toks[0].off, toks[len(toks)-1].off
+	for _, is := range a.issues {
+		if is.Subject == subject && is.Offset >= lo && is.Offset <= hi {
+			return true
+		}
+	}
+	return false
 }
 
 // compile checks the syntax with a real Jinja parser. A panic in the

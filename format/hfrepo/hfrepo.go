@@ -23,6 +23,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/mlsecops/mlsec/internal/regfile"
 )
 
 // Sentinel errors.
@@ -113,7 +115,7 @@ func IsRepo(dir string) (RepoInfo, bool) {
 
 // readSmall reads a regular file of at most maxSmallFile bytes.
 func readSmall(p string) ([]byte, error) {
-	f, err := os.Open(p)
+	f, _, err := regfile.Open(p)
 	if err != nil {
 		return nil, err
 	}

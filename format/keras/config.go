@@ -293,6 +293,51 @@ func (w *walker) object(m map[string]any, path string) {
 				Detail: "Keras 2 Lambda output_shape with marshalled bytecode: loading runs it"})
 		}
 	}
+	// A Lambda layer's "function" with no function_type: Keras 3 hands a
+	// non-object value to deserialize_keras_object, and loaders that
+	// default the type treat a string or tuple as marshalled bytecode. It
+	// is code either way.
+	if class == "Lambda" {
+		if cfg, ok := m["config"].(map[string]any); ok {
+			if fn, has := cfg["function"]; has && fn != nil && !isObject(fn) {
+				if _, typed := cfg["function_type"]; !typed {
+					w.add(Issue{Kind: Lambda, Path: join(join(path, "config"), "function"), Subject: "Lambda",
+						Detail: "Lambda layer with a function value but no function_type: a loader may unmarshal and run it"})
+				}
+			}
+		}
+	}
+	// Module references under any key: "module", "fn_module",
+	// "output_shape_module", ... and registered names outside class
+	// objects. Each names code that loading imports.
+	for k, v := range m {
+		mod, ok := v.(string)
+		if !ok || mod == "" || k == "module" && hasClass {
+			continue // a class object's module is judged with its class below
+		}
+		// Keras 2 Lambda configs: "module" and "output_shape_module" say
+		// where a lambda was defined (judged as a lambda above) or which
+		// module a named function comes from (judged as a reference).
+		if _, typed := str(m, "function_type"); k == "module" && typed {
+			continue
+		}
+		if k == "output_shape_module" {
+			if typ, typed := str(m, "output_shape_type"); typed {
+				if fn, ok := str(m, "output_shape"); ok && typ == "function" {
+					w.ref(join(path, "output_shape"), mod, fn, "function")
+				}
+				continue
+			}
+		}
+		switch {
+		case k == "module" || strings.HasSuffix(k, "_module") || strings.HasSuffix(k, "Module"):
+			if isModuleName(mod) {
+				w.moduleRef(join(path, k), mod)
+			}
+		case k == "registered_name" && !hasClass:
+			w.refRegistered(path, mod)
+		}
+	}
 	if class == "TFSMLayer" {
 		w.add(Issue{Kind: TFSMLayer, Path: path, Subject: "TFSMLayer",
 			Detail: "TFSMLayer loads and runs a TensorFlow SavedModel from a path outside the archive"})
@@ -375,6 +420,36 @@ func (w *walker) ref(path, module, name, class string) bool {
 			Detail: fmt.Sprintf("%s %s is outside Keras: loading imports module %q", kindOf(class), subject, module)})
 	default:
 		return false
+	}
+	return true
+}
+
+// moduleRef judges a bare module reference (a "*_module" key).
+func (w *walker) moduleRef(path, module string) {
+	switch {
+	case w.denied(module, "") || dangerousModule(module):
+		w.add(Issue{Kind: DangerousReference, Path: path, Subject: module,
+			Detail: fmt.Sprintf("reference to module %s: loading imports it and may run commands or code", module)})
+	case module == "__main__", !w.allowed(module, ""):
+		w.add(Issue{Kind: ForeignReference, Path: path, Subject: module,
+			Detail: fmt.Sprintf("reference to module %q outside Keras: loading imports it", module)})
+	}
+}
+
+// isModuleName reports a dotted Python module name.
+func isModuleName(s string) bool {
+	if len(s) > 256 {
+		return false
+	}
+	for _, part := range strings.Split(s, ".") {
+		if part == "" {
+			return false
+		}
+		for i, c := range part {
+			if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9') {
+				return false
+			}
+		}
 	}
 	return true
 }

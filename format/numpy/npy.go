@@ -80,7 +80,9 @@ func (h *Header) DataSize() int64 {
 }
 
 // ReadHeader reads and parses the header of the .npy file in the size
-// bytes of r. It reads only the header.
+// bytes of r. It reads only the header. When only the dtype is not
+// understood it returns the header (DataOffset set) with an error wrapping
+// ErrDtype.
 func ReadHeader(r io.ReaderAt, size int64) (*Header, error) {
 	var pre [12]byte
 	n, err := r.ReadAt(pre[:], 0)
@@ -120,6 +122,9 @@ func ReadHeader(r io.ReaderAt, size int64) (*Header, error) {
 	h.HeaderLen = int(hlen)
 	h.DataOffset = start + int64(hlen)
 	if err := h.parse(buf); err != nil {
+		if errors.Is(err, ErrDtype) {
+			return h, err // the layout is known; the dtype is not
+		}
 		return nil, err
 	}
 	return h, nil
@@ -184,49 +189,143 @@ func (h *Header) parse(text []byte) error {
 		}
 		h.Shape = append(h.Shape, n)
 	}
-	switch ds := descr.(type) {
-	case string:
-		h.Descr = ds
-		obj, size, err := typeString(ds)
-		if err != nil {
-			return err
-		}
-		h.Object, h.ItemSize = obj, size
-	case list:
-		h.Descr = p.s[d.spans["descr"][0]:d.spans["descr"][1]]
-		obj, err := structured(ds, 0)
-		if err != nil {
-			return err
-		}
-		h.Object = obj
-	default:
-		return fmt.Errorf("%w: descr is neither a type string nor a field list", ErrHeader)
+	obj, size, err := descrType(descr, 0)
+	if err != nil {
+		return err
 	}
+	if str, ok := descr.(string); ok {
+		h.Descr = str
+	} else {
+		h.Descr = p.s[d.spans["descr"][0]:d.spans["descr"][1]]
+	}
+	h.Object, h.ItemSize = obj, size
 	return nil
 }
 
-// typeString interprets a dtype string such as "<f8", "|O", "|S10" or
-// "<U3": whether it holds objects, and its item size (-1 if unknown).
+// ErrDtype reports a dtype this package does not understand. numpy may
+// still accept it (its spellings vary by version), so a caller that fails
+// closed treats the data as possibly a pickle.
+var ErrDtype = fmt.Errorf("%w: dtype not understood", ErrHeader)
+
+// descrType interprets a header descr the way numpy.lib.format's
+// descr_to_dtype does: a dtype string (np.dtype(descr)), a (base, shape)
+// tuple, or a list of (name, type[, shape]) fields whose types recurse.
+// It reports whether the dtype holds Python objects and, for a plain type
+// string, its item size (-1 when unknown).
+func descrType(descr any, depth int) (object bool, size int64, err error) {
+	if depth > maxDepth {
+		return false, -1, fmt.Errorf("%w: dtype nested too deeply", ErrHeader)
+	}
+	switch ds := descr.(type) {
+	case string:
+		return typeString(ds)
+	case tuple:
+		// (base, shape): a subarray dtype
+		if len(ds) != 2 {
+			return false, -1, fmt.Errorf("%w: tuple descr is not (type, shape)", ErrHeader)
+		}
+		o, _, err := descrType(ds[0], depth+1)
+		return o, -1, err
+	case list:
+		o, err := structured(ds, depth+1)
+		return o, -1, err
+	}
+	return false, -1, fmt.Errorf("%w: descr is neither a type string, a (type, shape) tuple nor a field list", ErrHeader)
+}
+
+// objectNames are the type names np.dtype maps to the object dtype
+// (numpy 1.x and 2.x; "object0" was removed in 2.0). Any type code
+// beginning with 'O' is taken as object too ("O4", "O8"; numpy refuses
+// the others, so erring there costs nothing).
+var objectNames = map[string]bool{"object": true, "object_": true, "object0": true}
+
+// plainNames are the type names np.dtype maps to a non-object dtype.
+var plainNames = map[string]bool{
+	"bool": true, "bool_": true, "bool8": true, "int": true, "float": true, "complex": true,
+	"str": true, "str_": true, "unicode": true, "unicode_": true, "bytes": true, "bytes_": true,
+	"string_": true, "void": true, "void0": true, "int0": true, "uint0": true, "intp": true,
+	"uintp": true, "intc": true, "uintc": true, "int_": true, "uint": true, "long": true,
+	"ulong": true, "longlong": true, "ulonglong": true, "short": true, "ushort": true,
+	"byte": true, "ubyte": true, "half": true, "single": true, "double": true,
+	"longdouble": true, "longfloat": true, "float_": true, "csingle": true, "cdouble": true,
+	"clongdouble": true, "cfloat": true, "clongfloat": true, "complex_": true,
+	"singlecomplex": true, "longcomplex": true, "datetime64": true, "timedelta64": true,
+	"int8": true, "int16": true, "int32": true, "int64": true, "uint8": true, "uint16": true,
+	"uint32": true, "uint64": true, "float16": true, "float32": true, "float64": true,
+	"float96": true, "float128": true, "complex64": true, "complex128": true,
+	"complex192": true, "complex256": true,
+}
+
+// typeString interprets a dtype string as np.dtype does: a comma-separated
+// list makes a structured dtype ("i4,O"), each part may carry a subarray
+// shape ("(2,3)O", "2O") and a byte order ("<f8", "|O"), then a type code
+// with an optional size ("S10", "O8") or a type name ("object",
+// "datetime64[ns]"). It reports whether the dtype holds objects and its
+// item size (-1 if unknown). A string it cannot place is ErrDtype.
 func typeString(s string) (object bool, size int64, err error) {
+	if parts := splitFields(s); len(parts) > 1 {
+		if strings.TrimSpace(parts[len(parts)-1]) == "" {
+			parts = parts[:len(parts)-1] // "O," is one field
+		}
+		if len(parts) == 0 {
+			return false, -1, fmt.Errorf("%w: %q", ErrDtype, s)
+		}
+		obj := false
+		for _, part := range parts {
+			o, _, err := typeString(strings.TrimSpace(part))
+			if err != nil {
+				return false, -1, err
+			}
+			obj = obj || o
+		}
+		if len(parts) == 1 {
+			return typeString(strings.TrimSpace(parts[0]))
+		}
+		return obj, -1, nil
+	}
 	t := s
+	sub := false
+	if strings.HasPrefix(t, "(") {
+		end := strings.IndexByte(t, ')')
+		if end < 0 {
+			return false, -1, fmt.Errorf("%w: %q", ErrDtype, s)
+		}
+		t, sub = t[end+1:], true
+	} else if i := strings.IndexFunc(t, func(r rune) bool { return r < '0' || r > '9' }); i > 0 {
+		t, sub = t[i:], true // "2O": a repeat count
+	}
 	if t != "" && strings.ContainsRune("<>|=", rune(t[0])) {
 		t = t[1:]
 	}
 	if t == "" {
 		return false, -1, fmt.Errorf("%w: empty dtype", ErrHeader)
 	}
-	if t[0] == 'O' {
+	if t[0] == 'O' || objectNames[t] {
 		return true, -1, nil
+	}
+	name := t
+	if i := strings.IndexByte(name, '['); i > 0 && strings.HasSuffix(name, "]") {
+		name = name[:i] // datetime64[ns], M8[ns]
+	}
+	if plainNames[name] {
+		return false, -1, nil
 	}
 	var n int64 = -1
 	if len(t) > 1 {
 		n = 0
 		for _, c := range t[1:] {
 			if c < '0' || c > '9' || n > 1<<40 {
-				return false, -1, nil // e.g. "M8[ns]": legal, size not needed
+				switch t[0] {
+				case 'M', 'm':
+					return false, -1, nil // "M8[ns]": legal, size not needed
+				}
+				return false, -1, fmt.Errorf("%w: %q", ErrDtype, s)
 			}
 			n = n*10 + int64(c-'0')
 		}
+	}
+	if sub {
+		n = -1
 	}
 	switch t[0] {
 	case 'b', 'i', 'u', 'f', 'c', 'S', 'V', 'a':
@@ -238,10 +337,31 @@ func typeString(s string) (object bool, size int64, err error) {
 			n *= 4
 		}
 		return false, n, nil
-	case 'M', 'm', 'e', 'd', 'g', 'l', 'q', 'h', 'B', 'H', 'I', 'L', 'Q', 'F', 'D', 'G':
+	case 'M', 'm', 'e', 'd', 'g', 'l', 'q', 'h', 'B', 'H', 'I', 'L', 'Q', 'F', 'D', 'G', 'p', 'P':
 		return false, -1, nil
 	}
-	return false, -1, fmt.Errorf("%w: unknown dtype %q", ErrHeader, s)
+	return false, -1, fmt.Errorf("%w: %q", ErrDtype, s)
+}
+
+// splitFields splits a comma-separated dtype string at the commas that are
+// not inside a "(2,3)" shape.
+func splitFields(s string) []string {
+	var parts []string
+	depth, start := 0, 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '(':
+			depth++
+		case ')':
+			depth--
+		case ',':
+			if depth == 0 {
+				parts = append(parts, s[start:i])
+				start = i + 1
+			}
+		}
+	}
+	return append(parts, s[start:])
 }
 
 // structured walks a structured dtype's field list ([(name, type[, shape]),
@@ -256,22 +376,11 @@ func structured(l list, depth int) (bool, error) {
 		if !ok || len(ft) < 2 || len(ft) > 3 {
 			return false, fmt.Errorf("%w: structured dtype field is not (name, type[, shape])", ErrHeader)
 		}
-		switch typ := ft[1].(type) {
-		case string:
-			o, _, err := typeString(typ)
-			if err != nil {
-				return false, err
-			}
-			obj = obj || o
-		case list:
-			o, err := structured(typ, depth+1)
-			if err != nil {
-				return false, err
-			}
-			obj = obj || o
-		default:
-			return false, fmt.Errorf("%w: structured dtype field type is not a string or list", ErrHeader)
+		o, _, err := descrType(ft[1], depth+1)
+		if err != nil {
+			return false, err
 		}
+		obj = obj || o
 	}
 	return obj, nil
 }

@@ -136,3 +136,37 @@ func FuzzHeader(f *testing.F) {
 		}
 	})
 }
+
+// TestDescrObject: every descr numpy maps to an object dtype (checked with
+// numpy 1.24: np.dtype(descr).hasobject) is an object dtype here; plain
+// ones are not; spellings this package cannot place are ErrDtype.
+func TestDescrObject(t *testing.T) {
+	object := []string{"'O'", "'|O'", "'<O'", "'=O'", "'O8'", "'O4'", "'object'", "'object_'",
+		"'object0'", "'(2,)O'", "'(2,3)|O8'", "'2O'", "'1O'", "'i4,O'", "'O,i4'", "'i4, O'",
+		"'|O,'", "'i8,object'", "'i4,(2,)O'", "'(2,)object'", "('O', (2,))",
+		"[('a', ('O', (1,)))]", "[(('title', 'a'), 'O')]", "[('a', [('b', 'O')])]"}
+	plain := []string{"'<f8'", "'|u1'", "'V8'", "'a5'", "'S0'", "'<U0'", "'p'", "'int'", "'float'",
+		"'str'", "'bytes'", "'bool'", "'datetime64[ns]'", "'<M8[ns]'", "'m8'", "'float64'",
+		"'complex'", "'void'", "'i4,f8'", "('<f4', (3,))", "[('a', '<i4')]"}
+	unknown := []string{"'x'", "'float8_e4m3'", "'i4;O'"}
+	hdr := func(descr string) []byte {
+		return []byte("{'descr': " + descr + ", 'fortran_order': False, 'shape': (1,), }")
+	}
+	for _, d := range object {
+		h, err := numpy.ParseHeader(hdr(d))
+		if err != nil || !h.Object {
+			t.Errorf("%s: object=%v err=%v, want object", d, h != nil && h.Object, err)
+		}
+	}
+	for _, d := range plain {
+		h, err := numpy.ParseHeader(hdr(d))
+		if err != nil || h.Object {
+			t.Errorf("%s: object=%v err=%v, want plain", d, h != nil && h.Object, err)
+		}
+	}
+	for _, d := range unknown {
+		if _, err := numpy.ParseHeader(hdr(d)); !errors.Is(err, numpy.ErrDtype) {
+			t.Errorf("%s: err=%v, want ErrDtype", d, err)
+		}
+	}
+}

@@ -64,6 +64,12 @@ type Value struct {
 	// (k0, v0, k1, v1, ...); the arguments of a KindCallResult; the pid of
 	// a BINPERSID KindPersistent.
 	Items []Value
+	// Weight counts the values the object holds when every shared
+	// reference (DUP, memo GET) is expanded, itself included; 0 means 1.
+	// It saturates instead of overflowing: a few hundred opcodes can
+	// build a structure of 2^60 nodes ("billion laughs") that is cheap to
+	// load and explodes when it is walked, printed or copied.
+	Weight int64
 }
 
 // ValueKind classifies a Value.
@@ -149,6 +155,8 @@ const (
 	AnomalyLimit         AnomalyKind = "limit"          // a cap (ops, stack, memo, pickles, string length) was exceeded
 	AnomalyTrailing      AnomalyKind = "trailing-data"  // bytes after the last STOP that are not a pickle
 	AnomalyProtocol      AnomalyKind = "protocol"       // opcode newer than the declared protocol, bad PROTO
+	AnomalyExpansion     AnomalyKind = "expansion"      // shared references expand to far more values than the stream holds
+	AnomalyRebuildMutate AnomalyKind = "rebuild-mutate" // BUILD/SETITEM/__setstate__ applied to a torch _rebuild_* result
 )
 
 // Anomaly is one structural problem found while analysing.

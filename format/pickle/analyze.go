@@ -3,6 +3,7 @@ package pickle
 import (
 	"cmp"
 	"context"
+	"errors"
 	"io"
 	"slices"
 	"strconv"
@@ -66,10 +67,12 @@ type collector struct {
 	anomalies  map[anomalyKey]bool
 	items      int
 	itemsNoted bool
-	ops        int // opcodes of the current reading
-	pickles    int // programs started in the current reading
-	mismatch   bool
-	budget     int64
+	// expansionNoted is set once an expansion anomaly was recorded.
+	expansionNoted bool
+	ops            int // opcodes of the current reading
+	pickles        int // programs started in the current reading
+	mismatch       bool
+	budget         int64
 }
 
 func (c *collector) merge(m *machine) {
@@ -162,6 +165,19 @@ func (c *collector) reading(ctx context.Context, r *reader) error {
 		if !r.framed && res == resStop {
 			c.an.Pickles++
 		}
+		if m.index == 0 && start == 0 && res == resBroken && m.ops == 0 {
+			// Junk before the first program: pickle.load stops here,
+			// but a pickle that starts a few bytes later is still
+			// analysed (the runner classified the stream as a pickle
+			// because of it).
+			if j := junkAt(r); j > 0 {
+				c.merge(m)
+				c.addAnomaly(Anomaly{Kind: AnomalyBadOpcode, Offset: 0, Detail: strconv.FormatInt(j, 10) + " bytes of junk before a pickle program; it is analysed from offset " + strconv.FormatInt(j, 10)})
+				c.pickles--
+				r.pos = j
+				continue
+			}
+		}
 		if m.index > 0 && res == resBroken && len(m.imports) == 0 && len(m.calls) == 0 {
 			// Bytes after the last pickle that do not form one (tensor
 			// data, padding): one anomaly, not one per byte. A program
@@ -184,6 +200,16 @@ func (c *collector) reading(ctx context.Context, r *reader) error {
 		c.addAnomaly(Anomaly{Kind: AnomalyTruncated, Offset: 0, Detail: "empty stream"})
 	}
 	return nil
+}
+
+// junkAt returns JunkPrefix for the stream behind r.
+func junkAt(r *reader) int64 {
+	head := make([]byte, min(r.size, 4096))
+	n, err := r.r.ReadAt(head, 0)
+	if n < len(head) && err != nil && !errors.Is(err, io.EOF) {
+		return 0
+	}
+	return JunkPrefix(r.r, r.size, head[:n])
 }
 
 // Analyze disassembles and symbolically executes every pickle program in the

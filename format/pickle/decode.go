@@ -158,28 +158,43 @@ func (d *decoder) operand(op *Op, kind argKind) error {
 		}
 		return nil
 	case argDecimalShort, argDecimalLong, argFloatNL:
-		line, off, total, err := r.line(maxNumberText)
+		// Padding (whitespace, leading zeros) of any length is dropped
+		// as CPython drops it; only the significant text is parsed.
+		line, off, total, over, err := r.numberLine(maxNumberText)
 		if err != nil {
 			return err
 		}
 		op.DataOffset, op.DataLen = off, total
-		if total > maxNumberText {
-			// CPython's int() refuses more than 4300 digits; FLOAT
-			// text this long is not a float either.
-			return operandError("%s operand of %d bytes", op.Name, total)
-		}
 		s := string(line)
 		op.Str = s
+		if over {
+			// More significant digits than CPython's int() accepts
+			// since 3.11 (4300) — older interpreters accept them, and
+			// FLOAT text may carry any number of digits: a number of
+			// unknown value when what was kept is numeric.
+			if strings.Trim(s, "+-0123456789_.eE") != "" || s == "" {
+				return operandError("%s operand of %d bytes", op.Name, total)
+			}
+			if kind == argFloatNL {
+				op.Float = math.NaN()
+			} else {
+				op.Big = s[:min(len(s), 32)] + "…"
+			}
+			return nil
+		}
 		switch kind {
 		case argFloatNL:
-			f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-			if err != nil {
+			f, err := strconv.ParseFloat(s, 64)
+			if err != nil && !errors.Is(err, strconv.ErrRange) {
 				return operandError("FLOAT %q", s)
 			}
 			op.Float = f
 			return nil
 		case argDecimalShort:
-			if op.Code == opInt && (s == "00" || s == "01") {
+			if op.Code == opInt && total == 2 && (s == "0" || s == "01") { // "I00", "I01"
+				if s == "0" {
+					s = "00"
+				}
 				op.Bool, op.Int = true, int64(s[1]-'0')
 				return nil
 			}

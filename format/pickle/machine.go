@@ -62,6 +62,7 @@ type machine struct {
 	stopEnd    int64 // offset after STOP
 	limited    bool  // a cap was hit inside exec
 	errs       int   // anomalies CPython would fail on
+	markWeight int64 // expanded weight of the items the last popMark took
 	frameNotes int   // frame-mismatch anomalies recorded
 	err        error // I/O error or ctx error
 }
@@ -117,6 +118,10 @@ func (m *machine) popMark(op *Op) ([]Value, bool) {
 	}
 	f := m.marks[len(m.marks)-1]
 	m.marks = m.marks[:len(m.marks)-1]
+	m.markWeight = 0
+	for _, s := range m.stack[f:] {
+		m.markWeight = addWeight(m.markWeight, weight(s.v))
+	}
 	items := make([]Value, 0, min(len(m.stack)-f, maxItems+1))
 	for _, s := range m.stack[f:] {
 		items = append(items, s.v)
@@ -129,11 +134,68 @@ func (m *machine) popMark(op *Op) ([]Value, bool) {
 }
 
 // container builds a container value keeping at most maxItems items within
-// the collector's item budget.
-func (m *machine) container(kind ValueKind, off int64, items []Value) Value {
+// the collector's item budget; w is the expanded weight of all its items.
+func (m *machine) container(kind ValueKind, off int64, items []Value, w int64) Value {
 	v := Value{Kind: kind, Offset: off, Length: -1}
 	m.addItems(&v, items...)
+	m.grow(&v, w)
 	return v
+}
+
+// maxWeight saturates Value.Weight.
+const maxWeight = 1 << 62
+
+// Expansion is reported when a value's expanded weight passes
+// expansionMin and expansionRatio times the opcodes executed so far.
+const (
+	expansionMin   = 1 << 27
+	expansionRatio = 1000
+)
+
+func weight(v Value) int64 { return max(v.Weight, 1) }
+
+func addWeight(a, b int64) int64 {
+	if a > maxWeight-b {
+		return maxWeight
+	}
+	return a + b
+}
+
+// sumWeights is the expanded weight of items.
+func sumWeights(items []Value) int64 {
+	var w int64
+	for _, it := range items {
+		w = addWeight(w, weight(it))
+	}
+	return w
+}
+
+// grow adds w to v's weight and reports, once per analysis, a value that
+// expands to far more than the stream could spell out.
+func (m *machine) grow(v *Value, w int64) {
+	v.Weight = addWeight(weight(*v), w)
+	if v.Weight > expansionMin && v.Weight/expansionRatio > int64(m.c.ops) && !m.c.expansionNoted {
+		m.c.expansionNoted = true
+		m.anomaly(AnomalyExpansion, v.Offset, "shared references (DUP, memo GET) expand to more than %d values from %d opcodes: walking, copying or printing the loaded object exhausts memory or time", min(v.Weight, maxWeight), m.c.ops)
+	}
+}
+
+// isRebuild reports a torch tensor-rebuilding helper
+// (torch._utils._rebuild_tensor_v2, torch._tensor._rebuild_from_type_v2, ...).
+func isRebuild(callee string) bool {
+	i := strings.LastIndexByte(callee, '.')
+	return i > 0 && strings.HasPrefix(callee[i+1:], "_rebuild_") && (strings.HasPrefix(callee, "torch.") || strings.HasPrefix(callee, "torch._"))
+}
+
+// mutates reports an opcode that changes the object v in place when v is
+// what a torch _rebuild_* helper returned: torch.save never writes that,
+// and such writes into a tensor (SETITEM, BUILD's __setstate__ or
+// attribute update) are how the weights_only unpickler was made to
+// corrupt memory (CVE-2026-24747).
+func (m *machine) mutates(op *Op, v Value, how string) {
+	if v.Kind == KindCallResult && isRebuild(v.Global) {
+		m.anomaly(AnomalyRebuildMutate, op.Offset, "%s %s the tensor returned by %s", op.Name, how, v.Global)
+	}
 }
 
 func (m *machine) addItems(v *Value, items ...Value) {
@@ -365,7 +427,7 @@ func (m *machine) exec(ctx context.Context, op *Op) (result, bool) {
 		for i := n - 1; i >= 0; i-- {
 			items[i] = m.pop(op)
 		}
-		m.push(m.container(KindTuple, op.Offset, items))
+		m.push(m.container(KindTuple, op.Offset, items, sumWeights(items)))
 	case opTuple, opList, opFrozenSet:
 		items, _ := m.popMark(op)
 		kind := KindTuple
@@ -375,39 +437,51 @@ func (m *machine) exec(ctx context.Context, op *Op) (result, bool) {
 		case opFrozenSet:
 			kind = KindSet
 		}
-		m.push(m.container(kind, op.Offset, items))
+		m.push(m.container(kind, op.Offset, items, m.markWeight))
 	case opDict:
 		items, _ := m.popMark(op)
 		if len(items)%2 != 0 && len(items) <= maxItems {
 			m.anomaly(AnomalyStack, op.Offset, "DICT: odd number of items")
 		}
-		m.push(m.container(KindDict, op.Offset, items))
+		m.push(m.container(KindDict, op.Offset, items, m.markWeight))
 	case opAppend:
 		v := m.pop(op)
 		if s := m.top(op); s != nil {
+			m.mutates(op, s.v, "appends to")
 			m.addItems(&s.v, v)
+			m.grow(&s.v, weight(v))
 			m.writeBack(s)
 		}
 	case opAppends, opAddItems:
-		items, _ := m.popMark(op)
+		items, ok := m.popMark(op)
 		if s := m.top(op); s != nil {
+			m.mutates(op, s.v, "adds items to")
 			m.addItems(&s.v, items...)
+			if ok {
+				m.grow(&s.v, m.markWeight)
+			}
 			m.writeBack(s)
 		}
 	case opSetItem:
 		v := m.pop(op)
 		k := m.pop(op)
 		if s := m.top(op); s != nil {
+			m.mutates(op, s.v, "writes an item into")
 			m.addItems(&s.v, k, v)
+			m.grow(&s.v, addWeight(weight(k), weight(v)))
 			m.writeBack(s)
 		}
 	case opSetItems:
-		items, _ := m.popMark(op)
+		items, ok := m.popMark(op)
 		if len(items)%2 != 0 && len(items) <= maxItems {
 			m.anomaly(AnomalyStack, op.Offset, "SETITEMS: odd number of items")
 		}
 		if s := m.top(op); s != nil {
+			m.mutates(op, s.v, "writes items into")
 			m.addItems(&s.v, items...)
+			if ok {
+				m.grow(&s.v, m.markWeight)
+			}
 			m.writeBack(s)
 		}
 
@@ -480,6 +554,9 @@ func (m *machine) exec(ctx context.Context, op *Op) (result, bool) {
 		fn := m.pop(op)
 		callee := calleeOf(fn)
 		list := argList(args)
+		if len(list) > 0 && (strings.HasSuffix(callee, ".__setstate__") || strings.HasSuffix(callee, ".__setitem__") || strings.HasSuffix(callee, ".__dict__.update")) {
+			m.mutates(op, list[0], "calls "+callee[strings.LastIndexByte(callee, '.')+1:]+" on")
+		}
 		m.call(op, callee, list)
 		m.push(m.callResult(op, callee, list))
 	case opNewObj:
@@ -520,7 +597,10 @@ func (m *machine) exec(ctx context.Context, op *Op) (result, bool) {
 		if s == nil {
 			break
 		}
+		m.mutates(op, s.v, "sets the state of (__setstate__ or attribute update)")
 		m.call(op, instType(s.v), []Value{state})
+		m.grow(&s.v, weight(state))
+		m.writeBack(s)
 		if s.v.Kind == KindCallResult && s.v.Global == "numpy.dtype" {
 			dtypeState(&s.v, state)
 			m.writeBack(s)
@@ -587,6 +667,7 @@ func (m *machine) call(op *Op, callee string, args []Value) {
 func (m *machine) callResult(op *Op, callee string, args []Value) Value {
 	v := Value{Kind: KindCallResult, Global: callee, Offset: op.Offset, Length: -1}
 	m.addItems(&v, args...)
+	m.grow(&v, sumWeights(args))
 	if callee == "numpy.dtype" && len(args) > 0 && args[0].Kind == KindString {
 		v.Str = args[0].Str
 		v.Int = dtypeItemSize(args[0].Str)

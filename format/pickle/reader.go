@@ -16,6 +16,10 @@ const windowSize = 64 << 10
 // new frame begins before the current one ends.
 var errFrame = errors.New("pickle: framing error")
 
+// errLineBudget reports that the sniffer's budget of text-line bytes ran
+// out inside a line: the stream may still be a pickle.
+var errLineBudget = errors.New("pickle: text line budget exhausted")
+
 // ioError wraps a failure of the underlying io.ReaderAt; it ends Analyze with
 // an error instead of an anomaly.
 type ioError struct{ err error }
@@ -49,6 +53,10 @@ type reader struct {
 
 	// linear-mode frame tracking
 	lframeEnd int64 // end of the last declared frame, 0 when none
+
+	// lineBytes counts the bytes of text lines scanned; a positive
+	// lineBudget caps them (sniffing), ending a read with errLineBudget.
+	lineBytes, lineBudget int64
 }
 
 func newReader(r io.ReaderAt, size int64, framed bool) *reader {
@@ -126,6 +134,92 @@ func (r *reader) fixed(n int) ([]byte, error) {
 // line reads up to and including '\n'. It returns at most keep bytes of the
 // line (without '\n'), the offset and full length of the line content.
 func (r *reader) line(keep int64) (data []byte, off, total int64, err error) {
+	off, total, err = r.scanLine(func(chunk []byte) {
+		if room := keep - int64(len(data)); room > 0 {
+			if int64(len(chunk)) > room {
+				data = append(data, chunk[:room]...)
+			} else {
+				data = append(data, chunk...)
+			}
+		}
+	})
+	if err != nil {
+		return nil, off, 0, err
+	}
+	return data, off, total, nil
+}
+
+// numberLine reads the '\n'-terminated text of an INT, LONG, FLOAT, GET or
+// PUT operand the way CPython's parsers see it: strtol and
+// PyLong_FromString skip leading and trailing whitespace, and every number
+// parser skips leading zeros, however many there are, so a number padded
+// to megabytes is still one number. Those bytes are dropped (a run of
+// zeros becomes one "0", inner whitespace one ' '); at most keep bytes of
+// what remains are returned, with over set when more remained.
+func (r *reader) numberLine(keep int64) (text []byte, off, total int64, over bool, err error) {
+	const (
+		lead = iota
+		zeros
+		body
+	)
+	phase, sawZero, pendingSpace := lead, false, false
+	add := func(c byte) {
+		if int64(len(text)) < keep {
+			text = append(text, c)
+		} else {
+			over = true
+		}
+	}
+	off, total, err = r.scanLine(func(chunk []byte) {
+		for _, c := range chunk {
+			switch phase {
+			case lead:
+				if isPySpace(c) {
+					continue
+				}
+				phase = zeros
+				if c == '+' || c == '-' {
+					add(c)
+					continue
+				}
+				fallthrough
+			case zeros:
+				if c == '0' || (c == '_' && sawZero) {
+					sawZero = true
+					continue
+				}
+				if sawZero {
+					add('0')
+				}
+				phase = body
+				fallthrough
+			case body:
+				if isPySpace(c) {
+					pendingSpace = true
+					continue
+				}
+				if pendingSpace {
+					add(' ')
+					pendingSpace = false
+				}
+				add(c)
+			}
+		}
+	})
+	if phase == zeros && sawZero {
+		add('0')
+	}
+	return text, off, total, over, err
+}
+
+// isPySpace reports the ASCII whitespace Python's number parsers skip.
+func isPySpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v'
+}
+
+// scanLine consumes up to and including '\n', passing the line content to
+// fn in chunks, and returns the offset and full length of the content.
+func (r *reader) scanLine(fn func(chunk []byte)) (off, total int64, err error) {
 	if r.framed && r.inFrame && r.pos == r.frameEnd {
 		r.inFrame = false
 		r.pos = r.filePos
@@ -139,13 +233,19 @@ func (r *reader) line(keep int64) (data []byte, off, total int64, err error) {
 		if r.pos >= limit {
 			r.pos = off
 			if limit < r.size {
-				return nil, off, 0, errFrame
+				return off, 0, errFrame
 			}
-			return nil, off, 0, ErrTruncated
+			return off, 0, ErrTruncated
+		}
+		if r.lineBudget > 0 {
+			if r.lineBytes >= r.lineBudget {
+				r.pos = off
+				return off, 0, errLineBudget
+			}
 		}
 		w, err := r.window(1)
 		if err != nil {
-			return nil, off, 0, err
+			return off, 0, err
 		}
 		if rem := limit - r.pos; int64(len(w)) > rem {
 			w = w[:rem]
@@ -155,14 +255,9 @@ func (r *reader) line(keep int64) (data []byte, off, total int64, err error) {
 		if i >= 0 {
 			chunk = w[:i]
 		}
-		if room := keep - int64(len(data)); room > 0 {
-			if int64(len(chunk)) > room {
-				data = append(data, chunk[:room]...)
-			} else {
-				data = append(data, chunk...)
-			}
-		}
+		fn(chunk)
 		total += int64(len(chunk))
+		r.lineBytes += int64(len(chunk))
 		if i >= 0 {
 			r.pos += int64(i) + 1
 			break
@@ -170,7 +265,7 @@ func (r *reader) line(keep int64) (data []byte, off, total int64, err error) {
 		r.pos += int64(len(w))
 	}
 	r.post()
-	return data, off, total, nil
+	return off, total, nil
 }
 
 // payload consumes n bytes and returns a copy of the first keep of them.

@@ -42,11 +42,39 @@ func sniffText(head []byte) bool {
 // whole says head is the entire stream, so running out of bytes is the
 // stream's own end rather than the end of a window.
 func sniffWalk(head []byte, whole bool) (bool, int64) {
+	w := sniffWalkAt(bytes.NewReader(head), int64(len(head)), head, whole)
+	return w.ok, w.trunc
+}
+
+// Bounds of a sniff walk over a whole stream. A walk that reaches one of
+// them without deciding has seen only well-formed opcodes, so the stream
+// is taken for a pickle (fail closed) and the pickle analyser, which has
+// no such bounds, judges all of it.
+const (
+	sniffLineBudget = 64 << 20 // bytes of text operand lines scanned
+	sniffMaxOps     = 1 << 20  // opcodes executed
+)
+
+// walk is the outcome of one sniff walk.
+type walk struct {
+	ok    bool  // a pickle (or undecided within the bounds: fail closed)
+	trunc int64 // offset of the opcode the input ends inside, else -1
+	clean bool  // reached STOP cleanly with exactly one value
+	stop  bool  // clean, and imported a global by a dotted name
+}
+
+// sniffWalkAt runs the strict symbolic machine over the size bytes of r;
+// head holds its first bytes. Operands are streamed: text lines of any
+// length are scanned (within sniffLineBudget), length-prefixed payloads
+// are skipped without being read, so what pickle.load would parse is
+// walked to its end whatever decoys open it.
+func sniffWalkAt(r io.ReaderAt, size int64, head []byte, whole bool) walk {
+	no := walk{trunc: -1}
 	if len(head) == 0 || opTable[head[0]].name == "" || head[0] == opStop || head[0] == opProto {
-		return false, -1
+		return no
 	}
 	c := &collector{
-		opts:      Options{MaxOps: 1 << 20, MaxStack: 1 << 16, MaxMemo: 1 << 16, MaxStringLen: 256, MaxPickles: 1, MaxCallArgs: 1}.withDefaults(),
+		opts:      Options{MaxOps: sniffMaxOps, MaxStack: 1 << 16, MaxMemo: 1 << 16, MaxStringLen: 256, MaxPickles: 1, MaxCallArgs: 1}.withDefaults(),
 		an:        &Analysis{},
 		imports:   map[importKey]bool{},
 		calls:     map[callKey]bool{},
@@ -54,14 +82,22 @@ func sniffWalk(head []byte, whole bool) (bool, int64) {
 		items:     1 << 12,
 		budget:    1 << 16,
 	}
-	r := newReader(bytes.NewReader(head), int64(len(head)), false)
-	m := c.newMachine(r, false)
+	rd := newReader(r, size, false)
+	rd.lineBudget = sniffLineBudget
+	m := c.newMachine(rd, false)
 	m.strict = true
 	res := m.run(context.Background())
+	if errors.Is(m.err, errLineBudget) {
+		return walk{ok: true, trunc: -1}
+	}
+	if m.err != nil {
+		return no
+	}
 	// A decode failure (truncation, bad operand, unknown opcode) may end the
 	// walk: the head may be a prefix, and a truncated or corrupted pickle is
 	// still a pickle whose opcodes before the break would run. Any stack or
-	// memo inconsistency means this is not a pickle.
+	// memo inconsistency means this is not a pickle. A cap reached after
+	// that many clean opcodes is undecided: fail closed.
 	breaks := 0
 	trunc := int64(-1)
 	for _, a := range m.anomalies {
@@ -71,11 +107,26 @@ func sniffWalk(head []byte, whole bool) (bool, int64) {
 			breaks++
 		case AnomalyBadOperand, AnomalyBadOpcode:
 			breaks++
+		case AnomalyLimit:
+			if res == resLimit {
+				return walk{ok: true, trunc: -1}
+			}
+			return no
 		default:
-			return false, -1
+			return no
 		}
 	}
-	if isPrintableText(head) {
+	imports := false
+	for _, imp := range m.imports {
+		if isDottedName(imp.Module) && isDottedName(imp.Name) {
+			imports = true
+		}
+	}
+	out := walk{trunc: trunc}
+	out.clean = res == resStop && breaks == 0 && m.ops >= 2 && len(m.stack) == 1 && len(m.marks) == 0
+	out.stop = out.clean && imports
+	end := rd.pos
+	if isPrintableText(head[:min(int64(len(head)), end)]) && (end <= int64(len(head)) || printableRegion(r, int64(len(head)), end)) {
 		// Ordinary text (release notes, configuration files, source code)
 		// often decodes as a few opcodes by chance. A text pickle that can
 		// do harm imports a global by a well-formed dotted name: accept it
@@ -83,40 +134,53 @@ func sniffWalk(head []byte, whole bool) (bool, int64) {
 		// it only when it looks like what CPython's protocol 0 writes
 		// (protocol 0 opcodes that end in STOP with exactly one value, or
 		// run clean to the end of the head).
-		for _, imp := range m.imports {
-			if isDottedName(imp.Module) && isDottedName(imp.Name) {
-				switch res {
-				case resStop:
-					return breaks == 0 && m.ops >= 2 && len(m.stack) > 0, -1
-				case resBroken:
-					return breaks == 1, trunc
-				}
-				return false, -1
+		if imports {
+			switch res {
+			case resStop:
+				out.ok = breaks == 0 && m.ops >= 2 && len(m.stack) > 0
+			case resBroken:
+				out.ok = breaks == 1
 			}
+			return out
 		}
 		if m.maxOpProto > 0 {
-			return false, trunc
+			return out
 		}
 		switch res {
 		case resStop:
-			return breaks == 0 && m.ops >= 2 && len(m.stack) == 1 && len(m.marks) == 0, -1
+			out.ok = breaks == 0 && m.ops >= 2 && len(m.stack) == 1 && len(m.marks) == 0
 		case resBroken:
-			return breaks == 1 && trunc >= 0 && !whole && m.ops >= sniffMinOps, trunc
+			out.ok = breaks == 1 && trunc >= 0 && !whole && m.ops >= sniffMinOps
 		}
-		return false, -1
+		return out
 	}
 	switch res {
 	case resStop:
-		return breaks == 0 && m.ops >= 2 && len(m.stack) > 0, -1
+		out.ok = breaks == 0 && m.ops >= 2 && len(m.stack) > 0
 	case resBroken:
-		if breaks == 1 && m.ops >= sniffMinOps {
-			return true, -1
-		}
-		if breaks == 1 {
-			return false, trunc
-		}
+		out.ok = breaks == 1 && m.ops >= sniffMinOps
 	}
-	return false, -1
+	return out
+}
+
+// printableRegion reports whether the bytes [from, to) of r are text in
+// the sense of isPrintableText (bytes of 0x80 and above are accepted
+// without UTF-8 validation, since chunks may split a rune).
+func printableRegion(r io.ReaderAt, from, to int64) bool {
+	buf := make([]byte, 64<<10)
+	for pos := from; pos < to; {
+		n, err := r.ReadAt(buf[:min(int64(len(buf)), to-pos)], pos)
+		for _, c := range buf[:n] {
+			if (c < 0x20 || c == 0x7f) && c != '\n' && c != '\r' && c != '\t' {
+				return false
+			}
+		}
+		if n == 0 || (err != nil && !errors.Is(err, io.EOF)) {
+			return false
+		}
+		pos += int64(n)
+	}
+	return true
 }
 
 // isPrintableText reports whether b is text: printable ASCII, the usual
@@ -170,144 +234,76 @@ func isDottedName(s string) bool {
 }
 
 // SniffPrefix reports whether head, the first bytes of a longer stream
-// that cannot be read at random (a decompressor's output), is rejected by
-// Sniff only because it ends inside a string operand: the stream may be a
-// pickle that opens with a long decoy string, and only reading on (what
-// SniffAt does for random-access input) can tell.
+// that cannot be read at random (a decompressor's output), may be a
+// pickle: Sniff accepts it, or every opcode of it is well formed and it is
+// rejected only because it ends inside one. The stream may be a pickle
+// that opens with decoys longer than the head (string, bytes or number
+// operands, any number of them), and only reading on can tell: the caller
+// inflates the whole stream and decides with SniffAt.
 func SniffPrefix(head []byte) bool {
 	ok, t := sniffWalk(head, false)
-	if ok {
-		return true
-	}
-	if t < 0 || t >= int64(len(head)) {
-		return false
-	}
-	switch opTable[head[t]].arg {
-	case argString4, argBytes4, argUnicode4, argBytes8, argUnicode8:
-		return true
-	case argStringNL:
-		return t+1 < int64(len(head)) && (head[t+1] == '\'' || head[t+1] == '"')
-	case argUnicodeNL:
-		return true
-	}
-	return false
+	return ok || (t >= 0 && t < int64(len(head)))
 }
 
-// Bounds of SniffAt's look past the head.
-const (
-	sniffMaxSkips = 8        // leading operands skipped
-	sniffMaxLine  = 16 << 20 // bytes searched for the end of a text operand
-)
+// maxJunk is how many leading bytes that are not a pickle SniffAt and
+// Analyze look past for a pickle program.
+const maxJunk = 16
 
 // SniffAt is Sniff for a whole stream: head holds its first bytes (a
 // window of a larger stream when len(head) < size). A pickle may open with
-// a decoy string longer than any head — CPython reads it and runs the
-// program after it, with or without PROTO — so when the head is rejected
-// only because it ends inside a string operand, SniffAt skips that operand
-// (by its declared length, or to the end of its line for text opcodes),
-// replaces it with an empty one of the same opcode, and sniffs the bytes
-// that follow. At most sniffMaxSkips operands are skipped.
+// decoys longer than any head — string, bytes or number operands of any
+// length, any number of leading opcodes whose values are popped — and
+// CPython reads them and runs the program after them, with or without
+// PROTO, so SniffAt walks the stream itself, not the head: text operands
+// are scanned to their end (up to 64 MiB of lines), payloads skipped by
+// their declared length. A walk that reaches its bounds without deciding
+// counts as a pickle. A stream whose first bytes are junk but which holds
+// a complete importing (or PROTO-led) pickle program within its first 16
+// bytes is reported too: no honest file looks like that (see JunkPrefix).
 func SniffAt(r io.ReaderAt, size int64, head []byte) bool {
 	if len(head) >= 2 && head[0] == 0x80 && head[1] <= 5 {
 		return true
 	}
+	// What the head alone shows to be a pickle stays one (the walk over
+	// the stream may break later, but the opcodes before would run).
 	if ok, _ := sniffWalk(head, int64(len(head)) >= size); ok {
 		return true
 	}
-	window := len(head)
-	base := int64(0) // stream offset of head[len(prefix):]
-	var prefix []byte
-	cur := head
-	for i := 0; i < sniffMaxSkips; i++ {
-		ok, t := sniffWalk(cur, base+int64(len(cur)-len(prefix)) >= size)
-		if ok {
-			return true
-		}
-		if base+int64(len(cur)-len(prefix)) >= size {
-			return false // the whole stream was seen: the break is real
-		}
-		if t < int64(len(prefix)) || t >= int64(len(cur)) {
-			return false
-		}
-		at := base + t - int64(len(prefix)) // stream offset of the truncated opcode
-		code := cur[t]
-		stub, end, ok := skipOperand(r, size, at, code)
-		if !ok {
-			return false
-		}
-		prefix = append(append([]byte(nil), cur[:t]...), stub...)
-		if len(prefix) > window {
-			return false
-		}
-		base = end
-		next := make([]byte, min(int64(window), size-end))
-		n, err := r.ReadAt(next, end)
-		if n < len(next) && err != nil && !errors.Is(err, io.EOF) {
-			return false
-		}
-		cur = append(append([]byte(nil), prefix...), next[:n]...)
+	if sniffWalkAt(r, size, head, true).ok {
+		return true
 	}
-	return false
+	return JunkPrefix(r, size, head) > 0
 }
 
-// skipOperand returns an empty stand-in for the string opcode code at off
-// and the stream offset just past its real operand.
-func skipOperand(r io.ReaderAt, size, off int64, code byte) (stub []byte, end int64, ok bool) {
-	lenBytes := 0
-	switch opTable[code].arg {
-	case argString4, argBytes4, argUnicode4, argLong4:
-		lenBytes = 4
-	case argBytes8, argUnicode8:
-		lenBytes = 8
-	case argStringNL, argUnicodeNL:
-		var q [1]byte
-		if code == opString {
-			if _, err := r.ReadAt(q[:], off+1); err != nil || (q[0] != '\'' && q[0] != '"') {
-				return nil, 0, false
+// JunkPrefix returns the offset, between 1 and 16, at which a pickle
+// program starts after leading bytes that are not one, or 0 when there is
+// none. The program must either open with PROTO (2 to 5) and reach STOP
+// cleanly with one value, or import a global and reach STOP cleanly with one value: a bare PROTO
+// byte pair is too common in binary data to mean anything alone.
+func JunkPrefix(r io.ReaderAt, size int64, head []byte) int64 {
+	for off := int64(1); off <= maxJunk && off+2 <= int64(len(head)); off++ {
+		c := head[off]
+		if opTable[c].name == "" || c == opStop {
+			continue
+		}
+		sr := io.NewSectionReader(r, off, size-off)
+		if c == opProto {
+			if head[off+1] < 2 || head[off+1] > 5 {
+				continue
 			}
+			body := io.NewSectionReader(r, off+2, size-off-2)
+			bh := head[off+2:]
+			if len(bh) == 0 {
+				continue
+			}
+			if sniffWalkAt(body, size-off-2, bh, true).clean {
+				return off
+			}
+			continue
 		}
-		nl, found := findNewline(r, size, off+1)
-		if !found {
-			return nil, 0, false
+		if sniffWalkAt(sr, size-off, head[off:], true).stop {
+			return off
 		}
-		if code == opString {
-			return []byte("S''\n"), nl + 1, true
-		}
-		return []byte("V\n"), nl + 1, true
-	default:
-		return nil, 0, false
 	}
-	b := make([]byte, lenBytes)
-	if _, err := r.ReadAt(b, off+1); err != nil {
-		return nil, 0, false
-	}
-	var n uint64
-	for i := lenBytes - 1; i >= 0; i-- {
-		n = n<<8 | uint64(b[i])
-	}
-	if lenBytes == 4 && opTable[code].arg != argBytes4 && opTable[code].arg != argUnicode4 && n >= 1<<31 {
-		return nil, 0, false // a negative signed length: CPython refuses it
-	}
-	end = off + 1 + int64(lenBytes) + int64(n)
-	if n > uint64(size) || end > size {
-		return nil, 0, false
-	}
-	return append([]byte{code}, make([]byte, lenBytes)...), end, true
-}
-
-// findNewline returns the offset of the first '\n' at or after off, looking
-// at most sniffMaxLine bytes ahead.
-func findNewline(r io.ReaderAt, size, off int64) (int64, bool) {
-	buf := make([]byte, 64<<10)
-	for pos := off; pos < size && pos-off < sniffMaxLine; {
-		n, err := r.ReadAt(buf[:min(int64(len(buf)), size-pos)], pos)
-		if i := bytes.IndexByte(buf[:n], '\n'); i >= 0 {
-			return pos + int64(i), true
-		}
-		if n == 0 || (err != nil && !errors.Is(err, io.EOF)) {
-			return 0, false
-		}
-		pos += int64(n)
-	}
-	return 0, false
+	return 0
 }

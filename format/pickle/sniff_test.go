@@ -2,6 +2,7 @@ package pickle
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -128,6 +129,101 @@ func TestSniffAtLeadingDecoy(t *testing.T) {
 	for name, data := range no {
 		if SniffAt(bytes.NewReader(data), int64(len(data)), data[:min(8192, len(data))]) {
 			t.Errorf("%s: SniffAt = true, want false", name)
+		}
+	}
+}
+
+// TestSniffAtPaddedOperands: CPython's number parsers skip whitespace and
+// leading zeros however long they are, and every leading opcode whose value
+// is popped is a decoy. Whatever pickle.load parses, SniffAt must walk to
+// the program, and Analyze must see its imports (issue 11).
+func TestSniffAtPaddedOperands(t *testing.T) {
+	evil := pickletest.New(-1).Call("os", "system", "id").Stop().Bytes()
+	pad := func(n int, c string) string { return strings.Repeat(c, n) }
+	big := 17 << 20 // past the old 16 MiB line limit
+	many := pickletest.New(-1)
+	for i := 0; i < 20_000; i++ {
+		many.None().Pop()
+	}
+	manyStrings := pickletest.New(-1)
+	for i := 0; i < 40; i++ {
+		manyStrings.BinUnicode(pad(10_000, "x")).Pop()
+	}
+	yes := map[string][]byte{
+		"INT spaces":         append(pickletest.New(-1).Int(pad(big, " ")+"1").Pop().Bytes(), evil...),
+		"INT zeros":          append(pickletest.New(-1).Int(pad(20_000, "0")+"7").Pop().Bytes(), evil...),
+		"INT trailing space": append(pickletest.New(-1).Int("1"+pad(20_000, " ")).Pop().Bytes(), evil...),
+		"LONG zeros":         append(pickletest.New(-1).Long(pad(20_000, "0")+"1L").Pop().Bytes(), evil...),
+		"LONG spaces":        append(pickletest.New(-1).Long(pad(20_000, " ")+"1").Pop().Bytes(), evil...),
+		"FLOAT zeros":        append(pickletest.New(-1).Float(pad(20_000, "0")+"1.5").Pop().Bytes(), evil...),
+		"FLOAT digits":       append(pickletest.New(-1).Float("1."+pad(20_000, "5")).Pop().Bytes(), evil...),
+		"INT many digits":    append(pickletest.New(-1).Int("1"+pad(20_000, "2")).Pop().Bytes(), evil...),
+		"PUT padded":         append(pickletest.New(-1).None().RawString("p"+pad(20_000, "0")+"1\n").Pop().Bytes(), evil...),
+		"UNICODE > 16 MiB":   append(pickletest.New(-1).Unicode(pad(big, "u")).Pop().Bytes(), evil...),
+		"STRING > 16 MiB":    append(pickletest.New(-1).String0(pad(big, "s")).Pop().Bytes(), evil...),
+		"20k decoy opcodes":  append(many.Bytes(), evil...),
+		"40 decoy strings":   append(manyStrings.Bytes(), evil...),
+		"junk byte":          append([]byte{0xff}, pickletest.New(2).Call("os", "system", "id").Stop().Bytes()...),
+		"junk text byte":     append([]byte("#"), evil...),
+	}
+	for name, data := range yes {
+		head := data[:min(len(data), 8192)]
+		if Sniff(head) && name != "20k decoy opcodes" {
+			t.Fatalf("%s: the head alone already sniffs; the test proves nothing", name)
+		}
+		if !SniffAt(bytes.NewReader(data), int64(len(data)), head) {
+			t.Errorf("%s: SniffAt = false, want true", name)
+			continue
+		}
+		an, err := Analyze(context.Background(), bytes.NewReader(data), int64(len(data)), Options{})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		found := false
+		for _, imp := range an.Imports {
+			found = found || imp.Module == "os" && imp.Name == "system"
+		}
+		if !found {
+			t.Errorf("%s: Analyze does not see os.system: %+v", name, an.Imports)
+		}
+	}
+	no := map[string][]byte{
+		"digits then prose":   []byte("I" + pad(20_000, "1") + "\nhello world\n"),
+		"spaces then prose":   []byte("I" + pad(20_000, " ") + "x\n"),
+		"junk then proto 2":   append([]byte("\x00\x01\x80\x02"), pad(9000, "\x00")...),
+		"junk then text":      []byte("#!/bin/sh\necho (dp0\n"),
+		"binary then pop run": append([]byte{0xff}, pad(100, "0")...),
+	}
+	for name, data := range no {
+		if SniffAt(bytes.NewReader(data), int64(len(data)), data[:min(8192, len(data))]) {
+			t.Errorf("%s: SniffAt = true, want false", name)
+		}
+	}
+}
+
+// TestSniffPrefixDecoys: a compressed stream's inflated head may end inside
+// any decoy operand; SniffPrefix keeps it for the whole-stream check.
+func TestSniffPrefixDecoys(t *testing.T) {
+	for name, head := range map[string]string{
+		"INT spaces":   "I" + strings.Repeat(" ", 600),
+		"FLOAT zeros":  "F" + strings.Repeat("0", 600),
+		"many decoys":  strings.Repeat("N0", 300),
+		"long decoy":   "X\x00\x00\x01\x00" + strings.Repeat("a", 600),
+		"PUT after N":  "Np" + strings.Repeat("0", 600),
+		"LONG digits":  "L" + strings.Repeat("9", 600),
+		"UNICODE line": "V" + strings.Repeat("v", 600),
+	} {
+		if !SniffPrefix([]byte(head)) {
+			t.Errorf("%s: SniffPrefix = false", name)
+		}
+	}
+	for name, head := range map[string]string{
+		"prose":  "Hello world, this is prose.",
+		"json":   `{"a": 1}`,
+		"binary": "\x00\x01\x02\x03",
+	} {
+		if SniffPrefix([]byte(head)) {
+			t.Errorf("%s: SniffPrefix = true", name)
 		}
 	}
 }

@@ -10,6 +10,7 @@
 package safetensors
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
@@ -25,6 +26,10 @@ import (
 // MaxHeaderSize is the largest header accepted, as in the reference
 // implementation (100 MB).
 const MaxHeaderSize = 100_000_000
+
+// MaxTensors caps the tensors read from one header; a header declaring
+// more is not analysed (ErrLimit). Real checkpoints shard long before this.
+const MaxTensors = 1 << 18
 
 // Caps on what the header may declare. Exceeding one is a problem.
 const (
@@ -48,6 +53,9 @@ var (
 	ErrTrailing   = errors.New("safetensors: data after the last tensor")
 	ErrPolyglot   = errors.New("safetensors: embedded pickle or zip")
 	ErrTooMany    = errors.New("safetensors: too many problems")
+	// ErrLimit is a cap hit (MaxTensors, kept bytes): the file was not
+	// analysed completely.
+	ErrLimit = errors.New("safetensors: header exceeds a scan limit")
 )
 
 // Problem is one violation of the format. Its Err is one of the
@@ -92,6 +100,9 @@ type File struct {
 	Metadata map[string]string `json:"metadata,omitempty"`
 	// Params is the total number of elements (saturating at MaxUint64).
 	Params uint64 `json:"params"`
+	// Incomplete is true when a cap (ErrLimit) stopped the header walk:
+	// Tensors and Params cover only the part read.
+	Incomplete bool `json:"incomplete,omitempty"`
 	// Problems lists every violation found, in file order where possible.
 	Problems []Problem `json:"-"`
 }
@@ -188,42 +199,89 @@ func (p *parser) parse() error {
 		return nil
 	}
 	f.DataStart = 8 + int64(n)
-	hdr := make([]byte, n)
-	if err := p.readAt(hdr, 8); err != nil {
+	if err := p.header(io.NewSectionReader(p.r, 8, int64(n))); err != nil {
 		return err
 	}
-	p.header(hdr)
-	p.layout()
+	if !f.Incomplete {
+		p.layout()
+	}
 	return p.polyglot()
 }
 
-// header decodes the JSON header and fills Tensors and Metadata.
-func (p *parser) header(hdr []byte) {
+// header streams the JSON header and fills Tensors and Metadata. It
+// returns an error only when the file cannot be read.
+func (p *parser) header(r io.Reader) error {
 	f := p.f
-	if hdr[0] != '{' {
+	rr := &readErrs{r: bufio.NewReaderSize(r, 64<<10)}
+	var first [1]byte
+	if _, err := io.ReadFull(rr, first[:]); err != nil {
+		return p.readErr(rr, err)
+	}
+	if first[0] != '{' {
 		p.problem(ErrJSON, 8, "", "header does not start with '{'")
 	}
-	root, err := decodeJSON(hdr, func(path string, off int64) {
+	root, err := decodeHeader(io.MultiReader(bytes.NewReader(first[:]), rr), func(path string, off int64) {
 		p.problem(ErrDuplicate, 8+off, path, "key appears more than once; parsers disagree on which value wins")
-	})
-	if err != nil {
-		p.problem(ErrJSON, 8, "", "%v", err)
-		return
-	}
-	obj, ok := root.(*object)
-	if !ok {
-		p.problem(ErrSchema, 8, "", "header is not a JSON object")
-		return
-	}
-	for _, m := range obj.members {
+	}, func(m member) error {
 		if m.key == "__metadata__" {
 			p.metadata(m)
-			continue
+			return nil
+		}
+		if len(f.Tensors) == MaxTensors {
+			p.problem(ErrLimit, 8+m.off, m.key, "more than %d tensors: the header is not analysed further", MaxTensors)
+			return errStop
 		}
 		if t, ok := p.tensor(m); ok {
 			f.Tensors = append(f.Tensors, t)
 		}
+		return nil
+	})
+	switch {
+	case rr.err != nil:
+		return p.readErr(rr, rr.err)
+	case errors.Is(err, errStop):
+		f.Incomplete = true
+		return nil
+	case errors.Is(err, errKept):
+		p.problem(ErrLimit, 8, "", "the header keeps more than %d bytes of names and values: not analysed further", maxKept)
+		f.Incomplete = true
+		return nil
+	case err != nil:
+		p.problem(ErrJSON, 8, "", "%v", err)
+		return nil
 	}
+	if _, ok := root.(*object); !ok {
+		p.problem(ErrSchema, 8, "", "header is not a JSON object")
+	}
+	return nil
+}
+
+// errStop ends the header walk after a cap was hit.
+var errStop = errors.New("stop")
+
+// readErrs remembers the first read error other than io.EOF, so a failing
+// file is told apart from malformed JSON.
+type readErrs struct {
+	r   io.Reader
+	err error
+}
+
+func (r *readErrs) Read(b []byte) (int, error) {
+	n, err := r.r.Read(b)
+	if err != nil && err != io.EOF && r.err == nil {
+		r.err = err
+	}
+	return n, err
+}
+
+func (p *parser) readErr(rr *readErrs, err error) error {
+	if rr.err != nil {
+		err = rr.err
+	}
+	if errors.Is(err, io.EOF) {
+		err = io.ErrUnexpectedEOF
+	}
+	return fmt.Errorf("safetensors: read header: %w", err)
 }
 
 func (p *parser) metadata(m member) {
@@ -420,7 +478,7 @@ func (p *parser) polyglot() error {
 			end = t.End
 		}
 	}
-	if end < uint64(f.Size-f.DataStart) {
+	if !f.Incomplete && end < uint64(f.Size-f.DataStart) {
 		off := f.DataStart + int64(end)
 		b, err := probe(off)
 		if err != nil {

@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"sort"
 
@@ -23,6 +22,7 @@ import (
 
 	"github.com/mlsecops/mlsec/format/onnx/protowalk"
 	"github.com/mlsecops/mlsec/format/savedmodel/tfpb"
+	"github.com/mlsecops/mlsec/internal/regfile"
 )
 
 // Sentinel errors. Decode wraps them with detail.
@@ -159,15 +159,11 @@ func Decode(r io.ReaderAt, size int64, maxBytes int64) (*tfpb.SavedModel, error)
 
 // DecodeFile decodes the saved_model.pb in dir.
 func DecodeFile(dir string, maxBytes int64) (*tfpb.SavedModel, error) {
-	f, err := os.Open(filepath.Join(dir, FileName))
+	f, fi, err := regfile.Open(filepath.Join(dir, FileName))
 	if err != nil {
 		return nil, fmt.Errorf("savedmodel: %w", err)
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("savedmodel: %w", err)
-	}
 	return Decode(f, fi.Size(), maxBytes)
 }
 

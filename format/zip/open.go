@@ -162,7 +162,11 @@ type Budget struct {
 	// RatioFloor is the output size below which the ratio is not checked
 	// (0: 1 MiB).
 	RatioFloor int64
-	used       int64
+	// Charge, if set, is called with every count of bytes produced; its
+	// error ends the read (wrapped in ErrTotalBudget). Scanners use it to
+	// share one budget across nested archives.
+	Charge func(n int64) error
+	used   int64
 }
 
 // Used returns the decompressed bytes charged so far.
@@ -212,6 +216,11 @@ func (br *budgetReader) Read(p []byte) (int, error) {
 		br.err = fmt.Errorf("%w: more than %d bytes", ErrTotalBudget, b.MaxTotal)
 	case b.MaxRatio > 0 && br.out > floor && br.out/br.in > b.MaxRatio:
 		br.err = fmt.Errorf("%w: %d bytes from %d (cap %d:1)", ErrRatio, br.out, br.in, b.MaxRatio)
+	}
+	if br.err == nil && n > 0 && b.Charge != nil {
+		if cerr := b.Charge(int64(n)); cerr != nil {
+			br.err = fmt.Errorf("%w: %w", ErrTotalBudget, cerr)
+		}
 	}
 	if br.err != nil {
 		return n, br.err

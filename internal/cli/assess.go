@@ -14,7 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mlsecops/mlsec"
-	"github.com/mlsecops/mlsec/attest"
+	"github.com/mlsecops/mlsec/evidence"
 	"github.com/mlsecops/mlsec/lifecycle"
 	"github.com/mlsecops/mlsec/policy"
 )
@@ -108,24 +108,8 @@ func assessFacts(ctx context.Context, pl *lifecycle.Pipeline, ids []policy.Named
 		if err != nil {
 			return err
 		}
-		ev := got.Evidence
-		f.Exists = true
-		f.Signed, f.SignatureVerified = ev.Signature.Present, ev.Signature.Verified
-		f.Provenance, f.ProvenanceVerified = ev.Provenance.Present, ev.Provenance.Verified
-		f.BuilderID = ev.Provenance.BuilderID
-		f.ParentsDeclared = ev.Provenance.Datasets + ev.Provenance.BaseModels
-		f.Intake = ev.Intake.Present && ev.Intake.Verified
-		if f.Intake && !f.ProvenanceVerified {
-			f.ProvenanceVerified = true
-		}
-		f.TrustState = ev.Trust.State
-		for _, d := range ev.Decisions {
-			if d.Verified && d.Stage != "" {
-				// An overridden decision stays FAIL: an exception is not a
-				// passing gate (AIMM INV-L3-05).
-				f.Decisions[d.Stage] = d.Decision
-			}
-		}
+		f = policy.ArtifactFacts(got.Evidence, name, kind, stages)
+		f.Path = path
 		facts = append(facts, f)
 		return nil
 	}
@@ -170,17 +154,23 @@ func findEvidence(dir string) ([]string, error) {
 			if name == ".git" {
 				return fs.SkipDir
 			}
-			for _, f := range []string{attest.DefaultSignatureName, attest.ClaimsFileName} {
+			for _, f := range evidence.InsideNames() {
 				if _, err := os.Stat(filepath.Join(p, f)); err == nil {
 					out = append(out, p)
 					return fs.SkipDir
 				}
 			}
-		case strings.HasSuffix(name, attest.ClaimsSuffix):
-			out = appendUnique(out, strings.TrimSuffix(p, attest.ClaimsSuffix))
-		case strings.HasSuffix(name, ".sig"):
-			if _, err := os.Stat(strings.TrimSuffix(p, ".sig")); err == nil {
-				out = appendUnique(out, strings.TrimSuffix(p, ".sig"))
+		default:
+			// F.sig and F.claims.jsonl name the file F (docs/evidence-layout.md).
+			art, kind, ok := evidence.ArtifactOf(p)
+			switch {
+			case !ok || filepath.Base(art) == "" || evidence.IsInside(name):
+			case kind == evidence.Claims:
+				out = appendUnique(out, art)
+			default:
+				if _, err := os.Stat(art); err == nil {
+					out = appendUnique(out, art)
+				}
 			}
 		}
 		return nil

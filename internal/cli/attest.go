@@ -18,7 +18,9 @@ import (
 	"github.com/mlsecops/mlsec"
 	"github.com/mlsecops/mlsec/aibom"
 	"github.com/mlsecops/mlsec/attest"
+	"github.com/mlsecops/mlsec/evidence"
 	"github.com/mlsecops/mlsec/inspect"
+	"github.com/mlsecops/mlsec/lineage"
 	"github.com/mlsecops/mlsec/scan"
 )
 
@@ -75,12 +77,20 @@ func recordClaim(ctx context.Context, app *App, sf *signerFlags, format, path st
 	if err != nil {
 		return signingError(err)
 	}
-	cp, err := attest.ClaimsPath(path)
+	cp, err := evidence.ClaimsPath(path)
 	if err != nil {
 		return mlsec.Errorf(mlsec.EIO, "%w", err)
 	}
 	if err := attest.AppendClaim(cp, line); err != nil {
 		return mlsec.Errorf(mlsec.EIO, "%w", err)
+	}
+	// Not silent: a claim about an artifact without a signature where the
+	// layout puts it names the default serialization's digest, which a
+	// signature written elsewhere (or with another --hash) may not match.
+	if sp, err := evidence.SignaturePath(path); err == nil {
+		if _, err := os.Stat(sp); err != nil {
+			fmt.Fprintf(app.Stderr, "mlsec: note: %s has no signature at %s: the claim names its digest with the default serialization (files, sha256); sign it (mlsec sign %s) before recording claims so that they name the signed digest\n", path, sp, path)
+		}
 	}
 	out := attestOutput{Path: path, Claims: cp, PredicateType: predicateType, Subject: subject.Digest, Method: method, Summary: summary}
 	if format == "json" {
@@ -146,6 +156,32 @@ func dependency(ctx context.Context, h *attest.Hasher, role attest.Role, what, a
 	return attest.Dependency{Role: role, Name: s.Name, Digest: s.Digest}, nil
 }
 
+// checkAcyclic refuses provenance that would make the model its own
+// ancestor, by the evidence in the model's default evidence directory and
+// the parents' own claims.
+func checkAcyclic(ctx context.Context, app *App, model string, child attest.Digest, parents []attest.Digest, parentPaths []string) error {
+	for _, p := range parents {
+		if p == child {
+			return mlsec.Errorf(mlsec.EINVALID, "%s is its own parent (%s): a run cannot produce its own input", model, child)
+		}
+	}
+	dir, err := defaultEvidence(model)
+	if err != nil {
+		return err
+	}
+	idx, err := loadEvidence(ctx, app, dir, append([]string{model}, parentPaths...)...)
+	if err != nil {
+		return err
+	}
+	if err := lineage.CheckAcyclic(ctx, idx, child, parents); err != nil {
+		if errors.Is(err, attest.ErrCycle) {
+			return mlsec.Errorf(mlsec.EINVALID, "refusing provenance of %s: %s", model, strings.TrimPrefix(err.Error(), "attest: "))
+		}
+		return mlsec.Errorf(mlsec.EIO, "%w", err)
+	}
+	return nil
+}
+
 func newAttestProvenanceCmd(app *App) *cobra.Command {
 	var (
 		sf                                            signerFlags
@@ -188,12 +224,18 @@ The statement is signed and appended to the model's claims file.`,
 					return err
 				}
 			}
+			var parentPaths []string
+			var parents []attest.Digest
 			for _, d := range datasets {
 				dep, err := dependency(ctx, h, attest.RoleDataset, "--dataset", d)
 				if err != nil {
 					return err
 				}
 				p.Dependencies = append(p.Dependencies, dep)
+				if dep.Name != "" {
+					parentPaths = append(parentPaths, d)
+				}
+				parents = append(parents, dep.Digest)
 			}
 			for _, b := range baseModels {
 				dep, err := dependency(ctx, h, attest.RoleBaseModel, "--base-model", b)
@@ -201,6 +243,15 @@ The statement is signed and appended to the model's claims file.`,
 					return err
 				}
 				p.Dependencies = append(p.Dependencies, dep)
+				if dep.Name != "" {
+					parentPaths = append(parentPaths, b)
+				}
+				parents = append(parents, dep.Digest)
+			}
+			// Refuse a cycle when it is written: no parent may be the model
+			// or descend from it in the evidence around the model.
+			if err := checkAcyclic(ctx, app, model, subj.Digest, parents, parentPaths); err != nil {
+				return err
 			}
 			for _, c := range code {
 				d, err := attest.ParseCodeRef(c)
@@ -526,7 +577,7 @@ func newAttestListCmd(app *App) *cobra.Command {
 			if err := checkModelPath(args[0]); err != nil {
 				return err
 			}
-			cp, err := attest.ClaimsPath(args[0])
+			cp, err := evidence.ClaimsPath(args[0])
 			if err != nil {
 				return mlsec.Errorf(mlsec.EIO, "%w", err)
 			}
@@ -600,7 +651,7 @@ artifact, or there are no claims; 2 usage or I/O error.`,
 			if err != nil {
 				return err
 			}
-			cp, _ := attest.ClaimsPath(path)
+			cp, _ := evidence.ClaimsPath(path)
 			f, err := os.Open(cp)
 			if err != nil && !errors.Is(err, os.ErrNotExist) {
 				return mlsec.Errorf(mlsec.EIO, "%w", err)

@@ -3,10 +3,10 @@ package cli
 import (
 	"encoding/hex"
 	"fmt"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
+	"github.com/mlsecops/mlsec/evidence"
 	"github.com/mlsecops/mlsec/signing"
 )
 
@@ -45,11 +45,9 @@ attestations name.`,
 			if err := checkModelPath(args[0]); err != nil {
 				return err
 			}
-			ignores := defaultIgnores(args[0])
-			if len(ignores) > 0 { // a directory: its own signature is not content
-				ignores = append(ignores, filepath.Join(args[0], signing.DefaultSignatureName))
-			}
-			opts, err := hf.options(app, args[0], ignores...)
+			// A directory's own signature and claims are not content
+			// (docs/evidence-layout.md).
+			opts, err := hf.options(app, args[0], evidence.Inside(args[0])...)
 			if err != nil {
 				return err
 			}

@@ -14,8 +14,6 @@ import (
 	"github.com/mlsecops/mlsec/lifecycle"
 	"github.com/mlsecops/mlsec/policy"
 	"github.com/mlsecops/mlsec/scan"
-	"github.com/mlsecops/mlsec/scan/list"
-	"github.com/mlsecops/mlsec/taxonomy"
 )
 
 func checkReportFormat(f string) error {
@@ -36,96 +34,17 @@ func newFrameworksCmd(app *App) *cobra.Command {
 
 // pipelineStages returns the stages a pipeline uses (configured or named
 // by an artifact); every stage without a pipeline.
-func pipelineStages(pl *lifecycle.Pipeline) []string {
-	if pl == nil {
-		return lifecycle.StageNames()
-	}
-	var out []string
-	for _, st := range lifecycle.StageNames() {
-		used := false
-		if _, ok := pl.Stages[st]; ok {
-			used = true
-		}
-		for _, a := range pl.Artifacts {
-			if slices.Contains(a.Stages, st) {
-				used = true
-			}
-		}
-		if used {
-			out = append(out, st)
-		}
-	}
-	return out
-}
+func pipelineStages(pl *lifecycle.Pipeline) []string { return policy.UsedStages(pl) }
 
-// gatherControls collects the controls in force: the rules of each used
-// stage's gate, every scanner rule, and mlsec's own capabilities.
+// gatherControls collects the controls in force (policy.Controls, the
+// server's list too): the rules of each used stage's gate, every scanner
+// rule, and mlsec's own capabilities.
 func gatherControls(pl *lifecycle.Pipeline) ([]lifecycle.CoverageControl, error) {
-	eng, err := policy.NewEngine()
-	if err != nil {
-		return nil, err
-	}
-	var out []lifecycle.CoverageControl
-	for _, st := range pipelineStages(pl) {
-		g, err := eng.StageGate(st, pl, "")
-		if err != nil {
-			return nil, err
-		}
-		for _, p := range g.Policies {
-			for _, r := range p.Rules {
-				out = append(out, lifecycle.CoverageControl{ID: "gate:" + st + "/" + r.ID, Kind: lifecycle.ControlGate,
-					Stage: st, Title: r.Title, Mappings: r.Mappings})
-			}
-		}
-	}
-	rules, err := scannerRules()
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range rules {
-		out = append(out, lifecycle.CoverageControl{ID: "scanner:" + r.ID, Kind: lifecycle.ControlScanner, Title: r.Title, Mappings: r.Mappings})
-	}
-	tc, err := lifecycle.LoadTools()
-	if err != nil {
-		return nil, err
-	}
-	return append(out, tc.CapabilityControls()...), nil
-}
-
-// scannerRules returns every rule of every registered detector and of the
-// runner, deduplicated by id.
-func scannerRules() ([]scan.Rule, error) {
-	dets, err := list.All(scan.DefaultConfig())
-	if err != nil {
-		return nil, err
-	}
-	seen := map[string]bool{}
-	var out []scan.Rule
-	add := func(rs []scan.Rule) {
-		for _, r := range rs {
-			if !seen[r.ID] {
-				seen[r.ID] = true
-				out = append(out, r)
-			}
-		}
-	}
-	add(scan.RunnerRules())
-	for _, d := range dets {
-		add(d.Rules())
-	}
-	return out, nil
+	return policy.Controls(pl, scan.DefaultConfig(), nil)
 }
 
 func frameworkCoverage(pl *lifecycle.Pipeline) ([]lifecycle.FrameworkCoverage, error) {
-	ctls, err := gatherControls(pl)
-	if err != nil {
-		return nil, err
-	}
-	cat, err := taxonomy.Load()
-	if err != nil {
-		return nil, err
-	}
-	fc, err := lifecycle.Coverage(cat, ctls)
+	fc, err := policy.FrameworkCoverage(pl, scan.DefaultConfig(), nil)
 	if err != nil {
 		return nil, mlsec.Errorf(mlsec.EINVALID, "%w", err)
 	}
@@ -156,9 +75,13 @@ func newCoverageCmd(app *App) *cobra.Command {
 				return err
 			}
 			if framework != "" {
+				var known []string
+				for _, f := range fc {
+					known = append(known, f.Framework)
+				}
 				fc = slices.DeleteFunc(fc, func(f lifecycle.FrameworkCoverage) bool { return f.Framework != framework })
 				if len(fc) == 0 {
-					return mlsec.Errorf(mlsec.EINVALID, "--framework %q: unknown framework", framework)
+					return mlsec.Errorf(mlsec.EINVALID, "--framework %q: unknown framework (want one of %s)", framework, strings.Join(known, ", "))
 				}
 			}
 			if gapsOnly {

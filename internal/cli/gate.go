@@ -201,7 +201,11 @@ Verification Summary Attestation to the artifact's claims. The VSA also
 records the artifact's new trust state (quarantined → verified → released,
 or revoked).
 
-Without a pipeline file PATH is treated as coming from an untrusted source.
+Without a pipeline file the gate trusts its own key (and --trusted-key): every
+built-in gate can pass, except what needs roles (planning; approver roles),
+for which mlsec pipeline init writes a starter pipeline file. An artifact
+given with --source is untrusted unless --trust trusted; one without a source
+or an intake record is the organisation's own (docs/lifecycle.md).
 
 Break glass: --override-reason TEXT records who overrode a failed gate and
 why; the result stays FAILED, the VSA is marked overridden, the trust state

@@ -15,6 +15,7 @@ import (
 
 	"github.com/mlsecops/mlsec"
 	"github.com/mlsecops/mlsec/attest"
+	"github.com/mlsecops/mlsec/evidence"
 	"github.com/mlsecops/mlsec/lifecycle"
 	"github.com/mlsecops/mlsec/policy"
 	"github.com/mlsecops/mlsec/scan"
@@ -192,7 +193,7 @@ func runIntake(ctx context.Context, app *App, r intakeRun) error {
 	// to be what was scanned.
 	opts := signing.HashOptions{}
 	if fi, err := os.Stat(r.path); err == nil && fi.IsDir() {
-		opts.IgnorePaths = []string{attest.DefaultSignatureName, attest.ClaimsFileName}
+		opts.IgnorePaths = []string{evidence.SignatureName, evidence.ClaimsName}
 	}
 	scanned, scannedErr := signing.HashModel(ctx, r.path, opts)
 	g, err := r.gatherer.Gather(ctx, r.target)
@@ -224,13 +225,13 @@ func runIntake(ctx context.Context, app *App, r intakeRun) error {
 	after := lifecycle.Next(before, d.Stage, outcome, false)
 	o := intakeOutput{Source: r.target.SourceURL, Upstream: upstreamStatus}
 	subject := g.Subject
-	claimsPath, err := attest.ClaimsPath(r.path)
+	claimsPath, err := evidence.ClaimsPath(r.path)
 	if err != nil {
 		return mlsec.Errorf(mlsec.EIO, "%w", err)
 	}
 	if d.Result != policy.Fail && before != lifecycle.Revoked {
 		// Re-sign with the organisation's key.
-		sigPath, err := attest.SignaturePath(r.path)
+		sigPath, err := evidence.SignaturePath(r.path)
 		if err != nil {
 			return mlsec.Errorf(mlsec.EIO, "%w", err)
 		}
@@ -278,7 +279,9 @@ func runIntake(ctx context.Context, app *App, r intakeRun) error {
 		}
 		prov := &attest.Provenance{Subject: subject, RunType: "intake", BuildType: policy.IntakeBuildType,
 			BuilderID: intakeBuilderID, Parameters: params, StartedOn: time.Now().UTC(),
-			Dependencies: []attest.Dependency{{Role: attest.RoleArtifact, Name: r.target.SourceURL, Digest: g.Subject.Digest}}}
+			// The source is the artifact's upstream: its URL and the
+			// digest the files had when taken in, never the artifact itself.
+			Dependencies: []attest.Dependency{{Role: attest.RoleSource, URI: r.target.SourceURL, Digest: g.Subject.Digest}}}
 		st, err := prov.Statement()
 		if err != nil {
 			return mlsec.Errorf(mlsec.EINTERNAL, "%w", err)

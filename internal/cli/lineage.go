@@ -2,8 +2,10 @@ package cli
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -11,6 +13,7 @@ import (
 
 	"github.com/mlsecops/mlsec"
 	"github.com/mlsecops/mlsec/attest"
+	"github.com/mlsecops/mlsec/evidence"
 	"github.com/mlsecops/mlsec/lineage"
 )
 
@@ -35,11 +38,19 @@ func loadEvidence(ctx context.Context, app *App, dir string, artifacts ...string
 	return idx, nil
 }
 
-// resolveTarget turns a PATH or sha256:<hex> argument into a digest; a
-// path is hashed (through its signature's serialization).
+// resolveTarget turns a PATH, sha256:<hex> or bare <hex> argument into a
+// digest; a path is hashed (through its signature's serialization). An
+// existing path wins over a bare hex digest of the same spelling.
 func resolveTarget(ctx context.Context, arg string) (attest.Digest, string, error) {
 	if strings.HasPrefix(arg, "sha256:") {
 		d, err := attest.ParseDigest(arg)
+		if err != nil {
+			return "", "", usageError(err)
+		}
+		return d, "", nil
+	}
+	if _, err := os.Stat(arg); err != nil && isHexDigest(arg) {
+		d, err := attest.ParseDigest("sha256:" + strings.ToLower(arg))
 		if err != nil {
 			return "", "", usageError(err)
 		}
@@ -52,11 +63,44 @@ func resolveTarget(ctx context.Context, arg string) (attest.Digest, string, erro
 	return s.Digest, arg, nil
 }
 
+// isHexDigest reports a bare 64-digit hex SHA-256 (as sha256sum and other
+// tools print it).
+func isHexDigest(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	_, err := hex.DecodeString(s)
+	return err == nil
+}
+
+// defaultEvidence is the evidence directory of lineage, lineage impact and
+// verify-chain without --evidence: the directory containing PATH (by
+// absolute path, so "." inside a model directory searches beside it), or
+// the current directory for a digest.
+func defaultEvidence(path string) (string, error) {
+	if path == "" {
+		return ".", nil
+	}
+	d, err := evidence.SearchDir(path)
+	if err != nil {
+		return "", mlsec.Errorf(mlsec.EIO, "%w", err)
+	}
+	// Relative in, relative out: paths print as the user wrote them.
+	if !filepath.IsAbs(path) {
+		if wd, err := os.Getwd(); err == nil {
+			if rel, err := filepath.Rel(wd, d); err == nil {
+				return rel, nil
+			}
+		}
+	}
+	return d, nil
+}
+
 // signedDigestChanged returns the digest recorded in the signature of the
 // artifact at path when it differs from onDisk (the artifact changed since
 // it was signed), else "".
 func signedDigestChanged(path string, onDisk attest.Digest) attest.Digest {
-	sig, err := attest.SignaturePath(path)
+	sig, err := evidence.SignaturePath(path)
 	if err != nil {
 		return ""
 	}
@@ -69,16 +113,17 @@ func signedDigestChanged(path string, onDisk attest.Digest) attest.Digest {
 
 func newLineageCmd(app *App) *cobra.Command {
 	var (
-		depth            int
-		evidence, format string
+		depth               int
+		evidenceDir, format string
 	)
 	cmd := &cobra.Command{
-		Use:   "lineage [flags] PATH|sha256:DIGEST",
+		Use:   "lineage [flags] PATH|sha256:DIGEST|DIGEST",
 		Short: "Print a model's ancestry from its provenance (datasets, base models, runs)",
 		Long: `Lineage prints the ancestry tree of a model: the runs that produced it (from
 SLSA provenance in claims files) and their datasets and base models,
 recursively. --evidence DIR is searched recursively for artifacts and their
-claims files (default: the directory containing PATH). Claims are read
+claims files (default: the directory containing PATH, or the current
+directory for a digest, given as sha256:HEX or bare HEX). Claims are read
 without checking signatures: use verify-chain to verify a chain.
 
 An artifact without provenance is shown as "provenance unknown".`,
@@ -92,14 +137,16 @@ An artifact without provenance is shown as "provenance unknown".`,
 			if err != nil {
 				return err
 			}
-			if evidence == "" && path != "" {
-				evidence = filepath.Dir(filepath.Clean(path))
+			if evidenceDir == "" {
+				if evidenceDir, err = defaultEvidence(path); err != nil {
+					return err
+				}
 			}
 			var own []string
 			if path != "" {
 				own = append(own, path)
 			}
-			idx, err := loadEvidence(ctx, app, evidence, own...)
+			idx, err := loadEvidence(ctx, app, evidenceDir, own...)
 			if err != nil {
 				return err
 			}
@@ -123,7 +170,7 @@ An artifact without provenance is shown as "provenance unknown".`,
 		},
 	}
 	cmd.Flags().IntVar(&depth, "depth", -1, "levels of ancestry to show (default: all)")
-	cmd.Flags().StringVar(&evidence, "evidence", "", "directory searched recursively for artifacts and claims (default: PATH's directory)")
+	cmd.Flags().StringVar(&evidenceDir, "evidence", "", "directory searched recursively for artifacts and claims (default: PATH's directory, or . for a digest)")
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
 	cmd.AddCommand(newLineageImpactCmd(app))
 	return cmd
@@ -160,6 +207,9 @@ func nodeLabel(n *lineage.Node) string {
 	for _, c := range n.Code {
 		fmt.Fprintf(&b, "; code %s@%s", c.URI, c.Commit)
 	}
+	for _, src := range n.Sources {
+		fmt.Fprintf(&b, "; taken in from %s%s", src.URI, prefixed(" at ", string(src.Digest)))
+	}
 	if n.Truncated {
 		b.WriteString(" (more ancestors: raise --depth)")
 	}
@@ -187,26 +237,29 @@ func writeTree(w io.Writer, n *lineage.Node, indent, branch string, root bool) {
 }
 
 func newLineageImpactCmd(app *App) *cobra.Command {
-	var evidence, format string
+	var evidenceDir, format string
 	cmd := &cobra.Command{
-		Use:   "impact --evidence DIR [flags] sha256:DIGEST|PATH",
+		Use:   "impact [--evidence DIR] [flags] sha256:DIGEST|DIGEST|PATH",
 		Short: "List every artifact derived from a compromised dataset or model",
 		Long: `Impact lists every artifact (by path and digest) derived, directly or
 transitively, from the given dataset or model, according to the provenance
-found in --evidence DIR (searched recursively): the blast radius of a
-compromised input, nearest first.`,
+found in --evidence DIR (searched recursively; default, as for lineage: the
+directory containing PATH, or the current directory for a digest): the blast
+radius of a compromised input, nearest first.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkFormat(format); err != nil {
 				return err
 			}
-			if evidence == "" {
-				return mlsec.Errorf(mlsec.EINVALID, "--evidence DIR is required")
-			}
 			ctx := cmd.Context()
 			d, path, err := resolveTarget(ctx, args[0])
 			if err != nil {
 				return err
+			}
+			if evidenceDir == "" {
+				if evidenceDir, err = defaultEvidence(path); err != nil {
+					return err
+				}
 			}
 			// A compromised artifact may have been changed since it was
 			// signed: what derives from the signed version is impacted too.
@@ -217,7 +270,7 @@ compromised input, nearest first.`,
 					more = append(more, sd)
 				}
 			}
-			idx, err := loadEvidence(ctx, app, evidence)
+			idx, err := loadEvidence(ctx, app, evidenceDir)
 			if err != nil {
 				return err
 			}
@@ -226,7 +279,7 @@ compromised input, nearest first.`,
 				return err
 			}
 			if format == "json" {
-				out := map[string]any{"compromised": d, "evidence": evidence, "impacted": nonNil(got)}
+				out := map[string]any{"compromised": d, "evidence": evidenceDir, "impacted": nonNil(got)}
 				if len(more) > 0 {
 					out["also_compromised"] = more
 				}
@@ -247,7 +300,7 @@ compromised input, nearest first.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&evidence, "evidence", "", "directory searched recursively for artifacts and claims")
+	cmd.Flags().StringVar(&evidenceDir, "evidence", "", "directory searched recursively for artifacts and claims (default: PATH's directory, or . for a digest)")
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
 	return cmd
 }

@@ -101,14 +101,27 @@ func runServe(ctx context.Context, app *App, fl serveFlags) error {
 	default:
 		return usageError(fmt.Errorf("--log-format must be json or text, not %q", fl.logFormat))
 	}
-	if err := os.MkdirAll(fl.data, 0o700); err != nil {
-		return mlsec.Errorf(mlsec.EIO, "serve: %w", err)
-	}
 	if fl.database != "" && !dial.IsPostgres(fl.database) {
 		return usageError(errors.New("--database must be a postgres:// URL (omit it for the embedded SQLite)"))
 	}
 	if fl.maxUpload <= 0 || fl.maxBody <= 0 {
 		return usageError(fmt.Errorf("--max-upload and --max-body must be positive byte counts (got %d and %d)", fl.maxUpload, fl.maxBody))
+	}
+	if fl.workers < 0 {
+		return usageError(errors.New("--workers must not be negative"))
+	}
+	if fl.database == "" && fl.workers == 0 && !fl.inline {
+		return usageError(errors.New("with the embedded SQLite store jobs run in this process: --workers must be at least 1 (or use --inline)"))
+	}
+	// Bind first: a second serve on a busy port fails before it creates
+	// the data directory, the database or the admin token.
+	ln, err := net.Listen("tcp", fl.addr)
+	if err != nil {
+		return mlsec.Errorf(mlsec.EIO, "serve: %w", err)
+	}
+	defer ln.Close() // closed by Serve too; this covers the early returns
+	if err := os.MkdirAll(fl.data, 0o700); err != nil {
+		return mlsec.Errorf(mlsec.EIO, "serve: %w", err)
 	}
 	dc := dial.Config{DataDir: fl.data, DatabaseURL: fl.database, Log: log}
 	st, err := dial.Open(ctx, dc)
@@ -119,12 +132,6 @@ func runServe(ctx context.Context, app *App, fl serveFlags) error {
 	blobs, err := dial.Blobs(dc)
 	if err != nil {
 		return mlsec.Errorf(mlsec.EIO, "serve: %w", err)
-	}
-	if fl.workers < 0 {
-		return usageError(errors.New("--workers must not be negative"))
-	}
-	if fl.database == "" && fl.workers == 0 && !fl.inline {
-		return usageError(errors.New("with the embedded SQLite store jobs run in this process: --workers must be at least 1 (or use --inline)"))
 	}
 	gs, err := fl.gate.load(log)
 	if err != nil {
@@ -167,10 +174,6 @@ func runServe(ctx context.Context, app *App, fl serveFlags) error {
 	srv, err := server.New(cfg)
 	if err != nil {
 		return err
-	}
-	ln, err := net.Listen("tcp", fl.addr)
-	if err != nil {
-		return mlsec.Errorf(mlsec.EIO, "serve: %w", err)
 	}
 	fmt.Fprintf(app.Stdout, "mlsec serving on http://%s (dashboard /, API /api/v1/, OpenAPI /api/openapi.json)\n", ln.Addr())
 	return srv.Serve(ctx, ln)

@@ -11,6 +11,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -254,5 +255,29 @@ func TestServeBadLimits(t *testing.T) {
 		if code != 2 || !strings.Contains(stderr.String(), "positive") {
 			t.Errorf("%s -5: exit %d, stderr %q; want 2 and a usage message", flag, code, stderr.String())
 		}
+	}
+}
+
+// TestServeBusyPort: a second serve on a port already in use fails without
+// creating its data directory, database or admin token (issue 12: it bound
+// last, after writing them).
+func TestServeBusyPort(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	data := filepath.Join(t.TempDir(), "mlsec-data")
+	var stderr strings.Builder
+	code := Run(context.Background(), []string{"serve", "--addr", ln.Addr().String(), "--data", data, "--log-level", "warn"},
+		strings.NewReader(""), io.Discard, &stderr)
+	if code == 0 {
+		t.Fatal("serve on a busy port exited 0")
+	}
+	if !strings.Contains(stderr.String(), "address already in use") {
+		t.Errorf("stderr %q does not say the address is in use", stderr.String())
+	}
+	if _, err := os.Stat(data); !os.IsNotExist(err) {
+		t.Fatalf("serve on a busy port created %s (stat: %v)", data, err)
 	}
 }

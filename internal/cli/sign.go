@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mlsecops/mlsec"
+	"github.com/mlsecops/mlsec/evidence"
 	"github.com/mlsecops/mlsec/signing"
 )
 
@@ -80,6 +81,13 @@ func attachProgress(app *App, total *func(int64), progress *func(int64)) {
 			_ = bar.Add64(n)
 		}
 	}
+}
+
+// samePath reports whether a and b name the same file (by absolute path).
+func samePath(a, b string) bool {
+	x, err1 := filepath.Abs(a)
+	y, err2 := filepath.Abs(b)
+	return err1 == nil && err2 == nil && x == y
 }
 
 // checkModelPath reports a missing or unreadable model as a usage error.
@@ -156,9 +164,12 @@ Methods:
   --sigstore [--oidc-issuer URL --identity-token TOKEN]    keyless (Sigstore)
       [--fulcio-url URL --rekor-url URL --trusted-root FILE]
 
-The signature goes to --signature (default model.sig in the current
-directory, as the reference does); when it lies inside the model it is left
-out of the manifest.`,
+The signature goes where every mlsec command looks for it
+(docs/evidence-layout.md): DIR/model.sig inside a directory model, FILE.sig
+beside a single-file model. --signature PATH writes it anywhere else (as the
+reference model_signing does; its default is model.sig in the current
+directory); a signature that lies inside the model is left out of the
+manifest.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkFormat(format); err != nil {
@@ -208,6 +219,15 @@ out of the manifest.`,
 			default:
 				return mlsec.Errorf(mlsec.EINVALID, "choose a signing method: --key, --certificate with --key, or --sigstore")
 			}
+			layout, err := evidence.Locate(modelPath)
+			if err != nil {
+				return mlsec.Errorf(mlsec.EIO, "%w", err)
+			}
+			if signature == "" {
+				signature = layout.Signature
+			} else if !samePath(signature, layout.Signature) {
+				fmt.Fprintf(app.Stderr, "mlsec: note: the signature goes to %s, not to %s where verify, attest, gate and verify-chain look for it: pass --signature %s to mlsec verify\n", signature, layout.Signature, signature)
+			}
 			opts, err := hf.options(app, modelPath, append([]string{signature}, defaultIgnores(modelPath)...)...)
 			if err != nil {
 				return err
@@ -243,7 +263,7 @@ out of the manifest.`,
 	fl.StringVar(&fulcioURL, "fulcio-url", signing.PublicFulcioURL, "Fulcio URL for --sigstore")
 	fl.StringVar(&rekorURL, "rekor-url", signing.PublicRekorURL, "Rekor URL for --sigstore")
 	fl.StringVar(&trustedRoot, "trusted-root", "", trustedRootUsage)
-	fl.StringVar(&signature, "signature", signing.DefaultSignatureName, "signature (bundle) file to write")
+	fl.StringVar(&signature, "signature", "", "signature (bundle) file to write (default: DIR/model.sig inside a directory model, FILE.sig beside a file)")
 	fl.StringVar(&format, "format", "text", "output format: text or json")
 	return cmd
 }

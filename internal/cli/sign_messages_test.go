@@ -37,12 +37,13 @@ func TestVerifyMessages(t *testing.T) {
 		code int
 		want string
 	}{
-		{"default signature, directory model", []string{"verify", dir, "--key", pub}, 2,
-			"signature model.sig does not exist; found " + inside + ": pass --signature " + inside},
-		{"default signature, file model", []string{"verify", file, "--key", pub}, 2,
-			"found " + file + ".sig: pass --signature " + file + ".sig"},
+		// The layout's signature is used by default (docs/evidence-layout.md).
+		{"default signature, directory model", []string{"verify", dir, "--key", pub}, 0, "OK " + dir + ": signature valid"},
+		{"default signature, file model", []string{"verify", file, "--key", pub}, 0, "OK " + file + ": signature valid"},
 		{"no signature anywhere", []string{"verify", other, "--key", pub}, 2,
-			"signature model.sig does not exist: pass --signature FILE"},
+			other + " has no signature: " + filepath.Join(other, "model.sig") + " does not exist (or pass --signature FILE)"},
+		{"--signature missing, layout's present", []string{"verify", dir, "--key", pub, "--signature", "elsewhere.sig"}, 2,
+			"signature elsewhere.sig does not exist; " + dir + " has its signature at " + inside + ": leave out --signature to use it"},
 		{"signature is a directory", []string{"verify", dir, "--key", pub, "--signature", dir}, 2, "is a directory: pass the bundle file"},
 		{"empty signature", []string{"verify", dir, "--key", pub, "--signature", empty}, 1, "bundle is empty"},
 		{"private key to verify", []string{"verify", dir, "--key", key, "--signature", inside}, 2, "holds a private key, not a public key"},

@@ -213,8 +213,8 @@ func TestSigningUsageErrors(t *testing.T) {
 	}
 }
 
-// Without --signature, sign writes model.sig in the current directory (as
-// the reference does) and leaves it out when that is inside the model.
+// Without --signature, sign writes the layout's signature: model.sig
+// inside the directory model (left out of the manifest).
 func TestDefaultSignature(t *testing.T) {
 	dir := mkModel(t)
 	key, _ := filepath.Abs(filepath.Join(keys, "signing-key.pem"))

@@ -3,12 +3,12 @@ package cli
 import (
 	"crypto/x509"
 	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"github.com/mlsecops/mlsec"
 	"github.com/mlsecops/mlsec/attest"
+	"github.com/mlsecops/mlsec/evidence"
 	"github.com/mlsecops/mlsec/signing"
 )
 
@@ -162,18 +162,9 @@ func (f *trustFlags) verifier(app *App) (signing.Verifier, error) {
 	return vs, nil
 }
 
-// defaultIgnores are the paths mlsec sign and verify leave out of a
-// directory model besides its signature: the claims file
-// (signing.DefaultIgnoreNames), so that appending a claim never
-// invalidates the model's signature.
-func defaultIgnores(modelPath string) []string {
-	fi, err := os.Stat(modelPath)
-	if err != nil || !fi.IsDir() {
-		return nil
-	}
-	var out []string
-	for _, n := range signing.DefaultIgnoreNames() {
-		out = append(out, filepath.Join(modelPath, n))
-	}
-	return out
-}
+// defaultIgnores are the evidence files inside a directory model that
+// mlsec sign and verify leave out besides the signature named by
+// --signature: the layout's signature and claims files
+// (docs/evidence-layout.md), so that appending a claim never invalidates
+// the model's signature.
+func defaultIgnores(modelPath string) []string { return evidence.Inside(modelPath) }

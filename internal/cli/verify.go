@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/mlsecops/mlsec"
+	"github.com/mlsecops/mlsec/evidence"
 	"github.com/mlsecops/mlsec/signing"
 )
 
@@ -39,7 +39,10 @@ func newVerifyCmd(app *App) *cobra.Command {
 		Use:   "verify [flags] PATH",
 		Short: "Verify a model or dataset against its OpenSSF Model Signing signature",
 		Long: `Verify checks the signature (a Sigstore bundle written by mlsec sign or by the
-reference model_signing) and then that every file of PATH matches it.
+reference model_signing) and then that every file of PATH matches it. The
+signature is DIR/model.sig for a directory model and FILE.sig for a file
+(docs/evidence-layout.md), or --signature PATH; a model.sig in the current
+directory is never used unless named.
 
 Methods:
   --key PUB.pem                                   key-signed bundles
@@ -99,6 +102,18 @@ missing or changed file is named); 2 usage or I/O error.`,
 				}
 				v, method = &signing.SigstoreVerifier{TrustedMaterial: tm, Identity: identity, Issuer: issuer, RequireSCT: !noSCT}, "sigstore"
 			}
+			if signature == "" {
+				// The layout's signature (docs/evidence-layout.md); never
+				// one in the current directory unless named.
+				sp, err := evidence.SignaturePath(modelPath)
+				if err != nil {
+					return mlsec.Errorf(mlsec.EIO, "%w", err)
+				}
+				if _, err := os.Stat(sp); errors.Is(err, fs.ErrNotExist) {
+					return mlsec.Errorf(mlsec.EINVALID, "%s (or pass --signature FILE)", strings.TrimPrefix(evidence.MissingSignature(modelPath, sp).Error(), "evidence: no signature: "))
+				}
+				signature = sp
+			}
 			bundle, err := signing.ReadBundleFile(signature)
 			if err != nil {
 				if errors.Is(err, fs.ErrNotExist) {
@@ -152,25 +167,22 @@ missing or changed file is named); 2 usage or I/O error.`,
 	fl.StringVar(&issuer, "issuer", "", "expected OIDC issuer URL (keyless)")
 	fl.StringVar(&trustedRoot, "trusted-root", "", "Sigstore trusted root JSON for offline keyless verification (default: fetch through TUF)")
 	fl.BoolVar(&noSCT, "no-sct", false, "keyless: do not require a certificate transparency SCT (private Sigstore without CT)")
-	fl.StringVar(&signature, "signature", signing.DefaultSignatureName, "signature (bundle) file to verify")
+	fl.StringVar(&signature, "signature", "", "signature (bundle) file to verify (default: DIR/model.sig inside a directory model, FILE.sig beside a file)")
 	fl.StringSliceVar(&ignorePaths, "ignore-paths", nil, "paths to leave out (absolute or relative to the current directory; comma-separated or repeated)")
 	fl.BoolVar(&ignoreUnsigned, "ignore-unsigned-files", false, "ignore files that the signature does not cover")
 	fl.StringVar(&format, "format", "text", "output format: text or json")
 	return cmd
 }
 
-// missingSignature explains a signature file that does not exist and
-// points at the one mlsec sign users usually wrote instead: model.sig
-// inside a directory model, PATH.sig beside a single-file model.
+// missingSignature explains a --signature file that does not exist and
+// points at the layout's signature when that one exists.
 func missingSignature(modelPath, signature string) error {
-	candidate := modelPath + ".sig"
-	if fi, err := os.Stat(modelPath); err == nil && fi.IsDir() {
-		candidate = filepath.Join(modelPath, signing.DefaultSignatureName)
+	if candidate, err := evidence.SignaturePath(modelPath); err == nil && !samePath(candidate, signature) {
+		if fi, err := os.Stat(candidate); err == nil && fi.Mode().IsRegular() {
+			return mlsec.Errorf(mlsec.EINVALID, "signature %s does not exist; %s has its signature at %s: leave out --signature to use it", signature, modelPath, candidate)
+		}
 	}
-	if fi, err := os.Stat(candidate); err == nil && fi.Mode().IsRegular() && filepath.Clean(candidate) != filepath.Clean(signature) {
-		return mlsec.Errorf(mlsec.EINVALID, "signature %s does not exist; found %s: pass --signature %s", signature, candidate, candidate)
-	}
-	return mlsec.Errorf(mlsec.EINVALID, "signature %s does not exist: pass --signature FILE (--signature defaults to %s in the current directory, as in model_signing)", signature, signing.DefaultSignatureName)
+	return mlsec.Errorf(mlsec.EINVALID, "signature %s does not exist", signature)
 }
 
 // warnIgnoresOutside warns about --ignore-paths that lie outside the model

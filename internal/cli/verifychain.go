@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -14,9 +13,9 @@ import (
 
 func newVerifyChainCmd(app *App) *cobra.Command {
 	var (
-		tf               trustFlags
-		evidence, format string
-		depth            int
+		tf                  trustFlags
+		evidenceDir, format string
+		depth               int
 	)
 	cmd := &cobra.Command{
 		Use:   "verify-chain [verification flags] [--evidence DIR] PATH",
@@ -48,11 +47,13 @@ model; 2 usage or I/O error.`,
 			if err := checkModelPath(path); err != nil {
 				return err
 			}
-			if evidence == "" {
-				// The same default as lineage: PATH's directory.
-				evidence = filepath.Dir(filepath.Clean(path))
+			if evidenceDir == "" {
+				// The same default as lineage: the directory containing PATH.
+				if evidenceDir, err = defaultEvidence(path); err != nil {
+					return err
+				}
 			}
-			idx, err := loadEvidence(ctx, app, evidence, path)
+			idx, err := loadEvidence(ctx, app, evidenceDir, path)
 			if err != nil {
 				return err
 			}
@@ -79,7 +80,7 @@ model; 2 usage or I/O error.`,
 	}
 	tf.register(cmd)
 	fl := cmd.Flags()
-	fl.StringVar(&evidence, "evidence", "", "directory searched recursively for parent artifacts and their claims (default: PATH's directory)")
+	fl.StringVar(&evidenceDir, "evidence", "", "directory searched recursively for parent artifacts and their claims (default: PATH's directory)")
 	fl.IntVar(&depth, "depth", 0, "stop after this many generations (default: all)")
 	fl.StringVar(&format, "format", "text", "output format: text or json")
 	return cmd
@@ -114,6 +115,9 @@ func writeChain(app *App, rep *lineage.ChainReport) {
 		fmt.Fprintln(w)
 		for _, c := range l.Code {
 			fmt.Fprintf(w, "       %s  code %s@%s (recorded, not checked)\n", strings.Repeat("  ", l.Depth), c.URI, c.Commit)
+		}
+		for _, src := range l.Sources {
+			fmt.Fprintf(w, "       %s  taken in from %s%s (upstream, recorded at intake)\n", strings.Repeat("  ", l.Depth), src.URI, prefixed(" at ", string(src.Digest)))
 		}
 		for _, warn := range l.Warnings {
 			fmt.Fprintf(w, "       %s  warning: %s\n", strings.Repeat("  ", l.Depth), warn)

@@ -122,6 +122,47 @@ type Result struct {
 	Output Output `json:"-"`
 }
 
+// input reads the stored evidence about dg a gate of stage judges.
+func (d *Decider) input(ctx context.Context, dg store.Digest, stage string) (Input, error) {
+	st := d.cfg.Store
+	a, err := st.Artifact(ctx, dg)
+	if err != nil {
+		return Input{}, err
+	}
+	in := Input{Artifact: a, Stage: stage}
+	if in.FindingCounts, err = st.FindingCounts(ctx, dg); err != nil {
+		return Input{}, err
+	}
+	if in.Facts, err = st.Facts(ctx, store.FactQuery{Subject: dg, Limit: MaxFacts}); err != nil {
+		return Input{}, err
+	}
+	if in.Decisions, err = st.Decisions(ctx, dg); err != nil {
+		return Input{}, err
+	}
+	return in, nil
+}
+
+// Evidence returns the policy evidence document about the stored artifact
+// dg, as the decider's gates judge it (stage names the document's stage and
+// may be empty): the store's counterpart of what policy.Gatherer reads from
+// disk, for views such as the maturity assessment (policy.ArtifactFacts).
+// Nothing is recorded.
+func (d *Decider) Evidence(ctx context.Context, dg store.Digest, stage string) (*policy.Evidence, error) {
+	pg, ok := d.cfg.Gate.(*PolicyGate)
+	if !ok {
+		var err error
+		if pg, err = NewPolicyGate(d.cfg.Store, d.cfg.Pipeline); err != nil {
+			return nil, err
+		}
+	}
+	in, err := d.input(ctx, dg, stage)
+	if err != nil {
+		return nil, err
+	}
+	ev, _, err := pg.evidence(ctx, in)
+	return ev, err
+}
+
 // Decide evaluates the gate of stage on the artifact with digest dg and
 // records the decision, by actor (e.g. "token:ci-bot" or "worker"), with
 // the trust-state change lifecycle.Next prescribes. With a signer the
@@ -131,20 +172,11 @@ func (d *Decider) Decide(ctx context.Context, dg store.Digest, stage, actor stri
 		return Result{}, mlsec.Errorf(mlsec.EINVALID, "gating: unknown stage %q (want one of %s)", stage, strings.Join(lifecycle.StageNames(), ", "))
 	}
 	st := d.cfg.Store
-	a, err := st.Artifact(ctx, dg)
+	in, err := d.input(ctx, dg, stage)
 	if err != nil {
 		return Result{}, err
 	}
-	in := Input{Artifact: a, Stage: stage}
-	if in.FindingCounts, err = st.FindingCounts(ctx, dg); err != nil {
-		return Result{}, err
-	}
-	if in.Facts, err = st.Facts(ctx, store.FactQuery{Subject: dg, Limit: MaxFacts}); err != nil {
-		return Result{}, err
-	}
-	if in.Decisions, err = st.Decisions(ctx, dg); err != nil {
-		return Result{}, err
-	}
+	a := in.Artifact
 	out, err := d.cfg.Gate.Evaluate(ctx, in)
 	if err != nil {
 		return Result{}, fmt.Errorf("gating: gate %s: %w", stage, err)

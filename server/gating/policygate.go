@@ -92,6 +92,19 @@ func (g *PolicyGate) Evaluate(ctx context.Context, in Input) (Output, error) {
 	return out, nil
 }
 
+// UploadSource is the source the server records for an upload that names
+// none. It is no origin: the evidence document then has no source, as a
+// file `mlsec gate` judges without --source.
+const UploadSource = "upload"
+
+// sourceURL is a stored artifact's source as the policies see it.
+func sourceURL(s string) string {
+	if s == UploadSource {
+		return ""
+	}
+	return s
+}
+
 // Media types of stored evidence.
 const (
 	MediaStatement = "application/vnd.in-toto+json"
@@ -164,7 +177,7 @@ func (g *PolicyGate) evidence(ctx context.Context, in Input) (*policy.Evidence, 
 	ev := &policy.Evidence{
 		Stage:    in.Stage,
 		Artifact: policy.Artifact{Name: a.Name, Path: a.Name, Digest: string(a.Digest), Size: int(a.Size), Formats: []string{}},
-		Source:   policy.Source{URL: a.Source, Trust: lifecycle.SourceUntrusted},
+		Source:   policy.Source{URL: sourceURL(a.Source), Trust: lifecycle.SourceUntrusted},
 		Trust:    policy.Trust{State: string(a.State), Known: len(in.Decisions) > 0},
 		Pipeline: policy.PipelineInfo{Roles: map[string][]string{}},
 	}

@@ -112,6 +112,54 @@ func (d *Detector) checkEntry(e farchive.Entry, sink scan.Sink) {
 	}
 }
 
+// charged passes inflated bytes through, charging them to the artifact's
+// decompression budget (shared with every nesting level); once the budget
+// is spent it fails with the budget's *scan.NotAnalysedError.
+type charged struct {
+	r   io.Reader
+	inf scan.Inflater
+	err error
+}
+
+func (c *charged) Read(p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	n, err := c.r.Read(p)
+	if n > 0 {
+		if cerr := c.inf.Inflate(0, int64(n)); cerr != nil {
+			c.err = cerr
+			return n, cerr
+		}
+	}
+	return n, err
+}
+
+// charge charges one opened compressed stream and wraps its inflater; it
+// returns nil for a plain (uncompressed) stream.
+func charge(st *farchive.Stream, sink scan.Sink) (*charged, error) {
+	if st.R == nil {
+		return nil, nil
+	}
+	inf := scan.InflateBudget(sink)
+	if err := inf.Inflate(1, 0); err != nil {
+		return nil, err
+	}
+	c := &charged{r: st.R.R, inf: inf}
+	st.R.R = c
+	return c, nil
+}
+
+// spent returns the budget's error when c ran out, else err: a walk error
+// caused by the budget (the tar reader words it as a format error) is the
+// not-analysed verdict, not a malformed archive.
+func spent(c *charged, err error) error {
+	if c != nil && c.err != nil {
+		return c.err
+	}
+	return err
+}
+
 func (d *Detector) scanTar(ctx context.Context, in *scan.Input, sink scan.Sink, lim scan.Limits) error {
 	fl := d.limits(lim)
 	st, err := farchive.Open(in.R, in.Size, fl)
@@ -119,7 +167,11 @@ func (d *Detector) scanTar(ctx context.Context, in *scan.Input, sink scan.Sink, 
 		return err
 	}
 	defer st.Close()
-	return farchive.WalkTar(ctx, st, fl, func(e farchive.Entry, body io.Reader) error {
+	c, err := charge(st, sink)
+	if err != nil {
+		return err
+	}
+	return spent(c, farchive.WalkTar(ctx, st, fl, func(e farchive.Entry, body io.Reader) error {
 		d.checkEntry(e, sink)
 		if body == nil || e.Size == 0 {
 			return nil
@@ -129,7 +181,7 @@ func (d *Detector) scanTar(ctx context.Context, in *scan.Input, sink scan.Sink, 
 			return sink.Nested(ctx, e.Name, io.NewSectionReader(in.R, e.Offset, e.Size), e.Size)
 		}
 		return d.spoolNested(ctx, e.Name, body, lim, sink)
-	})
+	}))
 }
 
 func (d *Detector) spoolNested(ctx context.Context, name string, body io.Reader, lim scan.Limits, sink scan.Sink) error {
@@ -152,7 +204,11 @@ func (d *Detector) scanStream(ctx context.Context, in *scan.Input, sink scan.Sin
 	if st.R == nil {
 		return fmt.Errorf("%w: %s stream without compression magic", farchive.ErrFormat, in.Kind)
 	}
-	return d.spoolNested(ctx, streamName(in), st.R, lim, sink)
+	c, err := charge(st, sink)
+	if err != nil {
+		return err
+	}
+	return spent(c, d.spoolNested(ctx, streamName(in), st.R, lim, sink))
 }
 
 // streamName names the content of a compressed stream after the input
@@ -187,10 +243,15 @@ func (d *Detector) scan7z(ctx context.Context, in *scan.Input, sink scan.Sink, l
 	// shared (solid) streams.
 	consumed := &farchive.Counter{N: max(in.Size, 1)}
 	var total int64
+	inf := scan.InflateBudget(sink)
+	var last *charged
 	return farchive.Walk7z(ctx, in.R, in.Size, fl, func(e farchive.Entry, open func() (io.ReadCloser, error)) error {
 		d.checkEntry(e, sink)
 		if open == nil || e.Size == 0 {
 			return nil
+		}
+		if err := inf.Inflate(1, 0); err != nil {
+			return err
 		}
 		rc, err := open()
 		if err != nil {
@@ -201,12 +262,16 @@ func (d *Detector) scan7z(ctx context.Context, in *scan.Input, sink scan.Sink, l
 			return nil
 		}
 		defer rc.Close()
-		b := &farchive.Bounded{R: rc, In: consumed, Max: fl.MaxBytes - total, Ratio: fl.MaxRatio, N: 0}
+		last = &charged{r: rc, inf: inf}
+		b := &farchive.Bounded{R: last, In: consumed, Max: fl.MaxBytes - total, Ratio: fl.MaxRatio, N: 0}
 		// Ratio over the archive: count earlier members too.
 		b.N = total
 		b.Max = fl.MaxBytes
 		sp, err := farchive.Spool(b, lim.MaxMemberBytes, d.MemThreshold, d.TempDir)
 		total = b.N
+		if last.err != nil {
+			return last.err
+		}
 		if err != nil && farchive.IsEncrypted(err) {
 			return fmt.Errorf("%w: %s: %v", farchive.ErrEncrypted, e.Name, err)
 		}

@@ -1,5 +1,5 @@
 // Package joblib is the detector for joblib's compressed containers
-// (joblib.dump(..., compress=...)): zlib, gzip, bz2, xz and lzma streams,
+// (joblib.dump(..., compress=...)): zlib, gzip, bz2, xz, lzma and lz4 streams,
 // and the "ZF" zlib files of joblib < 0.10. It inflates the stream with a
 // bounded reader (compression-ratio and byte-budget caps) into memory or a
 // temporary file and hands the inflated pickle to the runner through
@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/pierrec/lz4/v4"
 	"github.com/ulikunitz/xz/lzma"
 
 	"github.com/mlsecops/mlsec/format"
@@ -37,6 +38,7 @@ const (
 	RuleBomb      = "JOBLIB-001"
 	RuleCorrupt   = "JOBLIB-002"
 	RuleNotJoblib = "JOBLIB-003"
+	RuleDict      = "JOBLIB-004"
 )
 
 // InflatedMember is the member name of the inflated stream.
@@ -82,6 +84,7 @@ const (
 	XZ       Compression = "xz"
 	LZMA     Compression = "lzma"
 	LegacyZF Compression = "zf" // joblib < 0.10
+	LZ4      Compression = "lz4"
 	// Zstd is not written by joblib, but pandas.read_pickle (compression
 	// inferred from a .zst name) and other loaders unpickle zstd streams,
 	// and format.Detect classifies a zstd-compressed pickle here.
@@ -108,6 +111,8 @@ func Sniff(head []byte) Compression {
 		return LegacyZF
 	case isZlib(head):
 		return Zlib
+	case bytes.HasPrefix(head, []byte(lz4Magic)):
+		return LZ4
 	case len(head) >= 13 && head[0] == 0x5d:
 		return LZMA
 	}
@@ -120,6 +125,13 @@ func isZlib(h []byte) bool {
 
 // maxLZMADict caps the dictionary an lzma-alone header may ask for.
 const maxLZMADict = 128 << 20
+
+// lz4Magic opens an lz4 frame.
+const lz4Magic = "\x04\x22\x4d\x18"
+
+// ErrDict reports a dictionary larger than the decoder may allocate: the
+// stream is not analysed.
+var ErrDict = errors.New("joblib: dictionary over the cap")
 
 // Open returns a reader of the inflated stream. Like Python's file objects
 // (and joblib's BinaryZlibFile), concatenated streams are read one after
@@ -148,10 +160,14 @@ func Open(c Compression, r io.Reader) (io.Reader, error) {
 				return nil, err
 			}
 			if d := binary.LittleEndian.Uint32(h[1:5]); d > maxLZMADict {
-				return nil, fmt.Errorf("joblib: lzma dictionary of %d bytes exceeds %d", d, maxLZMADict)
+				return nil, fmt.Errorf("%w: lzma dictionary of %d bytes exceeds %d", ErrDict, d, maxLZMADict)
 			}
 			return lzma.NewReader(r)
 		})
+	case LZ4:
+		// Frames are read one after the other; block sizes are at most
+		// 4 MiB, so memory is bounded whatever the header says.
+		return lz4.NewReader(br), nil
 	case LegacyZF:
 		if _, err := br.Discard(zfHeaderLen); err != nil {
 			return nil, err
@@ -208,6 +224,10 @@ func (d *Detector) Scan(ctx context.Context, in *scan.Input, sink scan.Sink) err
 	}
 	lim := sink.Limits()
 	zr, err := Open(c, io.NewSectionReader(in.R, 0, in.Size))
+	if errors.Is(err, ErrDict) || errors.Is(err, archive.ErrLimit) {
+		sink.Report(d.Finding(RuleDict, fmt.Sprintf("%s stream not analysed: %v", c, err), string(c), 0))
+		return nil
+	}
 	if err != nil {
 		sink.Report(d.Finding(RuleNotJoblib, fmt.Sprintf("%s header: %v", c, err), string(c), 0))
 		return nil

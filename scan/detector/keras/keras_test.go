@@ -145,7 +145,7 @@ func TestKerasH5(t *testing.T) {
 		{"keras2_lambda_vlen.h5", mlsec.SeverityCritical},
 		{"keras2_lambda_latest.h5", mlsec.SeverityCritical},
 		{"plain.h5", mlsec.SeverityNone},
-		{"dense_attrs.h5", mlsec.SeverityMedium},
+		{"dense_attrs.h5", mlsec.SeverityHigh}, // attributes not read: not analysed
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {

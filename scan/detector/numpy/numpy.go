@@ -25,6 +25,7 @@ const (
 	RuleBigHeader = "NPY-003"
 	RuleShort     = "NPY-004"
 	RuleTrailing  = "NPY-005"
+	RuleDtype     = "NPY-006"
 )
 
 // PickleMember is the member name under which an object array's pickle is
@@ -53,6 +54,21 @@ func New(cfg scan.Config) (scan.Detector, error) {
 // Scan implements scan.Detector.
 func (d *Detector) Scan(ctx context.Context, in *scan.Input, sink scan.Sink) error {
 	h, err := numpy.ReadHeader(in.R, in.Size)
+	if errors.Is(err, numpy.ErrDtype) && h != nil {
+		// numpy's dtype spellings vary by version: one this scanner
+		// cannot place may be an object dtype, so the data is scanned
+		// as whatever it is (a pickle is judged as one).
+		sink.Report(d.Finding(RuleDtype, err.Error()+"; the array data is scanned by content", "", 0))
+		data := in.Size - h.DataOffset
+		if data <= 0 {
+			return nil
+		}
+		err := sink.Nested(ctx, PickleMember, io.NewSectionReader(in.R, h.DataOffset, data), data)
+		if errors.Is(err, scan.ErrLimit) {
+			return nil
+		}
+		return err
+	}
 	if err != nil {
 		if errors.Is(err, numpy.ErrMagic) || errors.Is(err, numpy.ErrVersion) || errors.Is(err, numpy.ErrHeader) || errors.Is(err, numpy.ErrTooBig) {
 			sink.Report(d.Finding(RuleMalformed, err.Error(), "", 0))

@@ -172,6 +172,22 @@ var builtinAllow = []allowGroup{
 	// namedtuple is absent: it is a class factory built on exec().
 	{"collections", prefixed("collections:",
 		"OrderedDict", "defaultdict", "Counter", "deque")},
+	// Names real pickles hold that were reported as false positives, each
+	// harmless to import and to call on stream values: torch re-exports
+	// collections.OrderedDict as torch.OrderedDict; len(x) only asks an
+	// object from the stream (itself judged) for its length;
+	// collections.abc.Iterable is an abstract class that cannot be
+	// instantiated; __future__ feature objects are plain records, and
+	// calling one fails. __future__._Feature (a constructor) is not needed
+	// and stays off.
+	{"benign helpers", append([]string{
+		"torch:OrderedDict",
+		"builtins:len",
+		"collections.abc:Iterable",
+	}, prefixed("__future__:",
+		"nested_scopes", "generators", "division", "absolute_import",
+		"with_statement", "print_function", "unicode_literals",
+		"barry_as_FLUFL", "generator_stop", "annotations")...)},
 	// Plain value types from the standard library.
 	{"stdlib value types", []string{
 		"datetime:date", "datetime:datetime", "datetime:time",

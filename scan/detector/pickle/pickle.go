@@ -50,6 +50,8 @@ const (
 	RuleComputedCallee   = "PICKLE-011"
 	RuleProtocol         = "PICKLE-012"
 	RuleJoblibDiverges   = "PICKLE-013"
+	RuleExpansion        = "PICKLE-014"
+	RuleRebuildMutate    = "PICKLE-015"
 )
 
 // legacyPickles is the number of pickle programs torch.load reads from a
@@ -321,6 +323,10 @@ func (s *scanState) anomalies(a *pk.Analysis) {
 			rule, what = RuleTrailingData, "data after the last pickle"
 		case pk.AnomalyProtocol:
 			rule, what = RuleProtocol, "opcode not allowed by the declared protocol"
+		case pk.AnomalyExpansion:
+			rule, what = RuleExpansion, "resource exhaustion"
+		case pk.AnomalyRebuildMutate:
+			rule, what = RuleRebuildMutate, "in-place write into a rebuilt tensor (CVE-2026-24747 class)"
 		default:
 			rule, what = RuleCorrupt, "corrupt stream ("+string(an.Kind)+"); everything before this point would already have run"
 		}

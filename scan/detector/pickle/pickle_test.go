@@ -371,6 +371,33 @@ func maliciousFixtures() []fixture {
 		b.Raw(hidden...).Stop()
 		add("joblib-divergence", b.Bytes(), "", crit(RuleJoblibDiverges))
 	}
+	{ // "billion laughs" by DUP: each level a tuple of the level below twice
+		b := pickletest.New(2).EmptyList()
+		for i := 0; i < 40; i++ {
+			b.Dup().Tuple2()
+		}
+		add("expansion-dup", b.Stop().Bytes(), "", high(RuleExpansion))
+	}
+	{ // ... and by memo GET: ten references per level
+		b := pickletest.New(2).EmptyList().BinPut(0)
+		for i := 0; i < 12; i++ {
+			b.Mark()
+			for j := 0; j < 10; j++ {
+				b.BinGet(uint8(i))
+			}
+			b.List().BinPut(uint8(i + 1))
+		}
+		add("expansion-memo", b.Stop().Bytes(), "", high(RuleExpansion))
+	}
+	// CVE-2026-24747 class: in-place writes into a _rebuild_* result.
+	rebuilt := func() *pickletest.Builder {
+		return pickletest.New(4).Global("torch._utils", "_rebuild_tensor_v2").
+			Mark().Global("torch", "FloatStorage").BinInt1(0).BinInt1(4).Tuple1().BinInt1(1).Tuple1().False().EmptyTuple().Tuple().Reduce()
+	}
+	add("rebuild-build", rebuilt().EmptyDict().Str("x").BinInt1(1).SetItem().Build().Stop().Bytes(), "", crit(RuleRebuildMutate))
+	add("rebuild-setitem", rebuilt().BinInt1(0).BinInt(0x7fffffff).SetItem().Stop().Bytes(), "", crit(RuleRebuildMutate))
+	add("rebuild-memo-setitems", rebuilt().BinPut(7).Pop().BinGet(7).Mark().BinInt1(0).BinInt1(1).SetItems().Stop().Bytes(), "", crit(RuleRebuildMutate))
+	add("rebuild-setstate-call", pickletest.New(2).Global("torch", "Tensor.__setstate__").Mark().Global("torch._utils", "_rebuild_parameter").EmptyTuple().Reduce().EmptyTuple().Tuple().Reduce().Stop().Bytes(), "", crit(RuleRebuildMutate))
 	return fx
 }
 
@@ -513,7 +540,7 @@ func TestRulesMatchCode(t *testing.T) {
 	}
 	inCode := []string{RuleCriticalImport, RuleUnknownImport, RuleUnresolvedImport, RuleDunderWalk,
 		RuleNestedLoader, RuleFrameMismatch, RuleCorrupt, RuleLimit, RuleTrailingData, RuleLegacyMagic,
-		RuleComputedCallee, RuleProtocol, RuleJoblibDiverges}
+		RuleComputedCallee, RuleProtocol, RuleJoblibDiverges, RuleExpansion, RuleRebuildMutate}
 	var missing []string
 	for _, id := range inCode {
 		if !inYAML[id] {

@@ -35,6 +35,18 @@ func TestJudge(t *testing.T) {
 		{"joblib.numpy_pickle", "NumpyArrayWrapper", Verdict{Class: Allowed, Path: "joblib.numpy_pickle.NumpyArrayWrapper"}},
 		{"copyreg", "__newobj__", Verdict{Class: Allowed, Path: "copyreg.__newobj__"}},
 		{"torch.storage", "_load_from_bytes", Verdict{Class: Allowed, Path: "torch.storage._load_from_bytes"}},
+		// false positives of earlier releases (issue 11): each is one entry
+		{"torch", "OrderedDict", Verdict{Class: Allowed, Path: "torch.OrderedDict"}},
+		{"builtins", "len", Verdict{Class: Allowed, Path: "builtins.len"}},
+		{"__builtin__", "len", Verdict{Class: Allowed, Path: "builtins.len"}},
+		{"collections.abc", "Iterable", Verdict{Class: Allowed, Path: "collections.abc.Iterable"}},
+		{"__future__", "annotations", Verdict{Class: Allowed, Path: "__future__.annotations"}},
+		{"__future__", "print_function", Verdict{Class: Allowed, Path: "__future__.print_function"}},
+		// ... and only those: neighbours stay unknown or denied
+		{"__future__", "_Feature", Verdict{Class: Unknown, Path: "__future__._Feature"}},
+		{"collections.abc", "Callable", Verdict{Class: Unknown, Path: "collections.abc.Callable"}},
+		{"torch", "load", Verdict{Class: Denied, Path: "torch.load", Category: catLoader}},
+		{"builtins", "len.__self__", Verdict{Class: Dunder, Path: "builtins.len.__self__"}},
 		// Python 2 names are mapped at every protocol.
 		{"__builtin__", "set", Verdict{Class: Allowed, Path: "builtins.set"}},
 		{"copy_reg", "_reconstructor", Verdict{Class: Allowed, Path: "copyreg._reconstructor"}},
@@ -69,7 +81,6 @@ func TestJudge(t *testing.T) {
 		{"builtins", "type", Verdict{Class: Unknown, Path: "builtins.type"}},
 		{"joblib.numpy_pickle_compat", "NDArrayWrapper", Verdict{Class: Denied, Path: "joblib.numpy_pickle_compat.NDArrayWrapper", Category: catLoader}},
 		{"torch.nn.modules", "linear.Linear", Verdict{Class: Allowed, Path: "torch.nn.modules.linear.Linear"}},
-		{"torch", "OrderedDict", Verdict{Class: Unknown, Path: "torch.OrderedDict"}},
 		// denylist categories
 		{"os", "system", Verdict{Class: Denied, Path: "os.system", Category: catCommand}},
 		{"posix", "system", Verdict{Class: Denied, Path: "posix.system", Category: catCommand}},

@@ -30,6 +30,7 @@ const (
 	RuleTrailing     = "SAFETENSORS-009"
 	RulePolyglot     = "SAFETENSORS-010"
 	RuleTooMany      = "SAFETENSORS-011"
+	RuleLimit        = "SAFETENSORS-012"
 )
 
 //go:embed rules.yaml
@@ -51,6 +52,7 @@ var ruleFor = []struct {
 	{safetensors.ErrTrailing, RuleTrailing},
 	{safetensors.ErrPolyglot, RulePolyglot},
 	{safetensors.ErrTooMany, RuleTooMany},
+	{safetensors.ErrLimit, RuleLimit},
 }
 
 // Detector examines safetensors files.

@@ -104,8 +104,10 @@ func (d *Detector) Scan(ctx context.Context, in *scan.Input, sink scan.Sink) err
 		}
 		return err
 	}
-	s := &scanState{d: d, z: z, sink: sink, in: in,
-		budget: &fzip.Budget{MaxMember: lim.MaxMemberBytes, MaxTotal: lim.MaxTotalBytes, MaxRatio: lim.MaxRatio},
+	inf := scan.InflateBudget(sink)
+	s := &scanState{d: d, z: z, sink: sink, in: in, inf: inf,
+		budget: &fzip.Budget{MaxMember: lim.MaxMemberBytes, MaxTotal: lim.MaxTotalBytes, MaxRatio: lim.MaxRatio,
+			Charge: func(n int64) error { return inf.Inflate(0, n) }},
 		states: make([]memberState, len(z.Entries)),
 	}
 	if z.BaseOffset > 0 {
@@ -120,7 +122,7 @@ func (d *Detector) Scan(ctx context.Context, in *scan.Input, sink scan.Sink) err
 	if err == nil && s.ambiguous() {
 		// Also scan the archive as miniz (torch.load) reads it.
 		if z2, zerr := fzip.NewReader(in.R, in.Size, fzip.Options{MaxEntries: lim.MaxMembers, DeclaredOffsets: true}); zerr == nil {
-			s2 := &scanState{d: d, z: z2, sink: sink, in: in, budget: s.budget, states: make([]memberState, len(z2.Entries))}
+			s2 := &scanState{d: d, z: z2, sink: sink, in: in, inf: inf, budget: s.budget, states: make([]memberState, len(z2.Entries))}
 			err = s2.members(ctx)
 		}
 	}
@@ -139,7 +141,34 @@ type scanState struct {
 	sink   scan.Sink
 	in     *scan.Input
 	budget *fzip.Budget
+	inf    scan.Inflater // the artifact's budget, shared with nested levels
 	states []memberState
+}
+
+// open opens e for decompression, charging it to the artifact's budget of
+// opened members first; errStop (with the input marked not analysed) when
+// that budget is spent.
+func (s *scanState) open(e *fzip.Entry) (io.ReadCloser, error) {
+	if e.Method != fzip.Store {
+		if err := s.inf.Inflate(1, 0); err != nil {
+			return nil, fmt.Errorf("%w: %w", errStop, err)
+		}
+	}
+	return s.z.Open(e, s.budget)
+}
+
+// bomb reports whether e's declared sizes alone exceed the ratio cap (past
+// the budget's 1 MiB floor): it is reported and not inflated at all.
+func (s *scanState) bomb(e *fzip.Entry) bool {
+	lim := s.sink.Limits()
+	if e.Method == fzip.Store || lim.MaxRatio <= 0 || e.UncompressedSize <= 1<<20 {
+		return false
+	}
+	if e.UncompressedSize/max(e.CompressedSize, 1) <= lim.MaxRatio {
+		return false
+	}
+	s.report(RuleBomb, fmt.Sprintf("member %q declares %d bytes from %d (cap %d:1); not decompressed", e.Name, e.UncompressedSize, e.CompressedSize, lim.MaxRatio), e.Name, -1)
+	return true
 }
 
 // report records a finding about member's content (offset inside the
@@ -173,6 +202,9 @@ func (s *scanState) members(ctx context.Context) error {
 			scan.ReportNotAnalysed(s.sink, "", fmt.Sprintf("member %q: compression method %d cannot be decompressed", e.Name, e.Method))
 			continue
 		}
+		if s.bomb(e) {
+			continue
+		}
 		if err := s.member(ctx, e); err != nil {
 			return err
 		}
@@ -194,7 +226,10 @@ func (s *scanState) member(ctx context.Context, e *fzip.Entry) error {
 		st.hidden = true
 		s.report(RuleHiddenStorage, "", e.Name, 0)
 		if e.Method != fzip.Store {
-			r, err := s.z.Open(e, s.budget)
+			r, err := s.open(e)
+			if errors.Is(err, errStop) {
+				return err
+			}
 			if err != nil {
 				return nil
 			}
@@ -217,7 +252,10 @@ func (s *scanState) head(e *fzip.Entry, n int) ([]byte, error) {
 	if e.Method == fzip.Store {
 		return s.z.Head(e, n)
 	}
-	rc, err := s.z.Open(e, s.budget)
+	rc, err := s.open(e)
+	if errors.Is(err, errStop) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, nil
 	}
@@ -253,7 +291,10 @@ func (s *scanState) interesting(e *fzip.Entry) (bool, io.ReadCloser, error) {
 		}
 		return wanted(kind, raw, raw.Size()), nil, nil
 	}
-	rc, err := s.z.Open(e, s.budget)
+	rc, err := s.open(e)
+	if errors.Is(err, errStop) {
+		return false, nil, err
+	}
 	if err != nil {
 		s.report(RuleDecompress, fmt.Sprintf("member %q: %v", e.Name, err), e.Name, -1)
 		return false, nil, nil

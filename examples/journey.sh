@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# The lifecycle journey with default flags only (docs/lifecycle.md walks the
+# same commands):
+#
+#   examples/journey.sh [WORKDIR]
+#
+# One model goes through every stage: a dataset signed at data, an external
+# base model taken in at experimentation, a training run with provenance,
+# ci, cd, serving (and a tampered-weights refusal), monitoring (revocation,
+# and the impact query), and knowledge for a RAG corpus. Every artifact's
+# evidence is where docs/evidence-layout.md puts it; no command is told
+# where to find a signature, claims or evidence. Each step's decision and
+# trust state is checked. Needs bash, openssl, and mlsec on PATH (or
+# MLSEC=/path/to/mlsec; else `go run ./cmd/mlsec` from the repository).
+set -euo pipefail
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+WORK=${1:-$(mktemp -d "${TMPDIR:-/tmp}/mlsec-journey.XXXXXX")}
+mkdir -p "$WORK"
+cd "$WORK"
+
+mlsec() {
+	if [ -n "${MLSEC:-}" ]; then "$MLSEC" "$@"
+	elif command -v mlsec >/dev/null; then command mlsec "$@"
+	else (cd "$REPO" && go run ./cmd/mlsec "$@"); fi
+}
+# expect CODE TEXT... -- ARGS: run mlsec ARGS, print its output, and check
+# its exit code and that every TEXT appears in the output.
+expect() {
+	local code=$1; shift
+	local want=()
+	while [ "$1" != "--" ]; do want+=("$1"); shift; done
+	shift
+	printf '\n$ mlsec %s\n' "$*"
+	local out rc=0
+	out=$(mlsec "$@" 2>&1) || rc=$?
+	printf '%s\n' "$out"
+	if [ "$rc" != "$code" ]; then echo "journey: exit $rc, want $code" >&2; exit 1; fi
+	for w in "${want[@]}"; do
+		if [[ "$out" != *"$w"* ]]; then echo "journey: output lacks: $w" >&2; exit 1; fi
+	done
+}
+newkey() { # newkey NAME: NAME.pem (private, PKCS#8) and NAME.pub
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "keys/$1.pem" 2>/dev/null
+	openssl pkey -in "keys/$1.pem" -pubout -out "keys/$1.pub" 2>/dev/null
+}
+
+mkdir -p keys
+newkey org       # the organisation's signing key
+newkey publisher # the upstream publisher's key (outside the organisation)
+echo "journey workspace: $WORK"
+
+# data: a dataset prepared in house, signed, with the provenance of its preparation.
+mkdir -p reviews
+printf '{"text":"good product","label":1}\n{"text":"bad product","label":0}\n' >reviews/train.jsonl
+expect 0 "-> reviews/model.sig" -- sign reviews --key keys/org.pem
+expect 0 "OK reviews: signature valid" -- verify reviews --key keys/org.pub
+expect 0 "in reviews/claims.jsonl" -- attest provenance --model reviews --run-type preparation \
+	--builder-id https://etl.example/jobs/reviews --code git+https://git.example/etl@1111111111111111111111111111111111111111 --key keys/org.pem
+expect 0 "PASS data gate reviews" "trust: quarantined → verified" -- gate --stage data --key keys/org.pem reviews
+
+# experimentation: an external base model, signed by its publisher, taken in.
+mkdir -p tiny-bert
+cp "$REPO/format/safetensors/testdata/valid-small.safetensors" tiny-bert/model.safetensors
+printf '{"model_type":"bert","hidden_size":4}\n' >tiny-bert/config.json
+expect 0 "-> tiny-bert/model.sig" -- sign tiny-bert --key keys/publisher.pem
+expect 0 "upstream signature: verified" "re-signed with the organisation's key: tiny-bert/model.sig" "trust: quarantined → verified" -- \
+	intake tiny-bert --source https://huggingface.co/tiny-org/tiny-bert --upstream-key keys/publisher.pub --key keys/org.pem
+expect 0 "taken in from https://huggingface.co/tiny-org/tiny-bert" -- lineage tiny-bert
+expect 0 "PASS experimentation gate tiny-bert" "trust: verified → verified" -- gate --stage experimentation --key keys/org.pem tiny-bert
+
+# training: fine-tune (a stand-in for a real run), sign, record provenance, evaluation and AI-BOM.
+mkdir -p sentiment
+cp tiny-bert/model.safetensors tiny-bert/config.json sentiment/
+printf '{"epochs": 3, "learning_rate": 0.0001}\n' >sentiment/training_args.json
+printf -- '---\nlicense: apache-2.0\nbase_model: tiny-org/tiny-bert\n---\n# sentiment\nA sentiment classifier (example).\n' >sentiment/README.md
+printf '{"accuracy": 0.93}\n' >metrics.json
+expect 0 "-> sentiment/model.sig" -- sign sentiment --key keys/org.pem
+expect 0 "recorded https://slsa.dev/provenance/v1 about sentiment" -- attest provenance --model sentiment --dataset reviews --base-model tiny-bert \
+	--code git+https://git.example/train@2222222222222222222222222222222222222222 --builder-id https://ci.example/gpu --run-type fine-tuning --key keys/org.pem
+expect 0 "PASSED" -- attest eval --metrics metrics.json --threshold 'accuracy>=0.9' --key keys/org.pem sentiment
+expect 0 "recorded https://cyclonedx.org/bom" -- attest bom --key keys/org.pem sentiment
+expect 0 "OK sentiment: chain verified, 3 links" -- verify-chain --key keys/org.pub sentiment
+
+# ci, cd, serving
+expect 0 "PASS ci gate sentiment" "trust: quarantined → verified" -- gate --stage ci --key keys/org.pem sentiment
+expect 0 "PASS cd gate sentiment" "trust: verified → released" -- gate --stage cd --key keys/org.pem sentiment
+expect 0 "PASS serving gate sentiment" "trust: released → released" -- gate --stage serving --key keys/org.pem sentiment
+
+# The deployed weights are tampered with: serving refuses them.
+cp sentiment/model.safetensors weights.bak
+printf '\001' | dd of=sentiment/model.safetensors bs=1 seek=189 conv=notrunc status=none
+expect 1 "FAIL serving gate sentiment" "changed: model.safetensors" -- gate --stage serving --key keys/org.pem sentiment
+# monitoring: the release no longer matches its signature, and is revoked.
+expect 1 "FAIL monitoring gate sentiment" "trust: released → revoked" -- gate --stage monitoring --key keys/org.pem sentiment
+# Revocation is final: the original weights back, serving still refuses.
+cp weights.bak sentiment/model.safetensors
+expect 1 "FAIL serving gate sentiment" "trust state is revoked" -- gate --stage serving --key keys/org.pem sentiment
+# The dataset is found poisoned: what derives from it?
+expect 0 "1 artifacts derived from" "sentiment" -- lineage impact reviews
+
+# knowledge: a RAG corpus, signed and gated.
+mkdir -p corpus
+printf '# Returns\nProducts can be returned within 30 days.\n' >corpus/returns.md
+expect 0 "-> corpus/model.sig" -- sign corpus --key keys/org.pem
+expect 0 "PASS knowledge gate corpus" "trust: quarantined → verified" -- gate --stage knowledge --key keys/org.pem corpus
+
+printf '\njourney: every stage as expected; evidence is in each artifact'"'"'s model.sig and claims.jsonl under %s\n' "$WORK"
