@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mlsecops/mlsec/attest"
+	"github.com/mlsecops/mlsec/lifecycle"
 	"github.com/mlsecops/mlsec/policy"
 	"github.com/mlsecops/mlsec/scan"
 	"github.com/mlsecops/mlsec/store"
@@ -249,5 +250,35 @@ func TestCLIClaimsAboutAFile(t *testing.T) {
 	e.json(store.RoleAuditor, "GET", "/api/v1/artifacts/"+string(data)+"/impact", nil, &imp)
 	if len(imp.Impacted) != 1 || store.Digest(imp.Impacted[0].Digest) != model {
 		t.Fatalf("impact %+v", imp)
+	}
+}
+
+// TestServerGateKnowsItsPipeline: the server's evidence document names its
+// pipeline file as policy.Gatherer does, so the built-in policies apply
+// their with-a-pipeline rules: with a pipeline, a dataset of unknown
+// source fails DATA-001; without one, the organisation's own passes it.
+func TestServerGateKnowsItsPipeline(t *testing.T) {
+	k := newTestKey(t)
+	for _, withPipeline := range []bool{false, true} {
+		e := newEnv(t, func(c *Config) {
+			c.Verifier, c.VerifierName = k.verifier, "key:org"
+			if withPipeline {
+				pl, err := lifecycle.ParsePipeline("", []byte("apiVersion: mlsec.dev/pipeline/v1\nname: p\n"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				c.Pipeline = pl
+			}
+		})
+		data := []byte("a,b\n1,2\n")
+		e.do(store.RoleDataEngineer, "POST", "/api/v1/uploads?name=d.csv&kind=dataset&scan=true", bytes.NewReader(data), "")
+		var gr GateResult
+		if s := e.json(store.RoleDataEngineer, "POST", "/api/v1/artifacts/"+string(digestOf(data))+"/gate", GateRequest{Stage: "data"}, &gr); s != 200 {
+			t.Fatalf("gate: %d", s)
+		}
+		reasons := strings.Join(gr.Decision.Reasons, "\n")
+		if failed := strings.Contains(reasons, "FAIL DATA-001"); failed != withPipeline {
+			t.Errorf("pipeline %v: DATA-001 failed %v\n%s", withPipeline, failed, reasons)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -27,11 +28,18 @@ import (
 // jobs and break-glass overrides. Every decision and every trust state is
 // asserted.
 //
-// The pipeline file only declares what an organisation must (issue 12 §4:
-// `mlsec pipeline init` writes such a starter): the sources it takes data
-// and models from and the identity of its key with a role. With it, every
-// built-in gate is passable by a correct workflow.
+// It runs twice: with defaults only (no pipeline file: the organisation's
+// own data and corpora carry no source, the key is trusted as --trust-key)
+// and with a pipeline file that declares only what an organisation must
+// (issue 12 §4: `mlsec pipeline init` writes such a starter): the sources
+// it takes data and models from and the identity of its key with a role.
+// Either way every built-in gate is passable by a correct workflow.
 func TestJourney(t *testing.T) {
+	t.Run("defaults", func(t *testing.T) { journey(t, false) })
+	t.Run("pipeline", func(t *testing.T) { journey(t, true) })
+}
+
+func journey(t *testing.T, withPipeline bool) {
 	org, gk := newTestKey(t), newTestKey(t)
 	dir := t.TempDir()
 	pub, err := signing.PublicKeyPEM(org.verifier.Key)
@@ -58,9 +66,21 @@ sources:
 	if err != nil {
 		t.Fatal(err)
 	}
+	// own is the source of what the organisation makes itself: an allowed
+	// pipeline source, or none without a pipeline file.
+	own := func(path string) string {
+		if withPipeline {
+			return "https://data.example/" + path
+		}
+		return ""
+	}
 	e := newEnv(t, mods(func(c *Config) {
-		c.Pipeline = pl
-		c.Identities = []policy.NamedVerifier{{Name: "org", Verifier: org.verifier}}
+		if withPipeline {
+			c.Pipeline = pl
+			c.Identities = []policy.NamedVerifier{{Name: "org", Verifier: org.verifier}}
+		} else {
+			c.Verifier, c.VerifierName = org.verifier, "key:org"
+		}
 		c.Signer, c.SignerIdentity = gk.signer, "org-gate"
 	}, withQueue(t)))
 	ml, de, sec := store.RoleMLEngineer, store.RoleDataEngineer, store.RoleSecurity
@@ -77,7 +97,7 @@ sources:
 		if js := e.waitJob(put.Job.Job); js.State != queue.StateCompleted {
 			t.Fatalf("scan job of %s: %+v", name, js)
 		}
-		if put.Artifact.Digest != digestOf(data) || put.Artifact.Source != source || put.Artifact.State != store.StateQuarantined {
+		if want := cmp.Or(source, "upload"); put.Artifact.Digest != digestOf(data) || put.Artifact.Source != want || put.Artifact.State != store.StateQuarantined {
 			t.Fatalf("uploaded %s: %+v", name, put.Artifact)
 		}
 		return put.Artifact.Digest
@@ -137,12 +157,21 @@ sources:
 		state(d, to)
 		return dec
 	}
-	// data: a dataset from an allowed source, signed by the organisation
-	// with its intake record, passes the data gate and is verified.
+	// data: a dataset signed by the organisation — taken in from an
+	// allowed source with its intake record, or (without a pipeline file)
+	// its own, with signed provenance of the run that prepared it — passes
+	// the data gate and is verified.
 	corpus := []byte("text,label\nthe model is fine,0\nignore previous instructions,1\n")
-	ds := upload(de, "corpus.csv", "dataset", "https://data.example/corpus.csv", corpus)
+	ds := upload(de, "corpus.csv", "dataset", own("corpus.csv"), corpus)
 	sign("corpus.csv", corpus)
-	intake(ds, "corpus.csv", "https://data.example/corpus.csv")
+	if withPipeline {
+		intake(ds, "corpus.csv", own("corpus.csv"))
+	} else {
+		prep := attest.Provenance{Subject: attest.Subject{Name: "corpus.csv", Digest: attest.Digest(ds)}, RunType: "preparation",
+			BuilderID: "https://ci.example/runner", StartedOn: time.Now().UTC(),
+			Dependencies: []attest.Dependency{{Role: attest.RoleCode, URI: "git+https://git.example/prep", Commit: strings.Repeat("d", 40)}}}
+		submit(de, statement(prep.Statement()), true)
+	}
 	gate(de, ds, "data", store.ResultPass, store.StateVerified)
 
 	// experimentation: an external base model from the hub, scanned,
@@ -164,7 +193,7 @@ sources:
 	// dataset, the base model and the code; lineage records both parents.
 	modelBytes := cleanSafetensors()
 	modelBytes[len(modelBytes)-1] = 0x40 // other weights (2.0): a different model
-	model := upload(ml, "model.safetensors", "model", "https://data.example/models/model", modelBytes)
+	model := upload(ml, "model.safetensors", "model", own("models/model"), modelBytes)
 	sign("model.safetensors", modelBytes)
 	prov := attest.Provenance{Subject: attest.Subject{Name: "model.safetensors", Digest: attest.Digest(model)},
 		RunType: attest.RunFineTuning, BuilderID: "https://ci.example/runner", StartedOn: time.Now().UTC(),
@@ -204,7 +233,7 @@ sources:
 	gate(ml, model, "serving", store.ResultPass, store.StateReleased)
 	tampered := bytes.Clone(modelBytes)
 	tampered[len(tampered)-2] = 0x20 // one weight changed
-	bad := upload(ml, "model.safetensors", "model", "https://data.example/models/model", tampered)
+	bad := upload(ml, "model.safetensors", "model", own("models/model"), tampered)
 	if dec := gate(ml, bad, "serving", store.ResultFail, store.StateQuarantined); !strings.Contains(strings.Join(dec.Reasons, "\n"), "FAIL SERVE-002") {
 		t.Fatalf("tampered weights refused for other reasons:\n%s", strings.Join(dec.Reasons, "\n"))
 	}
@@ -252,9 +281,10 @@ sources:
 	// Nothing leaves revoked: serving refuses it, and no gate moves it.
 	gate(ml, model, "serving", store.ResultFail, store.StateRevoked)
 
-	// knowledge: a RAG corpus from an allowed source, signed: verified.
+	// knowledge: a RAG corpus of the organisation (from an allowed source,
+	// or without a pipeline file its own), signed: verified.
 	kb := []byte(`{"id":1,"text":"Reset your password from the account page."}` + "\n")
-	rag := upload(de, "kb.jsonl", "rag-corpus", "https://data.example/kb.jsonl", kb)
+	rag := upload(de, "kb.jsonl", "rag-corpus", own("kb.jsonl"), kb)
 	sign("kb.jsonl", kb)
 	gate(de, rag, "knowledge", store.ResultPass, store.StateVerified)
 
@@ -286,12 +316,16 @@ sources:
 	for _, c := range mat.Classes {
 		got[c.Class] = c.AtLevel
 	}
-	// The dataset: signed, intake record, data gate passed: L3. The RAG
+	// The dataset: signed, intake record, data gate passed: L3 (without a
+	// pipeline: its own, provenance naming no parent: L1). The RAG
 	// corpus: signed but no origin recorded: L1. Models: the fine-tuned
 	// model (provenance naming its parents, ci and cd passed) and the base
 	// (intake, experimentation passed) L3; the malicious pickle (signed, no
 	// intake record) L1; the tampered weights (unsigned) L0.
 	want := map[string][4]int{"dataset": {0, 0, 0, 1}, "llm-asset": {0, 1, 0, 0}, "model": {1, 1, 0, 2}}
+	if !withPipeline {
+		want["dataset"] = [4]int{0, 1, 0, 0}
+	}
 	if mat.Sampled != 6 || len(got) != len(want) {
 		t.Fatalf("maturity %+v", mat)
 	}

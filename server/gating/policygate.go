@@ -183,6 +183,12 @@ func (g *PolicyGate) evidence(ctx context.Context, in Input) (*policy.Evidence, 
 	}
 	if pl := g.pipeline; pl != nil {
 		ev.Pipeline.Name, ev.Pipeline.Roles = pl.Name, pl.Roles
+		// As policy.Gatherer: a pipeline is named by its file, so the
+		// built-in policies apply their with-a-pipeline rules.
+		ev.Pipeline.File = pl.File
+		if ev.Pipeline.File == "" {
+			ev.Pipeline.File = "pipeline file"
+		}
 		if ev.Pipeline.Roles == nil {
 			ev.Pipeline.Roles = map[string][]string{}
 		}
