@@ -55,12 +55,14 @@ func DetectFile(name string, r io.ReaderAt, size int64) (Kind, error) {
 	if err != nil {
 		return Unknown, err
 	}
-	return detectFile(name, r, size, head), nil
+	k, _ := detectFile(name, r, size, head)
+	return k, nil
 }
 
-// detectFile is DetectFile over an already read head.
-func detectFile(name string, r io.ReaderAt, size int64, head []byte) Kind {
-	k := detect(r, size, head)
+// detectFile is DetectFile over an already read head; sniffed is as for
+// detectSniffed.
+func detectFile(name string, r io.ReaderAt, size int64, head []byte) (k Kind, sniffed bool) {
+	k, sniffed = detectSniffed(r, size, head)
 	name = strings.TrimRight(name, "!")
 	if i := strings.LastIndexByte(name, '!'); i >= 0 {
 		name = name[i+1:]
@@ -69,14 +71,14 @@ func detectFile(name string, r io.ReaderAt, size int64, head []byte) Kind {
 		p := filepath.ToSlash(name)
 		switch base := path.Base(p); {
 		case base == "chat_template.jinja":
-			return ChatTemplate
+			return ChatTemplate, sniffed
 		case strings.HasSuffix(base, ".jinja") && path.Base(path.Dir(p)) == "additional_chat_templates":
 			// transformers saves named templates as additional_chat_templates/NAME.jinja.
-			return ChatTemplate
+			return ChatTemplate, sniffed
 		case base == "keras_metadata.pb":
-			return KerasMetadata
+			return KerasMetadata, sniffed
 		}
-		return sniffInert(r, size, head)
+		return sniffInert(r, size, head), sniffed
 	}
-	return k
+	return k, sniffed
 }

@@ -37,7 +37,7 @@ func DetectAll(name string, r io.ReaderAt, size int64) ([]Claim, error) {
 	if err != nil {
 		return nil, err
 	}
-	k := detectFile(name, r, size, head)
+	k, sniffed := detectFile(name, r, size, head)
 	claims := []Claim{{Kind: k, Why: "content"}}
 	switch k {
 	case Empty, Text, JSON, ChatTemplate, KerasMetadata, HFTokenizerConfig:
@@ -56,7 +56,7 @@ func DetectAll(name string, r io.ReaderAt, size int64) ([]Claim, error) {
 	// A zip local header at 0 opens with PERSID ("P"), which pickle.load
 	// refuses without a persistent_load, and torch.load takes the zip
 	// path for it: not a pickle claim.
-	if !(len(head) >= 2 && string(head[:2]) == "PK") && pickle.SniffAt(r, size, head) {
+	if !sniffed && !(len(head) >= 2 && string(head[:2]) == "PK") && pickle.SniffAt(r, size, head) {
 		add(Claim{Kind: Pickle, Why: "pickle opcodes at offset 0"})
 	}
 	if isSafetensors(head, size) {
