@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mlsecops/mlsec"
+	"github.com/mlsecops/mlsec/store"
 )
 
 // route is one API endpoint: its pattern, the permission it requires, its
@@ -137,7 +138,7 @@ func (s *Server) apiRoutes() []route {
 		{Method: "GET", Path: "/api/v1/stats", Perm: PermRead, Handle: s.handleStats, ID: "stats", Tag: "artifacts",
 			Summary: "Store summary: artifacts by state, findings by severity", Status: 200, Response: "Stats"},
 		{Method: "GET", Path: "/api/v1/audit", Perm: PermAudit, Handle: s.handleAudit, ID: "auditLog", Tag: "audit",
-			Summary: "Audit log entries after a sequence number", Params: []param{queryParam("after", "integer", "sequence number"), limit},
+			Summary: "Audit log entries after a sequence number", Params: []param{queryParam("after", "integer", "sequence number"), queryParam("limit", "integer", "page size (default 100, maximum 10000)")},
 			Status: 200, Response: "AuditList"},
 		{Method: "GET", Path: "/api/v1/audit/verify", Perm: PermAudit, Handle: s.handleAuditVerify, ID: "verifyAudit", Tag: "audit",
 			Summary: "Re-compute the audit log's hash chain", Status: 200, Response: "AuditVerify"},
@@ -254,7 +255,7 @@ func (s *Server) serveRoute(w *statusWriter, r *http.Request, rt route) error {
 			return errorf(mlsec.EFORBIDDEN, "role %s may not %s (requires %s)", tok.Role, rt.ID, rt.Perm)
 		}
 		r = r.WithContext(withToken(r.Context(), tok))
-		w.actor = "token:" + tok.Name
+		w.actor = store.TokenActor(tok)
 	}
 	limit := s.cfg.MaxBodyBytes
 	if rt.Upload {
