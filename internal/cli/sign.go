@@ -39,6 +39,16 @@ func (f *hashFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.allowSymlinks, "allow-symlinks", false, "hash symbolic links to files instead of refusing them")
 }
 
+// changed reports whether any hashing flag was given on the command line.
+func (f *hashFlags) changed(cmd *cobra.Command) bool {
+	for _, n := range []string{"hash", "method", "shard-size", "ignore-paths", "allow-symlinks"} {
+		if cmd.Flags().Changed(n) {
+			return true
+		}
+	}
+	return false
+}
+
 func (f *hashFlags) options(app *App, modelPath string, extraIgnore ...string) (signing.HashOptions, error) {
 	alg, err := signing.ParseHashAlgorithm(f.hash)
 	if err != nil {
