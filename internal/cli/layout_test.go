@@ -227,3 +227,29 @@ func TestDigestFollowsSignatureSerialization(t *testing.T) {
 		})
 	}
 }
+
+// A single file named "model" has no layout signature of its own: its
+// FILE.sig is DIR/model.sig, the signature of the directory around it, so
+// sign refuses instead of silently replacing the directory's signature
+// (with --signature it still signs).
+func TestSignFileNamedModelKeepsDirectorySignature(t *testing.T) {
+	priv, pub := attesttest.NewKey(t).WriteFiles(t, t.TempDir())
+	dir := mkModel(t)
+	attesttest.WriteFile(t, filepath.Join(dir, "model"), "GGUF")
+	mustRunT(t, 0, "sign", dir, "--key", priv)
+	before, err := os.ReadFile(filepath.Join(dir, "model.sig"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := mustRunT(t, 2, "sign", filepath.Join(dir, "model"), "--key", priv)
+	if !strings.Contains(out, "signature of the directory") {
+		t.Errorf("sign DIR/model: %s", out)
+	}
+	if after, _ := os.ReadFile(filepath.Join(dir, "model.sig")); string(after) != string(before) {
+		t.Error("sign DIR/model replaced the directory's signature")
+	}
+	mustRunT(t, 0, "verify", dir, "--key", pub)
+	elsewhere := filepath.Join(t.TempDir(), "model.file.sig")
+	mustRunT(t, 0, "sign", filepath.Join(dir, "model"), "--key", priv, "--signature", elsewhere)
+	mustRunT(t, 0, "verify", filepath.Join(dir, "model"), "--key", pub, "--signature", elsewhere)
+}

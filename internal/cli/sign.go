@@ -234,6 +234,11 @@ manifest.`,
 				return mlsec.Errorf(mlsec.EIO, "%w", err)
 			}
 			if signature == "" {
+				if !layout.Dir && filepath.Base(layout.Signature) == evidence.SignatureName {
+					// FILE.sig of a file named "model" is DIR/model.sig, the
+					// layout's signature of the directory around it.
+					return mlsec.Errorf(mlsec.EINVALID, "%s.sig would be %s, where the evidence layout keeps the signature of the directory %s (docs/evidence-layout.md): rename the file or pass --signature", modelPath, layout.Signature, filepath.Dir(layout.Signature))
+				}
 				signature = layout.Signature
 			} else if !samePath(signature, layout.Signature) {
 				fmt.Fprintf(app.Stderr, "mlsec: note: the signature goes to %s, not to %s where verify, attest, gate and verify-chain look for it: pass --signature %s to mlsec verify\n", signature, layout.Signature, signature)
