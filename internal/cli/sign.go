@@ -237,7 +237,7 @@ manifest.`,
 				if !layout.Dir && filepath.Base(layout.Signature) == evidence.SignatureName {
 					// FILE.sig of a file named "model" is DIR/model.sig, the
 					// layout's signature of the directory around it.
-					return mlsec.Errorf(mlsec.EINVALID, "%s.sig would be %s, where the evidence layout keeps the signature of the directory %s (docs/evidence-layout.md): rename the file or pass --signature", modelPath, layout.Signature, filepath.Dir(layout.Signature))
+					return mlsec.Errorf(mlsec.EINVALID, "the file %s has no signature path of its own: %s is where the evidence layout keeps the signature of the directory %s (docs/evidence-layout.md): rename the file or pass --signature", modelPath, layout.Signature, filepath.Dir(layout.Signature))
 				}
 				signature = layout.Signature
 			} else if !samePath(signature, layout.Signature) {
