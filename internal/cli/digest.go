@@ -55,7 +55,9 @@ as the flags say.`,
 				// server computes: hashed as the artifact's signature
 				// records (else files with SHA-256), its own evidence files
 				// left out (docs/evidence-layout.md).
-				am, err := attest.ArtifactManifest(cmd.Context(), nil, args[0], attest.DigestOptions{})
+				h := &attest.Hasher{}
+				attachProgress(app, &h.Total, &h.Progress)
+				am, err := attest.ArtifactManifest(cmd.Context(), h, args[0], attest.DigestOptions{})
 				if err != nil {
 					return signingError(err)
 				}
