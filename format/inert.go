@@ -132,7 +132,7 @@ func isTFIndex(r io.ReaderAt, size int64) bool {
 // control characters other than tab, line feed, vertical tab, form feed,
 // carriage return and escape.
 func isText(r io.ReaderAt, size int64) bool {
-	br := bufio.NewReaderSize(io.NewSectionReader(r, 0, size), 64<<10)
+	br := bufio.NewReaderSize(io.NewSectionReader(r, 0, size), int(min(64<<10, max(size, 16))))
 	for {
 		c, n, err := br.ReadRune()
 		if errors.Is(err, io.EOF) {
@@ -213,7 +213,7 @@ func isPickleProgram(r io.ReaderAt, size int64) bool {
 // every piece a message whose field 1 is a UTF-8 string, field 2 a float
 // score and field 3 a type enum. The whole input must be consumed.
 func isSentencePiece(r io.ReaderAt, size int64) bool {
-	br := bufio.NewReaderSize(io.NewSectionReader(r, 0, size), 64<<10)
+	br := bufio.NewReaderSize(io.NewSectionReader(r, 0, size), int(min(64<<10, max(size, 16))))
 	pieces := 0
 	var buf []byte
 	for {
@@ -300,7 +300,7 @@ func isMsgpack(r io.ReaderAt, size int64, head []byte) bool {
 	if len(head) == 0 || !(head[0]&0xf0 == 0x80 || head[0] == 0xde || head[0] == 0xdf) {
 		return false
 	}
-	br := bufio.NewReaderSize(io.NewSectionReader(r, 0, size), 64<<10)
+	br := bufio.NewReaderSize(io.NewSectionReader(r, 0, size), int(min(64<<10, max(size, 16))))
 	if err := skipMsgpack(br, 0); err != nil {
 		return false
 	}

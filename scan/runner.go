@@ -284,14 +284,14 @@ func isHFCacheEntry(dir string) bool {
 }
 
 // checkpointShard matches a TensorFlow tensor bundle data shard name.
-var checkpointShard = regexp.MustCompile(`^(.+)\.data-[0-9]{5}-of-[0-9]{5}$`)
+var checkpointShard = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(.+)\.data-[0-9]{5}-of-[0-9]{5}$`) })
 
 // isCheckpointShard reports whether path is named like a TensorFlow
 // checkpoint data shard (PREFIX.data-00000-of-00001) and PREFIX.index
 // beside it is a tensor bundle index by content. The shard holds raw
 // tensor bytes that TensorFlow only reads at the offsets its index names.
 func isCheckpointShard(path string) bool {
-	m := checkpointShard.FindStringSubmatch(path)
+	m := checkpointShard().FindStringSubmatch(path)
 	if m == nil {
 		return false
 	}
@@ -344,7 +344,7 @@ func (r *Runner) scanJob(ctx context.Context, j job) (art Artifact, keep bool) {
 		}
 		return art, len(art.Findings) > 0 || len(art.Facts) > 0 || v.na
 	}
-	f, fi, err := regfile.Open(j.open)
+	f, fi, err := regfile.OpenSeen(j.open) // every job was seen regular (collect, linkJob)
 	if err != nil {
 		art.Status = StatusError
 		art.Verdict = VerdictNotAnalysed

@@ -81,7 +81,7 @@ and gates each lifecycle stage with policies whose decisions are signed evidence
 		newSignCmd(app),
 		newVerifyCmd(app),
 		newDigestCmd(app),
-		newGateCmd(app), newIntakeCmd(app), newPipelineCmd(app), newPolicyCmd(app), newFrameworksCmd(app), newAssessCmd(app), newRolesCmd(app),
+		newGateCmd(app), newIntakeCmd(app), newPipelineCmd(app), newPolicyCmd(app), newFrameworksCmd(app), newAssessCmd(app), newRolesCmd(app), newDiagramCmd(app),
 		newAttestCmd(app),
 		newLineageCmd(app),
 		newVerifyChainCmd(app),
@@ -92,6 +92,7 @@ and gates each lifecycle stage with policies whose decisions are signed evidence
 		newHubCmd(app),
 		newAuditCmd(app),
 		newKeysCmd(app),
+		newSealCmd(app), newUnsealCmd(app), newPushCmd(app), newPullCmd(app),
 	)
 	return root
 }

@@ -17,6 +17,7 @@ import (
 	"io"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/mlsecops/mlsec/format"
 	"github.com/mlsecops/mlsec/format/numpy"
@@ -60,7 +61,7 @@ var rulesYAML []byte
 
 // storageName matches PyTorch raw tensor storages: <root>/data/<key> in
 // torch.save archives and <root>/constants/<key> in TorchScript.
-var storageName = regexp.MustCompile(`^[^/]+/(data|constants)/[0-9]+$`)
+var storageName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[^/]+/(data|constants)/[0-9]+$`) })
 
 // storageSniff is how many leading bytes of a storage member are looked at.
 const storageSniff = 16
@@ -204,7 +205,7 @@ func (s *scanState) members(ctx context.Context) error {
 func (s *scanState) member(ctx context.Context, e *fzip.Entry) error {
 	st := &s.states[e.Index]
 	var rc io.ReadCloser
-	if storageName.MatchString(e.Name) {
+	if storageName().MatchString(e.Name) {
 		head, err := s.head(e, storageSniff)
 		if err != nil {
 			return err
