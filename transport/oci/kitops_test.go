@@ -147,11 +147,13 @@ func sparseTgz(t *testing.T) []byte {
 	pad := func(b []byte) []byte { return append(b, make([]byte, (512-len(b)%512)%512)...) }
 	rec := func(k, v string) string {
 		r := " " + k + "=" + v + "\n"
-		s := ""
-		for n := len(r); len(s) != n; n = len(s) {
-			s = fmt.Sprintf("%d%s", n, r)
+		for n := len(r); ; {
+			s := fmt.Sprintf("%d%s", n, r)
+			if len(s) == n {
+				return s
+			}
+			n = len(s)
 		}
-		return s
 	}
 	pax := rec("GNU.sparse.major", "1") + rec("GNU.sparse.minor", "0") + rec("GNU.sparse.name", "model.safetensors") + rec("GNU.sparse.realsize", "1099511627776")
 	raw := append(header('x', "PaxHeaders/m", int64(len(pax))), pad([]byte(pax))...)
