@@ -382,3 +382,19 @@ func TestPullRefusesReferrerForAnotherSubject(t *testing.T) {
 		t.Fatalf("err %v, want the foreign referrer refused", err)
 	}
 }
+
+// A push that fails for another reason (here HTTPS to a plain-HTTP
+// registry) does not blame the model's signature.
+func TestPushKnownDigestTransportError(t *testing.T) {
+	reg := ocitest.StartReferrers(t, nil)
+	reg.PlainHTTP = false
+	repo := repoFor(t, reg, "m")
+	src := filepath.Join(t.TempDir(), "m")
+	writeTree(t, src, map[string]string{"w.bin": "actual bytes"})
+	a, _ := transport.Collect(src)
+	right := sha256.Sum256([]byte("actual bytes"))
+	_, err := oci.Push(context.Background(), repo, "x", a, oci.PushOptions{KnownDigests: map[string][]byte{"w.bin": right[:]}})
+	if err == nil || strings.Contains(err.Error(), "signature") {
+		t.Fatalf("err %v, want a transport error that does not mention the signature", err)
+	}
+}
