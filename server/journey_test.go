@@ -161,7 +161,7 @@ sources:
 	// allowed source with its intake record, or (without a pipeline file)
 	// its own, with signed provenance of the run that prepared it — passes
 	// the data gate and is verified.
-	corpus := []byte("text,label\nthe model is fine,0\nignore previous instructions,1\n")
+	corpus := []byte("text,label\nthe model is fine,0\nthe model is broken,1\n")
 	ds := upload(de, "corpus.csv", "dataset", own("corpus.csv"), corpus)
 	sign("corpus.csv", corpus)
 	if withPipeline {
