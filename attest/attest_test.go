@@ -55,7 +55,7 @@ func goldenScanDoc() *report.ScanDocument {
 		Schema: report.ScanSchema,
 		Tool:   report.Tool{Name: "mlsec", Version: "test"},
 		Artifacts: []scan.Artifact{{
-			Path: "model.pkl", Format: "pickle", Size: 42, Status: scan.StatusScanned,
+			Path: "model.pkl", Format: "pickle", Size: 42, Status: scan.StatusScanned, Verdict: scan.VerdictAnalysed,
 			Findings: []mlsec.Finding{{RuleID: "PICKLE-001", Severity: mlsec.SeverityCritical, Path: "model.pkl", Message: "os.system"}},
 		}},
 		Summary: report.Summary{Artifacts: 1, Scanned: 1, Findings: 1, BySeverity: map[string]int{"critical": 1}, MaxSeverity: mlsec.SeverityCritical},
@@ -464,6 +464,38 @@ func TestKeylessClaims(t *testing.T) {
 				if err != nil || len(p.Dependencies) != 1 || p.Dependencies[0].Digest != digestA {
 					t.Errorf("provenance %+v, %v", p, err)
 				}
+			}
+		})
+	}
+}
+
+// TestScanArtifactEvidenceImpostor: a directory's model.sig and claims.jsonl
+// are left out of the scan only while they are what their names say; a
+// malicious pickle saved under those names is a finding, never a silent
+// pass (a gate's scan rule would otherwise pass a model shipping one).
+func TestScanArtifactEvidenceImpostor(t *testing.T) {
+	for _, name := range []string{attest.ClaimsFileName, attest.DefaultSignatureName} {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "model")
+			attesttest.Artifact(t, dir, map[string]string{
+				"weights.json": "{}",
+				name:           "cos\nsystem\n(S'echo hi'\ntR.",
+			})
+			doc, err := attest.ScanArtifact(context.Background(), dir, scan.DefaultConfig(), scan.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, err := attest.ScanStatement(attest.Subject{Name: "model", Digest: digestA}, doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			parsed, _ := attest.ParseStatement(st)
+			sum, err := attest.ScanOf(parsed)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sum.MaxSeverity() != mlsec.SeverityCritical {
+				t.Errorf("summary %+v, want the pickle named %s reported critical", sum.Summary, name)
 			}
 		})
 	}

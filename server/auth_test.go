@@ -60,6 +60,7 @@ func sampleRequests(e *env) map[string]func() (path string, body []byte) {
 		"artifactHistory":   get(ad + "/history"),
 		"artifactLineage":   get(ad + "/lineage"),
 		"artifactImpact":    get(ad + "/impact"),
+		"downloadArtifact":  get(ad + "/blob"),
 		"getEvidence":       get("/api/v1/evidence/1"),
 		"listFindings":      get("/api/v1/findings"),
 		"listStages":        get("/api/v1/stages?artifact=" + string(d)),

@@ -39,6 +39,7 @@ type serveFlags struct {
 	session   time.Duration
 	logFormat string
 	logLevel  string
+	tls       tlsFlags
 }
 
 func newServeCmd(app *App) *cobra.Command {
@@ -91,6 +92,7 @@ the server down gracefully.`,
 	f.DurationVar(&fl.session, "session-ttl", server.DefaultSessionTTL, "how long a dashboard sign-in lasts")
 	f.StringVar(&fl.logFormat, "log-format", "json", "log format: json|text")
 	f.StringVar(&fl.logLevel, "log-level", "info", "log level: debug|info|warn|error")
+	fl.tls.register(f)
 	return cmd
 }
 
@@ -139,6 +141,11 @@ func runServe(ctx context.Context, app *App, fl serveFlags) error {
 		return mlsec.Errorf(mlsec.EIO, "serve: %w", err)
 	}
 	defer ln.Close() // closed by Serve too; this covers the early returns
+	// HTTPS with --tls-cert/--tls-key (serve_tls.go).
+	ln, scheme, err := fl.tls.listener(ln)
+	if err != nil {
+		return err
+	}
 	if err := os.MkdirAll(fl.data, 0o700); err != nil {
 		return mlsec.Errorf(mlsec.EIO, "serve: %w", err)
 	}
@@ -203,7 +210,7 @@ func runServe(ctx context.Context, app *App, fl serveFlags) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(app.Stdout, "mlsec serving on http://%s (dashboard /, API /api/v1/, OpenAPI /api/openapi.json)\n", ln.Addr())
+	fmt.Fprintf(app.Stdout, "mlsec serving on %s://%s (dashboard /, API /api/v1/, OpenAPI /api/openapi.json)\n", scheme, ln.Addr())
 	return srv.Serve(ctx, ln)
 }
 

@@ -108,7 +108,7 @@ finding, not an exit code 2.`,
 	f.StringVar(&fl.config, "config", "", "scan configuration `FILE` (mlsec.yaml): import allow/deny lists, limits")
 	f.BoolVar(&fl.digest, "digest", false, "compute the sha256 of every file (reads whole files)")
 	f.BoolVarP(&fl.quiet, "quiet", "q", false, "print nothing; only the exit code tells the result")
-	f.BoolVarP(&fl.verbose, "verbose", "v", false, "table output also lists skipped and failed artifacts")
+	f.BoolVarP(&fl.verbose, "verbose", "v", false, "table output also lists inert files and what they were recognised as")
 	f.IntVar(&fl.workers, "workers", 0, "files scanned in parallel (default: number of CPUs)")
 	return cmd
 }
