@@ -427,7 +427,7 @@ func describe(f *Figure) (string, string) {
 		for _, r := range s.Roles {
 			ra = append(ra, r.Letter+" "+r.ID)
 		}
-		fmt.Fprintf(&b, "%s (%s): %d gate rules, %s; tools %s; %d open gaps", s.Name, s.Status, rules, strings.Join(ra, ", "), orNone(s.Tools), len(s.Gaps))
+		fmt.Fprintf(&b, "%s (%s): %s, %s; tools %s; %s", s.Name, s.Status, count(rules, "gate rule"), strings.Join(ra, ", "), orNone(s.Tools), count(len(s.Gaps), "open gap"))
 		if s.Maturity != nil {
 			fmt.Fprintf(&b, "; AIMM L%d", s.Maturity.Level)
 		}
@@ -441,4 +441,12 @@ func orNone(s []string) string {
 		return "none"
 	}
 	return strings.Join(s, ", ")
+}
+
+// count writes n and the noun, plural unless n is 1.
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -301,3 +301,38 @@ func TestHTML(t *testing.T) {
 		}
 	}
 }
+
+// TestLegend: the legend explains the colours of the colouring in use, and
+// the AIMM badge only when one is drawn.
+func TestLegend(t *testing.T) {
+	legend := func(b []byte) string {
+		t.Helper()
+		i := bytes.Index(b, []byte(`class="legend"`))
+		if i < 0 {
+			t.Fatal("no legend group")
+		}
+		return string(b[i:])
+	}
+	_, cov := render(t, Options{})
+	sc := &lifecycle.Scorecard{Stages: []lifecycle.StageBox{{Stage: "ci", Gated: true, Artifacts: 2, Passed: 1, Status: "amber", Level: 1}}}
+	_, asm := render(t, Options{Assessment: sc})
+	for _, tc := range []struct {
+		name      string
+		legend    string
+		want, not []string
+	}{
+		{"coverage", legend(cov), []string{"in force", "stage not used", "open gap"}, []string{"AIMM", "not all gated"}},
+		{"assessment", legend(asm), []string{"all artifacts passed", "not all gated", "an artifact failed", "no artifact", "check in force", "CoSAI AIMM level"}, []string{"warned", "no decision"}},
+	} {
+		for _, w := range tc.want {
+			if !strings.Contains(tc.legend, w) {
+				t.Errorf("%s legend lacks %q", tc.name, w)
+			}
+		}
+		for _, n := range tc.not {
+			if strings.Contains(tc.legend, n) {
+				t.Errorf("%s legend has %q", tc.name, n)
+			}
+		}
+	}
+}

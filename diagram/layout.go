@@ -253,7 +253,8 @@ func stageColumn(s Stage) (*node, int) {
 		x := 10
 		for _, t := range s.Tools {
 			label := shortTool(t)
-			w := len(label)*charW10 + 10
+			// The label is 9px: scale the 10px advance down so pills fit their text.
+			w := len([]rune(label))*charW10*9/10 + 14
 			if x+w > colW-8 {
 				x = 10
 				y += pillH + 3
@@ -322,19 +323,51 @@ func legend(f *Figure, x, y int) *node {
 		items = []Status{StatusPass, StatusWarn, StatusFail, StatusNone, StatusCovered, StatusGap}
 	}
 	for _, st := range items {
+		label := st.Label()
+		if f.Colouring == "assessment" {
+			label = assessmentLabel(st)
+		}
 		fill, _ := st.colours()
 		stroke := ""
 		if st == StatusGap {
 			stroke = "#c62828"
 		}
-		g.add(rect(x, y-10, 14, 12, 2, fill, stroke, 1), text(x+20, y, 10, "#212121", st.Label()))
-		x += 34 + len(st.Label())*charW10
+		sw := rect(x, y-10, 14, 12, 2, fill, stroke, 1)
+		sw.dashed = st == StatusGap // as the gap boxes are drawn
+		g.add(sw, text(x+20, y, 10, "#212121", label))
+		x += 34 + len([]rune(label))*charW10
 	}
 	r := rect(x, y-10, 14, 12, 6, "#e3f2fd", "#1565c0", 1)
 	g.add(r, text(x+20, y, 10, "#212121", "OpenSSF tool"))
 	x += 34 + 12*charW10
-	g.add(text(x, y, 10, "#212121", "R responsible · A accountable · Ln CoSAI AIMM level"))
+	key := "R responsible · A accountable"
+	for _, s := range f.Stages {
+		if s.Maturity != nil { // only explain the level badge when one is drawn
+			key += " · Ln CoSAI AIMM level"
+			break
+		}
+	}
+	g.add(text(x, y, 10, "#212121", key))
 	return g
+}
+
+// assessmentLabel says what a colour means when stages are coloured by the
+// assessment of their artifacts: there amber is "not all gated", not a
+// warning, and grey is a stage no artifact passes through.
+func assessmentLabel(s Status) string {
+	switch s {
+	case StatusPass:
+		return "all artifacts passed"
+	case StatusWarn:
+		return "not all gated"
+	case StatusFail:
+		return "an artifact failed"
+	case StatusNone:
+		return "no artifact"
+	case StatusCovered:
+		return "check in force"
+	}
+	return s.Label()
 }
 
 // shift moves a laid-out subtree by dx, dy.
