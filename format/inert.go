@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"strings"
 	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -229,8 +230,16 @@ func isPickleProgram(r io.ReaderAt, size int64) bool {
 	err := pickle.Ops(context.Background(), r, size, func(op pickle.Op) error {
 		switch op.Name {
 		case "INST":
+			if !importable(op.Str, op.Str2) {
+				return io.EOF // find_class fails: nothing is called
+			}
 			return errPickleProgram
-		case "GLOBAL", "STACK_GLOBAL", "EXT1", "EXT2", "EXT4":
+		case "GLOBAL":
+			if !importable(op.Str, op.Str2) {
+				return io.EOF
+			}
+			imported = true
+		case "STACK_GLOBAL", "EXT1", "EXT2", "EXT4":
 			imported = true
 		case "REDUCE", "OBJ", "NEWOBJ", "NEWOBJ_EX", "BUILD":
 			if imported {
@@ -242,6 +251,32 @@ func isPickleProgram(r io.ReaderAt, size int64) bool {
 		return nil
 	})
 	return errors.Is(err, errPickleProgram)
+}
+
+// importable reports whether module and name could name something
+// find_class imports: dotted names whose parts are identifiers. Non-ASCII
+// letters count (Python identifiers may use them); a part that is empty,
+// starts with a digit or holds punctuation or spaces cannot be imported, so
+// a text line such as a CSV header "id,name" read as INST is no program.
+func importable(module, name string) bool {
+	return dottedIdent(module) && dottedIdent(name)
+}
+
+func dottedIdent(s string) bool {
+	if s == "" {
+		return false
+	}
+	for part := range strings.SplitSeq(s, ".") {
+		if part == "" || part[0] >= '0' && part[0] <= '9' {
+			return false
+		}
+		for _, r := range part {
+			if r != '_' && r < 0x80 && !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // isSentencePiece recognises a SentencePiece ModelProto: top-level fields

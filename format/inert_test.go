@@ -58,6 +58,10 @@ func TestSniffInert(t *testing.T) {
 		{"protocol 0 call then garbage", []byte("cos\nsystem\n(S'id'\ntR then some words\n"), Pickle},
 		{"INST then garbage", []byte("(S'id'\nios\nsystem\n words"), Pickle},
 		{"text opening like GLOBAL, no call", []byte("config\nvalue\nfoo bar\n"), Text},
+		{"CSV with an id header (INST of a module that cannot be imported)", []byte("id,name\n1,a\n2,b\n"), Text},
+		{"CSV id header, three columns", []byte("id,name,label\n1,alpha,0\n"), Text},
+		{"INST of an importable name then garbage", []byte("(S'x'\nibuiltins\nexec\n words"), Pickle},
+		{"GLOBAL of a non-identifier then call", []byte("cnot a module\nsystem\n(tR junk"), Text},
 		{"onnx empty optional", []byte("\x0a\x03abc\x10\x00"), ONNXTensor},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
