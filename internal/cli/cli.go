@@ -92,6 +92,7 @@ and gates each lifecycle stage with policies whose decisions are signed evidence
 		newHubCmd(app),
 		newAuditCmd(app),
 		newKeysCmd(app),
+		newScorecardCmd(app),
 	)
 	return root
 }
