@@ -92,7 +92,7 @@ and gates each lifecycle stage with policies whose decisions are signed evidence
 		newHubCmd(app),
 		newAuditCmd(app),
 		newKeysCmd(app),
-		newScorecardCmd(app),
+		newScorecardCmd(app), newUnsignedCmd(app),
 	)
 	return root
 }
