@@ -22,7 +22,14 @@ func TestPreCommitHooks(t *testing.T) {
 	}
 	root := repoRoot(t)
 	home := t.TempDir() // one PRE_COMMIT_HOME: the hook environment is built once per revision
-	env := []string{"PRE_COMMIT_HOME=" + home, "PRE_COMMIT_COLOR=never", "SKIP="}
+	// pre-commit builds with GOPATH in its environment directory; the
+	// module cache stays the machine's (GOMODCACHE), so nothing is
+	// downloaded that go test did not already need.
+	modcache, code := run(t, root, nil, "go", "env", "GOMODCACHE")
+	if code != 0 {
+		t.Fatal(modcache)
+	}
+	env := []string{"PRE_COMMIT_HOME=" + home, "PRE_COMMIT_COLOR=never", "SKIP=", "GOMODCACHE=" + strings.TrimSpace(modcache), "GOFLAGS=-mod=readonly"}
 	tryRepo := func(dir, hook string) (string, int) {
 		t.Helper()
 		return run(t, dir, env, "pre-commit", "try-repo", root, hook, "--all-files", "--verbose")
