@@ -209,6 +209,9 @@ func sarif(t *testing.T, path string, min int) {
 	if err := json.Unmarshal(b, &log); err != nil || log.Version != "2.1.0" || len(log.Runs) != 1 {
 		t.Fatalf("not SARIF 2.1.0: %v\n%.300s", err, b)
 	}
+	if strings.Contains(string(b), `"uri": "file://`) || strings.Contains(string(b), `"uri":"file://`) {
+		t.Errorf("SARIF has absolute file:// URIs; code scanning cannot place them in the checkout")
+	}
 	if len(log.Runs[0].Results) < min {
 		t.Errorf("%d SARIF results, want at least %d", len(log.Runs[0].Results), min)
 	}

@@ -48,9 +48,11 @@ md() { local s="${1//|/\\|}"; s="${s//$'\n'/ }"; printf '%s' "$s"; }
 run() {
 	local mlsec="${MLSEC:-mlsec}"
 	command -v "$mlsec" >/dev/null || die "mlsec is not on PATH (run the install step first)"
+	# Relative paths from the workspace root: SARIF artifact URIs then
+	# resolve against the checkout (absolute paths become file:// URIs).
+	cd "$GITHUB_WORKSPACE"
 	local target="${MLSEC_PATH:-.}"
-	[[ "$target" = /* ]] || target="$GITHUB_WORKSPACE/$target"
-	[[ -e "$target" ]] || die "path ${MLSEC_PATH:-.} does not exist in the workspace"
+	[[ -e "$target" ]] || die "path $target does not exist in the workspace"
 	local failon="${MLSEC_FAIL_ON:-high}"
 	local out="$RUNNER_TEMP/mlsec"
 	mkdir -p "$out"
@@ -112,7 +114,7 @@ run() {
 			echo "|---|---|---|---|"
 			jq -r '[.artifacts[].findings[]] | sort_by(.severity) | .[:100][] | [.severity, .rule_id, .path, .message] | @tsv' "$json" |
 				while IFS=$'\t' read -r sev rule path msg; do
-					echo "| $(md "$sev") | $(md "$rule") | \`$(md "${path#"$GITHUB_WORKSPACE"/}")\` | $(md "$msg") |"
+					echo "| $(md "$sev") | $(md "$rule") | \`$(md "${path#./}")\` | $(md "$msg") |"
 				done
 			((findings <= 100)) || echo "| … | | | $((findings - 100)) more in the SARIF file |"
 			echo
