@@ -55,7 +55,7 @@ func goldenScanDoc() *report.ScanDocument {
 		Schema: report.ScanSchema,
 		Tool:   report.Tool{Name: "mlsec", Version: "test"},
 		Artifacts: []scan.Artifact{{
-			Path: "model.pkl", Format: "pickle", Size: 42, Status: scan.StatusScanned,
+			Path: "model.pkl", Format: "pickle", Size: 42, Status: scan.StatusScanned, Verdict: scan.VerdictAnalysed,
 			Findings: []mlsec.Finding{{RuleID: "PICKLE-001", Severity: mlsec.SeverityCritical, Path: "model.pkl", Message: "os.system"}},
 		}},
 		Summary: report.Summary{Artifacts: 1, Scanned: 1, Findings: 1, BySeverity: map[string]int{"critical": 1}, MaxSeverity: mlsec.SeverityCritical},

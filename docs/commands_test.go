@@ -110,6 +110,7 @@ func TestDocCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	statSources(t, repo)
 	bin := t.TempDir()
 	build := exec.Command("go", "build", "-o", filepath.Join(bin, "mlsec"), "./cmd/mlsec")
 	build.Dir = repo
@@ -148,5 +149,92 @@ func TestDocCommands(t *testing.T) {
 				t.Fatalf("the commands of %s fail in the block at %s: %v\n%s", f, last, err, out)
 			}
 		})
+	}
+}
+
+// statSources stats every file of the repository (sources, embedded data,
+// fixtures the docs use): go test records what a test stats, so a cached result of this
+// test (which builds mlsec in a subprocess go test cannot see into) is
+// reused only while none of them changed.
+func statSources(t *testing.T, repo string) {
+	t.Helper()
+	err := filepath.WalkDir(repo, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == ".git" || d.Name() == "node_modules") {
+			return filepath.SkipDir
+		}
+		if d.Type().IsRegular() {
+			_, err := os.Stat(p)
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// logicalLines joins backslash-continued lines and drops comments and
+// blank lines.
+func logicalLines(code string) []string {
+	var out []string
+	var cur strings.Builder
+	for _, l := range strings.Split(code, "\n") {
+		if i := strings.Index(l, " #"); i >= 0 && !strings.Contains(l[:i], "'") {
+			l = l[:i]
+		}
+		l = strings.TrimSpace(l)
+		if strings.HasSuffix(l, "\\") {
+			cur.WriteString(strings.TrimSuffix(l, "\\") + " ")
+			continue
+		}
+		cur.WriteString(l)
+		if s := strings.Join(strings.Fields(cur.String()), " "); s != "" && !strings.HasPrefix(s, "#") {
+			out = append(out, s)
+		}
+		cur.Reset()
+	}
+	return out
+}
+
+// TestLifecycleDocIsTheJourney checks that docs/lifecycle.md shows every
+// mlsec command examples/journey.sh runs (the script checks their results;
+// the doc-command test runs the doc's), so the two cannot drift apart.
+func TestLifecycleDocIsTheJourney(t *testing.T) {
+	doc, err := os.ReadFile("lifecycle.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks, err := runnableBlocks(string(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	shown := map[string]bool{}
+	for _, b := range blocks {
+		for _, l := range logicalLines(b.Code) {
+			if strings.HasPrefix(l, "mlsec ") {
+				shown[strings.TrimSuffix(l, " && exit 1 || true")] = true
+			}
+		}
+	}
+	script, err := os.ReadFile("../examples/journey.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, l := range logicalLines(string(script)) {
+		_, args, ok := strings.Cut(l, " -- ")
+		if !strings.HasPrefix(l, "expect ") || !ok {
+			continue
+		}
+		n++
+		if cmd := "mlsec " + args; !shown[cmd] {
+			t.Errorf("docs/lifecycle.md does not show %q, which examples/journey.sh runs", cmd)
+		}
+	}
+	if n < 20 {
+		t.Errorf("found only %d commands in examples/journey.sh", n)
 	}
 }

@@ -3,6 +3,7 @@ package evidence_test
 import (
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -114,5 +115,17 @@ func TestMissingSignatureMentionsCurrentDirectory(t *testing.T) {
 	err = evidence.MissingSignature("m", "m/model.sig")
 	if !errors.Is(err, evidence.ErrNoSignature) || !strings.Contains(err.Error(), "pass --signature model.sig") {
 		t.Errorf("with ./model.sig: %v", err)
+	}
+}
+
+// The layout is asked by every layer: the package imports only the
+// standard library.
+func TestStandardLibraryOnly(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	if got := strings.Fields(string(out)); len(got) != 1 || got[0] != "github.com/mlsecops/mlsec/evidence" {
+		t.Errorf("package evidence depends on %v", got)
 	}
 }

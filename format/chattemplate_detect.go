@@ -51,23 +51,34 @@ func isTokenizerConfig(r io.ReaderAt, size int64, head []byte) bool {
 // "!" and the archive member path (nested members joined by "!"); only
 // the last element's base name counts.
 func DetectFile(name string, r io.ReaderAt, size int64) (Kind, error) {
-	k, err := Detect(r, size)
+	head, err := readHead(r, size)
+	if err != nil {
+		return Unknown, err
+	}
+	k, _ := detectFile(name, r, size, head)
+	return k, nil
+}
+
+// detectFile is DetectFile over an already read head; sniffed is as for
+// detectSniffed.
+func detectFile(name string, r io.ReaderAt, size int64, head []byte) (k Kind, sniffed bool) {
+	k, sniffed = detectSniffed(r, size, head)
 	name = strings.TrimRight(name, "!")
 	if i := strings.LastIndexByte(name, '!'); i >= 0 {
 		name = name[i+1:]
 	}
-	if err == nil && k == Unknown {
+	if k == Unknown {
 		p := filepath.ToSlash(name)
 		switch base := path.Base(p); {
 		case base == "chat_template.jinja":
-			return ChatTemplate, nil
+			return ChatTemplate, sniffed
 		case strings.HasSuffix(base, ".jinja") && path.Base(path.Dir(p)) == "additional_chat_templates":
 			// transformers saves named templates as additional_chat_templates/NAME.jinja.
-			return ChatTemplate, nil
+			return ChatTemplate, sniffed
 		case base == "keras_metadata.pb":
-			return KerasMetadata, nil
+			return KerasMetadata, sniffed
 		}
-		return detectInert(r, size)
+		return sniffInert(r, size, head), sniffed
 	}
-	return k, err
+	return k, sniffed
 }

@@ -40,105 +40,118 @@ const maxZipNames = 4096
 // it never reads tensor data. An unrecognised input is Unknown with a nil
 // error; an error means r could not be read.
 func Detect(r io.ReaderAt, size int64) (Kind, error) {
-	n := int64(HeadSize)
-	if size < n {
-		n = size
-	}
-	head := make([]byte, n)
-	if _, err := r.ReadAt(head, 0); err != nil && !errors.Is(err, io.EOF) {
-		return Unknown, fmt.Errorf("format: read head: %w", err)
+	head, err := readHead(r, size)
+	if err != nil {
+		return Unknown, err
 	}
 	return detect(r, size, head), nil
 }
 
+// readHead reads the first HeadSize bytes (fewer for a smaller input).
+func readHead(r io.ReaderAt, size int64) ([]byte, error) {
+	head := make([]byte, max(min(size, HeadSize), 0))
+	if _, err := r.ReadAt(head, 0); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("format: read head: %w", err)
+	}
+	return head, nil
+}
+
 func detect(r io.ReaderAt, size int64, head []byte) Kind {
+	k, _ := detectSniffed(r, size, head)
+	return k
+}
+
+// detectSniffed is detect that also says whether the input was already
+// found not to sniff as a pickle at 0 (pickle.SniffAt ran and declined),
+// so DetectAll need not run it again.
+func detectSniffed(r io.ReaderAt, size int64, head []byte) (Kind, bool) {
 	has := func(off int, magic string) bool {
 		return len(head) >= off+len(magic) && string(head[off:off+len(magic)]) == magic
 	}
 	switch {
 	case isLegacyMagic(head):
-		return PyTorchLegacy
+		return PyTorchLegacy, false
 	case has(0, npyMagic):
-		return NumPy
+		return NumPy, false
 	case has(0, hdf5Magic):
-		return HDF5
+		return HDF5, false
 	case (has(0, ggufMagic) || has(4, "TFL3")) && pickle.Sniff(head):
 		// A polyglot: "GGUF" opens with BINFLOAT, and TFLite's first four
 		// bytes may be an opcode whose operand swallows "TFL3". pickle.load
 		// and torch.load's legacy path run it as a pickle; real GGUF and
 		// TFLite heads break after one opcode and never sniff as one.
-		return Pickle
+		return Pickle, false
 	case has(0, ggufMagic):
-		return GGUF
+		return GGUF, false
 	case has(4, "TFL3"):
-		return TFLite
+		return TFLite, false
 	case has(0, zipLocal), has(0, zipEmpty):
 		if k := classifyZip(r, size); k != Unknown {
-			return k
+			return k, false
 		}
-		return Zip // broken, but a zip to loaders: the zip detector reports why
+		return Zip, false // broken, but a zip to loaders: the zip detector reports why
 	case has(0, sevenZip):
-		return SevenZip
+		return SevenZip, false
 	case has(0, gzipMagic):
-		return compressed(Gzip, head)
+		return compressed(Gzip, head), false
 	case has(0, bz2Magic):
-		return compressed(Bzip2, head)
+		return compressed(Bzip2, head), false
 	case has(0, xzMagic):
-		return compressed(XZ, head)
+		return compressed(XZ, head), false
 	case has(0, zstdMagic):
-		return compressed(Zstd, head)
+		return compressed(Zstd, head), false
 	case has(0, lz4Magic) && compressed(Joblib, head) == Joblib:
-		return Joblib // joblib.dump(compress="lz4"): an lz4 frame
+		return Joblib, false // joblib.dump(compress="lz4"): an lz4 frame
 	}
 	if isSafetensors(head, size) {
-		return Safetensors
+		return Safetensors, false
 	}
 	// An lzma-alone header opens with 0x5d, which is also the pickle opcode
 	// EMPTY_LIST: try the joblib container first.
 	if isLZMAAlone(head) && compressed(Joblib, head) == Joblib {
-		return Joblib
+		return Joblib, false
 	}
 	// joblib < 0.10 "ZF" files: "ZF", a hex length padded to 19 bytes, zlib.
 	if len(head) > 23 && string(head[:4]) == "ZF0x" && isZlib(head[21:]) && compressed(Joblib, head[21:]) == Joblib {
-		return Joblib
+		return Joblib, false
 	}
 	if pickle.SniffAt(r, size, head) {
-		return Pickle
+		return Pickle, true
 	}
 	if isTar(head) {
-		return classifyTar(head)
+		return classifyTar(head), true
 	}
 	// HDF5 files with a user block put the superblock at 512, 1024, 2048 ...
 	for off := 512; off+len(hdf5Magic) <= len(head); off *= 2 {
 		if has(off, hdf5Magic) {
-			return HDF5
+			return HDF5, true
 		}
 	}
 	if isZlib(head) {
 		if k := compressed(Joblib, head); k == Joblib {
-			return Joblib
+			return Joblib, true
 		}
 	}
 	if k := sniffProto(head); k != Unknown {
-		return k
+		return k, true
 	}
 	// Protobuf fields may come in any order: walk the top level.
 	switch protosniff.Classify(r, size) {
 	case protosniff.ONNX:
-		return ONNX
+		return ONNX, true
 	case protosniff.SavedModel:
-		return SavedModel
+		return SavedModel, true
 	}
 	// A zip with data prepended: look for the end of central directory.
 	if size > 22 {
 		if k := classifyZip(r, size); k != Unknown {
-			return k
+			return k, true
 		}
 	}
 	if isTokenizerConfig(r, size, head) {
-		return HFTokenizerConfig
+		return HFTokenizerConfig, true
 	}
-	return Unknown
+	return Unknown, true
 }
 
 // legacyMagic is the pickled LONG1 magic number of a legacy torch.save

@@ -51,13 +51,14 @@ const (
 	TFCheckpointIndex Kind = "tf-checkpoint-index" // TensorFlow tensor bundle index (LevelDB table: *.index)
 	TFCheckpointData  Kind = "tf-checkpoint-data"  // TensorFlow tensor bundle data shard (*.data-NNNNN-of-NNNNN beside its index)
 	Msgpack           Kind = "msgpack"             // one complete MessagePack document (Flax *.msgpack)
+	ONNXTensor        Kind = "onnx-tensor"         // serialised onnx.TensorProto with inline data (ONNX test data *.pb)
 )
 
 // Inert reports whether k is an inert format: recognised content that no
 // supported loader executes.
 func Inert(k Kind) bool {
 	switch k {
-	case Empty, Text, JSON, Image, SentencePiece, TFCheckpointIndex, TFCheckpointData, Msgpack:
+	case Empty, Text, JSON, Image, SentencePiece, TFCheckpointIndex, TFCheckpointData, Msgpack, ONNXTensor:
 		return true
 	}
 	return false

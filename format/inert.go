@@ -7,12 +7,13 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
 
+	"github.com/mlsecops/mlsec/format/onnx/onnxpb"
 	"github.com/mlsecops/mlsec/format/pickle"
 )
 
@@ -30,12 +31,13 @@ const (
 var inertReasons = map[Kind]string{
 	Empty:             "empty file",
 	Text:              "UTF-8 text that is not a pickle program",
-	JSON:              "JSON document",
+	JSON:              "JSON document (or JSON Lines)",
 	Image:             "image",
 	SentencePiece:     "SentencePiece model (protobuf)",
 	TFCheckpointIndex: "TensorFlow checkpoint index (tensor bundle table)",
 	TFCheckpointData:  "TensorFlow checkpoint data shard (raw tensor bytes read through its index)",
 	Msgpack:           "MessagePack document",
+	ONNXTensor:        "ONNX tensor or value proto (test or input data, no external data)",
 }
 
 // InertReason describes what an inert kind was recognised as, "" for
@@ -61,6 +63,12 @@ func sniffInert(r io.ReaderAt, size int64, head []byte) Kind {
 		if isInertJSON(r, size, head) {
 			return JSON
 		}
+		if looksLikeJSON(head) {
+			// JSON-like text that is not one inert JSON document (a
+			// Keras configuration, jsonpickle, several documents,
+			// broken JSON): a loader may read it as objects.
+			return Unknown
+		}
 		if isPickleProgram(r, size) {
 			return Pickle
 		}
@@ -68,6 +76,9 @@ func sniffInert(r io.ReaderAt, size int64, head []byte) Kind {
 	}
 	if isSentencePiece(r, size) {
 		return SentencePiece
+	}
+	if isONNXTensor(r, size) {
+		return ONNXTensor
 	}
 	if isMsgpack(r, size, head) {
 		return Msgpack
@@ -132,7 +143,7 @@ func isTFIndex(r io.ReaderAt, size int64) bool {
 // control characters other than tab, line feed, vertical tab, form feed,
 // carriage return and escape.
 func isText(r io.ReaderAt, size int64) bool {
-	br := bufio.NewReaderSize(io.NewSectionReader(r, 0, size), 64<<10)
+	br := newBufReader(r, size)
 	for {
 		c, n, err := br.ReadRune()
 		if errors.Is(err, io.EOF) {
@@ -147,11 +158,12 @@ func isText(r io.ReaderAt, size int64) bool {
 	}
 }
 
-// isInertJSON reports whether the input is exactly one JSON object or
-// array (after an optional byte order mark). Documents a loader turns into
-// objects are not inert: Keras model configurations ("class_name", which
-// model_from_json instantiates, Lambda layers included) and jsonpickle
-// ("py/object", "py/reduce").
+// isInertJSON reports whether the input is one JSON object or array, or a
+// stream of them (JSON Lines, as datasets ship: train.jsonl), after an
+// optional byte order mark. Documents a loader turns into objects are not
+// inert: Keras model configurations ("class_name", which model_from_json
+// instantiates, Lambda layers included) and jsonpickle ("py/object",
+// "py/reduce").
 func isInertJSON(r io.ReaderAt, size int64, head []byte) bool {
 	t := bytes.TrimLeft(bytes.TrimPrefix(head, []byte("\xef\xbb\xbf")), " \t\r\n")
 	if len(t) == 0 || (t[0] != '{' && t[0] != '[') {
@@ -162,6 +174,9 @@ func isInertJSON(r io.ReaderAt, size int64, head []byte) bool {
 	depth := 0
 	for {
 		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) && depth == 0 {
+			return true
+		}
 		if err != nil {
 			return false
 		}
@@ -177,34 +192,56 @@ func isInertJSON(r io.ReaderAt, size int64, head []byte) bool {
 			case "class_name", "py/object", "py/reduce", "py/function", "py/type", "py/repr":
 				return false
 			}
-		}
-		if depth == 0 {
-			break
+		default:
+			if depth == 0 {
+				return false // a top-level scalar: not a document stream
+			}
 		}
 	}
-	_, err := dec.Token()
-	return errors.Is(err, io.EOF) // exactly one document
+}
+
+// looksLikeJSON reports whether text opens like a JSON object or array
+// ("[PAD]", the first line of a BERT vocab.txt, and "{{" of a Jinja
+// template do not).
+func looksLikeJSON(head []byte) bool {
+	t := bytes.TrimLeft(bytes.TrimPrefix(head, []byte("\xef\xbb\xbf")), " \t\r\n")
+	if len(t) == 0 || (t[0] != '{' && t[0] != '[') {
+		return false
+	}
+	u := bytes.TrimLeft(t[1:], " \t\r\n")
+	if t[0] == '{' {
+		// "{{" and "{%" open Jinja templates, not objects.
+		return len(u) == 0 || u[0] == '"' || u[0] == '}'
+	}
+	return len(u) == 0 || bytes.IndexByte([]byte("{[\"-0123456789tfn]"), u[0]) >= 0
 }
 
 // errPickleProgram stops the disassembly at a STOP reached cleanly.
 var errPickleProgram = errors.New("format: pickle program")
 
-// isPickleProgram reports whether text disassembles, opcode by opcode from
-// its first byte, into a pickle program that calls or imports something and
-// reaches STOP: a protocol 0 pickle is printable text, and pickle.load runs
-// it whatever the sniffer thought of its head.
+// isPickleProgram reports whether text, disassembled opcode by opcode from
+// its first byte as pickle.load reads it, imports something and then calls
+// something before it stops or breaks: a protocol 0 pickle is printable
+// text, and pickle.load runs the call even when garbage follows it,
+// whatever the sniffer thought of the head.
 func isPickleProgram(r io.ReaderAt, size int64) bool {
-	calls := false
+	imported := false
 	err := pickle.Ops(context.Background(), r, size, func(op pickle.Op) error {
 		switch op.Name {
-		case "GLOBAL", "INST", "STACK_GLOBAL", "REDUCE", "OBJ", "NEWOBJ", "NEWOBJ_EX", "BUILD", "EXT1", "EXT2", "EXT4":
-			calls = true
-		case "STOP":
+		case "INST":
 			return errPickleProgram
+		case "GLOBAL", "STACK_GLOBAL", "EXT1", "EXT2", "EXT4":
+			imported = true
+		case "REDUCE", "OBJ", "NEWOBJ", "NEWOBJ_EX", "BUILD":
+			if imported {
+				return errPickleProgram
+			}
+		case "STOP":
+			return io.EOF
 		}
 		return nil
 	})
-	return errors.Is(err, errPickleProgram) && calls
+	return errors.Is(err, errPickleProgram)
 }
 
 // isSentencePiece recognises a SentencePiece ModelProto: top-level fields
@@ -213,7 +250,7 @@ func isPickleProgram(r io.ReaderAt, size int64) bool {
 // every piece a message whose field 1 is a UTF-8 string, field 2 a float
 // score and field 3 a type enum. The whole input must be consumed.
 func isSentencePiece(r io.ReaderAt, size int64) bool {
-	br := bufio.NewReaderSize(io.NewSectionReader(r, 0, size), 64<<10)
+	br := newBufReader(r, size)
 	pieces := 0
 	var buf []byte
 	for {
@@ -300,7 +337,7 @@ func isMsgpack(r io.ReaderAt, size int64, head []byte) bool {
 	if len(head) == 0 || !(head[0]&0xf0 == 0x80 || head[0] == 0xde || head[0] == 0xdf) {
 		return false
 	}
-	br := bufio.NewReaderSize(io.NewSectionReader(r, 0, size), 64<<10)
+	br := newBufReader(r, size)
 	if err := skipMsgpack(br, 0); err != nil {
 		return false
 	}
@@ -420,11 +457,77 @@ func skipMsgpack(br *bufio.Reader, depth int) error {
 	return errMsgpack
 }
 
-// detectInert reads the head again and runs sniffInert.
-func detectInert(r io.ReaderAt, size int64) (Kind, error) {
-	head := make([]byte, min(size, HeadSize))
-	if _, err := r.ReadAt(head, 0); err != nil && !errors.Is(err, io.EOF) {
-		return Unknown, fmt.Errorf("format: read head: %w", err)
+// newBufReader reads the size bytes behind r sequentially, with a buffer no
+// larger than the input (most inert files are small).
+func newBufReader(r io.ReaderAt, size int64) *bufio.Reader {
+	return bufio.NewReaderSize(io.NewSectionReader(r, 0, size), int(min(max(size, 16), 64<<10)))
+}
+
+// maxONNXTensor caps the TensorProto files isONNXTensor decodes (they are
+// decoded whole).
+const maxONNXTensor = 64 << 20
+
+// isEmptyONNXValue recognises an empty onnx.OptionalProto or SequenceProto:
+// only a name (field 1, UTF-8) and an element type (field 2, 0..5).
+func isEmptyONNXValue(b []byte) bool {
+	seen := false
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return false
+		}
+		b = b[n:]
+		switch {
+		case num == 1 && typ == protowire.BytesType:
+			v, n := protowire.ConsumeBytes(b)
+			if n < 0 || !utf8.Valid(v) {
+				return false
+			}
+			b = b[n:]
+		case num == 2 && typ == protowire.VarintType:
+			v, n := protowire.ConsumeVarint(b)
+			if n < 0 || v > 5 {
+				return false
+			}
+			b, seen = b[n:], true
+		default:
+			return false
+		}
 	}
-	return sniffInert(r, size, head), nil
+	return seen
+}
+
+// isONNXTensor recognises a serialised onnx.TensorProto (what
+// onnx.numpy_helper writes for test inputs and outputs): it decodes with no
+// unknown field, has a valid data type and keeps its data inline. A tensor
+// with external data names a file to read, so it is not inert.
+func isONNXTensor(r io.ReaderAt, size int64) bool {
+	if size < 2 || size > maxONNXTensor {
+		return false
+	}
+	// Check the first field before reading the whole input: a TensorProto
+	// field (1..14) or an Optional/Sequence name or type.
+	var first [binary.MaxVarintLen64]byte
+	n, _ := r.ReadAt(first[:min(size, int64(len(first)))], 0)
+	num, typ, tn := protowire.ConsumeTag(first[:n])
+	if tn < 0 || num < 1 || num > 14 || typ == protowire.StartGroupType || typ == protowire.EndGroupType {
+		return false
+	}
+	b := make([]byte, size)
+	if _, err := r.ReadAt(b, 0); err != nil && !errors.Is(err, io.EOF) {
+		return false
+	}
+	if isEmptyONNXValue(b) {
+		return true
+	}
+	var t onnxpb.TensorProto
+	if err := (proto.UnmarshalOptions{DiscardUnknown: false}).Unmarshal(b, &t); err != nil {
+		return false
+	}
+	if len(t.ProtoReflect().GetUnknown()) > 0 || t.DataType == nil || len(t.ExternalData) > 0 ||
+		t.GetDataLocation() != onnxpb.TensorProto_DEFAULT {
+		return false
+	}
+	dt := t.GetDataType()
+	return dt > 0 && dt <= 23
 }

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -265,7 +266,7 @@ func metricValue(m any) string {
 	}
 }
 
-var headingRE = regexp.MustCompile(`^(#{1,6})\s+(.*?)\s*#*\s*$`)
+var headingRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(#{1,6})\s+(.*?)\s*#*\s*$`) })
 
 // sectionKinds classifies headings, first match wins.
 var sectionKinds = []struct {
@@ -305,7 +306,7 @@ func (c *Card) parseBody(body []byte) {
 		if inCode {
 			continue
 		}
-		if m := headingRE.FindStringSubmatch(t); m != nil {
+		if m := headingRE().FindStringSubmatch(t); m != nil {
 			secs = append(secs, *cur)
 			cur = &sec{heading: m[2]}
 			continue

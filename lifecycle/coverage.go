@@ -64,14 +64,22 @@ func coverageKinds(framework string) []string {
 		return []string{"task"}
 	case taxonomy.CoSAIAIMM:
 		return []string{"invariant"}
+	case taxonomy.CSAAICM:
+		return []string{"control"}
 	}
 	return nil
 }
 
 // Coverage computes, for each framework, which controls cover each item
-// and which items are gaps. A control mapping to an unknown framework item
-// is an error (taxonomy.ErrUnknownID or ErrUnknownFramework).
+// and which items are gaps. Scanner rules gain their CSA AICM mappings from
+// the crosswalk (LoadAICMCrosswalk). A control mapping to an unknown
+// framework item is an error (taxonomy.ErrUnknownID or ErrUnknownFramework).
 func Coverage(cat *taxonomy.Catalogues, controls []CoverageControl) ([]FrameworkCoverage, error) {
+	cw, err := LoadAICMCrosswalk()
+	if err != nil {
+		return nil, err
+	}
+	controls = cw.withAICM(controls)
 	by := map[mlsec.Mapping][]string{}
 	var errs []error
 	for _, c := range controls {

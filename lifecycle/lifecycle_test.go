@@ -324,3 +324,31 @@ func TestAssess(t *testing.T) {
 		t.Errorf("base level %d, want 3", lvl)
 	}
 }
+
+// TestStageBoxes: per stage, the lowest AIMM level of the artifacts that
+// pass through it and the step about that stage; artifacts without
+// declared stages pass through the stages they have decisions at.
+func TestStageBoxes(t *testing.T) {
+	facts := []ArtifactFacts{
+		{Name: "m", Kind: KindModel, Exists: true, Signed: true, SignatureVerified: true, ProvenanceVerified: true, ParentsDeclared: 1,
+			Stages: []string{"ci", "cd"}, Decisions: map[string]string{"ci": "PASS"}},
+		{Name: "d", Kind: KindDataset, Exists: true, Decisions: map[string]string{"data": "FAIL"}},
+	}
+	boxes := StageBoxes(facts, map[string]bool{"training": true})
+	got := map[string]StageBox{}
+	for _, b := range boxes {
+		got[b.Stage] = b
+	}
+	if b := got["ci"]; b.Level != 2 || b.Status != "green" || b.Artifacts != 1 || b.Passed != 1 {
+		t.Errorf("ci %+v: want L2 (no cd decision yet), green (ci itself passed)", b)
+	}
+	if b := got["cd"]; b.Level != 2 || !strings.Contains(b.Next, "--stage cd") {
+		t.Errorf("cd %+v: want L2 with the cd step", b)
+	}
+	if b := got["data"]; b.Level != 0 || b.Status != "red" || !strings.Contains(b.Next, "sign it") {
+		t.Errorf("data %+v: want L0, red (decision-only artifact counted), next: sign it", b)
+	}
+	if b := got["training"]; !b.Gated || b.Artifacts != 0 || b.Status != "grey" || b.Level != 0 {
+		t.Errorf("training %+v: want gated, grey, L0", b)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 )
 
 // ArtifactFacts is what the maturity assessment needs to know about one
@@ -137,6 +138,12 @@ type StageBox struct {
 	// Status is green (every artifact passed), red (one failed), amber
 	// (some not gated yet) or grey (no artifact passes through it).
 	Status string `json:"status"`
+	// Level is the CoSAI AIMM level the stage reaches: the lowest level of
+	// the artifacts passing through it (0 when none does).
+	Level int `json:"level"`
+	// Next is the step that lifts the stage's lowest artifact towards the
+	// next level, preferring a step about this stage; "" at L3.
+	Next string `json:"next_step,omitempty"`
 }
 
 // Scorecard is the maturity assessment of a pipeline.
@@ -204,36 +211,11 @@ func Assess(p *Pipeline, facts []ArtifactFacts, frameworks []FrameworkCoverage) 
 		steps = append(steps, "SLSA Build L1: record provenance for every training run (mlsec attest provenance)")
 	}
 
-	for _, st := range StageNames() {
-		box := StageBox{Stage: st}
-		if _, ok := p.Stages[st]; ok {
-			box.Gated = true
-		}
-		for _, a := range facts {
-			if !slices.Contains(a.Stages, st) {
-				continue
-			}
-			box.Gated = true
-			box.Artifacts++
-			switch a.Decisions[st] {
-			case "PASS", "WARN":
-				box.Passed++
-			case "FAIL":
-				box.Failed++
-			}
-		}
-		switch {
-		case box.Artifacts == 0:
-			box.Status = "grey"
-		case box.Failed > 0:
-			box.Status = "red"
-		case box.Passed == box.Artifacts:
-			box.Status = "green"
-		default:
-			box.Status = "amber"
-		}
-		sc.Stages = append(sc.Stages, box)
+	configured := map[string]bool{}
+	for st := range p.Stages {
+		configured[st] = true
 	}
+	sc.Stages = StageBoxes(facts, configured)
 	sc.Frameworks = frameworks
 	for _, fc := range frameworks {
 		gaps := 0
@@ -254,4 +236,77 @@ func Assess(p *Pipeline, facts []ArtifactFacts, frameworks []FrameworkCoverage) 
 		}
 	}
 	return sc
+}
+
+// stageStep picks the step about stage st from an artifact's next steps,
+// else its first step.
+func stageStep(next []string, st string) string {
+	for _, s := range next {
+		if strings.Contains(s, "--stage "+st) || strings.Contains(s, "the "+st+" gate") {
+			return s
+		}
+	}
+	if len(next) > 0 {
+		return next[0]
+	}
+	return ""
+}
+
+// StageBoxes scores every lifecycle stage from the facts about artifacts:
+// how many pass through it, passed or failed its gate, its status colour,
+// and the CoSAI AIMM level it reaches (the lowest level of its artifacts)
+// with the step that lifts that artifact. An artifact passes through the
+// stages it lists; one that lists none (found in a store or an evidence
+// directory rather than declared in a pipeline) through the stages it has
+// decisions at. configured marks the stages a pipeline gates even when no
+// artifact passes through them yet.
+//
+// It is the one per-stage assessment: mlsec assess and mlsec diagram show
+// it through Assess, the server's maturity page calls it over the stored
+// artifacts.
+func StageBoxes(facts []ArtifactFacts, configured map[string]bool) []StageBox {
+	type ranked struct {
+		level int
+		next  []string
+	}
+	levels := make([]ranked, len(facts))
+	for i, a := range facts {
+		levels[i].level, levels[i].next = a.Level()
+	}
+	var out []StageBox
+	for _, st := range StageNames() {
+		box := StageBox{Stage: st, Gated: configured[st], Level: 3}
+		for i, a := range facts {
+			passes := slices.Contains(a.Stages, st)
+			if len(a.Stages) == 0 {
+				_, passes = a.Decisions[st]
+			}
+			if !passes {
+				continue
+			}
+			box.Gated = true
+			box.Artifacts++
+			if l := levels[i]; l.level < box.Level || l.level == box.Level && box.Next == "" {
+				box.Level, box.Next = l.level, stageStep(l.next, st)
+			}
+			switch a.Decisions[st] {
+			case "PASS", "WARN":
+				box.Passed++
+			case "FAIL":
+				box.Failed++
+			}
+		}
+		switch {
+		case box.Artifacts == 0:
+			box.Status, box.Level = "grey", 0
+		case box.Failed > 0:
+			box.Status = "red"
+		case box.Passed == box.Artifacts:
+			box.Status = "green"
+		default:
+			box.Status = "amber"
+		}
+		out = append(out, box)
+	}
+	return out
 }

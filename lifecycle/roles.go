@@ -16,6 +16,11 @@ type Role struct {
 	ID          string `json:"id" yaml:"id"`
 	Name        string `json:"name" yaml:"name"`
 	Description string `json:"description" yaml:"description"`
+	// SSRM are the CSA AI Controls Matrix shared-security-responsibility
+	// actors (ids of kind "actor" in the csa-aicm catalogue) whose
+	// responsibilities the persona carries in an organisation that trains,
+	// fine-tunes or deploys models.
+	SSRM []string `json:"ssrm" yaml:"ssrm"`
 }
 
 // RACI is the responsibility matrix: for each gate (stage name), each
@@ -32,6 +37,11 @@ func LoadRACI() (*RACI, error) {
 	var r RACI
 	if err := yaml.Unmarshal(raciYAML, &r); err != nil {
 		return nil, fmt.Errorf("lifecycle: raci: %w", err)
+	}
+	for _, role := range r.Roles {
+		if len(role.SSRM) == 0 {
+			return nil, fmt.Errorf("lifecycle: raci: role %s names no SSRM actor", role.ID)
+		}
 	}
 	for _, st := range StageNames() {
 		row, ok := r.Gates[st]

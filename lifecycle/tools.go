@@ -19,7 +19,12 @@ type Control struct {
 	Title  string   `json:"title" yaml:"title"`
 	Stages []string `json:"stages" yaml:"stages"`
 	// MLSec lists the mlsec commands that implement the control itself.
-	MLSec    []string        `json:"mlsec,omitempty" yaml:"mlsec"`
+	MLSec []string `json:"mlsec,omitempty" yaml:"mlsec"`
+	// Gap says where the OpenSSF / Sigstore tools stop for this control.
+	Gap string `json:"gap" yaml:"gap"`
+	// Adds says what mlsec adds beyond the tools, or that it adds nothing
+	// yet.
+	Adds     string          `json:"adds" yaml:"adds"`
 	Mappings []mlsec.Mapping `json:"mappings" yaml:"mappings"`
 }
 
@@ -47,7 +52,7 @@ func LoadTools() (*ToolCatalogue, error) {
 	}
 	ids := map[string]bool{}
 	for _, ctl := range c.Controls {
-		if ids[ctl.ID] || ctl.ID == "" || len(ctl.Stages) == 0 {
+		if ids[ctl.ID] || ctl.ID == "" || len(ctl.Stages) == 0 || ctl.Gap == "" || ctl.Adds == "" {
 			return nil, fmt.Errorf("lifecycle: tools: control %q is duplicated or incomplete", ctl.ID)
 		}
 		ids[ctl.ID] = true

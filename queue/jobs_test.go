@@ -1,6 +1,7 @@
 package queue_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -16,14 +18,21 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/mlsecops/mlsec/attest"
+	"github.com/mlsecops/mlsec/confine"
 	"github.com/mlsecops/mlsec/queue"
 	"github.com/mlsecops/mlsec/queue/queuetest"
+	"github.com/mlsecops/mlsec/scratch"
 	"github.com/mlsecops/mlsec/signing"
 	"github.com/mlsecops/mlsec/store"
+	"github.com/mlsecops/mlsec/store/blob"
 	"github.com/mlsecops/mlsec/store/sqlite"
 )
 
 func sqliteQueue(t *testing.T) (*sqlite.Store, *queue.Queue) {
+	return sqliteQueueWith(t, queue.Config{})
+}
+
+func sqliteQueueWith(t *testing.T, qc queue.Config) (*sqlite.Store, *queue.Queue) {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -32,7 +41,8 @@ func sqliteQueue(t *testing.T) (*sqlite.Store, *queue.Queue) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	q, err := queue.Open(ctx, queue.Config{Store: st, SQLitePath: filepath.Join(dir, "queue.db"), Concurrency: 2})
+	qc.Store, qc.SQLitePath, qc.Concurrency = st, filepath.Join(dir, "queue.db"), 2
+	q, err := queue.Open(ctx, qc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,9 +159,14 @@ func TestScanGateJobs(t *testing.T) {
 // TestStoredArtifactJobs: jobs about an artifact by digest read its file://
 // reference, and refuse one whose bytes changed since it was registered.
 func TestStoredArtifactJobs(t *testing.T) {
-	st, q := sqliteQueue(t)
+	root := t.TempDir()
+	roots, err := confine.New("--source-root", "artifact source", root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, q := sqliteQueueWith(t, queue.Config{SourceRoots: roots})
 	ctx := context.Background()
-	p := filepath.Join(t.TempDir(), "evil.pkl")
+	p := filepath.Join(root, "evil.pkl")
 	if err := os.WriteFile(p, queuetest.Malicious, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -182,8 +197,13 @@ func TestStoredArtifactJobs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if js := waitDone(t, q, id); js.State != queue.StateCancelled || len(js.Errors) == 0 || !strings.Contains(js.Errors[0], "now has digest") {
+	js := waitDone(t, q, id)
+	if js.State != queue.StateCancelled || len(js.Errors) == 0 || !strings.Contains(js.Errors[0], "does not hold the registered content") {
 		t.Fatalf("job on a changed reference: %+v", js)
+	}
+	benign, _, _, _ := queue.Digest(ctx, p)
+	if strings.Contains(js.Errors[0], strings.TrimPrefix(string(benign), "sha256:")) {
+		t.Errorf("job error reveals the changed file's digest: %s", js.Errors[0])
 	}
 	if _, err := q.Status(ctx, 1<<40); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("status of an unknown job: %v", err)
@@ -258,5 +278,119 @@ func TestVerifyAndBOMJobs(t *testing.T) {
 	stmt, err := attest.ParseStatement(e.Bundle)
 	if err != nil || !stmt.About(attest.Digest(d2)) {
 		t.Errorf("stored BOM statement: %v (about %s: %v)", err, d2, stmt.About(attest.Digest(d2)))
+	}
+}
+
+// TestSourceConfinement: a file:// reference outside --source-root, to a
+// device or FIFO, or any reference when no root is configured, is refused
+// at once (cancelled, never retried), and the error reveals nothing about
+// the file's content.
+func TestSourceConfinement(t *testing.T) {
+	ctx := context.Background()
+	root, outside := t.TempDir(), t.TempDir()
+	secret := filepath.Join(outside, "shadow")
+	if err := os.WriteFile(secret, []byte("root:$6$secret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	secretDigest, _, _, err := queue.Digest(ctx, secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(secret, filepath.Join(root, "link")); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(root, "fifo"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	roots, err := confine.New("--source-root", "artifact source", root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		roots *confine.Roots
+		path  string
+		want  string
+	}{
+		{"outside", roots, secret, "outside"},
+		{"link out", roots, filepath.Join(root, "link"), "outside"},
+		{"dotdot", roots, filepath.Join(root, "..", filepath.Base(outside), "shadow"), "outside"},
+		{"device", roots, "/dev/zero", "outside"},
+		{"proc", roots, "/proc/self/environ", "outside"},
+		{"fifo", roots, filepath.Join(root, "fifo"), "not a regular file"},
+		{"no roots", nil, secret, "not enabled"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, q := sqliteQueueWith(t, queue.Config{SourceRoots: tc.roots})
+			// The attacker claims some digest; the job must not tell the real one.
+			claimed := store.Digest("sha256:" + strings.Repeat("ab", 32))
+			if _, _, err := st.PutArtifact(ctx, store.Artifact{Digest: claimed, Name: "x", Source: "file://" + filepath.ToSlash(tc.path)}, "test"); err != nil {
+				t.Fatal(err)
+			}
+			id, err := q.Enqueue(ctx, queue.Request{Kind: queue.KindScan, Artifact: claimed})
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			js := waitDone(t, q, id)
+			if js.State != queue.StateCancelled || js.Attempt != 1 || len(js.Errors) != 1 || !strings.Contains(js.Errors[0], tc.want) {
+				t.Fatalf("job on %s: %+v (want cancelled at once with %q)", tc.path, js, tc.want)
+			}
+			if time.Since(start) > 20*time.Second {
+				t.Errorf("refusal took %v", time.Since(start))
+			}
+			hex := strings.TrimPrefix(string(secretDigest), "sha256:")
+			if strings.Contains(js.Errors[0], hex) || strings.Contains(js.Errors[0], hex[:16]) {
+				t.Errorf("error reveals the file's digest: %s", js.Errors[0])
+			}
+		})
+	}
+}
+
+// TestScanUploadInMemory: a scan job on an uploaded artifact no larger
+// than SpoolBytes scans the decrypted bytes in memory — it completes even
+// when its scratch space cannot be written, so no plaintext file was made.
+func TestScanUploadInMemory(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	keys, err := blob.LoadKeyring(filepath.Join(dir, "keys"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bs, err := blob.Open(filepath.Join(dir, "blobs"), keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	space, err := scratch.Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer space.Close()
+	// Make the scratch space unusable, even for root: a file where its
+	// directory was.
+	if err := os.RemoveAll(space.Path()); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(space.Path(), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	st, q := sqliteQueueWith(t, queue.Config{Blobs: bs, Scratch: space})
+	d, size, err := bs.Put(ctx, bytes.NewReader(queuetest.Malicious), 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := st.PutArtifact(ctx, store.Artifact{Digest: d, Name: "uploads/evil.pkl", Size: size, Blob: true}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	id, err := q.Enqueue(ctx, queue.Request{Kind: queue.KindScan, Artifact: d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if js := waitDone(t, q, id); js.State != queue.StateCompleted {
+		t.Fatalf("scan of an upload with an unwritable scratch space: %+v", js)
+	}
+	fs, err := st.Findings(ctx, store.FindingQuery{Artifact: d})
+	if err != nil || len(fs) == 0 || fs[0].Finding.Path != "uploads/evil.pkl" {
+		t.Fatalf("findings %+v, %v", fs, err)
 	}
 }

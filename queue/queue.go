@@ -11,9 +11,10 @@
 //
 // Jobs are idempotent: every worker writes its results with the store's
 // idempotent operations (PutArtifact, ReplaceFindings, AddEvidence,
-// CompleteHubScanItem), so a job retried after a crash — River rescues
-// jobs whose worker died once RescueAfter has passed — leaves the same
-// state as one that ran once.
+// CompleteHubScanItem), so a job retried after a crash leaves the same
+// state as one that ran once. Working processes heartbeat (see
+// Config.HeartbeatTimeout): the running jobs of a worker that died are
+// re-queued within seconds, and River's RescueAfter remains a backstop.
 package queue
 
 import (
@@ -34,8 +35,10 @@ import (
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/mlsecops/mlsec/confine"
 	"github.com/mlsecops/mlsec/policy"
 	"github.com/mlsecops/mlsec/scan"
+	"github.com/mlsecops/mlsec/scratch"
 	"github.com/mlsecops/mlsec/server/gating"
 	"github.com/mlsecops/mlsec/store"
 	"github.com/mlsecops/mlsec/store/blob"
@@ -50,6 +53,11 @@ const (
 	KindBOM    = "bom"
 	KindGate   = "gate"
 )
+
+// DefaultSpoolBytes is Config.SpoolBytes' default: with the default
+// concurrency (the CPU count) it bounds the memory of in-memory scans to a
+// few hundred MiB.
+const DefaultSpoolBytes = 64 << 20
 
 // QueueName is the River queue mlsec's jobs go to.
 const QueueName = river.QueueDefault
@@ -73,6 +81,15 @@ type Config struct {
 	// its worker died and retries it elsewhere (default 15m; must be at
 	// least JobTimeout).
 	RescueAfter time.Duration
+	// HeartbeatInterval is how often a working process records that it is
+	// alive and looks for running jobs of dead workers (default 5s);
+	// HeartbeatTimeout is how long a worker may be silent before its
+	// running jobs are re-queued (default 30s). A process on the same host
+	// that no longer exists loses its jobs at once, so a single-node
+	// (SQLite) server re-queues what it was working when it crashed as it
+	// starts again.
+	HeartbeatInterval time.Duration
+	HeartbeatTimeout  time.Duration
 	// JobDelay makes every job sleep this long first. It exists to test
 	// crash recovery (a worker is killed mid-job) and is otherwise 0.
 	JobDelay time.Duration
@@ -89,6 +106,21 @@ type Config struct {
 	Decider *gating.Decider
 	// Verifiers are the signers verify jobs on artifacts by digest trust.
 	Verifiers []policy.NamedVerifier
+	// SourceRoots confine the file:// references jobs read artifacts
+	// from (serve/worker --source-root); nil or empty allows none.
+	SourceRoots *confine.Roots
+	// HubRoots, when not empty, confine the paths of path-based jobs
+	// (hub-scan items); the API confines the hub scans it starts itself.
+	HubRoots *confine.Roots
+	// Scratch is where jobs decrypt uploaded artifacts (scratch.Open in
+	// the data directory). Nil opens one in a fresh private temporary
+	// directory removed by Stop.
+	Scratch *scratch.Space
+	// SpoolBytes is the largest uploaded artifact a scan job decrypts into
+	// memory and scans from there, so no plaintext file exists at all
+	// (default DefaultSpoolBytes; negative: always use Scratch). Larger
+	// ones, and verify and BOM jobs, which need a path, use Scratch.
+	SpoolBytes int64
 	// ID names this worker in River (default host-pid).
 	ID  string
 	Log *slog.Logger
@@ -106,15 +138,18 @@ type jobClient interface {
 
 // Queue is an open job queue.
 type Queue struct {
-	client jobClient
-	cfg    Config
-	log    *slog.Logger
-	close  func()
+	client      jobClient
+	cfg         Config
+	log         *slog.Logger
+	close       func()
+	dropScratch func() // removes a scratch space Open made itself
+	beats       *beats
+	stopBeats   func() // stops the heartbeat and waits for it
 }
 
 // Open connects to the queue's database, migrates River's tables and
 // returns a queue whose workers (if cfg.Concurrency > 0) start with Start.
-func Open(ctx context.Context, cfg Config) (*Queue, error) {
+func Open(ctx context.Context, cfg Config) (_ *Queue, err error) {
 	if cfg.Store == nil {
 		return nil, errors.New("queue: no store")
 	}
@@ -130,8 +165,17 @@ func Open(ctx context.Context, cfg Config) (*Queue, error) {
 	if cfg.RescueAfter < cfg.JobTimeout {
 		return nil, fmt.Errorf("queue: rescue-after %v is shorter than the job timeout %v", cfg.RescueAfter, cfg.JobTimeout)
 	}
+	if cfg.SpoolBytes == 0 {
+		cfg.SpoolBytes = DefaultSpoolBytes
+	}
+	if cfg.HeartbeatInterval <= 0 {
+		cfg.HeartbeatInterval = DefaultHeartbeatInterval
+	}
+	if cfg.HeartbeatTimeout <= 0 {
+		cfg.HeartbeatTimeout = max(DefaultHeartbeatTimeout, 3*cfg.HeartbeatInterval)
+	}
+	host, _ := os.Hostname()
 	if cfg.ID == "" {
-		host, _ := os.Hostname()
 		cfg.ID = fmt.Sprintf("%s-%d", host, os.Getpid())
 	}
 	log := cfg.Log
@@ -145,7 +189,26 @@ func Open(ctx context.Context, cfg Config) (*Queue, error) {
 		}
 		cfg.Decider = d
 	}
-	q := &Queue{cfg: cfg, log: log}
+	var dropScratch func()
+	if cfg.Scratch == nil && cfg.Concurrency > 0 {
+		tmp, err := os.MkdirTemp("", "mlsec-queue-")
+		if err != nil {
+			return nil, fmt.Errorf("queue: %w", err)
+		}
+		sp, err := scratch.Open(tmp, log)
+		if err != nil {
+			os.RemoveAll(tmp)
+			return nil, fmt.Errorf("queue: %w", err)
+		}
+		cfg.Scratch = sp
+		dropScratch = func() { sp.Close(); os.RemoveAll(tmp) }
+		defer func() {
+			if err != nil {
+				dropScratch()
+			}
+		}()
+	}
+	q := &Queue{cfg: cfg, log: log, dropScratch: dropScratch}
 	workers, err := q.workers()
 	if err != nil {
 		return nil, err
@@ -186,6 +249,7 @@ func Open(ctx context.Context, cfg Config) (*Queue, error) {
 			return nil, fmt.Errorf("queue: %w", err)
 		}
 		q.client, q.close = client, func() { db.Close() }
+		q.beats = &beats{sqlite: db, id: cfg.ID, host: host}
 		return q, nil
 	}
 	pool, err := openPool(ctx, cfg.PostgresURL, cfg.Schema, cfg.Concurrency)
@@ -203,6 +267,7 @@ func Open(ctx context.Context, cfg Config) (*Queue, error) {
 		return nil, fmt.Errorf("queue: %w", err)
 	}
 	q.client, q.close = client, pool.Close
+	q.beats = &beats{pg: pool, id: cfg.ID, host: host}
 	return q, nil
 }
 
@@ -260,9 +325,26 @@ func (q *Queue) Start(ctx context.Context) error {
 	if q.cfg.Concurrency <= 0 {
 		return nil
 	}
+	// Before taking new jobs, record this process and re-queue the running
+	// jobs of workers that are gone (on a single node: the jobs this
+	// server was working when it crashed).
+	if err := q.beats.init(ctx); err != nil {
+		return err
+	}
+	if err := q.beats.beat(ctx); err != nil {
+		return err
+	}
+	q.rescueDead(ctx, q.beats)
 	if err := q.client.Start(ctx); err != nil {
 		return fmt.Errorf("queue: start: %w", err)
 	}
+	hctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		q.heartbeat(hctx, q.beats)
+	}()
+	q.stopBeats = func() { cancel(); <-done }
 	return nil
 }
 
@@ -273,7 +355,17 @@ func (q *Queue) Stop(ctx context.Context) error {
 	if q.cfg.Concurrency > 0 {
 		err = q.client.Stop(ctx)
 	}
+	if q.stopBeats != nil {
+		q.stopBeats()
+		if err == nil {
+			// Every job finished: nothing of ours is left running.
+			q.beats.forget(context.WithoutCancel(ctx))
+		}
+	}
 	q.close()
+	if q.dropScratch != nil {
+		q.dropScratch()
+	}
 	return err
 }
 

@@ -13,6 +13,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -20,6 +21,7 @@ import (
 	"github.com/mlsecops/mlsec"
 	"github.com/mlsecops/mlsec/aibom"
 	"github.com/mlsecops/mlsec/attest"
+	"github.com/mlsecops/mlsec/confine"
 	"github.com/mlsecops/mlsec/inspect"
 	"github.com/mlsecops/mlsec/report"
 	"github.com/mlsecops/mlsec/scan"
@@ -180,17 +182,29 @@ func Digest(ctx context.Context, path string) (d store.Digest, dir bool, size in
 		})
 		return store.Digest(root), true, size, nil
 	}
-	f, err := os.Open(path)
+	if !st.Mode().IsRegular() {
+		return "", false, 0, fmt.Errorf("%s: not a regular file or directory", path)
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return "", false, 0, err
 	}
 	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return "", false, 0, err
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return "", false, 0, fmt.Errorf("%s: not a regular file", path)
 	}
-	return store.Digest("sha256:" + hex.EncodeToString(h.Sum(nil))), false, n, nil
+	d, n, err := digestReader(ctx, f)
+	return d, false, n, err
+}
+
+// digestReader returns the sha256 digest and length of r's bytes.
+func digestReader(ctx context.Context, r io.Reader) (store.Digest, int64, error) {
+	h := sha256.New()
+	n, err := io.Copy(h, ctxReader{ctx, r})
+	if err != nil {
+		return "", 0, err
+	}
+	return store.Digest("sha256:" + hex.EncodeToString(h.Sum(nil))), n, nil
 }
 
 // actorOr returns a, or Actor when a is empty.
@@ -221,10 +235,12 @@ func finish(err error) error {
 }
 
 // materialize returns a path holding stored artifact a's bytes: its
-// uploaded blob decrypted into a fresh temporary directory under the
-// artifact's base name (the blob store verifies the digest while it is
-// read), else the file:// path it was registered with, whose digest is
-// checked. cleanup removes what materialize created.
+// uploaded blob decrypted into a fresh directory of the queue's scratch
+// space (inside the data directory, mode 0700) under the artifact's base
+// name (the blob store verifies the digest while it is read), else the
+// file:// path it was registered with — only inside Config.SourceRoots,
+// only a regular file or a directory of them — whose digest is checked.
+// cleanup removes what materialize created.
 func (q *Queue) materialize(ctx context.Context, a store.Artifact) (p string, cleanup func(), err error) {
 	nop := func() {}
 	if a.Blob && q.cfg.Blobs != nil && !a.Directory {
@@ -232,11 +248,10 @@ func (q *Queue) materialize(ctx context.Context, a store.Artifact) (p string, cl
 		switch {
 		case err == nil:
 			defer rc.Close()
-			dir, err := os.MkdirTemp("", "mlsec-job-")
+			dir, cleanup, err := q.cfg.Scratch.Dir()
 			if err != nil {
 				return "", nil, err
 			}
-			cleanup := func() { _ = os.RemoveAll(dir) }
 			p := filepath.Join(dir, baseName(a.Name))
 			f, err := os.OpenFile(p, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 			if err != nil {
@@ -259,18 +274,57 @@ func (q *Queue) materialize(ctx context.Context, a store.Artifact) (p string, cl
 			return "", nil, fmt.Errorf("queue: blob %s: %w", a.Digest, err)
 		}
 	}
-	if path, ok := strings.CutPrefix(a.Source, "file://"); ok && filepath.IsAbs(filepath.FromSlash(path)) {
-		path = filepath.FromSlash(path)
-		d, _, _, err := Digest(ctx, path)
+	if path, ok := strings.CutPrefix(a.Source, "file://"); ok {
+		real, err := q.SourcePath(ctx, filepath.FromSlash(path), a.Digest)
 		if err != nil {
-			return "", nil, permanent{fmt.Errorf("artifact %s at %s: %w", a.Digest, path, err)}
+			return "", nil, permanent{fmt.Errorf("artifact %s: %w", a.Digest, err)}
 		}
-		if d != a.Digest {
-			return "", nil, permanent{fmt.Errorf("artifact %s: %s now has digest %s", a.Digest, path, d)}
-		}
-		return path, nop, nil
+		return real, nop, nil
 	}
 	return "", nil, permanent{fmt.Errorf("artifact %s has no uploaded bytes and no file:// reference readable by this worker", a.Digest)}
+}
+
+// SourcePath checks a file:// reference: path must lie inside
+// Config.SourceRoots (symbolic links resolved), be a regular file or a
+// directory of them, and hold the content with digest want. It returns the
+// resolved path. Errors never say what digest a refused or changed path
+// has.
+func (q *Queue) SourcePath(ctx context.Context, path string, want store.Digest) (string, error) {
+	return checkSource(ctx, q.cfg.SourceRoots, path, want)
+}
+
+func checkSource(ctx context.Context, roots *confine.Roots, path string, want store.Digest) (string, error) {
+	real, st, err := roots.Check(path)
+	if err != nil {
+		return "", err
+	}
+	var d store.Digest
+	if st.IsDir() {
+		d, _, _, err = Digest(ctx, real)
+	} else {
+		var f *os.File
+		if f, err = confine.OpenRegular(real); err == nil {
+			d, _, err = digestReader(ctx, f)
+			f.Close()
+		}
+	}
+	if err != nil {
+		return "", fmt.Errorf("%s cannot be read: %w", path, confine.ErrRefused)
+	}
+	if d != want {
+		return "", fmt.Errorf("%s does not hold the registered content (changed since it was registered)", path)
+	}
+	return real, nil
+}
+
+// checkPath confines a path-based job (hub-scan items) to Config.HubRoots
+// when the worker has any.
+func (q *Queue) checkPath(p string) error {
+	if q.cfg.HubRoots.Empty() {
+		return nil
+	}
+	_, _, err := q.cfg.HubRoots.Check(p)
+	return err
 }
 
 // baseName is a safe file name for an artifact name.
@@ -328,6 +382,9 @@ func (w *scanWorker) scanOne(ctx context.Context, a ScanArgs) error {
 	if !filepath.IsAbs(a.Path) {
 		return permanent{fmt.Errorf("scan job path %q is not absolute", a.Path)}
 	}
+	if err := w.q.checkPath(a.Path); err != nil {
+		return permanent{err}
+	}
 	d, dir, size, err := Digest(ctx, a.Path)
 	if err != nil {
 		return permanent{fmt.Errorf("digest %s: %w", a.Path, err)}
@@ -368,14 +425,19 @@ func (w *scanWorker) scanStored(ctx context.Context, a ScanArgs) error {
 	if err != nil {
 		return err
 	}
-	p, cleanup, err := w.q.materialize(ctx, art)
+	res, err := w.scanInMemory(ctx, art)
+	if res == nil && err == nil {
+		p, cleanup, err := w.q.materialize(ctx, art)
+		if err != nil {
+			return err
+		}
+		defer cleanup()
+		if res, err = w.runner.Scan(ctx, []string{p}); err != nil {
+			return permanent{fmt.Errorf("scan %s: %w", art.Digest, err)}
+		}
+	}
 	if err != nil {
 		return err
-	}
-	defer cleanup()
-	res, err := w.runner.Scan(ctx, []string{p})
-	if err != nil {
-		return permanent{fmt.Errorf("scan %s: %w", art.Digest, err)}
 	}
 	display := art.Name
 	if display == "" {
@@ -394,6 +456,40 @@ func (w *scanWorker) scanStored(ctx context.Context, a ScanArgs) error {
 	}
 	_, err = w.q.storeScan(ctx, art.Digest, display, res, actorOr(a.Actor))
 	return err
+}
+
+// scanInMemory scans an uploaded artifact of at most Config.SpoolBytes
+// from its decrypted bytes in memory (the blob store verifies the digest as
+// they are read), so no plaintext file exists. It returns nil, nil when
+// the artifact is not such a blob.
+func (w *scanWorker) scanInMemory(ctx context.Context, art store.Artifact) (*scan.Result, error) {
+	q := w.q
+	if !art.Blob || art.Directory || q.cfg.Blobs == nil || q.cfg.SpoolBytes <= 0 || art.Size > q.cfg.SpoolBytes {
+		return nil, nil
+	}
+	rc, err := q.cfg.Blobs.Open(art.Digest)
+	if errors.Is(err, blob.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("queue: blob %s: %w", art.Digest, err)
+	}
+	defer rc.Close()
+	buf := bytes.NewBuffer(make([]byte, 0, max(art.Size, 0)))
+	n, err := io.Copy(buf, io.LimitReader(ctxReader{ctx, rc}, q.cfg.SpoolBytes+1))
+	switch {
+	case errors.Is(err, blob.ErrDigestMismatch):
+		return nil, permanent{fmt.Errorf("blob %s: %w", art.Digest, err)}
+	case err != nil:
+		return nil, fmt.Errorf("queue: reading blob %s: %w", art.Digest, err)
+	case n > q.cfg.SpoolBytes:
+		return nil, nil // larger than recorded: spool to scratch instead
+	}
+	res, err := w.runner.ScanReaderAt(ctx, baseName(art.Name), bytes.NewReader(buf.Bytes()), n)
+	if err != nil {
+		return nil, permanent{fmt.Errorf("scan %s: %w", art.Digest, err)}
+	}
+	return res, nil
 }
 
 // storeScan stores a scan's result as an unsigned in-toto statement with
@@ -432,6 +528,9 @@ func (w *verifyWorker) Work(ctx context.Context, job *river.Job[VerifyArgs]) err
 	}
 	key, err := signing.ParsePublicKey([]byte(a.PublicKeyPEM))
 	if err != nil {
+		return river.JobCancel(err)
+	}
+	if err := w.q.checkPath(a.Path); err != nil {
 		return river.JobCancel(err)
 	}
 	d, dir, size, err := Digest(ctx, a.Path)
@@ -521,6 +620,9 @@ func (w *bomWorker) Work(ctx context.Context, job *river.Job[BOMArgs]) error {
 			a.Revision = art.Version
 		}
 	} else {
+		if err := w.q.checkPath(a.Path); err != nil {
+			return river.JobCancel(err)
+		}
 		d, dir, size, err := Digest(ctx, a.Path)
 		if err != nil {
 			return river.JobCancel(err)

@@ -90,6 +90,9 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxPickleOps <= 0 {
 		l.MaxPickleOps = d.MaxPickleOps
 	}
+	if l.MaxFileSeconds <= 0 {
+		l.MaxFileSeconds = d.MaxFileSeconds
+	}
 	if l.MaxInflatedBytes <= 0 {
 		l.MaxInflatedBytes = d.MaxInflatedBytes
 	}

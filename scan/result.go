@@ -25,7 +25,10 @@ const (
 type Artifact struct {
 	Path   string      `json:"path"`
 	Format format.Kind `json:"format"`
-	Size   int64       `json:"size"`
+	// Formats lists every format of a polyglot (bytes that loaders accept
+	// as several formats, each analysed), Format first; empty otherwise.
+	Formats []format.Kind `json:"formats,omitempty"`
+	Size    int64         `json:"size"`
 	// SHA256 is the hex digest of the whole file, set only when digests were
 	// requested (a plain scan reads only what detection needs).
 	SHA256 string `json:"sha256,omitempty"`
@@ -50,8 +53,10 @@ type Artifact struct {
 type Member struct {
 	Name   string      `json:"name"`
 	Format format.Kind `json:"format"`
-	Size   int64       `json:"size"`
-	Status Status      `json:"status"`
+	// Formats is as for Artifact.
+	Formats []format.Kind `json:"formats,omitempty"`
+	Size    int64         `json:"size"`
+	Status  Status        `json:"status"`
 	// Verdict, Reason and Limit are as for Artifact, for this member alone
 	// (and what is nested in it).
 	Verdict Verdict `json:"verdict"`

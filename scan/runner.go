@@ -18,6 +18,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/mlsecops/mlsec"
 	"github.com/mlsecops/mlsec/format"
@@ -36,6 +37,9 @@ const (
 	// RuleNotRecognised reports a file whose bytes are neither a supported
 	// model or archive format nor positively recognised as inert.
 	RuleNotRecognised = "MLSEC-SCAN-005"
+	// RulePolyglot reports bytes that real loaders accept as several
+	// formats (each is analysed).
+	RulePolyglot = "MLSEC-SCAN-006"
 )
 
 // ErrLimit is returned by Sink.Nested when a cap stops the recursion.
@@ -284,14 +288,14 @@ func isHFCacheEntry(dir string) bool {
 }
 
 // checkpointShard matches a TensorFlow tensor bundle data shard name.
-var checkpointShard = regexp.MustCompile(`^(.+)\.data-[0-9]{5}-of-[0-9]{5}$`)
+var checkpointShard = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(.+)\.data-[0-9]{5}-of-[0-9]{5}$`) })
 
 // isCheckpointShard reports whether path is named like a TensorFlow
 // checkpoint data shard (PREFIX.data-00000-of-00001) and PREFIX.index
 // beside it is a tensor bundle index by content. The shard holds raw
 // tensor bytes that TensorFlow only reads at the offsets its index names.
 func isCheckpointShard(path string) bool {
-	m := checkpointShard.FindStringSubmatch(path)
+	m := checkpointShard().FindStringSubmatch(path)
 	if m == nil {
 		return false
 	}
@@ -310,6 +314,8 @@ func isCheckpointShard(path string) bool {
 
 // scanJob scans one job; keep is false for directories with nothing to say.
 func (r *Runner) scanJob(ctx context.Context, j job) (art Artifact, keep bool) {
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(r.limits.MaxFileSeconds)*time.Second)
+	defer cancel()
 	art = Artifact{Path: j.path, Format: format.Unknown, Findings: []mlsec.Finding{}}
 	st := &state{r: r, art: &art}
 	if j.issue != nil {
@@ -344,7 +350,7 @@ func (r *Runner) scanJob(ctx context.Context, j job) (art Artifact, keep bool) {
 		}
 		return art, len(art.Findings) > 0 || len(art.Facts) > 0 || v.na
 	}
-	f, fi, err := regfile.Open(j.open)
+	f, fi, err := regfile.OpenSeen(j.open) // every job was seen regular (collect, linkJob)
 	if err != nil {
 		art.Status = StatusError
 		art.Verdict = VerdictNotAnalysed
@@ -367,7 +373,7 @@ func (r *Runner) scanJob(ctx context.Context, j job) (art Artifact, keep bool) {
 	}
 	in := &Input{Path: j.path, R: f, Size: art.Size}
 	o := st.dispatch(ctx, in, j.open)
-	art.Format, art.Status, art.Verdict, art.Reason, art.Limit = o.kind, o.status, o.verdict, o.reason, o.limit
+	art.Format, art.Formats, art.Status, art.Verdict, art.Reason, art.Limit = o.kind, o.formats, o.status, o.verdict, o.reason, o.limit
 	if o.verdict != VerdictNotAnalysed && st.worst.verdict == VerdictNotAnalysed {
 		// A member was not analysed: so was the artifact as a whole.
 		art.Verdict, art.Reason, art.Limit = VerdictNotAnalysed, "member "+st.worst.member+" not analysed: "+st.worst.reason, st.worst.limit
@@ -412,6 +418,7 @@ type inputVerdict struct {
 	mu            sync.Mutex
 	na            bool
 	crash         bool
+	unknown       bool // no detector and not inert
 	reason, limit string
 }
 
@@ -430,6 +437,8 @@ func (v *inputVerdict) rule() string {
 	switch {
 	case v.crash:
 		return RulePanic
+	case v.unknown:
+		return RuleNotRecognised
 	case v.limit != "":
 		return RuleLimit
 	}
@@ -455,6 +464,7 @@ func (r *Runner) notAnalysedFinding(rule, message, subject string) mlsec.Finding
 // outcome is how one input's scan ended.
 type outcome struct {
 	kind          format.Kind
+	formats       []format.Kind // every claim of a polyglot
 	status        Status
 	verdict       Verdict
 	reason, limit string
@@ -468,14 +478,50 @@ func (st *state) dispatch(ctx context.Context, in *Input, name string) outcome {
 	if in.Member != "" {
 		name = in.Path + "!" + in.Member
 	}
-	kind, err := format.DetectFile(name, in.R, in.Size)
+	claims, err := format.DetectAll(name, in.R, in.Size)
 	if err != nil {
 		st.report(r.notAnalysedFinding(RuleParseError, "not analysed: "+err.Error(), ""), in.Member)
 		return outcome{kind: format.Unknown, status: StatusError, verdict: VerdictNotAnalysed, reason: err.Error()}
 	}
-	if kind == format.Unknown && in.Member == "" && isCheckpointShard(name) {
-		kind = format.TFCheckpointData
+	if claims[0].Kind == format.Unknown && in.Member == "" && isCheckpointShard(name) {
+		claims[0].Kind = format.TFCheckpointData
 	}
+	o := outcome{kind: claims[0].Kind}
+	if len(claims) > 1 {
+		var kinds []string
+		for _, c := range claims {
+			o.formats = append(o.formats, c.Kind)
+			kinds = append(kinds, fmt.Sprintf("%s (%s)", c.Kind, c.Why))
+		}
+		st.report(r.own.Finding(RulePolyglot, "the bytes are several formats at once, each analysed: "+strings.Join(kinds, ", "), string(claims[1].Kind), -1), in.Member)
+	}
+	v := &inputVerdict{}
+	for i, c := range claims {
+		co := st.dispatchKind(ctx, in, c.Kind, v)
+		if i == 0 {
+			o.status, o.verdict, o.reason = co.status, co.verdict, co.reason
+			continue
+		}
+		if co.status == StatusError || o.status != StatusError && co.status == StatusScanned {
+			o.status = co.status
+		}
+		if worse(o.verdict, co.verdict) != o.verdict {
+			o.verdict, o.reason = co.verdict, co.reason
+		}
+	}
+	if v.na {
+		o.verdict, o.reason, o.limit = VerdictNotAnalysed, v.reason, v.limit
+		st.report(r.notAnalysedFinding(v.rule(), v.message(), ""), in.Member)
+	}
+	return o
+}
+
+// dispatchKind runs the detectors of kind on in. A kind no detector
+// examines is inert when format.Inert says so, else not analysed.
+func (st *state) dispatchKind(ctx context.Context, in *Input, kind format.Kind, v *inputVerdict) outcome {
+	r := st.r
+	kin := *in
+	kin.Kind = kind
 	in.Kind = kind
 	ds := r.byKind[kind]
 	if len(ds) == 0 && format.Inert(kind) {
@@ -486,19 +532,17 @@ func (st *state) dispatch(ctx context.Context, in *Input, name string) outcome {
 		if kind != format.Unknown {
 			reason = "no detector for format " + string(kind)
 		}
-		st.report(r.notAnalysedFinding(RuleNotRecognised, "not analysed: "+reason, ""), in.Member)
+		v.mark("", reason)
+		v.mu.Lock()
+		v.unknown = true
+		v.mu.Unlock()
 		return outcome{kind: kind, status: StatusSkipped, verdict: VerdictNotAnalysed, reason: reason}
 	}
 	o := outcome{kind: kind, status: StatusScanned, verdict: VerdictAnalysed}
-	v := &inputVerdict{}
 	for _, d := range ds {
-		if s, why := st.run(ctx, d, in, &sink{st: st, in: in, v: v}); s == StatusError {
+		if s, why := st.run(ctx, d, &kin, &sink{st: st, in: &kin, v: v}); s == StatusError {
 			o.status, o.reason = s, why
 		}
-	}
-	if v.na {
-		o.verdict, o.reason, o.limit = VerdictNotAnalysed, v.reason, v.limit
-		st.report(r.notAnalysedFinding(v.rule(), v.message(), ""), in.Member)
 	}
 	return o
 }
@@ -519,6 +563,13 @@ func (st *state) run(ctx context.Context, d Detector, in *Input, s *sink) (statu
 	}()
 	err := d.Scan(ctx, in, s)
 	switch {
+	case err == nil && ctx.Err() == nil:
+		return StatusScanned, ""
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		// The artifact's time ran out: whatever the detector returned, it
+		// did not finish.
+		s.v.mark(LimitTimeout, fmt.Sprintf("%s: scan stopped after %d s", d.Name(), st.r.limits.MaxFileSeconds))
+		return StatusScanned, ""
 	case err == nil:
 		return StatusScanned, ""
 	case errors.Is(err, ErrLimit):
@@ -599,7 +650,7 @@ func (s *sink) Nested(ctx context.Context, name string, r io.ReaderAt, size int6
 	o := st.dispatch(ctx, in, "")
 	st.mu.Lock()
 	if len(st.art.Members) < maxReportedMembers {
-		st.art.Members = append(st.art.Members, Member{Name: member, Format: o.kind, Size: size, Status: o.status, Verdict: o.verdict, Reason: o.reason, Limit: o.limit})
+		st.art.Members = append(st.art.Members, Member{Name: member, Format: o.kind, Formats: o.formats, Size: size, Status: o.status, Verdict: o.verdict, Reason: o.reason, Limit: o.limit})
 	}
 	if o.verdict == VerdictNotAnalysed && st.worst.verdict == "" {
 		st.worst.verdict, st.worst.member, st.worst.reason, st.worst.limit = o.verdict, member, o.reason, o.limit

@@ -75,6 +75,10 @@ type Limits struct {
 	MaxMemberBytes int64 `yaml:"max_member_bytes"`
 	// MaxPickleOps caps the opcodes executed symbolically per pickle.
 	MaxPickleOps int `yaml:"max_pickle_ops"`
+	// MaxFileSeconds caps the wall time spent on one top-level artifact;
+	// past it the scan of that artifact stops with the not-analysed
+	// verdict (limit "timeout").
+	MaxFileSeconds int `yaml:"max_file_seconds"`
 	// MaxInflatedBytes caps the bytes decompressed per artifact, across all
 	// nesting levels, including heads inflated only to sniff a member.
 	MaxInflatedBytes int64 `yaml:"max_inflated_bytes"`
@@ -92,6 +96,7 @@ func DefaultLimits() Limits {
 		MaxRatio:       200,
 		MaxMemberBytes: 512 << 20,
 		MaxPickleOps:   50_000_000,
+		MaxFileSeconds: 300,
 		// About 3 s of inflation on one core, and 10,000 opened members
 		// about 1 s: a bomb ends in a verdict within the 5 s budget.
 		MaxInflatedBytes:   1 << 30,

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -129,5 +131,88 @@ func TestNotAnalysedError(t *testing.T) {
 	}
 	if !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Errorf("cause lost")
+	}
+}
+
+// TestSymlinkVerdicts: a link leaving the scanned tree is a high
+// MLSEC-SCAN-004 and its target is scanned under the link's path; a link
+// that cannot be followed to a file is not analysed; a link to a directory
+// inside the tree is inert (the directory is scanned where it is).
+func TestSymlinkVerdicts(t *testing.T) {
+	outside := t.TempDir()
+	write(t, outside, "evil.pkl", pickleBytes("evil"))
+	if err := os.MkdirAll(filepath.Join(outside, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	write(t, dir, "in/real.pkl", pickleBytes("hello"))
+	for name, target := range map[string]string{
+		"escape.pkl": filepath.Join(outside, "evil.pkl"),
+		"escape_dir": filepath.Join(outside, "sub"),
+		"dangling":   filepath.Join(dir, "missing"),
+		"inner_dir":  filepath.Join(dir, "in"),
+	} {
+		if err := os.Symlink(target, filepath.Join(dir, name)); err != nil {
+			t.Skip("symlinks unsupported:", err)
+		}
+	}
+	res, err := scan.NewRunner([]scan.Detector{picklish{}}, scan.DefaultConfig(), scan.Options{}).Scan(context.Background(), []string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type got struct {
+		Verdict scan.Verdict
+		Rules   string
+	}
+	want := map[string]got{
+		"escape.pkl": {scan.VerdictAnalysed, "MLSEC-SCAN-004:high FAKE-001:critical"},
+		"escape_dir": {scan.VerdictNotAnalysed, "MLSEC-SCAN-004:high MLSEC-SCAN-005:high"},
+		"dangling":   {scan.VerdictNotAnalysed, "MLSEC-SCAN-004:high MLSEC-SCAN-005:high"},
+		"inner_dir":  {scan.VerdictInert, ""},
+		"real.pkl":   {scan.VerdictAnalysed, ""},
+	}
+	for _, a := range res.Artifacts {
+		var rules []string
+		for _, f := range a.Findings {
+			rules = append(rules, f.RuleID+":"+f.Severity.String())
+		}
+		g := got{a.Verdict, strings.Join(rules, " ")}
+		if w, ok := want[filepath.Base(a.Path)]; !ok || g != w {
+			t.Errorf("%s: %+v, want %+v", filepath.Base(a.Path), g, w)
+		}
+		delete(want, filepath.Base(a.Path))
+	}
+	if len(want) > 0 {
+		t.Errorf("not reported: %v", want)
+	}
+}
+
+// blocker waits for its context to end, as a detector stuck on hostile
+// input would (detectors check ctx in their loops).
+type blocker struct{}
+
+func (blocker) Name() string         { return "blocker" }
+func (blocker) Kinds() []format.Kind { return []format.Kind{format.Pickle} }
+func (blocker) Rules() []scan.Rule   { return nil }
+func (blocker) Scan(ctx context.Context, in *scan.Input, s scan.Sink) error {
+	<-ctx.Done()
+	return nil // even a detector that swallows the error ends not analysed
+}
+
+// TestTimeoutNotAnalysed: an artifact whose scan outlives max_file_seconds
+// is not analysed, limit "timeout"; the run itself goes on.
+func TestTimeoutNotAnalysed(t *testing.T) {
+	p := write(t, t.TempDir(), "slow.pkl", pickleBytes("x"))
+	cfg, err := scan.ParseConfig([]byte("limits: {max_file_seconds: 1}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := scan.NewRunner([]scan.Detector{blocker{}}, cfg, scan.Options{}).Scan(context.Background(), []string{p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := res.Artifacts[0]
+	if a.Verdict != scan.VerdictNotAnalysed || a.Limit != scan.LimitTimeout || len(a.Findings) != 1 || a.Findings[0].RuleID != scan.RuleLimit {
+		t.Errorf("artifact = %+v, want not-analysed, limit timeout, one %s", a, scan.RuleLimit)
 	}
 }

@@ -162,6 +162,10 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) error {
 		return errorf(mlsec.EINVALID, "this server stores no blobs: register the artifact by reference")
 	}
 	q := r.URL.Query()
+	declared, err := declaredDigest(r) // transfer.go
+	if err != nil {
+		return err
+	}
 	body, err := nonEmpty(r.Body)
 	if err != nil {
 		return err
@@ -172,6 +176,9 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) error {
 		if errors.As(err, &maxErr) {
 			return errorf(ETOOLARGE, "upload exceeds the limit of %d bytes", maxErr.Limit)
 		}
+		return err
+	}
+	if err := s.checkUpload(r, declared, d); err != nil {
 		return err
 	}
 	s.metrics.uploadBytes.add(float64(size))

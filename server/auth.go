@@ -97,23 +97,19 @@ func tokenFrom(ctx context.Context) (store.Token, bool) {
 // actor names the caller in the audit log.
 func actor(ctx context.Context) string {
 	if t, ok := tokenFrom(ctx); ok {
-		return "token:" + t.Name
+		return store.TokenActor(t)
 	}
 	return "anonymous"
 }
 
-// SessionCookie carries an API token for the dashboard's GET pages. It is
-// HttpOnly and SameSite=Strict, and is never accepted by API routes, which
-// read only the Authorization header (so the API needs no CSRF defence).
-const SessionCookie = "mlsec_token"
-
-// bearer returns the token secret of an Authorization: Bearer header.
+// bearer returns the token secret of an Authorization: Bearer header. The
+// scheme name is case-insensitive (RFC 9110 §11.1).
 func bearer(r *http.Request) string {
-	h := r.Header.Get("Authorization")
-	if s, ok := strings.CutPrefix(h, "Bearer "); ok {
-		return strings.TrimSpace(s)
+	scheme, cred, ok := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
 	}
-	return ""
+	return strings.TrimSpace(cred)
 }
 
 // authenticate resolves the secret to a token; an empty or unknown secret

@@ -60,6 +60,7 @@ func sampleRequests(e *env) map[string]func() (path string, body []byte) {
 		"artifactHistory":   get(ad + "/history"),
 		"artifactLineage":   get(ad + "/lineage"),
 		"artifactImpact":    get(ad + "/impact"),
+		"downloadArtifact":  get(ad + "/blob"),
 		"getEvidence":       get("/api/v1/evidence/1"),
 		"listFindings":      get("/api/v1/findings"),
 		"listStages":        get("/api/v1/stages?artifact=" + string(d)),
@@ -260,5 +261,34 @@ func TestRevokedTokenRefused(t *testing.T) {
 	}
 	if s := use(); s != http.StatusUnauthorized {
 		t.Fatalf("revoked token: status %d, want 401", s)
+	}
+}
+
+// TestBearerSchemeCaseInsensitive: RFC 9110 auth schemes are
+// case-insensitive; anything but Bearer is no token.
+func TestBearerSchemeCaseInsensitive(t *testing.T) {
+	e := newEnv(t, nil)
+	secret := e.tokens[store.RoleAuditor]
+	for h, want := range map[string]int{
+		"Bearer " + secret:   200,
+		"bearer " + secret:   200,
+		"BEARER " + secret:   200,
+		"bEaReR  " + secret:  200,
+		"Basic " + secret:    401,
+		"Bearer":             401,
+		"Bearer" + secret:    401,
+		"Token " + secret:    401,
+		"Bearer mlsec_wrong": 401,
+	} {
+		req, _ := http.NewRequest("GET", e.http.URL+"/api/v1/whoami", nil)
+		req.Header.Set("Authorization", h)
+		resp, err := e.http.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("Authorization %q: %d, want %d", strings.SplitN(h, " ", 2)[0], resp.StatusCode, want)
+		}
 	}
 }

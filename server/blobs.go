@@ -34,3 +34,6 @@ func (b encBlobs) Open(_ context.Context, d store.Digest) (io.ReadCloser, error)
 	}
 	return rc, err
 }
+
+// Delete removes stored bytes (an upload refused for its digest).
+func (b encBlobs) Delete(d store.Digest) error { return b.s.Delete(d) }

@@ -71,7 +71,7 @@ func (s *Server) handleScan(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// materialize writes blob a to a fresh temporary directory under the
+// materialize writes blob a to a fresh scratch directory under the
 // artifact's base name (detectors and signatures see the real file name)
 // and returns its path and a cleanup function.
 func (s *Server) materialize(ctx context.Context, a store.Artifact) (string, func(), error) {
@@ -81,11 +81,10 @@ func (s *Server) materialize(ctx context.Context, a store.Artifact) (string, fun
 	if a.Directory {
 		return "", nil, errorf(mlsec.EINVALID, "artifact %s is a directory; the server holds single-file blobs only", a.Digest)
 	}
-	dir, err := os.MkdirTemp("", "mlsec-blob-")
+	dir, cleanup, err := s.scratchDir()
 	if err != nil {
 		return "", nil, fmt.Errorf("server: %w", err)
 	}
-	cleanup := func() { _ = os.RemoveAll(dir) }
 	name := path.Base(strings.ReplaceAll(a.Name, `\`, "/"))
 	if name == "" || name == "." || name == "/" || name == ".." {
 		name = "artifact"
@@ -111,6 +110,20 @@ func (s *Server) materialize(ctx context.Context, a store.Artifact) (string, fun
 		return "", nil, fmt.Errorf("server: reading blob %s: %w", a.Digest, err)
 	}
 	return p, cleanup, nil
+}
+
+// scratchDir returns a fresh private directory for decrypted bytes: in the
+// configured scratch space (the data directory), else the system's
+// temporary directory.
+func (s *Server) scratchDir() (string, func(), error) {
+	if s.cfg.Scratch != nil {
+		return s.cfg.Scratch.Dir()
+	}
+	dir, err := os.MkdirTemp("", "mlsec-blob-")
+	if err != nil {
+		return "", nil, err
+	}
+	return dir, func() { _ = os.RemoveAll(dir) }, nil
 }
 
 // scanArtifact scans an uploaded artifact with the registered detectors,

@@ -187,3 +187,12 @@ func digestOf(b []byte) store.Digest {
 func fakeDigest(c byte) store.Digest {
 	return store.Digest("sha256:" + strings.Repeat(string(c), 64))
 }
+
+// tokenActor is the audit actor of the env's token of role r.
+func tokenActor(e *env, r store.Role) string {
+	tok, err := e.st.Authenticate(context.Background(), e.tokens[r])
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return store.TokenActor(tok)
+}

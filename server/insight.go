@@ -297,6 +297,10 @@ func (s *Server) handleCoverage(w http.ResponseWriter, r *http.Request) error {
 // artifacts reach each CoSAI AIMM level on the stored evidence.
 type Maturity struct {
 	Classes []ClassMaturity `json:"classes"`
+	// Stages is the per-stage assessment over the same artifacts
+	// (lifecycle.StageBoxes, what mlsec assess prints): the AIMM level each
+	// stage reaches and the next step.
+	Stages []lifecycle.StageBox `json:"stages"`
 	// Sampled is the number of artifacts examined; Truncated is true when
 	// the store holds more (the first MaturitySample by digest are used).
 	Sampled   int       `json:"sampled"`
@@ -325,10 +329,13 @@ const MaturitySample = 2000
 // naming its parents (or a verified intake record), L3 plus a passing gate
 // decision — and, for models and packages, a passing cd decision. A class's
 // level is the lowest of its artifacts; its next step is what the first
-// artifact at that level lacks.
+// artifact at that level lacks. Stages is lifecycle.StageBoxes over the
+// same facts — the per-stage levels and next steps mlsec assess prints
+// (a stored artifact passes through the stages it has decisions at).
 func (s *Server) maturity(ctx context.Context) (Maturity, error) {
 	out := Maturity{Computed: s.cfg.Now().UTC()}
 	byClass := map[string]*ClassMaturity{}
+	var facts []lifecycle.ArtifactFacts
 	var after store.Digest
 	for out.Sampled < MaturitySample {
 		page, err := s.store.ListArtifacts(ctx, store.ArtifactQuery{After: after, Limit: 1000})
@@ -349,7 +356,9 @@ func (s *Server) maturity(ctx context.Context) (Maturity, error) {
 			if name == "" {
 				name = string(a.Digest)
 			}
-			lvl, next := policy.ArtifactFacts(ev, name, lifecycle.Kind(a.Kind), nil).Level()
+			f := policy.ArtifactFacts(ev, name, lifecycle.Kind(a.Kind), nil)
+			facts = append(facts, f)
+			lvl, next := f.Level()
 			class := lifecycle.Kind(a.Kind).Class()
 			if a.Kind == "" {
 				class = "unclassified"
@@ -376,6 +385,13 @@ func (s *Server) maturity(ctx context.Context) (Maturity, error) {
 	for _, cm := range byClass {
 		out.Classes = append(out.Classes, *cm)
 	}
+	configured := map[string]bool{}
+	if s.cfg.Pipeline != nil {
+		for st := range s.cfg.Pipeline.Stages {
+			configured[st] = true
+		}
+	}
+	out.Stages = lifecycle.StageBoxes(facts, configured)
 	sort.Slice(out.Classes, func(i, j int) bool { return out.Classes[i].Class < out.Classes[j].Class })
 	if out.Classes == nil {
 		out.Classes = []ClassMaturity{}

@@ -1,12 +1,12 @@
 package server
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 
 	"github.com/mlsecops/mlsec"
 	"github.com/mlsecops/mlsec/queue"
@@ -93,27 +93,22 @@ func (s *Server) handleStartHubScan(w http.ResponseWriter, r *http.Request) erro
 	if req.Root == "" || !filepath.IsAbs(req.Root) {
 		return errorf(mlsec.EINVALID, "root must be an absolute path on the server")
 	}
-	root := filepath.Clean(req.Root)
-	if base := s.cfg.HubRoot; base != "" {
-		rel, err := filepath.Rel(filepath.Clean(base), root)
-		if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-			return errorf(mlsec.EFORBIDDEN, "root %s is outside the server's hub directory %s", root, base)
-		}
-		// Refuse symbolic links out of the hub directory.
-		if real, err := filepath.EvalSymlinks(root); err == nil {
-			realBase, _ := filepath.EvalSymlinks(base)
-			if rel, err := filepath.Rel(realBase, real); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-				return errorf(mlsec.EFORBIDDEN, "root %s resolves outside the server's hub directory %s", root, base)
-			}
-		}
-	}
 	if s.cfg.Jobs == nil {
 		return errNoQueue("a hub scan")
 	}
-	if fi, err := os.Stat(root); err != nil {
-		return errorf(mlsec.EINVALID, "hub directory: %v", err)
-	} else if !fi.IsDir() {
-		return errorf(mlsec.EINVALID, "hub directory %s is not a directory", root)
+	if s.cfg.HubRoots.Empty() {
+		return errorf(mlsec.EFORBIDDEN, "hub scans are not enabled on this server (the operator starts it with --hub-root DIR)")
+	}
+	// Symbolic links resolved, every entry a regular file or directory,
+	// every link inside a hub root.
+	root, st, err := s.cfg.HubRoots.Check(req.Root)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return errorf(mlsec.EINVALID, "hub directory %s does not exist", req.Root)
+	case err != nil:
+		return errorf(mlsec.EFORBIDDEN, "hub directory: %v", err)
+	case !st.IsDir():
+		return errorf(mlsec.EINVALID, "hub directory %s is not a directory", req.Root)
 	}
 	h, err := s.cfg.Jobs.EnqueueHubScan(r.Context(), root, actor(r.Context()))
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mlsecops/mlsec/attest"
+	"github.com/mlsecops/mlsec/confine"
 	"github.com/mlsecops/mlsec/lifecycle"
 	"github.com/mlsecops/mlsec/policy"
 	"github.com/mlsecops/mlsec/queue"
@@ -126,7 +127,12 @@ func TestQueuedChecks(t *testing.T) { testQueuedChecks(t, nil, withQueue(t)) }
 // them: a job finishing during a refused request would grow the audit log
 // the test watches.
 func TestAuthorizationQueued(t *testing.T) {
-	testAuthorization(t, newEnv(t, withQueueOn(t, "", "", 0)))
+	// The sample hub scan's mirror is a t.TempDir.
+	roots, err := confine.New("--hub-root", "hub", os.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	testAuthorization(t, newEnv(t, mods(func(c *Config) { c.HubRoots = roots }, withQueueOn(t, "", "", 0))))
 }
 
 func testQueuedChecks(t *testing.T, st store.Store, queued func(*Config)) {
@@ -165,7 +171,7 @@ func testQueuedChecks(t *testing.T, st store.Store, queued func(*Config)) {
 	}
 	e.accepted(ml, "POST", evil+"/gate", []byte(`{"stage":"experimentation"}`))
 	ds := decisions(evil)
-	if len(ds) != 1 || ds[0].Result != store.ResultFail || ds[0].Actor != "token:test-ml-engineer" ||
+	if len(ds) != 1 || ds[0].Result != store.ResultFail || ds[0].Actor != tokenActor(e, store.RoleMLEngineer) ||
 		!strings.Contains(strings.Join(ds[0].Reasons, "\n"), "FAIL EXP-002") {
 		t.Fatalf("queued gate on a malicious pickle: %+v", ds)
 	}
@@ -365,9 +371,22 @@ stages:
 // API (admin and security only) and follows its progress.
 func TestHubScanAPI(t *testing.T) {
 	hub := t.TempDir()
-	e := newEnv(t, mods(func(c *Config) { c.HubRoot = hub }, withQueue(t)))
+	roots, err := confine.New("--hub-root", "hub", hub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, mods(func(c *Config) { c.HubRoots = roots }, withQueue(t)))
 	mirror := filepath.Join(hub, "mirror")
 	bad, err := queuetest.WriteMirror(mirror, 6, 3)
+	if err := os.Symlink("/etc", filepath.Join(hub, "etc")); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/", "/etc", filepath.Join(hub, "etc"), filepath.Join(hub, "..")} {
+		b, _ := json.Marshal(HubScanRequest{Root: p})
+		if s, out, _ := e.do(store.RoleSecurity, "POST", "/api/v1/hubscans", bytes.NewReader(b), ""); s != 403 {
+			t.Errorf("hub scan of %s: %d %s", p, s, out)
+		}
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -414,7 +433,7 @@ func TestHubScanAPI(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if hd.Scan.Done != 6 || hd.Scan.Failed != 0 || hd.Scan.Actor != "token:test-security" {
+	if hd.Scan.Done != 6 || hd.Scan.Failed != 0 || hd.Scan.Actor != tokenActor(e, store.RoleSecurity) {
 		t.Fatalf("hub scan %+v", hd.Scan)
 	}
 	flagged := 0
@@ -430,5 +449,15 @@ func TestHubScanAPI(t *testing.T) {
 	status, b, _ = e.do(store.RoleAuditor, "GET", "/hubscans/"+strconv.FormatInt(hs.Scan.ID, 10), nil, "")
 	if status != 200 || !strings.Contains(string(b), mirror) {
 		t.Errorf("hub scan page lacks the root %s", mirror)
+	}
+}
+
+// TestHubScanNeedsHubRoot: without --hub-root the API starts no hub scan,
+// whatever the path.
+func TestHubScanNeedsHubRoot(t *testing.T) {
+	e := newEnv(t, withQueue(t))
+	body, _ := json.Marshal(HubScanRequest{Root: t.TempDir()})
+	if s, b, _ := e.do(store.RoleAdmin, "POST", "/api/v1/hubscans", bytes.NewReader(body), ""); s != 403 || !strings.Contains(string(b), "--hub-root") {
+		t.Fatalf("hub scan without --hub-root: %d %s", s, b)
 	}
 }

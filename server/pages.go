@@ -10,11 +10,13 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/mlsecops/mlsec"
 	"github.com/mlsecops/mlsec/attest"
+	"github.com/mlsecops/mlsec/diagram"
+	"github.com/mlsecops/mlsec/lifecycle"
 	"github.com/mlsecops/mlsec/lineage"
+	"github.com/mlsecops/mlsec/policy"
 	"github.com/mlsecops/mlsec/server/ui"
 	"github.com/mlsecops/mlsec/signing"
 	"github.com/mlsecops/mlsec/store"
@@ -26,6 +28,8 @@ type pageData struct {
 	Title string
 	User  *store.Token
 	Data  any
+	// CSRF is the session's token for the sign-out form.
+	CSRF string
 }
 
 // mountUI registers the dashboard: read-only GET pages authenticated by
@@ -49,18 +53,12 @@ func (s *Server) mountUI(mux *http.ServeMux) error {
 		c, err := s.coverage("")
 		return "Framework coverage", c, err
 	}))
-	mux.Handle("GET /maturity", page("maturity", func(r *http.Request) (string, any, error) {
-		m, err := s.maturity(r.Context())
-		return "Maturity", m, err
-	}))
+	mux.Handle("GET /maturity", page("maturity", s.maturityPage))
 	mux.Handle("GET /login", http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		s.render(w, r, "login", http.StatusOK, pageData{Title: "Sign in", Data: loginData{Next: safeNext(req.URL.Query().Get("next"))}})
+		s.render(w, r, "login", http.StatusOK, pageData{Title: "Sign in", Data: loginData{Next: safeNext(req.URL.Query().Get("next")), CSRF: s.loginCSRF(w, req)}})
 	}))
 	mux.Handle("POST /login", http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) { s.login(w, req, r) }))
-	mux.Handle("POST /logout", http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
-		http.Redirect(w, req, "/login", http.StatusSeeOther)
-	}))
+	mux.Handle("POST /logout", http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) { s.logout(w, req, r) }))
 	return nil
 }
 
@@ -103,15 +101,21 @@ func (s *Server) pageHandler(r *ui.Renderer, name string, fn func(*http.Request)
 			s.metrics.requests.inc(metricMethod(req.Method), label, strconv.Itoa(sw.status))
 			s.metrics.requestDuration.observe(s.cfg.Now().Sub(start), label)
 		}()
-		secret := bearer(req)
+		secret, session := bearer(req), ""
 		if c, err := req.Cookie(SessionCookie); secret == "" && err == nil {
-			secret = c.Value
+			session = c.Value
 		}
-		if ok, _ := s.limiter.allow(rateKey(req, secret)); !ok {
+		if ok, _ := s.limiter.allow(rateKey(req, secret+session)); !ok {
 			s.render(sw, r, "error", http.StatusTooManyRequests, pageData{Title: "Too many requests", Data: "Slow down and retry."})
 			return
 		}
-		tok, err := s.authenticate(req.Context(), secret)
+		var tok store.Token
+		var err error
+		if session != "" {
+			tok, err = s.sessionToken(req.Context(), session)
+		} else {
+			tok, err = s.authenticate(req.Context(), secret)
+		}
 		if err != nil {
 			if mlsec.ErrorCode(err) == EUNAUTHORIZED {
 				http.Redirect(sw, req, "/login?next="+url.QueryEscape(req.URL.RequestURI()), http.StatusSeeOther)
@@ -129,40 +133,101 @@ func (s *Server) pageHandler(r *ui.Renderer, name string, fn func(*http.Request)
 				s.log.ErrorContext(req.Context(), "page", "page", name, "err", err)
 				msg = "internal error"
 			}
-			s.render(sw, r, "error", statusOf(code), pageData{Title: "Error", User: &tok, Data: msg})
+			s.render(sw, r, "error", statusOf(code), pageData{Title: "Error", User: &tok, Data: msg, CSRF: sessionCSRF(session)})
 			return
 		}
-		s.render(sw, r, name, http.StatusOK, pageData{Title: title, User: &tok, Data: data})
+		s.render(sw, r, name, http.StatusOK, pageData{Title: title, User: &tok, Data: data, CSRF: sessionCSRF(session)})
 	})
 }
 
-// login checks the submitted token and sets the session cookie.
+// login checks the form's origin and CSRF token and the submitted API
+// token, then starts a server-side session: the cookie carries the
+// session id, never the token.
 func (s *Server) login(w http.ResponseWriter, req *http.Request, r *ui.Renderer) {
 	req.Body = http.MaxBytesReader(w, req.Body, 4096)
-	if ok, _ := s.limiter.allow(rateKey(req, "")); !ok {
-		s.render(w, r, "login", http.StatusTooManyRequests, pageData{Title: "Sign in", Data: loginData{Error: "too many attempts; wait and retry"}})
-		return
-	}
-	secret := req.PostFormValue("token")
-	tok, err := s.authenticate(req.Context(), secret)
-	if err != nil {
-		s.render(w, r, "login", http.StatusUnauthorized, pageData{Title: "Sign in", Data: loginData{Error: "invalid, expired or revoked token", Next: safeNext(req.URL.Query().Get("next"))}})
-		return
-	}
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: secret, Path: "/", HttpOnly: true,
-		Secure: req.TLS != nil, SameSite: http.SameSiteStrictMode, MaxAge: int((12 * time.Hour).Seconds())})
-	_, _ = s.store.Audit(req.Context(), store.AuditEntry{Time: s.cfg.Now(), Actor: "token:" + tok.Name, Action: "ui.login", Subject: "token:" + strconv.FormatInt(tok.ID, 10)})
 	next := safeNext(req.URL.Query().Get("next"))
+	fail := func(status int, msg string) {
+		s.render(w, r, "login", status, pageData{Title: "Sign in", Data: loginData{Error: msg, Next: next, CSRF: s.loginCSRF(w, req)}})
+	}
+	if err := s.checkSameOrigin(req); err != nil {
+		fail(http.StatusForbidden, err.Error())
+		return
+	}
+	if ok, _ := s.limiter.allow(rateKey(req, "")); !ok {
+		fail(http.StatusTooManyRequests, "too many attempts; wait and retry")
+		return
+	}
+	c, err := req.Cookie(loginCSRFCookie)
+	if err != nil || !equalSecret(req.PostFormValue("csrf"), c.Value) {
+		fail(http.StatusForbidden, "the sign-in form expired; try again")
+		return
+	}
+	tok, err := s.authenticate(req.Context(), req.PostFormValue("token"))
+	if err != nil {
+		fail(http.StatusUnauthorized, "invalid, expired or revoked token")
+		return
+	}
+	ttl := s.cfg.SessionTTL
+	if tok.ExpiresAt != nil {
+		ttl = min(ttl, tok.ExpiresAt.Sub(s.cfg.Now()))
+	}
+	id, err := s.store.CreateSession(req.Context(), tok.ID, ttl)
+	if err != nil {
+		s.log.ErrorContext(req.Context(), "login", "err", err)
+		fail(http.StatusInternalServerError, "internal error")
+		return
+	}
+	http.SetCookie(w, s.sessionCookie(req, SessionCookie, id, "/", ttl))
+	http.SetCookie(w, s.sessionCookie(req, loginCSRFCookie, "", "/login", 0))
+	_, _ = s.store.Audit(req.Context(), store.AuditEntry{Time: s.cfg.Now(), Actor: store.TokenActor(tok), Action: "ui.login", Subject: "token:" + strconv.FormatInt(tok.ID, 10)})
 	if next == "" {
 		next = "/"
 	}
 	http.Redirect(w, req, next, http.StatusSeeOther)
 }
 
+// logout ends the session server-side (the form must carry the session's
+// CSRF token and come from this origin) and clears the cookie.
+func (s *Server) logout(w http.ResponseWriter, req *http.Request, r *ui.Renderer) {
+	req.Body = http.MaxBytesReader(w, req.Body, 4096)
+	c, err := req.Cookie(SessionCookie)
+	if err != nil || c.Value == "" {
+		http.Redirect(w, req, "/login", http.StatusSeeOther)
+		return
+	}
+	if err := s.checkSameOrigin(req); err != nil || !equalSecret(req.PostFormValue("csrf"), sessionCSRF(c.Value)) {
+		s.render(w, r, "error", http.StatusForbidden, pageData{Title: "Forbidden", Data: "sign-out refused: missing or wrong CSRF token, or a cross-site request"})
+		return
+	}
+	tok, terr := s.store.Session(req.Context(), c.Value)
+	if err := s.store.EndSession(req.Context(), c.Value); err != nil {
+		s.log.ErrorContext(req.Context(), "logout", "err", err)
+	}
+	if terr == nil {
+		_, _ = s.store.Audit(req.Context(), store.AuditEntry{Time: s.cfg.Now(), Actor: store.TokenActor(tok), Action: "ui.logout", Subject: "token:" + strconv.FormatInt(tok.ID, 10)})
+	}
+	http.SetCookie(w, s.sessionCookie(req, SessionCookie, "", "/", 0))
+	http.Redirect(w, req, "/login", http.StatusSeeOther)
+}
+
+// sessionToken resolves a dashboard session to its token; an unknown,
+// ended or expired session is EUNAUTHORIZED.
+func (s *Server) sessionToken(ctx context.Context, id string) (store.Token, error) {
+	t, err := s.store.Session(ctx, id)
+	if err != nil {
+		if errors.Is(err, store.ErrUnauthorized) {
+			return store.Token{}, errorf(EUNAUTHORIZED, "sign in again")
+		}
+		return store.Token{}, fromStore(err)
+	}
+	return t, nil
+}
+
 // loginData feeds login.html.
 type loginData struct {
 	Error string
 	Next  string
+	CSRF  string
 }
 
 // safeNext returns next if it is a local path ("/..."), else "": the
@@ -183,7 +248,10 @@ type lifecycleData struct {
 	Name     string
 	Artifact *store.Artifact
 	Stages   []StageStatus
-	SVG      template.HTML
+	// Variant is the figure drawn: llmsecops (all ten stages, the
+	// default) or mlsecops.
+	Variant string
+	SVG     template.HTML
 }
 
 func (s *Server) lifecyclePage(r *http.Request) (string, any, error) {
@@ -212,22 +280,64 @@ func (s *Server) lifecyclePage(r *http.Request) (string, any, error) {
 		return "", nil, err
 	}
 	d.Artifact, d.Stages = sl.Artifact, sl.Stages
-	d.SVG = ui.LifecycleSVG(stageViews(sl.Stages))
+	d.Variant = r.URL.Query().Get("variant")
+	if d.Variant == "" {
+		d.Variant = diagram.VariantLLMSecOps
+	}
+	opts := diagram.Options{Variant: d.Variant, Pipeline: s.cfg.Pipeline, GateOf: s.figureGates()}
+	if d.Artifact != nil {
+		opts.Decisions = figureDecisions(sl.Stages)
+	}
+	fig, err := diagram.Build(opts)
+	if err != nil {
+		return "", nil, err
+	}
+	d.SVG = diagram.SVGString(fig)
 	return "Lifecycle", d, nil
 }
 
-func stageViews(stages []StageStatus) []ui.StageView {
-	var out []ui.StageView
+// maturityData is the maturity page: the API's answer and the lifecycle
+// figure coloured by the per-stage assessment, with each stage's level.
+type maturityData struct {
+	Maturity
+	SVG template.HTML
+}
+
+func (s *Server) maturityPage(r *http.Request) (string, any, error) {
+	m, err := s.maturity(r.Context())
+	if err != nil {
+		return "", nil, err
+	}
+	fig, err := diagram.Build(diagram.Options{Variant: diagram.VariantLLMSecOps, Pipeline: s.cfg.Pipeline, GateOf: s.figureGates(),
+		Assessment: &lifecycle.Scorecard{Stages: m.Stages}, ID: "maturity-figure"})
+	if err != nil {
+		return "", nil, err
+	}
+	return "Maturity", maturityData{Maturity: m, SVG: diagram.SVGString(fig)}, nil
+}
+
+// figureGates hands the figure the gates the server compiled at start-up
+// (nil, and the figure compiles the built-in or pipeline gates itself,
+// when the server runs another Gate).
+func (s *Server) figureGates() func(string) (*policy.Gate, error) {
+	pg, ok := s.decider.Gate().(*PolicyGate)
+	if !ok {
+		return nil
+	}
+	return func(stage string) (*policy.Gate, error) { return pg.StageGate(stage), nil }
+}
+
+// figureDecisions hands the latest decision of each gate to the lifecycle
+// figure (package diagram, the renderer `mlsec diagram` uses).
+func figureDecisions(stages []StageStatus) map[string][]diagram.GateDecision {
+	out := map[string][]diagram.GateDecision{}
 	for _, st := range stages {
-		v := ui.StageView{Name: st.Name, Title: st.Title}
 		for _, g := range st.Gates {
-			reason := ""
-			if len(g.Reasons) > 0 {
-				reason = g.Reasons[0]
+			if g.Result == "none" {
+				continue
 			}
-			v.Gates = append(v.Gates, ui.GateView{Name: g.Policy, Status: ui.Status(g.Result), Reason: reason})
+			out[st.Name] = append(out[st.Name], diagram.GateDecision{Policy: g.Policy, Result: g.Result, Reasons: g.Reasons})
 		}
-		out = append(out, v)
 	}
 	return out
 }

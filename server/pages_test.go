@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -49,30 +50,21 @@ func TestDashboardAuth(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/login?next=%2Fcoverage" {
 		t.Fatalf("unauthenticated page: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	resp, err = c.PostForm(e.http.URL+"/login?next=https://evil.example/", url.Values{"token": {"nope"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusUnauthorized || len(resp.Cookies()) != 0 {
+	csrf := loginForm(t, e, c)
+	resp = postLogin(t, e, c, "/login?next=https://evil.example/", csrf, url.Values{"token": {"nope"}}, nil)
+	if resp.StatusCode != http.StatusUnauthorized || sessionOf(resp) != nil {
 		t.Fatalf("bad token login: %d cookies %v", resp.StatusCode, resp.Cookies())
 	}
-	resp, err = c.PostForm(e.http.URL+"/login?next=https://evil.example/", url.Values{"token": {e.tokens[store.RoleAuditor]}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	resp = postLogin(t, e, c, "/login?next=https://evil.example/", csrf, url.Values{"token": {e.tokens[store.RoleAuditor]}}, nil)
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
 		t.Fatalf("login: %d to %q (an off-site next must be ignored)", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	var session *http.Cookie
-	for _, ck := range resp.Cookies() {
-		if ck.Name == SessionCookie {
-			session = ck
-		}
-	}
+	session := sessionOf(resp)
 	if session == nil || !session.HttpOnly || session.SameSite != http.SameSiteStrictMode {
 		t.Fatalf("session cookie %+v", session)
+	}
+	if session.Value == e.tokens[store.RoleAuditor] || strings.HasPrefix(session.Value, "mlsec_") {
+		t.Fatalf("the session cookie carries the API token")
 	}
 	get := func(path string) (*http.Response, string) {
 		req, _ := http.NewRequest("GET", e.http.URL+path, nil)
@@ -141,4 +133,60 @@ func TestPagesEscape(t *testing.T) {
 			t.Errorf("%s does not show the escaped name", path)
 		}
 	}
+}
+
+// loginForm GETs the sign-in form and returns its CSRF token (the client's
+// cookie jar, if any, keeps the cookie; postLogin sends it explicitly).
+func loginForm(t *testing.T, e *env, c *http.Client) *http.Cookie {
+	t.Helper()
+	resp, err := c.Get(e.http.URL + "/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var ck *http.Cookie
+	for _, x := range resp.Cookies() {
+		if x.Name == loginCSRFCookie {
+			ck = x
+		}
+	}
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(b)
+	if ck == nil || m == nil || string(m[1]) != ck.Value {
+		t.Fatalf("login form without a matching CSRF token: cookie %v, form %q", ck, m)
+	}
+	return ck
+}
+
+// postLogin posts the sign-in form with the CSRF cookie (nil: none) and
+// the form values (csrf filled from the cookie unless set) plus headers.
+func postLogin(t *testing.T, e *env, c *http.Client, path string, csrf *http.Cookie, form url.Values, header map[string]string) *http.Response {
+	t.Helper()
+	if csrf != nil && form.Get("csrf") == "" {
+		form.Set("csrf", csrf.Value)
+	}
+	req, _ := http.NewRequest("POST", e.http.URL+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	if csrf != nil {
+		req.AddCookie(csrf)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp
+}
+
+func sessionOf(resp *http.Response) *http.Cookie {
+	for _, ck := range resp.Cookies() {
+		if ck.Name == SessionCookie && ck.Value != "" {
+			return ck
+		}
+	}
+	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mlsecops/mlsec"
+	"github.com/mlsecops/mlsec/store"
 )
 
 // route is one API endpoint: its pattern, the permission it requires, its
@@ -76,8 +77,12 @@ func (s *Server) apiRoutes() []route {
 		{Method: "POST", Path: "/api/v1/uploads", Perm: PermArtifactWrite, Handle: s.handleUpload, ID: "uploadArtifact", Tag: "artifacts",
 			Summary: "Upload an artifact's bytes (streamed, size-capped, encrypted at rest); registers it by its sha256",
 			Params: []param{queryParam("name", "string", "artifact name"), queryParam("version", "string", "artifact version"),
-				queryParam("kind", "string", "artifact kind, e.g. model or dataset"), queryParam("source", "string", "where the artifact came from (a URL; default \"upload\"): the gates judge its trust by the pipeline's sources"), queryParam("scan", "string", "\"true\" scans the upload at once")},
+				queryParam("kind", "string", "artifact kind, e.g. model or dataset"), queryParam("source", "string", "where the artifact came from (a URL; default \"upload\"): the gates judge its trust by the pipeline's sources"), queryParam("scan", "string", "\"true\" scans the upload at once"),
+				queryParam("digest", "string", "sha256:HEX the bytes must have (or a Content-Digest: sha-256 header); a mismatch registers nothing")},
 			Body: "binary", Status: 201, Response: "ArtifactPut", Upload: true},
+		{Method: "GET", Path: "/api/v1/artifacts/{digest}/blob", Perm: PermRead, Handle: s.handleDownload, ID: "downloadArtifact", Tag: "artifacts",
+			Summary: "Download an uploaded artifact's bytes, with Content-Digest; cut off if the stored bytes fail their digest",
+			Params:  []param{pathParam("digest", "artifact digest sha256:HEX")}, Status: 200, Response: "binary"},
 		{Method: "GET", Path: "/api/v1/artifacts/{digest}", Perm: PermRead, Handle: s.handleArtifact, ID: "getArtifact", Tag: "artifacts",
 			Summary: "An artifact with its finding counts", Params: []param{digest}, Status: 200, Response: "ArtifactDetail"},
 		{Method: "GET", Path: "/api/v1/artifacts/{digest}/findings", Perm: PermRead, Handle: s.handleArtifactFindings, ID: "artifactFindings", Tag: "findings",
@@ -137,7 +142,7 @@ func (s *Server) apiRoutes() []route {
 		{Method: "GET", Path: "/api/v1/stats", Perm: PermRead, Handle: s.handleStats, ID: "stats", Tag: "artifacts",
 			Summary: "Store summary: artifacts by state, findings by severity", Status: 200, Response: "Stats"},
 		{Method: "GET", Path: "/api/v1/audit", Perm: PermAudit, Handle: s.handleAudit, ID: "auditLog", Tag: "audit",
-			Summary: "Audit log entries after a sequence number", Params: []param{queryParam("after", "integer", "sequence number"), limit},
+			Summary: "Audit log entries after a sequence number", Params: []param{queryParam("after", "integer", "sequence number"), queryParam("limit", "integer", "page size (default 100, maximum 10000)")},
 			Status: 200, Response: "AuditList"},
 		{Method: "GET", Path: "/api/v1/audit/verify", Perm: PermAudit, Handle: s.handleAuditVerify, ID: "verifyAudit", Tag: "audit",
 			Summary: "Re-compute the audit log's hash chain", Status: 200, Response: "AuditVerify"},
@@ -254,7 +259,7 @@ func (s *Server) serveRoute(w *statusWriter, r *http.Request, rt route) error {
 			return errorf(mlsec.EFORBIDDEN, "role %s may not %s (requires %s)", tok.Role, rt.ID, rt.Perm)
 		}
 		r = r.WithContext(withToken(r.Context(), tok))
-		w.actor = "token:" + tok.Name
+		w.actor = store.TokenActor(tok)
 	}
 	limit := s.cfg.MaxBodyBytes
 	if rt.Upload {

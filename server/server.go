@@ -16,11 +16,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"time"
 
+	"github.com/mlsecops/mlsec/confine"
 	"github.com/mlsecops/mlsec/lifecycle"
 	"github.com/mlsecops/mlsec/policy"
 	"github.com/mlsecops/mlsec/scan"
+	"github.com/mlsecops/mlsec/scratch"
 	"github.com/mlsecops/mlsec/server/gating"
 	"github.com/mlsecops/mlsec/signing"
 	"github.com/mlsecops/mlsec/store"
@@ -46,9 +49,20 @@ type Config struct {
 	// id to poll at /api/v1/jobs/{id}. Nil runs scans, verifications and
 	// gates inline, in the request, and refuses BOM and hub scan requests.
 	Jobs Jobs
-	// HubRoot, when set, confines API-started hub scans to directories
-	// inside it.
-	HubRoot string
+	// HubRoots confine API-started hub scans to directories inside them
+	// (serve --hub-root); nil or empty refuses every hub scan.
+	HubRoots *confine.Roots
+	// SessionTTL is how long a dashboard sign-in lasts (default
+	// DefaultSessionTTL).
+	SessionTTL time.Duration
+	// TrustedProxies are the TLS-terminating reverse proxies whose
+	// X-Forwarded-Proto (and X-Forwarded-Host) the server believes (serve
+	// --trusted-proxy): cookies are then Secure behind them.
+	TrustedProxies []netip.Prefix
+	// Scratch is where inline checks decrypt uploaded artifacts (inside the
+	// data directory, see package scratch). Nil uses a private temporary
+	// directory made by New.
+	Scratch *scratch.Space
 	// Decider, when set, runs the gates instead of one built from Gate,
 	// Pipeline, Signer and SignerIdentity: pass the same decider to the
 	// job queue (queue.Config.Decider) so API and workers judge alike.
@@ -137,6 +151,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = DefaultSessionTTL
 	}
 	dec := cfg.Decider
 	if dec == nil {

@@ -218,6 +218,18 @@ func TestDashboard(t *testing.T) {
 	); err != nil {
 		t.Fatal(err)
 	}
+	// The same figure as mlsec diagram: rules, roles and tools per stage.
+	var rules, roles, tools int
+	if err := chromedp.Run(ctx,
+		count(`#lifecycle g.check`, &rules),
+		count(`#lifecycle g.stage[data-stage="cd"] g.role[data-raci="A"][data-role="model-owner"]`, &roles),
+		count(`#lifecycle g.tool`, &tools),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if rules < 30 || roles != 1 || tools < 10 {
+		t.Errorf("lifecycle figure: %d rule boxes, %d cd accountable model-owner, %d tool pills; want 30+, 1, 10+", rules, roles, tools)
+	}
 	if stages != 10 || green+amber != 3 || amber < 1 || grey != 7 {
 		t.Errorf("lifecycle: %d stages, %d green, %d amber, %d grey gates; want 10, 3 green or amber (ci amber), 7 grey", stages, green, amber, grey)
 	}
@@ -338,6 +350,22 @@ func TestDashboard(t *testing.T) {
 	if covRows < 6 || !strings.Contains(cov, "OWASP") {
 		t.Errorf("coverage summary: %d rows %q", covRows, cov)
 	}
+	// Per stage: the level each stage reaches and the next step, in a table
+	// and on the lifecycle figure (the per-stage assessment of mlsec assess).
+	var stageRows, badges int
+	var cdLevel, ciNext string
+	if err := chromedp.Run(ctx,
+		count("#stage-maturity tr", &stageRows),
+		count("#maturity-figure g.maturity", &badges),
+		chromedp.Text(`#stage-maturity tr[data-stage="cd"] td:nth-child(5)`, &cdLevel),
+		chromedp.Text(`#stage-maturity tr[data-stage="experimentation"] td:nth-child(6)`, &ciNext),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if stageRows != 11 || badges < 1 || !strings.HasPrefix(cdLevel, "L") {
+		t.Errorf("stage maturity: %d rows (want 11), %d badges on the figure (want 1+), cd level %q", stageRows, badges, cdLevel)
+	}
+	t.Logf("experimentation next step: %q", ciNext)
 	if matRows != 3 { // header + dataset + model
 		t.Errorf("maturity table has %d rows, want 3", matRows)
 	}

@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -17,7 +19,8 @@ type AuditEntry struct {
 	// Seq numbers entries 1, 2, 3, ... without gaps.
 	Seq  int64     `json:"seq"`
 	Time time.Time `json:"time"`
-	// Actor is who acted ("token:ci-bot", "cli:alice", "worker").
+	// Actor is who acted: "token:NAME#ID" for an API token (TokenActor),
+	// "cli:alice", "worker".
 	Actor string `json:"actor"`
 	// Action is a dotted verb, e.g. "artifact.create", "decision.record",
 	// "state.override", "evidence.add", "token.create".
@@ -153,4 +156,44 @@ func (v *ChainVerifier) End(headSeq int64, headHash string) (int64, error) {
 		return v.seq, &AuditError{Seq: v.seq, Reason: "last entry's hash differs from the recorded head"}
 	}
 	return v.seq, nil
+}
+
+// TokenActor names token t as an audit actor: "token:NAME#ID". Token names
+// are unique and never reused, and the id pins the record even so.
+func TokenActor(t Token) string {
+	return "token:" + t.Name + "#" + strconv.FormatInt(t.ID, 10)
+}
+
+// ParseTokenActor splits an actor written by TokenActor into the token's
+// name and id; actors of older records ("token:NAME") give id 0. ok is
+// false for actors that are not tokens.
+func ParseTokenActor(actor string) (name string, id int64, ok bool) {
+	rest, ok := strings.CutPrefix(actor, "token:")
+	if !ok || rest == "" {
+		return "", 0, false
+	}
+	if i := strings.LastIndexByte(rest, '#'); i > 0 {
+		if n, err := strconv.ParseInt(rest[i+1:], 10, 64); err == nil && n > 0 {
+			return rest[:i], n, true
+		}
+	}
+	return rest, 0, true
+}
+
+// ValidTokenName reports whether name may name a token: 1 to 100
+// characters from letters, digits and ". _ - @ :", starting with a letter
+// or digit (no spaces, no control characters, no "#").
+func ValidTokenName(name string) bool {
+	if name == "" || len(name) > 100 {
+		return false
+	}
+	for i, c := range name {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case i > 0 && strings.ContainsRune("._-@:", c):
+		default:
+			return false
+		}
+	}
+	return true
 }

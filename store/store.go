@@ -533,6 +533,17 @@ type Store interface {
 	// Tokens lists tokens, without secrets.
 	Tokens(ctx context.Context) ([]Token, error)
 
+	// CreateSession starts a dashboard session of token tokenID lasting
+	// ttl and returns its id (a secret shown once; only its hash is
+	// stored). Session ids are not API tokens.
+	CreateSession(ctx context.Context, tokenID int64, ttl time.Duration) (string, error)
+	// Session returns the token of a live session: not expired, not ended,
+	// its token neither revoked nor expired; else ErrUnauthorized.
+	Session(ctx context.Context, id string) (Token, error)
+	// EndSession ends a session (idempotent). Revoking a token ends its
+	// sessions too.
+	EndSession(ctx context.Context, id string) error
+
 	// CreateHubScan records a hub scan of root with one pending item per
 	// path (relative to root).
 	CreateHubScan(ctx context.Context, root string, paths []string, actor string) (HubScan, error)

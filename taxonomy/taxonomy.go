@@ -9,6 +9,9 @@
 //   - "nist-ssdf-1.1": NIST SSDF 1.1 (SP 800-218) practices and tasks with the
 //     SP 800-218A additions
 //   - "cosai-aimm": CoSAI Artifact Integrity Maturity Model levels L1–L3
+//   - "csa-aicm": CSA AI Controls Matrix control ids across its 18 domains,
+//     with short titles in mlsec's own words, and the five actors of its
+//     Shared Security Responsibility Model
 //
 // Each catalogue cites its source and version in its data file under data/.
 // [Load] parses the embedded files into a fresh, read-only [Catalogues]
@@ -48,6 +51,7 @@ const (
 	NISTAIRMF10  = "nist-ai-rmf-1.0"
 	NISTSSDF11   = "nist-ssdf-1.1"
 	CoSAIAIMM    = "cosai-aimm"
+	CSAAICM      = "csa-aicm"
 )
 
 // Sentinel errors returned (wrapped) by [Catalogues.Validate] and [Load].
@@ -76,7 +80,7 @@ type Item struct {
 	// Kind says what the item is within its framework: "risk";
 	// "tactic", "technique", "sub-technique", "mitigation"; "function",
 	// "category", "subcategory"; "group", "practice", "task";
-	// "level", "invariant".
+	// "level", "invariant"; "domain", "control", "actor".
 	Kind string `json:"kind" yaml:"kind"`
 	// Parent is the id of the enclosing item (the technique of a
 	// sub-technique, the category of a subcategory, the practice of a
@@ -159,7 +163,7 @@ func Load() (*Catalogues, error) {
 // order fixes the order of Frameworks: the threat catalogues first, then the
 // governance frameworks, then the maturity model; unknown ids last.
 func order(id string) int {
-	i := slices.Index([]string{OWASPML2023, OWASPLLM2025, MITREATLAS, NISTAIRMF10, NISTSSDF11, CoSAIAIMM}, id)
+	i := slices.Index([]string{OWASPML2023, OWASPLLM2025, MITREATLAS, NISTAIRMF10, NISTSSDF11, CoSAIAIMM, CSAAICM}, id)
 	if i < 0 {
 		return 1 << 30
 	}
@@ -225,7 +229,7 @@ func parse(name string, b []byte) (Catalogue, error) {
 }
 
 // Frameworks returns a copy of every catalogue, in a fixed order: OWASP ML,
-// OWASP LLM, MITRE ATLAS, NIST AI RMF, NIST SSDF, CoSAI AIMM.
+// OWASP LLM, MITRE ATLAS, NIST AI RMF, NIST SSDF, CoSAI AIMM, CSA AICM.
 func (c *Catalogues) Frameworks() []Catalogue {
 	out := make([]Catalogue, len(c.cats))
 	for i, cat := range c.cats {

@@ -2,6 +2,7 @@ package taxonomy
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -38,7 +39,7 @@ func TestFrameworks(t *testing.T) {
 			}
 		}
 	}
-	want := []string{OWASPML2023, OWASPLLM2025, MITREATLAS, NISTAIRMF10, NISTSSDF11, CoSAIAIMM}
+	want := []string{OWASPML2023, OWASPLLM2025, MITREATLAS, NISTAIRMF10, NISTSSDF11, CoSAIAIMM, CSAAICM}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Frameworks() ids (-want +got):\n%s", diff)
 	}
@@ -70,6 +71,9 @@ func TestCounts(t *testing.T) {
 			"task": 48, "task/SP 800-218": 42, "task/SP 800-218A": 6,
 		},
 		CoSAIAIMM: {"level": 3, "invariant": 15},
+		// 18 domains; the five SSRM actors; the control ids confirmed
+		// from public sources (see the data file's header).
+		CSAAICM: {"domain": 18, "actor": 5, "control": 232},
 	}
 	for id, w := range want {
 		cat, ok := c.Catalogue(id)
@@ -120,6 +124,8 @@ func TestHierarchy(t *testing.T) {
 				want = it.ID[:strings.LastIndex(it.ID, sep)]
 			case "invariant":
 				want = strings.Split(it.ID, "-")[1]
+			case "control": // AICM "MDS-09" under "MDS", "A&A-01" under "A&A"
+				want = it.ID[:strings.LastIndex(it.ID, "-")]
 			}
 			if it.Parent != want {
 				t.Errorf("%s %s: parent %q, want %q", cat.ID, it.ID, it.Parent, want)
@@ -222,7 +228,7 @@ func TestValidate(t *testing.T) {
 		{mlsec.Mapping{Framework: NISTAIRMF10, ID: "MANAGE 3.2"}, nil, ""},
 		{mlsec.Mapping{Framework: NISTSSDF11, ID: "PW.3.1"}, nil, ""},
 		{mlsec.Mapping{Framework: CoSAIAIMM, ID: "L2"}, nil, ""},
-		{mlsec.Mapping{Framework: "owasp-ml-2021", ID: "ML06"}, ErrUnknownFramework, `unknown framework "owasp-ml-2021" (known: owasp-ml-2023, owasp-llm-2025, mitre-atlas, nist-ai-rmf-1.0, nist-ssdf-1.1, cosai-aimm)`},
+		{mlsec.Mapping{Framework: "owasp-ml-2021", ID: "ML06"}, ErrUnknownFramework, `unknown framework "owasp-ml-2021" (known: owasp-ml-2023, owasp-llm-2025, mitre-atlas, nist-ai-rmf-1.0, nist-ssdf-1.1, cosai-aimm, csa-aicm)`},
 		{mlsec.Mapping{Framework: "", ID: "ML06"}, ErrUnknownFramework, `unknown framework ""`},
 		{mlsec.Mapping{Framework: MITREATLAS, ID: "AML.T9999"}, ErrUnknownID, `unknown id "AML.T9999" in framework "mitre-atlas"`},
 		{mlsec.Mapping{Framework: OWASPML2023, ID: "ml06"}, ErrUnknownID, `unknown id "ml06" in framework "owasp-ml-2023"`},
@@ -403,7 +409,7 @@ func TestCheckRulesTree(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{
-		`bad/rules.yaml: rule BAD-001: taxonomy: unknown framework "owasp-ml-2021" (known: owasp-ml-2023, owasp-llm-2025, mitre-atlas, nist-ai-rmf-1.0, nist-ssdf-1.1, cosai-aimm)`,
+		`bad/rules.yaml: rule BAD-001: taxonomy: unknown framework "owasp-ml-2021" (known: owasp-ml-2023, owasp-llm-2025, mitre-atlas, nist-ai-rmf-1.0, nist-ssdf-1.1, cosai-aimm, csa-aicm)`,
 		`bad/rules.yaml: rule BAD-002: taxonomy: unknown id "AML.T0010.009" in framework "mitre-atlas"`,
 		`bad/rules.yaml: rule BAD-002: taxonomy: unknown id "ML6" in framework "owasp-ml-2023"`,
 		`broken/rules.yaml: yaml: line 1: did not find expected node content`,
@@ -467,4 +473,38 @@ func checkRulesTree(c *Catalogues, root string) (int, []string, error) {
 	})
 	sort.Strings(offenders)
 	return files, offenders, err
+}
+
+// TestAICMShape checks the AICM catalogue's ids: 18 domain codes, control
+// ids DOMAIN-NN numbered from 01 without holes, and the five SSRM actors.
+func TestAICMShape(t *testing.T) {
+	cat, ok := mustLoad(t).Catalogue(CSAAICM)
+	if !ok {
+		t.Fatal("csa-aicm missing")
+	}
+	wantDomains := []string{"A&A", "AIS", "BCR", "CCC", "CEK", "DCS", "DSP", "GRC", "HRS", "IAM", "IPY", "IVS", "LOG", "MDS", "SEF", "STA", "TVM", "UEM"}
+	var domains, actors []string
+	next := map[string]int{}
+	for _, it := range cat.Items {
+		switch it.Kind {
+		case "domain":
+			domains = append(domains, it.ID)
+		case "actor":
+			actors = append(actors, it.ID)
+		case "control":
+			next[it.Parent]++
+			if want := fmt.Sprintf("%s-%02d", it.Parent, next[it.Parent]); it.ID != want {
+				t.Errorf("control %s, want %s (numbered in order without holes)", it.ID, want)
+			}
+		}
+	}
+	if diff := cmp.Diff(wantDomains, domains); diff != "" {
+		t.Errorf("domains (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"CSP", "MP", "OSP", "AP", "AIC"}, actors); diff != "" {
+		t.Errorf("SSRM actors (-want +got):\n%s", diff)
+	}
+	if next["MDS"] != 13 {
+		t.Errorf("MDS has %d controls, want 13", next["MDS"])
+	}
 }

@@ -23,6 +23,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/mlsecops/mlsec/internal/regfile"
 )
@@ -69,8 +70,8 @@ const (
 )
 
 var (
-	cacheRE = regexp.MustCompile(`^(models|datasets|spaces)--(.+)$`)
-	revRE   = regexp.MustCompile(`^[0-9a-fA-F]{7,64}$`)
+	cacheRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(models|datasets|spaces)--(.+)$`) })
+	revRE   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9a-fA-F]{7,64}$`) })
 )
 
 // IsRepo reports whether dir is a Hugging Face repository or cache
@@ -86,7 +87,7 @@ func IsRepo(dir string) (RepoInfo, bool) {
 	// Cache snapshot: <type>s--ORG--NAME/snapshots/REV.
 	if snaps := filepath.Dir(abs); filepath.Base(snaps) == "snapshots" {
 		entry := filepath.Dir(snaps)
-		if m := cacheRE.FindStringSubmatch(filepath.Base(entry)); m != nil {
+		if m := cacheRE().FindStringSubmatch(filepath.Base(entry)); m != nil {
 			return RepoInfo{
 				Root:     abs,
 				Type:     strings.TrimSuffix(m[1], "s"),
@@ -225,7 +226,7 @@ func localDirRevision(dir string) (string, bool) {
 		if d.Type().IsRegular() && strings.HasSuffix(p, ".metadata") {
 			if b, err := readSmall(p); err == nil {
 				line, _, _ := strings.Cut(string(b), "\n")
-				if line = strings.TrimSpace(line); revRE.MatchString(line) {
+				if line = strings.TrimSpace(line); revRE().MatchString(line) {
 					rev, found = line, true
 				}
 			}

@@ -60,7 +60,9 @@ type reader struct {
 }
 
 func newReader(r io.ReaderAt, size int64, framed bool) *reader {
-	return &reader{r: r, size: size, buf: make([]byte, 0, windowSize), framed: framed}
+	// The window never exceeds the stream: a 64 KiB buffer per small file
+	// dominated scans of many small files.
+	return &reader{r: r, size: size, buf: make([]byte, 0, min(windowSize, max(size, 1))), framed: framed}
 }
 
 // avail returns how many bytes a read at pos may consume before hitting the

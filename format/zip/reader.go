@@ -186,6 +186,19 @@ type Entry struct {
 	Zip64 bool
 	// Index is the entry's position in the central directory.
 	Index int
+	// CreatorVersion and ExternalAttrs are the central directory's
+	// "version made by" (high byte: host system) and external attributes
+	// (Unix mode in the high 16 bits when the host is Unix).
+	CreatorVersion uint16
+	ExternalAttrs  uint32
+}
+
+// Symlink reports whether the entry is a symbolic link: made on Unix (or
+// macOS) with S_IFLNK in its mode. Extractors such as unzip and
+// shutil.unpack_archive's backends create the link.
+func (e *Entry) Symlink() bool {
+	host := e.CreatorVersion >> 8
+	return (host == 3 || host == 19) && (e.ExternalAttrs>>16)&0o170000 == 0o120000
 }
 
 // Encrypted reports whether the central or local flags mark the entry as
@@ -417,6 +430,8 @@ func (z *Reader) readDirectory(e eocdInfo, opts Options) error {
 			UncompressedSize: int64(binary.LittleEndian.Uint32(hdr[24:])),
 			DataOffset:       -1,
 			Index:            len(z.Entries),
+			CreatorVersion:   binary.LittleEndian.Uint16(hdr[4:]),
+			ExternalAttrs:    binary.LittleEndian.Uint32(hdr[38:]),
 		}
 		hoff := uint64(binary.LittleEndian.Uint32(hdr[42:]))
 		ent.Name = string(name)

@@ -210,7 +210,11 @@ func writeScorecard(app *App, sc lifecycle.Scorecard) error {
 		if !b.Gated {
 			gated = "not gated"
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%d/%d passed\t%s\n", b.Stage, b.Status, b.Passed, b.Artifacts, gated)
+		level := "-"
+		if b.Artifacts > 0 {
+			level = fmt.Sprintf("AIMM L%d", b.Level)
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%d/%d passed\t%s\t%s\t%s\n", b.Stage, b.Status, b.Passed, b.Artifacts, gated, level, b.Next)
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "\nFramework coverage")

@@ -48,7 +48,7 @@ func runAuditVerify(ctx context.Context, app *App, fl storageFlags) error {
 	n, err := st.VerifyAudit(ctx)
 	var ae *store.AuditError
 	if errors.As(err, &ae) {
-		fmt.Fprintf(app.Stdout, "audit log TAMPERED at entry %d: %s (%d entries before it verified)\n", ae.Seq, ae.Reason, n)
+		fmt.Fprintf(app.Stdout, "audit log TAMPERED at entry %d: %s (%d entries before it verified)\n", ae.Seq, escapeText(ae.Reason), n)
 		return fmt.Errorf("audit verify: %w: %w", err, mlsec.ErrFindings)
 	}
 	if err != nil {
@@ -101,6 +101,6 @@ func writeJSONLine(app *App, v any) error {
 	if err != nil {
 		return err
 	}
-	_, err = app.Stdout.Write(append(b, '\n'))
+	_, err = app.Stdout.Write(append(jsonSafe(b), '\n'))
 	return err
 }

@@ -81,7 +81,7 @@ and gates each lifecycle stage with policies whose decisions are signed evidence
 		newSignCmd(app),
 		newVerifyCmd(app),
 		newDigestCmd(app),
-		newGateCmd(app), newIntakeCmd(app), newPipelineCmd(app), newPolicyCmd(app), newFrameworksCmd(app), newAssessCmd(app), newRolesCmd(app),
+		newGateCmd(app), newIntakeCmd(app), newPipelineCmd(app), newPolicyCmd(app), newFrameworksCmd(app), newAssessCmd(app), newRolesCmd(app), newDiagramCmd(app),
 		newAttestCmd(app),
 		newLineageCmd(app),
 		newVerifyChainCmd(app),
@@ -93,6 +93,7 @@ and gates each lifecycle stage with policies whose decisions are signed evidence
 		newAuditCmd(app),
 		newKeysCmd(app),
 		newScorecardCmd(app), newUnsignedCmd(app),
+		newSealCmd(app), newUnsealCmd(app), newPushCmd(app), newPullCmd(app),
 	)
 	return root
 }

@@ -61,6 +61,7 @@ so they judge and sign as the server would.`,
 		},
 	}
 	fl.register(cmd)
+	fl.keys.register(cmd)
 	fl.gate.register(cmd)
 	f := cmd.Flags()
 	f.IntVar(&fl.workers, "workers", runtime.GOMAXPROCS(0), "jobs worked in this process (default: CPUs with SQLite, 0 with PostgreSQL)")
@@ -101,7 +102,7 @@ func runHubScan(ctx context.Context, app *App, fl hubScanFlags, dir string) erro
 		}
 		return mlsec.Errorf(mlsec.EIO, "hub scan: %w", err)
 	}
-	fmt.Fprintf(app.Stderr, "hub scan %d: %d models enqueued from %s\n", h.ID, h.Total, h.Root)
+	fmt.Fprintf(app.Stderr, "hub scan %d: %d models enqueued from %s\n", h.ID, h.Total, escapeText(h.Root))
 	if fl.noWait {
 		return writeHubScan(app, fl.format, h, 0)
 	}

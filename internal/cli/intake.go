@@ -50,9 +50,10 @@ func newIntakeCmdHooks(app *App, hooks intakeHooks) *cobra.Command {
 		source, trust, kind string
 		stage               string
 		upstreamKeys        []string
+		hfOut               string
 	)
 	cmd := &cobra.Command{
-		Use:   "intake PATH --source URL [--trust untrusted] --key ORG.pem",
+		Use:   "intake {PATH --source URL | hf://ORG/NAME[@REV] [--out DIR]} [--trust untrusted] --key ORG.pem",
 		Short: "Take an external model or dataset in: quarantine, scan, verify, re-sign, record provenance",
 		Long: `Intake takes an artifact from outside the organisation (a Hugging Face model, a
 dataset) into the pipeline. The artifact starts quarantined. Intake scans it,
@@ -71,14 +72,28 @@ The artifact's root digest is computed before the scan; if the files it
 re-signs have a different digest (they changed while intake ran), intake
 fails, leaves the existing signature in place and records nothing.
 
+From the Hugging Face Hub, hf://ORG/NAME[@REVISION] (HF_ENDPOINT, HF_TOKEN)
+pins the revision to a commit, downloads the snapshot into a quarantine
+directory beside --out with the hub's hashes checked, takes it in there
+(source: the pinned hub URL), and lands it in --out only when intake passed
+(docs/transport.md).
+
 Exit status: 0 taken in; 1 intake failed; 2 usage or I/O error.`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
 			ctx := cmd.Context()
 			if err := checkFormat(df.format); err != nil {
 				return err
 			}
 			path := args[0]
+			if isHFRef(path) { // hf://ORG/NAME[@REV]: download into quarantine first (intake_hf.go)
+				hf, herr := startHFIntake(ctx, app, path, hfOut, source)
+				if herr != nil {
+					return herr
+				}
+				defer func() { err = hf.finish(app, err) }()
+				path, source = hf.path, hf.source
+			}
 			if err := checkModelPath(path); err != nil {
 				return err
 			}
@@ -171,6 +186,7 @@ Exit status: 0 taken in; 1 intake failed; 2 usage or I/O error.`,
 	fl.StringVar(&kind, "kind", "", "artifact kind (default external-model, or dataset / rag-corpus by --stage)")
 	fl.StringVar(&stage, "stage", "", "stage the artifact enters (default by kind: experimentation, data or knowledge)")
 	fl.StringSliceVar(&upstreamKeys, "upstream-key", nil, "PEM public key of the upstream publisher (repeatable)")
+	fl.StringVar(&hfOut, "out", "", "hf://ORG/NAME[@REV]: directory the model lands in when intake passes (default ./NAME)")
 	return cmd
 }
 

@@ -54,7 +54,11 @@ func TestSignDefaultLayout(t *testing.T) {
 	var signed, dig struct {
 		RootDigest string `json:"root_digest"`
 	}
-	json.Unmarshal([]byte(mustRunT(t, 0, "sign", dir, "--key", priv, "--format", "json")), &signed)
+	_, js, errs := run(t, "sign", dir, "--key", priv, "--format", "json")
+	json.Unmarshal([]byte(js), &signed)
+	if !strings.Contains(errs, "note: replacing the existing signature "+filepath.Join(dir, "model.sig")) {
+		t.Errorf("re-signing replaced the signature without a note: %q", errs)
+	}
 	json.Unmarshal([]byte(mustRunT(t, 0, "digest", dir, "--format", "json")), &dig)
 	if signed.RootDigest == "" || signed.RootDigest != dig.RootDigest {
 		t.Errorf("sign root %q, digest %q", signed.RootDigest, dig.RootDigest)

@@ -75,7 +75,7 @@ by a role holder) and which accountable or responsible roles nobody holds.`,
 			tw.Flush()
 			fmt.Fprintln(app.Stdout, "\nR responsible, A accountable, C consulted, I informed")
 			for _, role := range r.Roles {
-				line := fmt.Sprintf("  %-18s %s", role.ID, role.Name)
+				line := fmt.Sprintf("  %-18s %s (CSA AICM SSRM: %s)", role.ID, role.Name, strings.Join(role.SSRM, ", "))
 				if out.Identities != nil {
 					ids := out.Identities[role.ID]
 					if len(ids) == 0 {

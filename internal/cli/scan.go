@@ -1,132 +1,16 @@
 package cli
 
 import (
-	"context"
-	"fmt"
-	"io"
-	"os"
-	"strings"
-
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/mlsecops/mlsec"
-	"github.com/mlsecops/mlsec/report"
-	"github.com/mlsecops/mlsec/scan"
-	"github.com/mlsecops/mlsec/scan/list"
+	"github.com/mlsecops/mlsec/internal/scancli"
 )
 
-type scanFlags struct {
-	format  string
-	output  string
-	failOn  string
-	config  string
-	digest  bool
-	quiet   bool
-	verbose bool
-	workers int
-}
-
+// newScanCmd is the scan command of package scancli, on the app's streams.
 func newScanCmd(app *App) *cobra.Command {
-	var fl scanFlags
-	cmd := &cobra.Command{
-		Use:   "scan [flags] PATH...",
-		Short: "Scan model files, directories and archives for code execution and tampering",
-		Long: `Scan recognises each file's format by content (never by extension) and
-examines it from the bytes alone: nothing is loaded, imported or executed.
-PATH may be a file, a directory (scanned recursively) or an archive.
-
-Exit codes: 0 no finding at or above --fail-on; 1 at least one such finding;
-2 usage error or a path that cannot be read. A file that fails to parse is a
-finding, not an exit code 2.`,
-		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return runScan(cmd.Context(), app, fl, args)
-		},
-	}
-	f := cmd.Flags()
-	f.StringVar(&fl.format, "format", "table", "output format: "+strings.Join(report.Formats(), "|"))
-	f.StringVarP(&fl.output, "output", "o", "", "write the report to `FILE` instead of standard output")
-	f.StringVar(&fl.failOn, "fail-on", "high", "exit 1 when a finding is at or above this severity: critical|high|medium|low|info|none")
-	f.StringVar(&fl.config, "config", "", "scan configuration `FILE` (mlsec.yaml): import allow/deny lists, limits")
-	f.BoolVar(&fl.digest, "digest", false, "compute the sha256 of every file (reads whole files)")
-	f.BoolVarP(&fl.quiet, "quiet", "q", false, "print nothing; only the exit code tells the result")
-	f.BoolVarP(&fl.verbose, "verbose", "v", false, "table output also lists skipped and failed artifacts")
-	f.IntVar(&fl.workers, "workers", 0, "files scanned in parallel (default: number of CPUs)")
-	return cmd
-}
-
-func runScan(ctx context.Context, app *App, fl scanFlags, paths []string) error {
-	threshold, err := parseFailOn(fl.failOn)
-	if err != nil {
-		return usageError(err)
-	}
-	var write func(io.Writer, *scan.Result) error
-	switch fl.format {
-	case "table":
-		write = func(w io.Writer, r *scan.Result) error { return report.WriteTable(w, r, fl.verbose) }
-	case "json":
-		write = report.WriteJSON
-	case "sarif":
-		write = report.WriteSARIF
-	default:
-		return usageError(fmt.Errorf("unknown --format %q (want %s)", fl.format, strings.Join(report.Formats(), ", ")))
-	}
-	cfg := scan.DefaultConfig()
-	if fl.config != "" {
-		if cfg, err = scan.LoadConfig(fl.config); err != nil {
-			return usageError(err)
-		}
-	}
-	dets, err := list.All(cfg)
-	if err != nil {
-		return usageError(err)
-	}
-	opts := scan.Options{Workers: fl.workers, Digest: fl.digest, Log: app.Log}
-	if app.StderrIsTerminal && !fl.quiet {
-		var bar *progressbar.ProgressBar
-		opts.Progress = func(done, total int) {
-			if total < 20 {
-				return
-			}
-			if bar == nil {
-				bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(app.Stderr),
-					progressbar.OptionSetDescription("scanning"), progressbar.OptionClearOnFinish())
-			}
-			_ = bar.Set(done)
-		}
-	}
-	res, err := scan.NewRunner(dets, cfg, opts).Scan(ctx, paths)
-	if err != nil {
-		return err
-	}
-	if !fl.quiet {
-		out := app.Stdout
-		if fl.output != "" {
-			f, err := os.Create(fl.output)
-			if err != nil {
-				return mlsec.Errorf(mlsec.EIO, "scan: %w", err)
-			}
-			defer f.Close()
-			out = f
-		}
-		if err := write(out, res); err != nil {
-			return mlsec.Errorf(mlsec.EIO, "scan: %w", err)
-		}
-	}
-	if threshold != mlsec.SeverityNone {
-		if max := mlsec.MaxSeverity(res.Findings()); max >= threshold {
-			return fmt.Errorf("scan: %s finding(s) at or above %s: %w", max, threshold, mlsec.ErrFindings)
-		}
-	}
-	return nil
+	return scancli.NewCmd(&scancli.Env{Stdout: app.Stdout, Stderr: app.Stderr, Log: app.Log, StderrIsTerminal: app.StderrIsTerminal})
 }
 
 // parseFailOn parses --fail-on; "none" never fails.
-func parseFailOn(s string) (mlsec.Severity, error) {
-	sev, err := mlsec.ParseSeverity(s)
-	if err != nil {
-		return 0, fmt.Errorf("--fail-on: %w", err)
-	}
-	return sev, nil
-}
+func parseFailOn(s string) (mlsec.Severity, error) { return scancli.ParseFailOn(s) }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/mlsecops/mlsec"
 	"github.com/mlsecops/mlsec/queue"
+	"github.com/mlsecops/mlsec/scratch"
 	"github.com/mlsecops/mlsec/server"
 	"github.com/mlsecops/mlsec/store"
 	"github.com/mlsecops/mlsec/store/dial"
@@ -31,9 +33,13 @@ type serveFlags struct {
 	gate      gateFlags
 	workers   int
 	inline    bool
-	hubRoot   string
+	roots     rootFlags
+	keys      keyFlags
+	proxies   []string
+	session   time.Duration
 	logFormat string
 	logLevel  string
+	tls       tlsFlags
 }
 
 func newServeCmd(app *App) *cobra.Command {
@@ -80,9 +86,13 @@ the server down gracefully.`,
 	fl.gate.register(cmd)
 	f.IntVar(&fl.workers, "workers", runtime.GOMAXPROCS(0), "jobs worked in this process (default: CPUs with SQLite, 0 with PostgreSQL)")
 	f.BoolVar(&fl.inline, "inline", false, "run scans, verifications and gates in the request; no job queue (no BOM or hub scan requests)")
-	f.StringVar(&fl.hubRoot, "hub-root", "", "confine API-started hub scans to directories inside `DIR`")
+	fl.keys.register(cmd)
+	fl.roots.register(cmd, "allow API-started hub scans of directories inside `DIR` (repeatable; default none: hub scans are refused)")
+	f.StringArrayVar(&fl.proxies, "trusted-proxy", nil, "`IP or CIDR` of a TLS-terminating reverse proxy whose X-Forwarded-Proto/-Host the server believes (repeatable): cookies are Secure behind it")
+	f.DurationVar(&fl.session, "session-ttl", server.DefaultSessionTTL, "how long a dashboard sign-in lasts")
 	f.StringVar(&fl.logFormat, "log-format", "json", "log format: json|text")
 	f.StringVar(&fl.logLevel, "log-level", "info", "log level: debug|info|warn|error")
+	fl.tls.register(f)
 	return cmd
 }
 
@@ -113,6 +123,17 @@ func runServe(ctx context.Context, app *App, fl serveFlags) error {
 	if fl.database == "" && fl.workers == 0 && !fl.inline {
 		return usageError(errors.New("with the embedded SQLite store jobs run in this process: --workers must be at least 1 (or use --inline)"))
 	}
+	sourceRoots, hubRoots, err := fl.roots.roots()
+	if err != nil {
+		return err
+	}
+	proxies, err := parseProxies(fl.proxies)
+	if err != nil {
+		return err
+	}
+	if fl.session <= 0 {
+		return usageError(errors.New("--session-ttl must be positive"))
+	}
 	// Bind first: a second serve on a busy port fails before it creates
 	// the data directory, the database or the admin token.
 	ln, err := net.Listen("tcp", fl.addr)
@@ -120,10 +141,16 @@ func runServe(ctx context.Context, app *App, fl serveFlags) error {
 		return mlsec.Errorf(mlsec.EIO, "serve: %w", err)
 	}
 	defer ln.Close() // closed by Serve too; this covers the early returns
+	// HTTPS with --tls-cert/--tls-key (serve_tls.go).
+	ln, scheme, err := fl.tls.listener(ln)
+	if err != nil {
+		return err
+	}
 	if err := os.MkdirAll(fl.data, 0o700); err != nil {
 		return mlsec.Errorf(mlsec.EIO, "serve: %w", err)
 	}
 	dc := dial.Config{DataDir: fl.data, DatabaseURL: fl.database, Log: log}
+	fl.keys.apply(&dc)
 	st, err := dial.Open(ctx, dc)
 	if err != nil {
 		return mlsec.Errorf(mlsec.EIO, "serve: %w", err)
@@ -133,6 +160,13 @@ func runServe(ctx context.Context, app *App, fl serveFlags) error {
 	if err != nil {
 		return mlsec.Errorf(mlsec.EIO, "serve: %w", err)
 	}
+	// Decrypted artifacts live only here, never in the shared /tmp; what a
+	// crash left behind is removed now.
+	space, err := scratch.Open(fl.data, log)
+	if err != nil {
+		return mlsec.Errorf(mlsec.EIO, "serve: %w", err)
+	}
+	defer space.Close()
 	gs, err := fl.gate.load(log)
 	if err != nil {
 		return err
@@ -145,13 +179,14 @@ func runServe(ctx context.Context, app *App, fl serveFlags) error {
 		Store: st, Blobs: server.EncryptedBlobs(blobs, fl.maxUpload), Log: log,
 		MaxUploadBytes: fl.maxUpload, MaxBodyBytes: fl.maxBody, Rate: fl.rate, Burst: fl.burst,
 		Decider: dec, Pipeline: gs.pipeline, Verifier: gs.verifier, VerifierName: gs.verifierName, Identities: gs.identities,
-		HubRoot: fl.hubRoot,
+		HubRoots: hubRoots, Scratch: space, TrustedProxies: proxies, SessionTTL: fl.session,
 	}
 	if gs.signer == nil {
 		log.Info("gate decisions are recorded unsigned (no --signing-key)")
 	}
 	if !fl.inline {
-		q, err := openQueue(ctx, st, dc, queue.Config{Concurrency: fl.workers, Blobs: blobs, Decider: dec, Verifiers: gs.verifiers()})
+		q, err := openQueue(ctx, st, dc, queue.Config{Concurrency: fl.workers, Blobs: blobs, Decider: dec, Verifiers: gs.verifiers(),
+			SourceRoots: sourceRoots, HubRoots: hubRoots, Scratch: space})
 		if err != nil {
 			return err
 		}
@@ -175,7 +210,7 @@ func runServe(ctx context.Context, app *App, fl serveFlags) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(app.Stdout, "mlsec serving on http://%s (dashboard /, API /api/v1/, OpenAPI /api/openapi.json)\n", ln.Addr())
+	fmt.Fprintf(app.Stdout, "mlsec serving on %s://%s (dashboard /, API /api/v1/, OpenAPI /api/openapi.json)\n", scheme, ln.Addr())
 	return srv.Serve(ctx, ln)
 }
 
@@ -199,4 +234,21 @@ func bootstrapToken(ctx context.Context, st store.Store, dir string, log *slog.L
 	}
 	log.Info("created the first admin token", "token_id", tok.ID, "secret_file", p)
 	return nil
+}
+
+// parseProxies parses --trusted-proxy values: addresses or CIDR prefixes.
+func parseProxies(vs []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, v := range vs {
+		if p, err := netip.ParsePrefix(v); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(v)
+		if err != nil {
+			return nil, usageError(fmt.Errorf("--trusted-proxy %q: not an IP address or CIDR prefix", v))
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, nil
 }

@@ -61,7 +61,8 @@ func TestServeScansCLIDigest(t *testing.T) {
 		t.Fatalf("mlsec digest printed %q", d)
 	}
 
-	_, do, stop := startServe(t, filepath.Join(dir, "data"))
+	// The server reads file:// sources only inside a --source-root.
+	_, do, stop := startServe(t, filepath.Join(dir, "data"), "--source-root", model)
 	defer stop()
 	reg, _ := json.Marshal(map[string]any{"digest": d, "name": "model", "kind": "model", "directory": true, "source": "file://" + filepath.ToSlash(model)})
 	if s, b := do("POST", "/api/v1/artifacts", string(reg)); s != 201 {

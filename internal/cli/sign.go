@@ -236,6 +236,10 @@ manifest.`,
 			if err != nil {
 				return signingError(err)
 			}
+			if fi, err := os.Stat(signature); err == nil && fi.Mode().IsRegular() {
+				// An upstream publisher's signature may be there: say it goes.
+				fmt.Fprintf(app.Stderr, "mlsec: note: replacing the existing signature %s (mlsec intake keeps a record of an upstream signature it replaces)\n", signature)
+			}
 			if err := os.WriteFile(signature, res.Bundle, 0o644); err != nil {
 				return mlsec.Errorf(mlsec.EIO, "writing signature: %w", err)
 			}

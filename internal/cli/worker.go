@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"runtime"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 	"github.com/mlsecops/mlsec/lifecycle"
 	"github.com/mlsecops/mlsec/policy"
 	"github.com/mlsecops/mlsec/queue"
+	"github.com/mlsecops/mlsec/scratch"
 	"github.com/mlsecops/mlsec/server/gating"
 	"github.com/mlsecops/mlsec/signing"
 	"github.com/mlsecops/mlsec/store"
@@ -30,6 +30,7 @@ type storageFlags struct {
 	data     string
 	database string
 	schema   string
+	keys     keyFlags // registered by commands that read blobs
 }
 
 func (f *storageFlags) register(cmd *cobra.Command) {
@@ -44,7 +45,9 @@ func (f *storageFlags) config(log *slog.Logger) (dial.Config, error) {
 	if f.database != "" && !dial.IsPostgres(f.database) {
 		return dial.Config{}, usageError(errors.New("--database must be a postgres:// URL (omit it for the embedded SQLite in --data)"))
 	}
-	return dial.Config{DataDir: f.data, DatabaseURL: f.database, Schema: f.schema, Log: log}, nil
+	c := dial.Config{DataDir: f.data, DatabaseURL: f.database, Schema: f.schema, Log: log}
+	f.keys.apply(&c)
+	return c, nil
 }
 
 func (f *storageFlags) open(ctx context.Context, log *slog.Logger) (store.Store, dial.Config, error) {
@@ -98,6 +101,20 @@ func openWorkerQueue(ctx context.Context, app *App, sf *storageFlags, gf *gateFl
 		return fail(err)
 	}
 	qc.Verifiers = gs.verifiers()
+	if qc.Blobs != nil && qc.Scratch == nil {
+		// Decrypted artifacts live only in the data directory's scratch
+		// space; what a crash left behind is removed now.
+		dir := c.DataDir
+		if dir == "" {
+			dir = dial.DefaultDataDir
+		}
+		space, err := scratch.Open(dir, app.Log)
+		if err != nil {
+			return fail(mlsec.Errorf(mlsec.EIO, "%w", err))
+		}
+		qc.Scratch = space
+		closeStore = func() { st.Close(); space.Close() }
+	}
 	q, err := openQueue(ctx, st, c, qc)
 	if err != nil {
 		return fail(err)
@@ -113,6 +130,7 @@ type workerFlags struct {
 	rescueAfter time.Duration
 	jobDelay    time.Duration
 	id          string
+	roots       rootFlags
 }
 
 func newWorkerCmd(app *App) *cobra.Command {
@@ -125,8 +143,10 @@ scans (hub scans included), signature verification, AI-BOMs and gates.
 Results land in the store.
 
 With --database postgres://... any number of workers on any number of
-machines share the queue; a job whose worker dies (even kill -9) is retried
-on another worker after --rescue-after, and jobs are idempotent. Without
+machines share the queue. Workers heartbeat every 5 seconds: a job whose
+worker dies (even kill -9) is re-queued once that worker has been silent for
+30 seconds (at once when it ran on this host), and jobs are idempotent;
+--rescue-after is River's own backstop. Without
 --database the queue is the SQLite file in --data (one node).
 
 Jobs the API queues name artifacts by digest: a worker reads uploaded
@@ -143,14 +163,16 @@ finish for up to 30 seconds.`,
 		},
 	}
 	fl.register(cmd)
+	fl.keys.register(cmd)
 	fl.gate.register(cmd)
 	f := cmd.Flags()
 	f.IntVar(&fl.concurrency, "concurrency", runtime.GOMAXPROCS(0), "jobs worked at once")
 	f.DurationVar(&fl.jobTimeout, "job-timeout", 10*time.Minute, "longest a job may run")
-	f.DurationVar(&fl.rescueAfter, "rescue-after", 15*time.Minute, "retry a job still running after this long (its worker presumably died); at least --job-timeout")
+	f.DurationVar(&fl.rescueAfter, "rescue-after", 15*time.Minute, "backstop: retry a job still running after this long even if its worker still heartbeats; at least --job-timeout")
 	f.StringVar(&fl.id, "id", "", "worker name in the queue (default HOST-PID)")
 	f.DurationVar(&fl.jobDelay, "job-delay", 0, "sleep this long before every job (fault-injection testing)")
 	_ = f.MarkHidden("job-delay")
+	fl.roots.register(cmd, "confine path-based jobs (hub-scan items) to directories inside `DIR` (repeatable; default: as enqueued — the API confines its own hub scans)")
 	return cmd
 }
 
@@ -158,8 +180,13 @@ func runWorker(ctx context.Context, app *App, fl workerFlags) error {
 	if fl.concurrency < 1 {
 		return usageError(errors.New("--concurrency must be at least 1"))
 	}
+	sourceRoots, hubRoots, err := fl.roots.roots()
+	if err != nil {
+		return err
+	}
 	_, c, q, closeStore, err := openWorkerQueue(ctx, app, &fl.storageFlags, &fl.gate, queue.Config{
 		Concurrency: fl.concurrency, JobTimeout: fl.jobTimeout, RescueAfter: fl.rescueAfter, JobDelay: fl.jobDelay, ID: fl.id,
+		SourceRoots: sourceRoots, HubRoots: hubRoots,
 	})
 	if err != nil {
 		return err
@@ -310,11 +337,7 @@ func (f *gateFlags) load(log *slog.Logger) (gateSetup, error) {
 // server's, shared with this worker), else returns nil: jobs then read
 // artifacts by their file:// references only.
 func workerBlobs(c dial.Config) (*blob.Store, error) {
-	dir := c.DataDir
-	if dir == "" {
-		dir = dial.DefaultDataDir
-	}
-	if _, err := os.Stat(filepath.Join(dir, "keys")); err != nil {
+	if !dial.HasKeys(c) {
 		return nil, nil
 	}
 	b, err := dial.Blobs(c)

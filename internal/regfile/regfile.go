@@ -47,11 +47,18 @@ func Open(path string) (*os.File, fs.FileInfo, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, nil, NotRegular(path, fi.Mode())
 	}
+	return OpenSeen(path)
+}
+
+// OpenSeen is Open for a path the caller has just seen to be a regular
+// file (a directory listing's type, a Stat): it skips the Stat before the
+// open but keeps the non-blocking open and the check of the opened file.
+func OpenSeen(path string) (*os.File, fs.FileInfo, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|oNonblock, 0)
 	if err != nil {
 		return nil, nil, err
 	}
-	fi, err = f.Stat()
+	fi, err := f.Stat()
 	if err != nil {
 		f.Close()
 		return nil, nil, err

@@ -321,15 +321,17 @@ func (g *PolicyGate) evidence(ctx context.Context, in Input) (*policy.Evidence, 
 		}
 	}
 
-	// Decisions the server recorded, with the role of the token that asked.
-	roles := map[string]string{}
+	// Decisions the server recorded, with the role of the token that asked:
+	// by token id (actors "token:NAME#ID"), or for older records by name
+	// (token names are unique).
+	byID, byName := map[int64]string{}, map[string]string{}
 	if len(in.Decisions) > 0 {
 		toks, err := g.store.Tokens(ctx)
 		if err != nil {
 			return nil, nil, err
 		}
 		for _, t := range toks {
-			roles["token:"+t.Name] = string(t.Role)
+			byID[t.ID], byName[t.Name] = string(t.Role), string(t.Role)
 		}
 	}
 	for _, d := range in.Decisions {
@@ -342,10 +344,14 @@ func (g *PolicyGate) evidence(ctx context.Context, in Input) (*policy.Evidence, 
 		if !pd.Passed {
 			pd.Result = "FAILED"
 		}
-		if r := roles[d.Actor]; r != "" {
-			pd.Roles = []string{r}
-		}
-		if name, ok := strings.CutPrefix(d.Actor, "token:"); ok {
+		if name, id, ok := store.ParseTokenActor(d.Actor); ok {
+			r := byID[id]
+			if id == 0 {
+				r = byName[name]
+			}
+			if r != "" {
+				pd.Roles = []string{r}
+			}
 			for _, r := range g.rolesOf(name) {
 				if !slices.Contains(pd.Roles, r) {
 					pd.Roles = append(pd.Roles, r)

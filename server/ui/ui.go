@@ -1,5 +1,6 @@
 // Package ui holds the dashboard's views: html/template pages, the
-// server-side SVG of the lifecycle diagram and lineage graph, and the
+// server-side SVG of the lineage graph (the lifecycle figure comes from
+// package diagram, the renderer `mlsec diagram` uses), and the
 // static files (style sheet and vendored htmx, no CDN). Package server
 // gathers the data and calls Render.
 package ui

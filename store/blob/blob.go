@@ -150,6 +150,112 @@ func LoadKeyring(dir string, create bool) (*Keyring, error) {
 	return NewKeyring(ids...)
 }
 
+// ParseKeyring reads an age identity file's content (one or more X25519
+// identities, oldest first; comments allowed), e.g. the output of a KMS
+// command. source names it in errors.
+func ParseKeyring(r io.Reader, source string) (*Keyring, error) {
+	parsed, err := age.ParseIdentities(io.LimitReader(r, 1<<20))
+	if err != nil {
+		return nil, fmt.Errorf("blob: identity %s: %w", source, err)
+	}
+	var ids []*age.X25519Identity
+	for _, id := range parsed {
+		x, ok := id.(*age.X25519Identity)
+		if !ok {
+			return nil, fmt.Errorf("blob: identity %s: only X25519 identities are supported", source)
+		}
+		ids = append(ids, x)
+	}
+	if len(ids) == 0 {
+		return nil, fmt.Errorf("%w: no identity in %s", ErrNoKey, source)
+	}
+	return NewKeyring(ids...)
+}
+
+// LoadKeyFile reads the identity file path (every identity in it, oldest
+// first; the last encrypts), which must not be readable by group or
+// others. With create set and no file, it writes a first identity.
+func LoadKeyFile(path string, create bool) (*Keyring, error) {
+	st, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) && create {
+		if _, err := AppendIdentity(path, time.Now()); err != nil {
+			return nil, err
+		}
+		st, err = os.Stat(path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("blob: key file: %w", err)
+	}
+	if st.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("blob: identity %s is readable by group or others (mode %v); chmod 600 it", path, st.Mode().Perm())
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("blob: key file: %w", err)
+	}
+	defer f.Close()
+	return ParseKeyring(f, path)
+}
+
+// NewIdentityText returns a new X25519 identity in age-keygen's format
+// (with its creation time and public key as comments) and its public key.
+func NewIdentityText(now time.Time) (text, recipient string, err error) {
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		return "", "", fmt.Errorf("blob: generate identity: %w", err)
+	}
+	return fmt.Sprintf("# created: %s\n# public key: %s\n%s\n", now.UTC().Format(time.RFC3339), id.Recipient(), id), id.Recipient().String(), nil
+}
+
+// AppendIdentity adds a new identity at the end of the identity file path
+// (created mode 0600 if missing), so it becomes the encrypting key while
+// the older ones still decrypt, and returns its public key. The file is
+// replaced atomically (write, fsync, rename) and never loosens its mode.
+func AppendIdentity(path string, now time.Time) (recipient string, err error) {
+	old, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("blob: key file: %w", err)
+	}
+	text, recipient, err := NewIdentityText(now)
+	if err != nil {
+		return "", err
+	}
+	if len(old) > 0 && old[len(old)-1] != '\n' {
+		old = append(old, '\n')
+	}
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("blob: key file: %w", err)
+	}
+	f, err := os.CreateTemp(dir, ".identity-*")
+	if err != nil {
+		return "", fmt.Errorf("blob: key file: %w", err)
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	if err := f.Chmod(0o600); err == nil {
+		_, err = f.Write(append(old, text...))
+		if err == nil {
+			err = f.Sync()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			err = os.Rename(tmp, path)
+		}
+		if err == nil {
+			err = syncDir(dir)
+		}
+	} else {
+		f.Close()
+	}
+	if err != nil {
+		return "", fmt.Errorf("blob: key file: %w", err)
+	}
+	return recipient, nil
+}
+
 // Store is a directory of encrypted blobs: DIR/sha256/ab/<64 hex>.age.
 type Store struct {
 	dir  string

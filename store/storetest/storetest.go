@@ -55,6 +55,9 @@ func Run(t *testing.T, b Backend) {
 	t.Run("Findings", func(t *testing.T) { testFindings(t, b) })
 	t.Run("RecordScan", func(t *testing.T) { testRecordScan(t, b) })
 	t.Run("Tokens", func(t *testing.T) { testTokens(t, b) })
+	t.Run("TokenNames", func(t *testing.T) { testTokenNames(t, b) })
+	t.Run("ControlCharacters", func(t *testing.T) { testControlCharacters(t, b) })
+	t.Run("Sessions", func(t *testing.T) { testSessions(t, b) })
 	t.Run("HubScan", func(t *testing.T) { testHubScan(t, b) })
 	t.Run("AuditChain", func(t *testing.T) { testAuditChain(t, b) })
 	t.Run("AuditTamper", func(t *testing.T) { testAuditTamper(t, b) })
@@ -609,6 +612,115 @@ func testTokens(t *testing.T, b Backend) {
 		_, err := s.Authenticate(ctx, short)
 		wantErr(t, err, store.ErrUnauthorized)
 	}
+}
+
+// testTokenNames: names are unique for ever (a revoked token's name is not
+// reused) and free of spaces, control characters and "#".
+func testTokenNames(t *testing.T, b Backend) {
+	ctx := context.Background()
+	s := open(t, b)
+	_, tok := must2(t)(s.CreateToken(ctx, store.NewToken{Name: "ci-bot", Role: store.RoleMLEngineer, Actor: "admin"}))
+	_, _, err := s.CreateToken(ctx, store.NewToken{Name: "ci-bot", Role: store.RoleAdmin, Actor: "admin"})
+	wantErr(t, err, store.ErrConflict)
+	if err := s.RevokeToken(ctx, tok.ID, "admin"); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = s.CreateToken(ctx, store.NewToken{Name: "ci-bot", Role: store.RoleAdmin, Actor: "admin"})
+	wantErr(t, err, store.ErrConflict)
+	for _, bad := range []string{"", "ci bot", "ci\x00bot", "ci\x1b[31mbot", "ci\nbot", "a#1", "-lead", strings.Repeat("a", 101)} {
+		_, _, err := s.CreateToken(ctx, store.NewToken{Name: bad, Role: store.RoleAuditor, Actor: "admin"})
+		wantErr(t, err, store.ErrInvalid)
+	}
+	if got := store.TokenActor(tok); got != fmt.Sprintf("token:ci-bot#%d", tok.ID) {
+		t.Errorf("TokenActor = %q", got)
+	}
+	for actor, want := range map[string]struct {
+		name string
+		id   int64
+		ok   bool
+	}{
+		"token:ci-bot#7": {"ci-bot", 7, true}, "token:ci-bot": {"ci-bot", 0, true}, "worker": {"", 0, false}, "token:": {"", 0, false},
+	} {
+		n, id, ok := store.ParseTokenActor(actor)
+		if n != want.name || id != want.id || ok != want.ok {
+			t.Errorf("ParseTokenActor(%q) = %q, %d, %v", actor, n, id, ok)
+		}
+	}
+}
+
+// testControlCharacters: names, versions and other free text holding
+// control characters (NUL, ESC, newlines, C1, bidirectional overrides) or
+// invalid UTF-8 are refused; hub-scan paths, which come from file systems,
+// are stored as they are.
+func testControlCharacters(t *testing.T, b Backend) {
+	ctx := context.Background()
+	s := open(t, b)
+	for _, bad := range []string{"a\x00b", "a\x1b[2Jb", "a\nb", "a\rb", "a\tb", "a\x7fb", "a\u009bb", "a\u202eb", "a\u2066b", "a\xffb"} {
+		_, _, err := s.PutArtifact(ctx, store.Artifact{Digest: D("cc"), Name: bad}, "test")
+		wantErr(t, err, store.ErrInvalid)
+		_, _, err = s.PutArtifact(ctx, store.Artifact{Digest: D("cc"), Name: "m", Version: bad}, "test")
+		wantErr(t, err, store.ErrInvalid)
+		_, _, err = s.PutArtifact(ctx, store.Artifact{Digest: D("cc"), Name: "m"}, bad)
+		wantErr(t, err, store.ErrInvalid)
+		wantErr(t, s.AddEdge(ctx, store.Edge{From: D("cc"), To: D("cd"), Relation: bad}, "test"), store.ErrInvalid)
+	}
+	ok2 := func(_ store.Artifact, _ bool, err error) error { return err }
+	for _, good := range []string{"org/model-ü", "模型", "a b", "emoji 🙂"} {
+		if err := ok2(s.PutArtifact(ctx, store.Artifact{Digest: D(good), Name: good, Version: good}, "test")); err != nil {
+			t.Errorf("printable name %q refused: %v", good, err)
+		}
+	}
+	if _, err := s.CreateHubScan(ctx, "/mirror", []string{"odd\nname/model.bin"}, "test"); err != nil {
+		t.Errorf("hub scan of a file-system path with a newline: %v", err)
+	}
+}
+
+// testSessions: a dashboard session is its own secret, ends on logout, on
+// expiry and when its token is revoked.
+func testSessions(t *testing.T, b Backend) {
+	ctx := context.Background()
+	s := open(t, b)
+	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	clocked, hasClock := s.(Clocked)
+	if hasClock {
+		clocked.SetClock(func() time.Time { return now })
+	}
+	secret, tok := must2(t)(s.CreateToken(ctx, store.NewToken{Name: "alice", Role: store.RoleAuditor, Actor: "admin"}))
+	id := ok(s.CreateSession(ctx, tok.ID, time.Hour))(t)
+	if id == secret || strings.HasPrefix(id, "mlsec_") || len(id) < 40 {
+		t.Fatalf("session id %q", id)
+	}
+	if got := ok(s.Session(ctx, id))(t); got.ID != tok.ID || got.Role != store.RoleAuditor {
+		t.Errorf("Session = %+v", got)
+	}
+	_, err := s.Authenticate(ctx, id)
+	wantErr(t, err, store.ErrUnauthorized) // a session id is no API token
+	_, err = s.Session(ctx, secret)
+	wantErr(t, err, store.ErrUnauthorized) // nor an API token a session
+	if err := s.EndSession(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Session(ctx, id)
+	wantErr(t, err, store.ErrUnauthorized)
+	if b.DB != nil {
+		other := ok(s.CreateSession(ctx, tok.ID, time.Hour))(t)
+		var n int
+		if err := b.DB(s).QueryRow(fmt.Sprintf("SELECT COUNT(*) FROM ui_sessions WHERE hash = '%s'", other)).Scan(&n); err != nil || n != 0 {
+			t.Errorf("session id stored in clear: %d, %v", n, err)
+		}
+	}
+	if hasClock {
+		short := ok(s.CreateSession(ctx, tok.ID, time.Minute))(t)
+		now = now.Add(time.Minute)
+		_, err := s.Session(ctx, short)
+		wantErr(t, err, store.ErrUnauthorized)
+	}
+	live := ok(s.CreateSession(ctx, tok.ID, time.Hour))(t)
+	if err := s.RevokeToken(ctx, tok.ID, "admin"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Session(ctx, live)
+	wantErr(t, err, store.ErrUnauthorized)
 }
 
 func must2(t *testing.T) func(string, store.Token, error) (string, store.Token) {

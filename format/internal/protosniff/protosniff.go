@@ -40,8 +40,8 @@ var onnxFields = map[protowire.Number]protowire.Type{
 }
 
 // Classify walks the size bytes of r as one protobuf message. It returns
-// ONNX when every field is a ModelProto field of the right wire type,
-// ir_version is present and plausible, and there is a graph or a function
+// ONNX when every ModelProto field has its wire type (fields ModelProto
+// does not define are allowed: parsers keep them), ir_version is present and plausible, and there is a graph or a function
 // library; SavedModel when the fields are saved_model_schema_version (1)
 // and meta_graphs (2), with at least one meta graph; None otherwise,
 // including when the walk does not end exactly at size.
@@ -66,7 +66,9 @@ func Classify(r io.ReaderAt, size int64) Kind {
 		if num < 1 {
 			return None
 		}
-		if t, ok := onnxFields[num]; !ok || t != typ {
+		// Unknown fields are kept by protobuf parsers (onnx.load accepts
+		// them); a known field with the wrong wire type is an error.
+		if t, ok := onnxFields[num]; ok && t != typ {
 			onnx = false
 		}
 		if !(num == 1 && typ == protowire.VarintType || num == 2 && typ == protowire.BytesType) {
@@ -94,6 +96,15 @@ func Classify(r io.ReaderAt, size int64) Kind {
 				return None
 			}
 			pos += int64(l)
+		case protowire.Fixed32Type, protowire.Fixed64Type:
+			n := 4
+			if typ == protowire.Fixed64Type {
+				n = 8
+			}
+			if _, err := br.Discard(n); err != nil {
+				return None
+			}
+			pos += int64(n)
 		default:
 			return None
 		}

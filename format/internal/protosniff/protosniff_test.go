@@ -28,7 +28,9 @@ func TestClassify(t *testing.T) {
 		{"onnx without ir_version", bytesField(nil, 7, graph), None},
 		{"onnx with ir_version 0", varintField(bytesField(nil, 7, graph), 1, 0), None},
 		{"onnx without graph", varintField(bytesField(nil, 2, "p"), 1, 8), SavedModel}, // only fields 1 and 2
-		{"onnx with a foreign field", bytesField(varintField(bytesField(nil, 7, graph), 1, 8), 9, "x"), None},
+		{"onnx with an unknown field", bytesField(varintField(bytesField(nil, 7, graph), 1, 8), 99, "x"), ONNX},
+		{"onnx with a fixed64 unknown field", protowire.AppendFixed64(protowire.AppendTag(bytesField(varintField(nil, 1, 8), 7, graph), 98, protowire.Fixed64Type), 1), ONNX},
+		{"onnx graph with a wrong wire type", varintField(varintField(nil, 1, 8), 7, 3), None},
 		{"saved model, meta graph first", varintField(bytesField(nil, 2, "mg"), 1, 1), SavedModel},
 		{"saved model without version", bytesField(nil, 2, "mg"), SavedModel},
 		{"length past the end", append(varintField(nil, 1, 8), 0x3a, 0x7f, 'a'), None},

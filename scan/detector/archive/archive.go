@@ -30,6 +30,7 @@ const (
 	RuleBomb       = "ARCHIVE-003"
 	RuleMalformed  = "ARCHIVE-004"
 	RuleEncrypted  = "ARCHIVE-005"
+	RuleLink       = "ARCHIVE-006"
 )
 
 // defaultMemThreshold is the largest member spooled in memory.
@@ -105,6 +106,8 @@ func (d *Detector) checkEntry(e farchive.Entry, sink scan.Sink) {
 	if e.Type == "symlink" || e.Type == "hardlink" {
 		if why := farchive.UnsafeLink(e.Name, e.Link, e.Type == "hardlink"); why != "" {
 			sink.Report(d.Finding(RuleUnsafeLink, fmt.Sprintf("%s %q -> %q: %s", e.Type, e.Name, e.Link, why), e.Link, -1))
+		} else {
+			sink.Report(d.Finding(RuleLink, fmt.Sprintf("%s %q -> %q", e.Type, e.Name, e.Link), e.Link, -1))
 		}
 	}
 }

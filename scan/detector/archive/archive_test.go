@@ -185,7 +185,9 @@ func TestZipSlipTar(t *testing.T) {
 				"ARCHIVE-001 C:/Windows/evil.dll",
 				"ARCHIVE-002 ../../../../etc/passwd",
 				"ARCHIVE-002 /root/.ssh/id_rsa",
+				"ARCHIVE-006 ../ok/file.txt",
 				"ARCHIVE-002 ../outside",
+				"ARCHIVE-006 ok/file.txt",
 			}
 			if diff := cmp.Diff(want, rules); diff != "" {
 				t.Errorf("findings (-want +got):\n%s", diff)

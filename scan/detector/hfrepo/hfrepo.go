@@ -9,6 +9,7 @@ package hfrepo
 import (
 	"context"
 	_ "embed"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -77,7 +78,10 @@ func (d *Detector) Scan(ctx context.Context, in *scan.Input, sink scan.Sink) err
 		}
 	}
 	facts, err := hfrepo.Inspect(ri)
-	if err != nil {
+	switch {
+	case errors.Is(err, hfrepo.ErrLimit):
+		return scan.NotAnalysedf("hfrepo_files", "repository checks stopped: %w", err)
+	case err != nil:
 		return fmt.Errorf("hfrepo: %w", err)
 	}
 	d.judge(ri, facts, sink)

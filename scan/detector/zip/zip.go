@@ -17,6 +17,7 @@ import (
 	"io"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/mlsecops/mlsec/format"
 	"github.com/mlsecops/mlsec/format/numpy"
@@ -49,6 +50,7 @@ const (
 	RuleNotZip         = "ZIP-016"
 	RuleHiddenStorage  = "ZIP-017"
 	RuleTwoDirectories = "ZIP-018"
+	RuleLink           = "ZIP-019"
 )
 
 // PrependedMember is the member name under which data prepended to an
@@ -60,7 +62,7 @@ var rulesYAML []byte
 
 // storageName matches PyTorch raw tensor storages: <root>/data/<key> in
 // torch.save archives and <root>/constants/<key> in TorchScript.
-var storageName = regexp.MustCompile(`^[^/]+/(data|constants)/[0-9]+$`)
+var storageName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[^/]+/(data|constants)/[0-9]+$`) })
 
 // storageSniff is how many leading bytes of a storage member are looked at.
 const storageSniff = 16
@@ -185,11 +187,21 @@ func (s *scanState) members(ctx context.Context) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if e.DataOffset < 0 || strings.HasSuffix(e.Name, "/") && e.UncompressedSize == 0 {
+		if e.Symlink() {
+			s.report(RuleLink, fmt.Sprintf("member %q is a symbolic link", e.Name), e.Name, -1)
+		}
+		if strings.HasSuffix(e.Name, "/") && e.UncompressedSize == 0 {
+			continue
+		}
+		if e.DataOffset < 0 {
+			// Reported as an anomaly too; a loader may still find the data.
+			scan.ReportNotAnalysed(s.sink, "", fmt.Sprintf("member %q: local header unreadable, content not examined", e.Name))
 			continue
 		}
 		if !fzip.Decompressible(e.Method) {
-			continue // reported as an anomaly; content unreadable
+			// Reported as an anomaly too; the content is unreadable here.
+			scan.ReportNotAnalysed(s.sink, "", fmt.Sprintf("member %q: compression method %d cannot be decompressed", e.Name, e.Method))
+			continue
 		}
 		if s.bomb(e) {
 			continue
@@ -204,7 +216,7 @@ func (s *scanState) members(ctx context.Context) error {
 func (s *scanState) member(ctx context.Context, e *fzip.Entry) error {
 	st := &s.states[e.Index]
 	var rc io.ReadCloser
-	if storageName.MatchString(e.Name) {
+	if storageName().MatchString(e.Name) {
 		head, err := s.head(e, storageSniff)
 		if err != nil {
 			return err

@@ -274,7 +274,7 @@ func TestBenignFixtures(t *testing.T) {
 
 func TestRules(t *testing.T) {
 	d := sinktest.Detector(t, zipdet.New)
-	if len(d.Rules()) != 18 {
+	if len(d.Rules()) != 19 {
 		t.Errorf("%d rules", len(d.Rules()))
 	}
 }

@@ -146,7 +146,7 @@ func (s *DB) Artifact(ctx context.Context, d store.Digest) (store.Artifact, erro
 	if err := checkDigest(d); err != nil {
 		return store.Artifact{}, err
 	}
-	return s.getArtifact(ctx, s.db, d, false)
+	return s.getArtifact(ctx, s.rd, d, false)
 }
 
 // ArtifactsByName implements store.Store.
@@ -165,7 +165,7 @@ func (s *DB) ArtifactsByName(ctx context.Context, name, version string) ([]store
 }
 
 func (s *DB) queryArtifacts(ctx context.Context, query string, args ...any) ([]store.Artifact, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
+	rows, err := s.rd.QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: artifacts: %w", err)
 	}

@@ -89,7 +89,7 @@ func scanAudit(r scanner) (store.AuditEntry, error) {
 
 // AuditLog implements store.Store.
 func (s *DB) AuditLog(ctx context.Context, after int64, limit int) ([]store.AuditEntry, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT seq, time, actor, action, subject, detail, prev_hash, hash FROM audit_log WHERE seq > ? ORDER BY seq LIMIT `+strconv.Itoa(clamp(limit, 100, 10_000))), after)
+	rows, err := s.rd.QueryContext(ctx, s.q(`SELECT seq, time, actor, action, subject, detail, prev_hash, hash FROM audit_log WHERE seq > ? ORDER BY seq LIMIT `+strconv.Itoa(clamp(limit, 100, 10_000))), after)
 	if err != nil {
 		return nil, fmt.Errorf("store: audit log: %w", err)
 	}

@@ -126,7 +126,7 @@ func (s *DB) Decisions(ctx context.Context, d store.Digest) ([]store.Decision, e
 	if err := checkDigest(d); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT id, artifact, stage, policy, result, reasons, evidence_id, from_state, to_state, actor, created_at FROM decisions WHERE artifact = ? ORDER BY id`), d)
+	rows, err := s.rd.QueryContext(ctx, s.q(`SELECT id, artifact, stage, policy, result, reasons, evidence_id, from_state, to_state, actor, created_at FROM decisions WHERE artifact = ? ORDER BY id`), d)
 	if err != nil {
 		return nil, fmt.Errorf("store: decisions: %w", err)
 	}
@@ -156,7 +156,7 @@ func (s *DB) StateHistory(ctx context.Context, d store.Digest) ([]store.StateCha
 	if err := checkDigest(d); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT artifact, from_state, to_state, via, decision_id, actor, reason, created_at FROM state_changes WHERE artifact = ? ORDER BY id`), d)
+	rows, err := s.rd.QueryContext(ctx, s.q(`SELECT artifact, from_state, to_state, via, decision_id, actor, reason, created_at FROM state_changes WHERE artifact = ? ORDER BY id`), d)
 	if err != nil {
 		return nil, fmt.Errorf("store: state history: %w", err)
 	}

@@ -80,7 +80,7 @@ func (s *DB) AddEvidence(ctx context.Context, e store.Evidence, actor string) (s
 	}
 	if !created {
 		var id int64
-		if err := s.db.QueryRowContext(ctx, s.q(`SELECT id FROM evidence WHERE digest = ?`), e.Digest).Scan(&id); err != nil {
+		if err := s.rd.QueryRowContext(ctx, s.q(`SELECT id FROM evidence WHERE digest = ?`), e.Digest).Scan(&id); err != nil {
 			return e, false, fmt.Errorf("store: add evidence: %w", err)
 		}
 		stored, err := s.Evidence(ctx, id)
@@ -93,7 +93,7 @@ func (s *DB) AddEvidence(ctx context.Context, e store.Evidence, actor string) (s
 func (s *DB) Evidence(ctx context.Context, id int64) (store.Evidence, error) {
 	var e store.Evidence
 	var created int64
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT id, digest, media_type, bundle, created_at FROM evidence WHERE id = ?`), id).
+	err := s.rd.QueryRowContext(ctx, s.q(`SELECT id, digest, media_type, bundle, created_at FROM evidence WHERE id = ?`), id).
 		Scan(&e.ID, &e.Digest, &e.MediaType, &e.Bundle, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return e, fmt.Errorf("%w: evidence %d", store.ErrNotFound, id)
@@ -107,7 +107,7 @@ func (s *DB) Evidence(ctx context.Context, id int64) (store.Evidence, error) {
 }
 
 func (s *DB) facts(ctx context.Context, query string, args ...any) ([]store.Fact, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
+	rows, err := s.rd.QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: facts: %w", err)
 	}

@@ -114,7 +114,7 @@ func (s *DB) Findings(ctx context.Context, q store.FindingQuery) ([]store.Stored
 		query += ` WHERE ` + strings.Join(where, " AND ")
 	}
 	query += ` ORDER BY severity DESC, id LIMIT ` + strconv.Itoa(clamp(q.Limit, 100, 1000))
-	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
+	rows, err := s.rd.QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: findings: %w", err)
 	}
@@ -147,7 +147,7 @@ func (s *DB) FindingCounts(ctx context.Context, artifact store.Digest) (map[mlse
 }
 
 func (s *DB) severityCounts(ctx context.Context, query string, args ...any) (map[mlsec.Severity]int, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
+	rows, err := s.rd.QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: finding counts: %w", err)
 	}

@@ -14,7 +14,7 @@ import (
 
 // CreateHubScan implements store.Store.
 func (s *DB) CreateHubScan(ctx context.Context, root string, paths []string, actor string) (store.HubScan, error) {
-	if err := checkText("root", root, true); err != nil {
+	if err := checkLength("root", root, true); err != nil {
 		return store.HubScan{}, err
 	}
 	if err := checkText("actor", actor, true); err != nil {
@@ -27,7 +27,7 @@ func (s *DB) CreateHubScan(ctx context.Context, root string, paths []string, act
 	slices.Sort(uniq)
 	uniq = slices.Compact(uniq)
 	for _, p := range uniq {
-		if err := checkText("item path", p, true); err != nil {
+		if err := checkLength("item path", p, true); err != nil {
 			return store.HubScan{}, err
 		}
 	}
@@ -108,7 +108,7 @@ func scanHubScan(r scanner) (store.HubScan, error) {
 
 // progress fills h's counters and status from its items.
 func (s *DB) progress(ctx context.Context, h *store.HubScan) error {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT status, COUNT(*), COALESCE(SUM(findings), 0), COALESCE(MAX(updated_at), 0) FROM hub_scan_items WHERE scan_id = ? GROUP BY status`), h.ID)
+	rows, err := s.rd.QueryContext(ctx, s.q(`SELECT status, COUNT(*), COALESCE(SUM(findings), 0), COALESCE(MAX(updated_at), 0) FROM hub_scan_items WHERE scan_id = ? GROUP BY status`), h.ID)
 	if err != nil {
 		return fmt.Errorf("store: hub scan progress: %w", err)
 	}
@@ -146,7 +146,7 @@ func (s *DB) progress(ctx context.Context, h *store.HubScan) error {
 
 // HubScan implements store.Store.
 func (s *DB) HubScan(ctx context.Context, id int64) (store.HubScan, error) {
-	h, err := scanHubScan(s.db.QueryRowContext(ctx, s.q(`SELECT `+hubScanCols+` FROM hub_scans WHERE id = ?`), id))
+	h, err := scanHubScan(s.rd.QueryRowContext(ctx, s.q(`SELECT `+hubScanCols+` FROM hub_scans WHERE id = ?`), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return h, fmt.Errorf("%w: hub scan %d", store.ErrNotFound, id)
 	}
@@ -158,7 +158,7 @@ func (s *DB) HubScan(ctx context.Context, id int64) (store.HubScan, error) {
 
 // HubScans implements store.Store.
 func (s *DB) HubScans(ctx context.Context, limit int) ([]store.HubScan, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+hubScanCols+` FROM hub_scans ORDER BY id DESC LIMIT `+strconv.Itoa(clamp(limit, 100, 1000)))
+	rows, err := s.rd.QueryContext(ctx, `SELECT `+hubScanCols+` FROM hub_scans ORDER BY id DESC LIMIT `+strconv.Itoa(clamp(limit, 100, 1000)))
 	if err != nil {
 		return nil, fmt.Errorf("store: hub scans: %w", err)
 	}
@@ -193,7 +193,7 @@ func (s *DB) HubScanItems(ctx context.Context, scanID int64, status string, limi
 		args = append(args, status)
 	}
 	query += ` ORDER BY path LIMIT ` + strconv.Itoa(clamp(limit, 100, 100_000))
-	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
+	rows, err := s.rd.QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: hub scan items: %w", err)
 	}

@@ -68,7 +68,7 @@ func (s *DB) Lineage(ctx context.Context, d store.Digest, dir store.Direction, d
 			}
 			query := `SELECT from_digest, to_digest, relation, evidence_id, created_at FROM edges WHERE ` + near +
 				` IN (?` + strings.Repeat(", ?", len(chunk)-1) + `) ORDER BY ` + near + `, ` + far + `, relation`
-			rows, err := s.db.QueryContext(ctx, s.q(query), args...)
+			rows, err := s.rd.QueryContext(ctx, s.q(query), args...)
 			if err != nil {
 				return nil, fmt.Errorf("store: lineage: %w", err)
 			}

@@ -10,7 +10,7 @@ import (
 // Stats implements store.Store.
 func (s *DB) Stats(ctx context.Context) (store.Stats, error) {
 	st := store.Stats{ByState: map[store.TrustState]int{}}
-	rows, err := s.db.QueryContext(ctx, `SELECT state, COUNT(*) FROM artifacts GROUP BY state`)
+	rows, err := s.rd.QueryContext(ctx, `SELECT state, COUNT(*) FROM artifacts GROUP BY state`)
 	if err != nil {
 		return st, fmt.Errorf("store: stats: %w", err)
 	}
@@ -28,7 +28,7 @@ func (s *DB) Stats(ctx context.Context) (store.Stats, error) {
 	if st.Findings, err = s.severityCounts(ctx, `SELECT severity, COUNT(*) FROM findings GROUP BY severity`); err != nil {
 		return st, err
 	}
-	if err := s.db.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM evidence), (SELECT COUNT(*) FROM decisions)`).Scan(&st.Evidence, &st.Decisions); err != nil {
+	if err := s.rd.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM evidence), (SELECT COUNT(*) FROM decisions)`).Scan(&st.Evidence, &st.Decisions); err != nil {
 		return st, fmt.Errorf("store: stats: %w", err)
 	}
 	return st, nil

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# API load (issue 13): 50 concurrent clients, each with its own ml-engineer
+# token, doing 20% registrations, 40% lists (newest 100) and 40% gets for
+# DURATION, against `mlsec serve` with its default flags on SQLite and on
+# PostgreSQL (skipped when 127.0.0.1:5432 is unreachable). Reports req/s,
+# p50/p99/max per operation, errors and the server's RSS, with the load
+# average before and after (the machine may be shared).
+#
+#   bash bench/load.sh            # DURATION=30s CLIENTS=50
+#   MLSEC_BASE=/path/to/old/mlsec bash bench/load.sh   # also run an older build, side by side
+#
+# Target: p99 < 100 ms overall with no errors.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${DURATION:-30s}
+CLIENTS=${CLIENTS:-50}
+tmp=$(mktemp -d)
+trap 'kill "${pid:-}" 2>/dev/null || true; rm -rf "$tmp"' EXIT
+go build -o "$tmp/mlsec" ./cmd/mlsec
+go build -o "$tmp/load" ./bench/load
+echo "== $(date -u) on $(nproc) CPUs; load: $(uptime)"
+
+run() { # binary, name, serve flags...
+	local bin=$1 name=$2; shift 2
+	"$bin" serve --data "$tmp/$name" --addr 127.0.0.1:0 --log-level warn "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
+	pid=$!
+	for _ in $(seq 100); do grep -q 'serving on' "$tmp/$name.out" 2>/dev/null && break; sleep 0.1; done
+	local url
+	url=$(sed -n 's/.*serving on \(http:[^ ]*\).*/\1/p' "$tmp/$name.out")
+	echo "== $name ($url) load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+	"$tmp/load" -url "$url" -token-file "$tmp/$name/admin.token" -clients "$CLIENTS" -duration "$DURATION" -pid "$pid" || true
+	echo "== $name load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+	kill "$pid"; wait "$pid" 2>/dev/null || true
+}
+
+builds=("$tmp/mlsec:")
+[ -n "${MLSEC_BASE:-}" ] && builds=("$MLSEC_BASE:base-" "${builds[@]}")
+pg=false
+pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && pg=true
+for b in "${builds[@]}"; do
+	bin=${b%%:*} tag=${b#*:}
+	run "$bin" "${tag}sqlite"
+	if $pg; then
+		schema=mlsec_load_$$_${tag%-}x
+		PGOPTIONS="-c client_min_messages=warning" psql -q -h 127.0.0.1 -d test -c "CREATE SCHEMA $schema"
+		run "$bin" "${tag}postgres" --database "postgres://127.0.0.1:5432/test?search_path=$schema&sslmode=disable" --workers 0
+		PGOPTIONS="-c client_min_messages=warning" psql -q -h 127.0.0.1 -d test -c "DROP SCHEMA $schema CASCADE"
+	fi
+done

@@ -1,0 +1,257 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mlsecops/mlsec"
+	"github.com/mlsecops/mlsec/attest"
+	"github.com/mlsecops/mlsec/lifecycle"
+	"github.com/mlsecops/mlsec/policy"
+	"github.com/mlsecops/mlsec/scan"
+	"github.com/mlsecops/mlsec/scan/list"
+	"github.com/mlsecops/mlsec/signing"
+	"github.com/mlsecops/mlsec/transport"
+	"github.com/mlsecops/mlsec/transport/oci"
+	"github.com/mlsecops/mlsec/transport/quarantine"
+)
+
+type pullFlags struct {
+	registry   registryFlags
+	trust      trustFlags
+	stage      string
+	failOn     string
+	scanConfig string
+	pipeline   string
+}
+
+func newPullCmd(app *App) *cobra.Command {
+	var fl pullFlags
+	cmd := &cobra.Command{
+		Use:   "pull [flags] oci://REGISTRY/REPO@sha256:... DIR",
+		Short: "Pull a model from an OCI registry, verify it, scan it, and only then land it in DIR",
+		Long: `Pull is verify-then-land. It fetches the model manifest by digest (a tag is
+resolved once, printed, and the digest used from then on), streams every
+layer into a quarantine directory beside DIR checking each digest and size
+as the bytes arrive, reads the evidence referrers (OMS signature, claims),
+verifies the OMS signature with the same flags as mlsec verify (--key,
+--ca-bundle, --identity with --issuer), scans the model (fail closed: a
+finding at or above --fail-on, or a file that could not be analysed), and
+with --stage NAME evaluates that stage's gate (KServe and admission use
+serving). Only an artifact that passed everything is renamed to DIR, in one
+step; DIR must not exist or be an empty directory. Any failure leaves DIR
+untouched and says why.
+
+Reads CNCF ModelPack artifacts (what mlsec push writes), KitOps ModelKits
+and generic OCI artifacts whose layers carry file names.
+
+Exit status: 0 landed; 1 a check failed (digest, signature, scan, gate);
+2 usage, network or registry errors.`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runPull(cmd.Context(), app, fl, args[0], args[1])
+		},
+	}
+	fl.registry.register(cmd)
+	fl.trust.register(cmd)
+	f := cmd.Flags()
+	f.StringVar(&fl.stage, "stage", "", "also evaluate this lifecycle stage's gate: "+strings.Join(lifecycle.StageNames(), ", "))
+	f.StringVar(&fl.failOn, "fail-on", "high", "refuse the model when a finding is at or above this severity: critical|high|medium|low|info")
+	f.StringVar(&fl.scanConfig, "config", "", "scan configuration file (mlsec.yaml)")
+	f.StringVar(&fl.pipeline, "pipeline", "", "pipeline file for --stage (policies, identities)")
+	return cmd
+}
+
+// pullRefused reports a pulled artifact that failed a check: printed with
+// its reason, exit 1.
+func pullRefused(app *App, dest string, format string, args ...any) error {
+	msg := fmt.Sprintf(format, args...)
+	fmt.Fprintf(app.Stderr, "mlsec: pull refused: %s; %s untouched\n", msg, dest)
+	return fmt.Errorf("pull: %s: %w", msg, mlsec.ErrFindings)
+}
+
+func runPull(ctx context.Context, app *App, fl pullFlags, refArg, dest string) error {
+	ref, err := oci.ParseReference(refArg)
+	if err != nil {
+		return usageError(err)
+	}
+	threshold, err := parseFailOn(fl.failOn)
+	if err != nil || threshold == mlsec.SeverityNone {
+		return mlsec.Errorf(mlsec.EINVALID, "pull: --fail-on %q: want critical, high, medium, low or info", fl.failOn)
+	}
+	v, err := fl.trust.verifier(app)
+	if err != nil {
+		return err
+	}
+	cfg := scan.DefaultConfig()
+	if fl.scanConfig != "" {
+		if cfg, err = scan.LoadConfig(fl.scanConfig); err != nil {
+			return usageError(err)
+		}
+	}
+	var gate *policy.Gate
+	var pl *lifecycle.Pipeline
+	if fl.stage != "" {
+		if fl.pipeline != "" {
+			if pl, err = lifecycle.LoadPipeline(fl.pipeline); err != nil {
+				return usageError(err)
+			}
+		}
+		eng, err := policy.NewEngine()
+		if err != nil {
+			return err
+		}
+		if gate, err = eng.StageGate(fl.stage, pl, ""); err != nil {
+			return err
+		}
+	}
+	repo, err := oci.NewRepository(ref, fl.registry.options())
+	if err != nil {
+		return usageError(err)
+	}
+	pinned, isDigest := ref.Digest()
+	desc, err := repo.Resolve(ctx, ref.Reference)
+	if err != nil {
+		return mlsec.Errorf(mlsec.EIO, "pull: resolve %s: %w", refArg, err)
+	}
+	if isDigest == nil {
+		if desc.Digest != pinned {
+			return pullRefused(app, dest, "registry resolved %s to %s", pinned, desc.Digest)
+		}
+	} else {
+		fmt.Fprintf(app.Stderr, "resolved %s to %s%s/%s@%s\n", refArg, oci.Scheme, ref.Registry, ref.Repository, desc.Digest)
+	}
+	q, err := quarantine.New(dest)
+	if err != nil {
+		return mlsec.Errorf(mlsec.EINVALID, "pull: %w", err)
+	}
+	defer q.Discard()
+	p, err := oci.Pull(ctx, repo, desc, q.Path(), oci.PullOptions{})
+	if err != nil {
+		if errors.Is(err, oci.ErrArtifact) {
+			return pullRefused(app, dest, "%v", err)
+		}
+		return mlsec.Errorf(mlsec.EIO, "pull: %w (%s untouched)", err, dest)
+	}
+	model := q.Path()
+	if !p.Dir {
+		model = filepath.Join(q.Path(), p.Name)
+	}
+	sigPath, claimsPath, err := transport.EvidencePaths(model)
+	if err != nil {
+		return mlsec.Errorf(mlsec.EIO, "pull: %w", err)
+	}
+	if len(p.Claims) > 0 {
+		var b bytes.Buffer
+		for _, c := range p.Claims {
+			b.Write(bytes.TrimSpace(c.Bundle))
+			b.WriteByte('\n')
+		}
+		if err := writeNew(claimsPath, b.Bytes()); err != nil {
+			return pullRefused(app, dest, "claims: %v", err)
+		}
+	}
+	// The signature: the first referrer that verifies against the trusted
+	// identities and matches the files wins.
+	if len(p.Signatures) == 0 {
+		return pullRefused(app, dest, "%s has no OMS signature referrer", desc.Digest)
+	}
+	h := &attest.Hasher{}
+	var reasons []string
+	var check attest.SignatureCheck
+	verified := false
+	for _, s := range p.Signatures {
+		os.Remove(sigPath)
+		if err := writeNew(sigPath, s.Bundle); err != nil {
+			return pullRefused(app, dest, "signature: %v", err)
+		}
+		// One pass: a directory of raw layers was hashed as it streamed.
+		applied := false
+		if p.Dir && !p.Archives {
+			check.Digest, applied, err = transport.VerifyStreamed(ctx, v, s.Bundle, p.Digests)
+		}
+		if !applied {
+			check, err = attest.VerifyArtifact(ctx, h, v, model)
+		}
+		if err == nil {
+			verified = true
+			break
+		}
+		if !signing.IsNegative(err) && !errors.Is(err, signing.ErrInvalidSignature) && !errors.Is(err, signing.ErrMismatch) {
+			return mlsec.Errorf(mlsec.EIO, "pull: verify: %w", err)
+		}
+		reasons = append(reasons, fmt.Sprintf("referrer %s: %v", s.Referrer.Digest, err))
+	}
+	if !verified {
+		return pullRefused(app, dest, "no signature verifies: %s", strings.Join(reasons, "; "))
+	}
+	fmt.Fprintf(app.Stderr, "signature verified: %s, root %s\n", desc.Digest, check.Digest)
+	dets, err := list.All(cfg)
+	if err != nil {
+		return usageError(err)
+	}
+	res, err := scan.NewRunner(dets, cfg, scan.Options{Log: app.Log}).Scan(ctx, []string{model})
+	if err != nil {
+		return mlsec.Errorf(mlsec.EIO, "pull: scan: %w", err)
+	}
+	findings := res.Findings()
+	if max := mlsec.MaxSeverity(findings); max >= threshold {
+		for _, f := range findings {
+			if f.Severity >= threshold {
+				fmt.Fprintf(app.Stderr, "  %s %s %s: %s\n", f.Severity, f.RuleID, strings.TrimPrefix(f.Path, q.Path()+string(filepath.Separator)), f.Message)
+			}
+		}
+		return pullRefused(app, dest, "scan: %s finding(s) at or above %s", max, threshold)
+	}
+	fmt.Fprintf(app.Stderr, "scan: %d finding(s), none at or above %s\n", len(findings), threshold)
+	if gate != nil {
+		r := &policy.Runner{Gatherer: &policy.Gatherer{Pipeline: pl, Hasher: h,
+			Identities: []policy.NamedVerifier{{Name: "pull", Verifier: v}}, ScanConfig: cfg,
+			ScanOptions: scan.Options{Log: app.Log}, Log: app.Log}, Gate: gate}
+		t := policy.Target{Path: model, Kind: defaultKind(fl.stage), SourceURL: oci.Scheme + ref.Registry + "/" + ref.Repository + "@" + desc.Digest.String()}
+		out, err := r.Run(ctx, t, nil)
+		if err != nil {
+			return err
+		}
+		if out.Decision.Result == policy.Fail {
+			var failed []string
+			for _, rr := range out.Decision.Rules {
+				if rr.Result == policy.Fail {
+					failed = append(failed, rr.RuleID+": "+rr.Reason)
+				}
+			}
+			return pullRefused(app, dest, "gate %s FAILED: %s", fl.stage, strings.Join(failed, "; "))
+		}
+		fmt.Fprintf(app.Stderr, "gate %s: %s\n", fl.stage, out.Decision.Result)
+	}
+	if err := q.Land(); err != nil {
+		return mlsec.Errorf(mlsec.EIO, "pull: %w", err)
+	}
+	landed := dest
+	if !p.Dir {
+		landed = filepath.Join(dest, p.Name)
+	}
+	fmt.Fprintf(app.Stdout, "pulled %s%s/%s@%s to %s: %s, %d files, %s, %d claims\n", oci.Scheme, ref.Registry, ref.Repository, desc.Digest,
+		landed, p.Format, len(p.Files), humanBytes(p.Bytes), len(p.Claims))
+	return nil
+}
+
+// writeNew writes a file that must not exist yet.
+func writeNew(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

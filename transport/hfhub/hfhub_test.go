@@ -1,0 +1,145 @@
+package hfhub_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/mlsecops/mlsec/transport/hfhub"
+	"github.com/mlsecops/mlsec/transport/hfhub/hubtest"
+)
+
+func readTree(t *testing.T, root string) map[string][]byte {
+	t.Helper()
+	got := map[string][]byte{}
+	filepath.Walk(root, func(p string, fi os.FileInfo, err error) error {
+		if err != nil || fi.IsDir() {
+			return err
+		}
+		b, _ := os.ReadFile(p)
+		rel, _ := filepath.Rel(root, p)
+		got[filepath.ToSlash(rel)] = b
+		return nil
+	})
+	return got
+}
+
+func TestDownload(t *testing.T) {
+	h := hubtest.New(t)
+	dir := t.TempDir()
+	ref, err := hfhub.ParseRef("hf://acme/tiny@v1.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := h.Client("hf_secret").Download(context.Background(), ref, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Commit != hubtest.Commit || len(s.Files) != 3 {
+		t.Errorf("snapshot %+v", s)
+	}
+	if diff := cmp.Diff(h.Files, readTree(t, dir)); diff != "" {
+		t.Errorf("downloaded (-want +got):\n%s", diff)
+	}
+	if len(h.CDNAuth()) != 0 {
+		t.Errorf("token sent to the CDN: %v", h.CDNAuth())
+	}
+	for _, l := range h.Log() {
+		if strings.Contains(l, "/resolve/") && !strings.Contains(l, "/resolve/"+hubtest.Commit+"/") {
+			t.Errorf("download not pinned to the hubtest.Commit: %s", l)
+		}
+	}
+	if got := h.Client("").SourceURL(s); got != h.URL()+"/acme/tiny/tree/"+hubtest.Commit {
+		t.Errorf("source URL %s", got)
+	}
+}
+
+func TestDownloadResumesTruncated(t *testing.T) {
+	h := hubtest.New(t)
+	h.Truncate["model.safetensors"] = 100_000 // the CDN drops the connection
+	h.Truncate["config.json"] = 5             // the hub itself drops it
+	h.Limit429 = 2
+	dir := t.TempDir()
+	if _, err := h.Client("").Download(context.Background(), hfhub.Ref{Repo: "acme/tiny", Revision: "main"}, dir); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(h.Files, readTree(t, dir)); diff != "" {
+		t.Errorf("downloaded (-want +got):\n%s", diff)
+	}
+	joined := strings.Join(h.Log(), "\n")
+	for _, want := range []string{"/config.json range=bytes=5-", "CDN /repos/" + hubtest.SHA256(h.Files["model.safetensors"]) + "?p=model.safetensors range=bytes=100000-"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("no resumed request %q in\n%s", want, joined)
+		}
+	}
+}
+
+func TestDownloadRefuses(t *testing.T) {
+	for name, tc := range map[string]struct {
+		setup func(*hubtest.Hub)
+		ref   string
+		token string
+		want  error
+		msg   string
+	}{
+		"repo not found":     {ref: "hf://acme/nope", want: hfhub.ErrNotFound, msg: "RepoNotFound"},
+		"revision not found": {ref: "hf://acme/tiny@nope", want: hfhub.ErrNotFound, msg: "RevisionNotFound"},
+		"gated without token": {setup: func(h *hubtest.Hub) { h.Gated, h.Token = true, "hf_ok" }, ref: "hf://acme/tiny",
+			want: hfhub.ErrUnauthorized, msg: "GatedRepo"},
+		"gated wrong token": {setup: func(h *hubtest.Hub) { h.Gated, h.Token = true, "hf_ok" }, ref: "hf://acme/tiny", token: "hf_bad",
+			want: hfhub.ErrUnauthorized, msg: "HF_TOKEN"},
+		"lfs content differs": {setup: func(h *hubtest.Hub) { h.Served["model.safetensors"] = bytes.Repeat([]byte("x"), 300_000) },
+			ref: "hf://acme/tiny", want: hfhub.ErrIntegrity, msg: "model.safetensors: sha256"},
+		"small file differs": {setup: func(h *hubtest.Hub) { h.Served["config.json"] = []byte(`{"model_type":"evil"}`) },
+			ref: "hf://acme/tiny", want: hfhub.ErrIntegrity, msg: "git blob sha1"},
+		"lfs content longer": {setup: func(h *hubtest.Hub) { h.Served["model.safetensors"] = bytes.Repeat([]byte("w"), 300_001) },
+			ref: "hf://acme/tiny", want: hfhub.ErrIntegrity, msg: "larger than"},
+		"always rate limited": {setup: func(h *hubtest.Hub) { h.Limit429 = 100 }, ref: "hf://acme/tiny", want: hfhub.ErrRateLimited},
+	} {
+		t.Run(name, func(t *testing.T) {
+			h := hubtest.New(t)
+			if tc.setup != nil {
+				tc.setup(h)
+			}
+			ref, err := hfhub.ParseRef(tc.ref)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = h.Client(tc.token).Download(context.Background(), ref, t.TempDir())
+			if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.msg) {
+				t.Fatalf("err %v, want %v containing %q", err, tc.want, tc.msg)
+			}
+		})
+	}
+	t.Run("gated with token", func(t *testing.T) {
+		h := hubtest.New(t)
+		h.Gated, h.Token = true, "hf_ok"
+		if _, err := h.Client("hf_ok").Download(context.Background(), hfhub.Ref{Repo: "acme/tiny", Revision: "main"}, t.TempDir()); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestParseRef(t *testing.T) {
+	for in, want := range map[string]hfhub.Ref{
+		"hf://acme/tiny":                   {Repo: "acme/tiny", Revision: "main"},
+		"hf://acme/tiny@v1.0":              {Repo: "acme/tiny", Revision: "v1.0"},
+		"hf://acme/tiny@refs/pr/1":         {Repo: "acme/tiny", Revision: "refs/pr/1"},
+		"hf://acme/tiny@" + hubtest.Commit: {Repo: "acme/tiny", Revision: hubtest.Commit},
+		"hf://a/b/c":                       {},
+		"hf://../x":                        {},
+		"https://huggingface.co/a/b":       {},
+		"hf://acme":                        {},
+	} {
+		got, err := hfhub.ParseRef(in)
+		if (err != nil) != (want == hfhub.Ref{}) || got != want {
+			t.Errorf("ParseRef(%q) = %+v, %v", in, got, err)
+		}
+	}
+}
