@@ -34,9 +34,17 @@ func TestPreCommitHooks(t *testing.T) {
 		t.Fatal(modcache)
 	}
 	env := []string{"PRE_COMMIT_HOME=" + home, "PRE_COMMIT_COLOR=never", "SKIP=", "GOMODCACHE=" + strings.TrimSpace(modcache), "GOFLAGS=-mod=readonly"}
+	// The hooks run at the committed HEAD (--ref), so every call shares one
+	// hook environment (one build of mlsec); without --ref, a dirty tree
+	// makes pre-commit build a shadow commit per call. Commit hook changes
+	// before running this test.
+	head, code := run(t, root, nil, "git", "rev-parse", "HEAD")
+	if code != 0 {
+		t.Fatal(head)
+	}
 	tryRepo := func(dir, hook string) (string, int) {
 		t.Helper()
-		return run(t, dir, env, "pre-commit", "try-repo", root, hook, "--all-files", "--verbose")
+		return run(t, dir, env, "pre-commit", "try-repo", "--ref", strings.TrimSpace(head), root, hook, "--all-files", "--verbose")
 	}
 
 	// A clean repository: safetensors weights (named .bin on purpose), a
