@@ -51,6 +51,9 @@ func DefaultSerialization() signing.Serialization {
 type Hasher struct {
 	// Workers bounds the goroutines hashing one artifact (0: GOMAXPROCS).
 	Workers int
+	// Total and Progress, if set, report the bytes to hash and hashed, as
+	// signing.HashOptions does (a progress bar).
+	Total, Progress func(n int64)
 
 	mu    sync.Mutex
 	cache map[string]*hashEntry
@@ -113,6 +116,7 @@ func (h *Hasher) manifest(ctx context.Context, path string, ser signing.Serializ
 	e.m, e.err = signing.HashModel(ctx, path, signing.HashOptions{
 		Method: ser.Method, Hash: ser.Hash, ShardSize: ser.ShardSize,
 		AllowSymlinks: ser.AllowSymlinks, IgnorePaths: ignores, Workers: h.Workers,
+		Total: h.Total, Progress: h.Progress,
 	})
 	close(e.done)
 	return e.m, e.err

@@ -468,3 +468,35 @@ func TestKeylessClaims(t *testing.T) {
 		})
 	}
 }
+
+// TestScanArtifactEvidenceImpostor: a directory's model.sig and claims.jsonl
+// are left out of the scan only while they are what their names say; a
+// malicious pickle saved under those names is a finding, never a silent
+// pass (a gate's scan rule would otherwise pass a model shipping one).
+func TestScanArtifactEvidenceImpostor(t *testing.T) {
+	for _, name := range []string{attest.ClaimsFileName, attest.DefaultSignatureName} {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "model")
+			attesttest.Artifact(t, dir, map[string]string{
+				"weights.json": "{}",
+				name:           "cos\nsystem\n(S'echo hi'\ntR.",
+			})
+			doc, err := attest.ScanArtifact(context.Background(), dir, scan.DefaultConfig(), scan.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, err := attest.ScanStatement(attest.Subject{Name: "model", Digest: digestA}, doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			parsed, _ := attest.ParseStatement(st)
+			sum, err := attest.ScanOf(parsed)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sum.MaxSeverity() != mlsec.SeverityCritical {
+				t.Errorf("summary %+v, want the pickle named %s reported critical", sum.Summary, name)
+			}
+		})
+	}
+}

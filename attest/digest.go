@@ -3,6 +3,8 @@ package attest
 import (
 	"context"
 	"fmt"
+
+	"github.com/mlsecops/mlsec/signing"
 )
 
 // DigestOptions tune ArtifactDigest.
@@ -26,6 +28,17 @@ type DigestOptions struct {
 // directories by it (package queue), so a directory registered with the
 // output of `mlsec digest` is the one the server's jobs find.
 func ArtifactDigest(ctx context.Context, h *Hasher, path string, opts DigestOptions) (Digest, error) {
+	m, err := ArtifactManifest(ctx, h, path, opts)
+	if err != nil {
+		return "", err
+	}
+	return DigestOf(m.RootDigest()), nil
+}
+
+// ArtifactManifest is the manifest whose root is ArtifactDigest: the
+// artifact hashed with its signature's serialization (else
+// DefaultSerialization), its own evidence files left out.
+func ArtifactManifest(ctx context.Context, h *Hasher, path string, opts DigestOptions) (*signing.Manifest, error) {
 	if h == nil {
 		h = &Hasher{}
 	}
@@ -39,10 +52,10 @@ func ArtifactDigest(ctx context.Context, h *Hasher, path string, opts DigestOpti
 	}
 	m, err := h.manifest(ctx, path, ser, signed)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	if len(m.Items) == 0 {
-		return "", fmt.Errorf("attest: %s has no file to identify", path)
+		return nil, fmt.Errorf("attest: %s has no file to identify", path)
 	}
-	return DigestOf(m.RootDigest()), nil
+	return m, nil
 }

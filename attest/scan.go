@@ -20,7 +20,9 @@ import (
 // process, and returns the mlsec.scan/v1 document with artifact and finding
 // paths made relative to the model (so the predicate does not depend on
 // where the model was when it was scanned). The signature and claims files
-// are left out.
+// are left out while they scan clean: a file under one of those names that
+// the scanner reports on (a pickle saved as claims.jsonl) is kept, so it is
+// a finding rather than a silent pass.
 func ScanArtifact(ctx context.Context, path string, cfg scan.Config, opts scan.Options) (*report.ScanDocument, error) {
 	dets, err := list.All(cfg)
 	if err != nil {
@@ -47,7 +49,7 @@ func ScanArtifact(ctx context.Context, path string, cfg scan.Config, opts scan.O
 	kept := res.Artifacts[:0]
 	for _, a := range res.Artifacts {
 		a.Path = rel(a.Path)
-		if fi.IsDir() && evidence.IsInside(a.Path) {
+		if fi.IsDir() && evidence.IsInside(a.Path) && len(a.Findings) == 0 {
 			continue
 		}
 		for i := range a.Findings {

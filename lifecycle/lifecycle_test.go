@@ -352,3 +352,39 @@ func TestStageBoxes(t *testing.T) {
 		t.Errorf("training %+v: want gated, grey, L0", b)
 	}
 }
+
+// TestLevelUndeclared: an in-house dataset's preparation provenance is its
+// origin (L2 without parents), and an artifact declared nowhere passes
+// through the stages it has decisions at, so a failed one keeps it below
+// L3.
+func TestLevelUndeclared(t *testing.T) {
+	signed := func(a ArtifactFacts) ArtifactFacts {
+		a.Exists, a.Signed, a.SignatureVerified = true, true, true
+		return a
+	}
+	for _, tc := range []struct {
+		name string
+		a    ArtifactFacts
+		want int
+		step string
+	}{
+		{"dataset with preparation provenance", signed(ArtifactFacts{Name: "d", Kind: KindDataset, ProvenanceVerified: true,
+			Decisions: map[string]string{"data": "PASS"}}), 3, ""},
+		{"dataset without provenance", signed(ArtifactFacts{Name: "d", Kind: KindDataset,
+			Decisions: map[string]string{"data": "PASS"}}), 1, "d: record its origin: signed provenance"},
+		{"model with a failed decision", signed(ArtifactFacts{Name: "m", Kind: KindModel, ProvenanceVerified: true, ParentsDeclared: 1,
+			Decisions: map[string]string{"ci": "PASS", "cd": "PASS", "serving": "FAIL"}}), 2, "m: pass the serving gate"},
+		{"model with passing decisions", signed(ArtifactFacts{Name: "m", Kind: KindModel, ProvenanceVerified: true, ParentsDeclared: 1,
+			Decisions: map[string]string{"ci": "PASS", "cd": "PASS"}}), 3, ""},
+		{"model without decisions", signed(ArtifactFacts{Name: "m", Kind: KindModel, ProvenanceVerified: true, ParentsDeclared: 1}),
+			2, "m: list its stages"},
+	} {
+		lvl, next := tc.a.Level()
+		if lvl != tc.want {
+			t.Errorf("%s: level %d, want %d (%q)", tc.name, lvl, tc.want, next)
+		}
+		if tc.step != "" && (len(next) == 0 || !strings.HasPrefix(next[0], tc.step)) {
+			t.Errorf("%s: next %q, want first step %q…", tc.name, next, tc.step)
+		}
+	}
+}

@@ -71,15 +71,32 @@ func (a ArtifactFacts) Level() (int, []string) {
 	if external && a.Intake {
 		l2 = true
 	}
+	if external && a.Kind != KindExternalModel && a.ProvenanceVerified {
+		// Data, corpora, prompts and manifests made in house: the verified
+		// provenance of their preparation is their origin; they need
+		// no parents.
+		l2 = true
+	}
 	if !l2 {
-		if external {
+		if a.Kind == KindExternalModel {
 			next = append(next, fmt.Sprintf("%s: record its origin with mlsec intake --source URL — AIMM L2", a.Name))
+		} else if external {
+			next = append(next, fmt.Sprintf("%s: record its origin: signed provenance of its preparation (mlsec attest provenance --run-type preparation), or mlsec intake --source URL if it comes from outside — AIMM L2", a.Name))
 		} else {
 			next = append(next, fmt.Sprintf("%s: record signed provenance naming its datasets and base models (mlsec attest provenance) — AIMM L2", a.Name))
 		}
 		return 1, next
 	}
 	stages := a.Stages
+	if len(stages) == 0 {
+		// Declared nowhere (an evidence directory, a store): it passes
+		// through the stages it has decisions at, as in StageBoxes, so a
+		// failed one is a step to take.
+		for s := range a.Decisions {
+			stages = append(stages, s)
+		}
+		slices.SortFunc(stages, func(x, y string) int { return stageOrder(x) - stageOrder(y) })
+	}
 	passed := 0
 	for _, s := range stages {
 		switch a.Decisions[s] {
@@ -90,14 +107,7 @@ func (a ArtifactFacts) Level() (int, []string) {
 		}
 	}
 	if len(stages) == 0 {
-		if len(a.Decisions) == 0 {
-			next = append(next, fmt.Sprintf("%s: list its stages in the pipeline file and gate each one — AIMM L3", a.Name))
-		}
-		for _, r := range a.Decisions {
-			if r == "PASS" || r == "WARN" {
-				passed++
-			}
-		}
+		next = append(next, fmt.Sprintf("%s: list its stages in the pipeline file and gate each one — AIMM L3", a.Name))
 	}
 	cls := a.Kind.Class()
 	if (cls == "model" || cls == "package") && a.Kind != KindExternalModel {
@@ -309,4 +319,13 @@ func StageBoxes(facts []ArtifactFacts, configured map[string]bool) []StageBox {
 		out = append(out, box)
 	}
 	return out
+}
+
+// stageOrder is st's position in the lifecycle (StageNames), unknown
+// stages last.
+func stageOrder(st string) int {
+	if i := slices.Index(StageNames(), st); i >= 0 {
+		return i
+	}
+	return len(StageNames())
 }

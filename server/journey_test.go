@@ -316,16 +316,14 @@ sources:
 	for _, c := range mat.Classes {
 		got[c.Class] = c.AtLevel
 	}
-	// The dataset: signed, intake record, data gate passed: L3 (without a
-	// pipeline: its own, provenance naming no parent: L1). The RAG
-	// corpus: signed but no origin recorded: L1. Models: the fine-tuned
-	// model (provenance naming its parents, ci and cd passed) and the base
-	// (intake, experimentation passed) L3; the malicious pickle (signed, no
-	// intake record) L1; the tampered weights (unsigned) L0.
-	want := map[string][4]int{"dataset": {0, 0, 0, 1}, "llm-asset": {0, 1, 0, 0}, "model": {1, 1, 0, 2}}
-	if !withPipeline {
-		want["dataset"] = [4]int{0, 1, 0, 0}
-	}
+	// The dataset: signed, intake record (without a pipeline: its own,
+	// with provenance of its preparation), data gate passed: L3. The RAG
+	// corpus: signed but no origin recorded: L1. Models: the base (intake,
+	// experimentation passed) L3; the fine-tuned model (provenance naming
+	// its parents, ci and cd passed, then failed monitoring: revoked) L2;
+	// the malicious pickle (signed, no intake record) L1; the tampered
+	// weights (unsigned) L0.
+	want := map[string][4]int{"dataset": {0, 0, 0, 1}, "llm-asset": {0, 1, 0, 0}, "model": {1, 1, 1, 1}}
 	if mat.Sampled != 6 || len(got) != len(want) {
 		t.Fatalf("maturity %+v", mat)
 	}

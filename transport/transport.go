@@ -8,6 +8,7 @@
 package transport
 
 import (
+	"archive/tar"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -166,6 +167,22 @@ func (a *Artifact) Size() int64 {
 // Has reports whether the artifact carries a member of role r.
 func (a *Artifact) Has(r Role) bool {
 	return slices.ContainsFunc(a.Members, func(m Member) bool { return m.Role == r })
+}
+
+// SparseTar reports whether a tar entry is a sparse file (a GNU sparse
+// type or PAX GNU.sparse records). archive/tar expands a sparse entry's
+// holes into zeros, so a few bytes in the stream can declare and write
+// terabytes: receivers refuse such entries.
+func SparseTar(h *tar.Header) bool {
+	if h.Typeflag == tar.TypeGNUSparse {
+		return true
+	}
+	for k := range h.PAXRecords {
+		if strings.HasPrefix(k, "GNU.sparse.") {
+			return true
+		}
+	}
+	return false
 }
 
 // CheckName reports whether name may be written under a destination

@@ -61,6 +61,10 @@ type walk struct {
 	trunc int64 // offset of the opcode the input ends inside, else -1
 	clean bool  // reached STOP cleanly with exactly one value
 	stop  bool  // clean, and imported a global by a dotted name
+	// broke reports that the walk ended, not clean and not for want of
+	// bytes, before end, where its reader stopped.
+	broke bool
+	end   int64
 }
 
 // sniffWalkAt runs the strict symbolic machine over the size bytes of r;
@@ -93,6 +97,7 @@ func sniffWalkAt(r io.ReaderAt, size int64, head []byte, whole bool) walk {
 	if m.err != nil {
 		return no
 	}
+	no.end = rd.pos
 	// A decode failure (truncation, bad operand, unknown opcode) may end the
 	// walk: the head may be a prefix, and a truncated or corrupted pickle is
 	// still a pickle whose opcodes before the break would run. Any stack or
@@ -113,6 +118,7 @@ func sniffWalkAt(r io.ReaderAt, size int64, head []byte, whole bool) walk {
 			}
 			return no
 		default:
+			no.broke = true
 			return no
 		}
 	}
@@ -122,8 +128,9 @@ func sniffWalkAt(r io.ReaderAt, size int64, head []byte, whole bool) walk {
 			imports = true
 		}
 	}
-	out := walk{trunc: trunc}
+	out := walk{trunc: trunc, end: rd.pos}
 	out.clean = res == resStop && breaks == 0 && m.ops >= 2 && len(m.stack) == 1 && len(m.marks) == 0
+	out.broke = !out.clean && trunc < 0
 	out.stop = out.clean && imports
 	end := rd.pos
 	if isPrintableText(head[:min(int64(len(head)), end)]) && (end <= int64(len(head)) || printableRegion(r, int64(len(head)), end)) {
@@ -275,6 +282,27 @@ func SniffAt(r io.ReaderAt, size int64, head []byte) bool {
 	return JunkPrefix(r, size, head) > 0
 }
 
+// headDecides reports whether a walk over h, the first bytes of a stream
+// of size bytes, already shows that the stream is no clean program: it
+// broke on the bytes of h itself (a bad opcode or operand, an inconsistent
+// stack) before reaching their end. Those bytes are the same in the whole
+// stream, so walking the stream would break the same way; only a walk that
+// ran clean or ran out of bytes needs the stream. It spares JunkPrefix a
+// read window per candidate offset of every file it sniffs.
+func headDecides(h []byte, size int64) bool {
+	if int64(len(h)) >= size {
+		return false // h is the whole stream: the caller's walk is as cheap
+	}
+	if h[0] == opProto {
+		if len(h) < 3 {
+			return false
+		}
+		h = h[2:]
+	}
+	w := sniffWalkAt(bytes.NewReader(h), int64(len(h)), h, false)
+	return w.broke && w.end < int64(len(h))
+}
+
 // JunkPrefix returns the offset, between 1 and 16, at which a pickle
 // program starts after leading bytes that are not one, or 0 when there is
 // none. The program must either open with PROTO (2 to 5) and reach STOP
@@ -284,6 +312,9 @@ func JunkPrefix(r io.ReaderAt, size int64, head []byte) int64 {
 	for off := int64(1); off <= maxJunk && off+2 <= int64(len(head)); off++ {
 		c := head[off]
 		if opTable[c].name == "" || c == opStop {
+			continue
+		}
+		if headDecides(head[off:], size-off) {
 			continue
 		}
 		sr := io.NewSectionReader(r, off, size-off)

@@ -130,7 +130,8 @@ func assessFacts(ctx context.Context, pl *lifecycle.Pipeline, ids []policy.Named
 		if seen[abs] {
 			continue
 		}
-		if err := add(filepath.Base(p), lifecycle.KindModel, p, nil); err != nil {
+		// Declared nowhere: policy.ArtifactFacts infers the kind from the evidence.
+		if err := add(filepath.Base(p), "", p, nil); err != nil {
 			return nil, err
 		}
 	}

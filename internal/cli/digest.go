@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mlsecops/mlsec/attest"
 	"github.com/mlsecops/mlsec/evidence"
 	"github.com/mlsecops/mlsec/signing"
 )
@@ -36,7 +37,10 @@ subject's sha256), as "sha256:<hex>" like the reference. With --manifest it
 also prints every resource as "name:digest". Like sign with its default
 signature path, it leaves a directory model's signature (model.sig) and
 claims file (claims.jsonl) out, so the digest is the one its signature and
-attestations name.`,
+attestations name. Without a hashing flag (--hash, --method, --shard-size,
+--ignore-paths, --allow-symlinks) it hashes the way the artifact's own
+signature records (--hash blake2b, shards...), as the server does; with one,
+as the flags say.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkFormat(format); err != nil {
@@ -45,15 +49,28 @@ attestations name.`,
 			if err := checkModelPath(args[0]); err != nil {
 				return err
 			}
-			// A directory's own signature and claims are not content
-			// (docs/evidence-layout.md).
-			opts, err := hf.options(app, args[0], evidence.Inside(args[0])...)
-			if err != nil {
-				return err
-			}
-			m, err := signing.HashModel(cmd.Context(), args[0], opts)
-			if err != nil {
-				return signingError(err)
+			var m *signing.Manifest
+			if !hf.changed(cmd) {
+				// The digest the signature and the claims name, and the
+				// server computes: hashed as the artifact's signature
+				// records (else files with SHA-256), its own evidence files
+				// left out (docs/evidence-layout.md).
+				h := &attest.Hasher{}
+				attachProgress(app, &h.Total, &h.Progress)
+				am, err := attest.ArtifactManifest(cmd.Context(), h, args[0], attest.DigestOptions{})
+				if err != nil {
+					return signingError(err)
+				}
+				m = am
+			} else {
+				// A directory's own signature and claims are not content.
+				opts, err := hf.options(app, args[0], evidence.Inside(args[0])...)
+				if err != nil {
+					return err
+				}
+				if m, err = signing.HashModel(cmd.Context(), args[0], opts); err != nil {
+					return signingError(err)
+				}
 			}
 			out := digestOutput{Path: args[0], RootDigest: "sha256:" + hex.EncodeToString(m.RootDigest())}
 			if manifest {

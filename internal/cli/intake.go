@@ -58,7 +58,8 @@ func newIntakeCmdHooks(app *App, hooks intakeHooks) *cobra.Command {
 		Long: `Intake takes an artifact from outside the organisation (a Hugging Face model, a
 dataset) into the pipeline. The artifact starts quarantined. Intake scans it,
 verifies its upstream signature if it has one (against --upstream-key; a
-signature that cannot be verified fails intake), and evaluates the intake
+signature that cannot be verified fails intake, and with --upstream-key so
+does a missing one), and evaluates the intake
 policy (built-in, or --policy).
 
 On a pass it re-signs the artifact with the organisation's key (replacing
@@ -163,7 +164,14 @@ Exit status: 0 taken in; 1 intake failed; 2 usage or I/O error.`,
 			if err != nil {
 				return err
 			}
-			gate, err := eng.IntakeGate(stage, df.policyFile, nil)
+			var params map[string]any
+			if len(upstream) > 0 {
+				// An expected publisher signature that is missing (stripped,
+				// or left in ./model.sig) fails INTAKE-003: re-signing it
+				// as the organisation's would launder it.
+				params = map[string]any{"require_upstream_signature": true}
+			}
+			gate, err := eng.IntakeGate(stage, df.policyFile, params)
 			if err != nil {
 				return mlsec.Errorf(mlsec.EINVALID, "%w", err)
 			}
@@ -233,6 +241,11 @@ func runIntake(ctx context.Context, app *App, r intakeRun) error {
 		ev.Signature.Reason = "the artifact carries a signature, but no --upstream-key was given to check it against the publisher's key"
 	}
 	d := r.gate.Evaluate(ev)
+	if !ev.Signature.Present && len(r.upstream) > 0 {
+		if sig, err := evidence.SignaturePath(r.path); err == nil {
+			fmt.Fprintf(app.Stderr, "mlsec: --upstream-key given, but %v\n", evidence.MissingSignature(r.path, sig))
+		}
+	}
 	before := lifecycle.TrustState(ev.Trust.State)
 	outcome := lifecycle.OutcomePass
 	if d.Result == policy.Fail {

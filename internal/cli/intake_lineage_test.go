@@ -74,3 +74,27 @@ func TestProvenanceCycleRefused(t *testing.T) {
 		t.Errorf("a refused provenance was recorded: %s", data)
 	}
 }
+
+// Intake with --upstream-key expects the publisher's signature: an artifact
+// whose signature was stripped (or left in ./model.sig, where the reference
+// model_signing writes it) fails INTAKE-003 instead of being re-signed as
+// the organisation's, and the failure names the stray ./model.sig without
+// using it. Without --upstream-key an unsigned artifact is still taken in.
+func TestIntakeUpstreamKeyRequiresSignature(t *testing.T) {
+	dir := t.TempDir()
+	writeKeyPair(t, dir, "org")
+	writeKeyPair(t, dir, "pub")
+	org, pub, pubKey := filepath.Join(dir, "org.pem"), filepath.Join(dir, "pub.pub"), filepath.Join(dir, "pub.pem")
+	model := filepath.Join(dir, "m")
+	writeTinyModel(t, model, nil)
+	t.Chdir(dir)
+	mustRunT(t, 0, "sign", model, "--key", pubKey, "--signature", "model.sig")
+	out := mustRunT(t, 1, "intake", model, "--source", "https://huggingface.co/acme/m", "--upstream-key", pub, "--key", org)
+	if !strings.Contains(out, "FAIL INTAKE-003") || !strings.Contains(out, "the current directory holds model.sig") {
+		t.Errorf("intake of a stripped model with --upstream-key: %s", out)
+	}
+	if _, err := os.Stat(filepath.Join(model, "model.sig")); err == nil {
+		t.Error("a failed intake re-signed the model")
+	}
+	mustRunT(t, 0, "intake", model, "--source", "https://huggingface.co/acme/m", "--key", org)
+}

@@ -201,3 +201,55 @@ func TestAttestUnsignedNote(t *testing.T) {
 		t.Errorf("a note about a signed model: %s", out)
 	}
 }
+
+// mlsec digest prints the digest the signature and the claims name even
+// when the signature used another serialization (--hash blake2b/blake3,
+// --method shards): with no hashing flag it hashes as the signature
+// records, the way the server's jobs do (attest.ArtifactDigest); a hashing
+// flag given explicitly still wins.
+func TestDigestFollowsSignatureSerialization(t *testing.T) {
+	priv, _ := attesttest.NewKey(t).WriteFiles(t, t.TempDir())
+	for _, flags := range [][]string{{"--hash", "blake2b"}, {"--hash", "blake3"}, {"--method", "shards", "--shard-size", "3"}} {
+		t.Run(strings.Join(flags, " "), func(t *testing.T) {
+			dir := mkModel(t)
+			var signed, dig, def struct {
+				RootDigest string `json:"root_digest"`
+			}
+			json.Unmarshal([]byte(mustRunT(t, 0, append([]string{"sign", dir, "--key", priv, "--format", "json"}, flags...)...)), &signed)
+			json.Unmarshal([]byte(mustRunT(t, 0, "digest", dir, "--format", "json")), &dig)
+			if signed.RootDigest == "" || dig.RootDigest != signed.RootDigest {
+				t.Errorf("sign %v root %q, mlsec digest %q", flags, signed.RootDigest, dig.RootDigest)
+			}
+			json.Unmarshal([]byte(mustRunT(t, 0, "digest", dir, "--format", "json", "--hash", "sha256")), &def)
+			if def.RootDigest == "" || def.RootDigest == signed.RootDigest {
+				t.Errorf("digest --hash sha256 %q: want the sha256 files digest, not the signed %q", def.RootDigest, signed.RootDigest)
+			}
+		})
+	}
+}
+
+// A single file named "model" has no layout signature of its own: its
+// FILE.sig is DIR/model.sig, the signature of the directory around it, so
+// sign refuses instead of silently replacing the directory's signature
+// (with --signature it still signs).
+func TestSignFileNamedModelKeepsDirectorySignature(t *testing.T) {
+	priv, pub := attesttest.NewKey(t).WriteFiles(t, t.TempDir())
+	dir := mkModel(t)
+	attesttest.WriteFile(t, filepath.Join(dir, "model"), "GGUF")
+	mustRunT(t, 0, "sign", dir, "--key", priv)
+	before, err := os.ReadFile(filepath.Join(dir, "model.sig"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := mustRunT(t, 2, "sign", filepath.Join(dir, "model"), "--key", priv)
+	if !strings.Contains(out, "signature of the directory") {
+		t.Errorf("sign DIR/model: %s", out)
+	}
+	if after, _ := os.ReadFile(filepath.Join(dir, "model.sig")); string(after) != string(before) {
+		t.Error("sign DIR/model replaced the directory's signature")
+	}
+	mustRunT(t, 0, "verify", dir, "--key", pub)
+	elsewhere := filepath.Join(t.TempDir(), "model.file.sig")
+	mustRunT(t, 0, "sign", filepath.Join(dir, "model"), "--key", priv, "--signature", elsewhere)
+	mustRunT(t, 0, "verify", filepath.Join(dir, "model"), "--key", pub, "--signature", elsewhere)
+}

@@ -48,6 +48,11 @@ public key can seal for it. Verify the model's signature after unsealing.`,
 			if err != nil {
 				return mlsec.Errorf(mlsec.EINVALID, "seal: %w", err)
 			}
+			if output != "-" {
+				if err := outputOutside(args[0], a, output); err != nil {
+					return mlsec.Errorf(mlsec.EINVALID, "seal: %w", err)
+				}
+			}
 			var idx *seal.Index
 			write := func(w io.Writer) error {
 				idx, err = seal.Write(cmd.Context(), w, a, rs...)
@@ -178,6 +183,41 @@ func parseIdentities(files []string) ([]age.Identity, error) {
 		return nil, mlsec.Errorf(mlsec.EINVALID, "unseal: name at least one --identity file")
 	}
 	return ids, nil
+}
+
+// outputOutside refuses a bundle path that is one of the artifact's files
+// or lies inside its model directory: the bundle would replace the
+// plaintext model (or its evidence) or become part of the model.
+func outputOutside(model string, a *transport.Artifact, out string) error {
+	refuse := fmt.Errorf("-o %s is inside the model %s; write the bundle elsewhere", out, model)
+	if fi, err := os.Stat(out); err == nil {
+		for _, m := range a.Members {
+			if mi, err := os.Stat(m.Path); err == nil && os.SameFile(fi, mi) {
+				return refuse
+			}
+		}
+	}
+	if !a.Dir {
+		return nil
+	}
+	root, err := filepath.EvalSymlinks(model)
+	if err != nil {
+		return err
+	}
+	if root, err = filepath.Abs(root); err != nil {
+		return err
+	}
+	parent, err := filepath.EvalSymlinks(filepath.Dir(out))
+	if err != nil {
+		return nil // no such directory: writing fails with its own message
+	}
+	if parent, err = filepath.Abs(parent); err != nil {
+		return err
+	}
+	if rel, err := filepath.Rel(root, filepath.Join(parent, filepath.Base(out))); err == nil && filepath.IsLocal(rel) {
+		return refuse
+	}
+	return nil
 }
 
 // writeFileAtomic writes path through a temporary file beside it, renamed

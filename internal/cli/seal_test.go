@@ -55,3 +55,45 @@ func TestUnsealFlippedByte(t *testing.T) {
 		}
 	}
 }
+
+// seal -o naming the model itself, one of its evidence files, or a path
+// inside the model directory is refused (exit 2) and the model is left as
+// it was: the bundle would replace the plaintext model or become part of it.
+func TestSealOutputInsideModelRefused(t *testing.T) {
+	dir := t.TempDir()
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	model := filepath.Join(dir, "model")
+	os.Mkdir(model, 0o755)
+	weights := bytes.Repeat([]byte("w"), 1000)
+	os.WriteFile(filepath.Join(model, "weights.bin"), weights, 0o644)
+	file := filepath.Join(dir, "m.bin")
+	os.WriteFile(file, weights, 0o644)
+	os.WriteFile(file+".sig", []byte("{}"), 0o644)
+	os.Symlink(model, filepath.Join(dir, "link"))
+	for name, tc := range map[string]struct{ path, out string }{
+		"file model over itself":        {file, file},
+		"file model over its signature": {file, file + ".sig"},
+		"directory model, inside it":    {model, filepath.Join(model, "m.age")},
+		"directory model, its own file": {model, filepath.Join(model, "weights.bin")},
+		"inside it through a symlink":   {model, filepath.Join(dir, "link", "m.age")},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := cli.Run(context.Background(), []string{"seal", tc.path, "-r", id.Recipient().String(), "-o", tc.out}, nil, &stdout, &stderr)
+			if code != 2 || !strings.Contains(stderr.String(), "inside the model") {
+				t.Fatalf("exit %d, want 2: %s", code, stderr.String())
+			}
+			for _, p := range []string{file, filepath.Join(model, "weights.bin")} {
+				if b, err := os.ReadFile(p); err != nil || !bytes.Equal(b, weights) {
+					t.Fatalf("%s changed: %v", p, err)
+				}
+			}
+			if ents, _ := os.ReadDir(model); len(ents) != 1 {
+				t.Fatalf("model holds %v", ents)
+			}
+		})
+	}
+}

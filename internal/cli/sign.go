@@ -39,6 +39,16 @@ func (f *hashFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.allowSymlinks, "allow-symlinks", false, "hash symbolic links to files instead of refusing them")
 }
 
+// changed reports whether any hashing flag was given on the command line.
+func (f *hashFlags) changed(cmd *cobra.Command) bool {
+	for _, n := range []string{"hash", "method", "shard-size", "ignore-paths", "allow-symlinks"} {
+		if cmd.Flags().Changed(n) {
+			return true
+		}
+	}
+	return false
+}
+
 func (f *hashFlags) options(app *App, modelPath string, extraIgnore ...string) (signing.HashOptions, error) {
 	alg, err := signing.ParseHashAlgorithm(f.hash)
 	if err != nil {
@@ -224,6 +234,11 @@ manifest.`,
 				return mlsec.Errorf(mlsec.EIO, "%w", err)
 			}
 			if signature == "" {
+				if !layout.Dir && filepath.Base(layout.Signature) == evidence.SignatureName {
+					// FILE.sig of a file named "model" is DIR/model.sig, the
+					// layout's signature of the directory around it.
+					return mlsec.Errorf(mlsec.EINVALID, "the file %s has no signature path of its own: %s is where the evidence layout keeps the signature of the directory %s (docs/evidence-layout.md): rename the file or pass --signature", modelPath, layout.Signature, filepath.Dir(layout.Signature))
+				}
 				signature = layout.Signature
 			} else if !samePath(signature, layout.Signature) {
 				fmt.Fprintf(app.Stderr, "mlsec: note: the signature goes to %s, not to %s where verify, attest, gate and verify-chain look for it: pass --signature %s to mlsec verify\n", signature, layout.Signature, signature)

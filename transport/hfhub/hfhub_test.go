@@ -143,3 +143,32 @@ func TestParseRef(t *testing.T) {
 		}
 	}
 }
+
+// TestDownloadRefusesEscapingPath: a listing naming a file outside the
+// snapshot (../, absolute, unclean) ends the download before any file is
+// fetched, and nothing is written beside the destination.
+func TestDownloadRefusesEscapingPath(t *testing.T) {
+	for _, p := range []string{"../evil.txt", "tokenizer/../../evil.txt", "/tmp/evil.txt", "a/./evil.txt", `a\..\evil.txt`} {
+		t.Run(p, func(t *testing.T) {
+			h := hubtest.New(t)
+			h.Files[p] = []byte("evil")
+			parent := t.TempDir()
+			dir := filepath.Join(parent, "snap")
+			if err := os.Mkdir(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			_, err := h.Client("").Download(context.Background(), hfhub.Ref{Repo: "acme/tiny", Revision: "main"}, dir)
+			if err == nil || !strings.Contains(err.Error(), "lists") {
+				t.Fatalf("err %v, want the listing refused", err)
+			}
+			for _, l := range h.Log() {
+				if strings.Contains(l, "/resolve/") {
+					t.Errorf("downloaded after a bad listing: %s", l)
+				}
+			}
+			if ents, _ := os.ReadDir(parent); len(ents) != 1 {
+				t.Errorf("written beside the destination: %v", ents)
+			}
+		})
+	}
+}

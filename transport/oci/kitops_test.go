@@ -7,7 +7,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -118,5 +120,59 @@ func TestPullModelKitHostileTar(t *testing.T) {
 				t.Fatal("wrote outside the destination")
 			}
 		})
+	}
+}
+
+// sparseTgz is a gzip tar layer holding one PAX sparse entry of a few
+// bytes that declares 1 TiB (2^40) of holes: archive/tar would expand it
+// into zeros. archive/tar refuses to write such headers, so they are
+// written by hand.
+func sparseTgz(t *testing.T) []byte {
+	t.Helper()
+	header := func(typ byte, name string, n int64) []byte {
+		var b bytes.Buffer
+		if err := tar.NewWriter(&b).WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Size: n, Mode: 0o644, Format: tar.FormatUSTAR}); err != nil {
+			t.Fatal(err)
+		}
+		h := append([]byte(nil), b.Bytes()[:512]...)
+		h[156] = typ
+		copy(h[148:156], "        ")
+		var sum int64
+		for _, c := range h {
+			sum += int64(c)
+		}
+		copy(h[148:156], fmt.Sprintf("%06o\x00 ", sum))
+		return h
+	}
+	pad := func(b []byte) []byte { return append(b, make([]byte, (512-len(b)%512)%512)...) }
+	rec := func(k, v string) string {
+		r := " " + k + "=" + v + "\n"
+		for n := len(r); ; {
+			s := fmt.Sprintf("%d%s", n, r)
+			if len(s) == n {
+				return s
+			}
+			n = len(s)
+		}
+	}
+	pax := rec("GNU.sparse.major", "1") + rec("GNU.sparse.minor", "0") + rec("GNU.sparse.name", "model.safetensors") + rec("GNU.sparse.realsize", "1099511627776")
+	raw := append(header('x', "PaxHeaders/m", int64(len(pax))), pad([]byte(pax))...)
+	sparseMap := pad([]byte("1\n1099511627775\n1\n"))
+	raw = append(raw, header('0', "model.safetensors", int64(len(sparseMap))+1)...)
+	raw = append(append(raw, sparseMap...), pad([]byte("z"))...)
+	raw = append(raw, make([]byte, 1024)...)
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	zw.Write(raw)
+	zw.Close()
+	return b.Bytes()
+}
+
+func TestPullModelKitSparseRefused(t *testing.T) {
+	repo := repoFor(t, ocitest.StartReferrers(t, nil), "kit")
+	desc := pushModelKit(t, repo, sparseTgz(t))
+	_, err := oci.Pull(context.Background(), repo, desc, t.TempDir(), oci.PullOptions{})
+	if !errors.Is(err, oci.ErrArtifact) || !strings.Contains(err.Error(), "sparse") {
+		t.Fatalf("err %v, want the sparse entry refused", err)
 	}
 }

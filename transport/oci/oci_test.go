@@ -324,3 +324,77 @@ func TestPullRefusesHostileManifest(t *testing.T) {
 }
 
 var _ = io.EOF
+
+// TestPullRefusesReferrerForAnotherSubject: on a registry without the
+// referrers API anyone who can write tags can put a manifest into the
+// referrers tag index of a model; one that names another subject (evidence
+// borrowed from another model) refuses the pull instead of being used.
+func TestPullRefusesReferrerForAnotherSubject(t *testing.T) {
+	ctx := context.Background()
+	reg := ocitest.StartDistribution(t)
+	repo := repoFor(t, reg, "team/model")
+	res, _ := pushModel(t, repo)
+	// A copy of the model's signature referrer naming another manifest.
+	rc, err := repo.Fetch(ctx, res.Referrers[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m ocispec.Manifest
+	if err := json.NewDecoder(rc).Decode(&m); err != nil {
+		t.Fatal(err)
+	}
+	rc.Close()
+	other := []byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[]}`)
+	od := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: digestOf(other), Size: int64(len(other))}
+	if err := repo.PushReference(ctx, od, bytes.NewReader(other), "other"); err != nil {
+		t.Fatal(err)
+	}
+	m.Subject = &od
+	b, _ := json.Marshal(m)
+	bd := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, ArtifactType: m.ArtifactType, Digest: digestOf(b), Size: int64(len(b))}
+	if err := repo.PushReference(ctx, bd, bytes.NewReader(b), "borrowed"); err != nil {
+		t.Fatal(err)
+	}
+	// Put it into the model's referrers tag index.
+	tag := "sha256-" + res.Manifest.Digest.Encoded()
+	id, err := repo.Resolve(ctx, tag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err = repo.Fetch(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var idx ocispec.Index
+	if err := json.NewDecoder(rc).Decode(&idx); err != nil {
+		t.Fatal(err)
+	}
+	rc.Close()
+	idx.Manifests = append([]ocispec.Descriptor{bd}, idx.Manifests...)
+	ib, _ := json.Marshal(idx)
+	nd := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageIndex, Digest: digestOf(ib), Size: int64(len(ib))}
+	if err := repo.PushReference(ctx, nd, bytes.NewReader(ib), tag); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	_, err = oci.Pull(ctx, repo, res.Manifest, dir, oci.PullOptions{})
+	if !errors.Is(err, oci.ErrArtifact) || !strings.Contains(err.Error(), "does not name") {
+		t.Fatalf("err %v, want the foreign referrer refused", err)
+	}
+}
+
+// A push that fails for another reason (here HTTPS to a plain-HTTP
+// registry) does not blame the model's signature.
+func TestPushKnownDigestTransportError(t *testing.T) {
+	reg := ocitest.StartReferrers(t, nil)
+	reg.PlainHTTP = false
+	repo := repoFor(t, reg, "m")
+	src := filepath.Join(t.TempDir(), "m")
+	writeTree(t, src, map[string]string{"w.bin": "actual bytes"})
+	a, _ := transport.Collect(src)
+	right := sha256.Sum256([]byte("actual bytes"))
+	_, err := oci.Push(context.Background(), repo, "x", a, oci.PushOptions{KnownDigests: map[string][]byte{"w.bin": right[:]}})
+	if err == nil || strings.Contains(err.Error(), "signature") {
+		t.Fatalf("err %v, want a transport error that does not mention the signature", err)
+	}
+}

@@ -304,6 +304,9 @@ func fetchArchive(ctx context.Context, src content.Fetcher, desc ocispec.Descrip
 			}
 			continue
 		case tar.TypeReg:
+			if transport.SparseTar(h) {
+				return nil, artifactErr("layer %s: entry %q is a sparse file", desc.Digest, h.Name)
+			}
 		default:
 			return nil, artifactErr("layer %s: entry %q is not a regular file or directory (type %q)", desc.Digest, h.Name, h.Typeflag)
 		}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strconv"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/errdef"
 	"oras.land/oras-go/v2/registry"
+	"oras.land/oras-go/v2/registry/remote/errcode"
 
 	"github.com/mlsecops/mlsec/transport"
 )
@@ -225,12 +227,32 @@ func pushFile(ctx context.Context, dst Pusher, m transport.Member, known []byte)
 	// The registry checks the digest at the end of the upload: a file
 	// that changed since it was hashed (or signed) is refused there.
 	if err := dst.Push(ctx, desc, bufio.NewReaderSize(io.LimitReader(f, n), 1<<20)); err != nil && !isAlreadyExists(err) {
-		if known != nil {
+		if known != nil && digestRefused(err) {
 			return ocispec.Descriptor{}, fmt.Errorf("oci: push %s: %w (does the file still match its signature? mlsec verify)", m.Name, err)
 		}
 		return ocispec.Descriptor{}, fmt.Errorf("oci: push %s: %w", m.Name, err)
 	}
 	return desc, nil
+}
+
+// digestRefused reports a registry's refusal of an upload whose bytes do not
+// match the digest it was announced with (DIGEST_INVALID, or a bare 400
+// from registries that send no error body), as opposed to a network, TLS
+// or authentication failure.
+func digestRefused(err error) bool {
+	var er *errcode.ErrorResponse
+	if !errors.As(err, &er) {
+		return false
+	}
+	if er.StatusCode == http.StatusBadRequest && len(er.Errors) == 0 {
+		return true
+	}
+	for _, e := range er.Errors {
+		if e.Code == errcode.ErrorCodeDigestInvalid || e.Code == errcode.ErrorCodeSizeInvalid {
+			return true
+		}
+	}
+	return false
 }
 
 func isAlreadyExists(err error) bool { return err != nil && errors.Is(err, errdef.ErrAlreadyExists) }

@@ -35,6 +35,9 @@ func New(dest string) (*Dir, error) {
 		return nil, errors.New("quarantine: empty destination")
 	}
 	dest = filepath.Clean(dest)
+	if b := filepath.Base(dest); b == "." || b == ".." || b == string(filepath.Separator) {
+		return nil, fmt.Errorf("quarantine: destination %q must name a new directory (e.g. ./model), not the current, parent or root directory", dest)
+	}
 	if err := checkDest(dest); err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -85,5 +86,20 @@ func TestDiscard(t *testing.T) {
 	}
 	if _, err := os.Stat(dest); !errors.Is(err, os.ErrNotExist) {
 		t.Fatal("destination created")
+	}
+}
+
+// A destination that names no directory entry of its own (".", "..", "/")
+// is refused with a message saying so, and no holding directory is left.
+func TestNewRefusesUnnamedDest(t *testing.T) {
+	parent := t.TempDir()
+	t.Chdir(parent)
+	for _, d := range []string{".", "..", "/", "./", "a/.."} {
+		if _, err := New(d); err == nil || !strings.Contains(err.Error(), "name a new directory") {
+			t.Errorf("New(%q): %v", d, err)
+		}
+	}
+	if ents, _ := os.ReadDir(parent); len(ents) != 0 {
+		t.Errorf("left behind: %v", ents)
 	}
 }

@@ -257,8 +257,8 @@ func unpack(ctx context.Context, r io.Reader, dir string, identities []age.Ident
 			}
 			break
 		}
-		if th.Typeflag != tar.TypeReg {
-			return nil, bundleErr("entry %q is not a regular file (type %q)", th.Name, th.Typeflag)
+		if th.Typeflag != tar.TypeReg || transport.SparseTar(th) {
+			return nil, bundleErr("entry %q is not a regular file (type %q, sparse %t)", th.Name, th.Typeflag, transport.SparseTar(th))
 		}
 		if err := transport.CheckName(th.Name); err != nil || strings.HasPrefix(th.Name, ".mlsec-seal") {
 			return nil, bundleErr("entry name %q refused", th.Name)
@@ -323,7 +323,7 @@ func readMeta(tr *tar.Reader, name string) ([]byte, error) {
 }
 
 func readBody(tr *tar.Reader, th *tar.Header) ([]byte, error) {
-	if th.Typeflag != tar.TypeReg || th.Size < 0 || th.Size > maxMetaSize {
+	if th.Typeflag != tar.TypeReg || transport.SparseTar(th) || th.Size < 0 || th.Size > maxMetaSize {
 		return nil, bundleErr("entry %q: bad type or size %d", th.Name, th.Size)
 	}
 	b, err := io.ReadAll(tr)

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -286,5 +287,80 @@ func TestCollectRefusesSymlink(t *testing.T) {
 	}
 	if _, err := transport.Collect(src); err == nil || !strings.Contains(err.Error(), "not a regular file") {
 		t.Fatalf("err %v", err)
+	}
+}
+
+// rawTarHeader returns a 512-byte ustar header of type typ for a body of
+// n bytes (archive/tar refuses to write PAX headers by hand).
+func rawTarHeader(t *testing.T, typ byte, name string, n int64) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := tar.NewWriter(&b).WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Size: n, Mode: 0o644, Format: tar.FormatUSTAR}); err != nil {
+		t.Fatal(err)
+	}
+	h := append([]byte(nil), b.Bytes()[:512]...)
+	h[156] = typ
+	copy(h[148:156], "        ")
+	var sum int64
+	for _, c := range h {
+		sum += int64(c)
+	}
+	copy(h[148:156], fmt.Sprintf("%06o\x00 ", sum))
+	return h
+}
+
+func padBlock(b []byte) []byte {
+	for len(b)%512 != 0 {
+		b = append(b, 0)
+	}
+	return b
+}
+
+func paxRecord(k, v string) string {
+	r := " " + k + "=" + v + "\n"
+	for n := len(r); ; {
+		s := fmt.Sprintf("%d%s", n, r)
+		if len(s) == n {
+			return s
+		}
+		n = len(s)
+	}
+}
+
+// TestSparseBundleRefused: a PAX sparse entry of a few bytes declares 1 TiB
+// (2^40) of holes, which archive/tar expands into zeros; unseal must
+// refuse it before writing, not fill the disk.
+func TestSparseBundleRefused(t *testing.T) {
+	id := identity(t)
+	var tb bytes.Buffer
+	tw := tar.NewWriter(&tb)
+	h := header(true, "m")
+	tw.WriteHeader(&h.hdr)
+	tw.Write([]byte(h.body))
+	tw.Flush()
+	raw := tb.Bytes()
+	pax := paxRecord("GNU.sparse.major", "1") + paxRecord("GNU.sparse.minor", "0") +
+		paxRecord("GNU.sparse.name", "a.bin") + paxRecord("GNU.sparse.realsize", "1099511627776")
+	raw = append(raw, rawTarHeader(t, 'x', "PaxHeaders/a.bin", int64(len(pax)))...)
+	raw = append(raw, padBlock([]byte(pax))...)
+	sparseMap := padBlock([]byte("1\n1099511627775\n1\n"))
+	raw = append(raw, rawTarHeader(t, '0', "a.bin", int64(len(sparseMap))+1)...)
+	raw = append(raw, sparseMap...)
+	raw = append(raw, padBlock([]byte("z"))...)
+	raw = append(raw, make([]byte, 1024)...)
+	var out bytes.Buffer
+	w, err := age.Encrypt(&out, id.Recipient())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(raw)
+	w.Close()
+	parent := t.TempDir()
+	_, err = Open(context.Background(), bytes.NewReader(out.Bytes()), filepath.Join(parent, "out"), id)
+	if err == nil || !errors.Is(err, ErrBundle) || !strings.Contains(err.Error(), "sparse true") {
+		t.Fatalf("err %v, want ErrBundle for a sparse entry", err)
+	}
+	if ents, _ := os.ReadDir(parent); len(ents) != 0 {
+		t.Fatalf("left behind: %v", ents)
 	}
 }
