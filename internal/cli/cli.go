@@ -92,6 +92,7 @@ and gates each lifecycle stage with policies whose decisions are signed evidence
 		newHubCmd(app),
 		newAuditCmd(app),
 		newKeysCmd(app),
+		newScorecardCmd(app), newUnsignedCmd(app),
 		newSealCmd(app), newUnsealCmd(app), newPushCmd(app), newPullCmd(app),
 	)
 	return root
