@@ -2,14 +2,13 @@ package diagram
 
 import (
 	"bytes"
-	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/mlsecops/mlsec/internal/testutil/browser"
 
 	"github.com/mlsecops/mlsec/lifecycle"
 )
@@ -20,15 +19,7 @@ import (
 // spilling out of its stage's box with the browser's real font metrics.
 // Screenshots go to testdata/out.
 func TestBrowser(t *testing.T) {
-	chromium, err := exec.LookPath("chromium")
-	if err != nil {
-		if chromium, err = exec.LookPath("chromium-browser"); err != nil {
-			t.Skip("chromium not installed (apt-get install chromium; .ci/run installs it): skipping the browser test")
-		}
-	}
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
+	ctx := browser.New(t, 1400, 1000)
 	dir := t.TempDir()
 	figs := map[string]Options{
 		"diagram-mlsecops": {},
@@ -36,24 +27,6 @@ func TestBrowser(t *testing.T) {
 			Assessment: &lifecycle.Scorecard{Stages: []lifecycle.StageBox{{Stage: "ci", Artifacts: 1, Status: "red", Level: 1, Next: "sign it"}}},
 			Decisions:  map[string][]GateDecision{"ci": {{Policy: "builtin/ci", Result: "FAIL", Reasons: []string{"FAIL CI-002: signed by an organisation identity"}}}}},
 	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.WindowSize(1400, 1000),
-	)
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelA()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
-	defer cancelT()
 	for name, o := range figs {
 		f, err := Build(o)
 		if err != nil {

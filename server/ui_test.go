@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,6 +14,8 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+
+	"github.com/mlsecops/mlsec/internal/testutil/browser"
 
 	"github.com/mlsecops/mlsec/attest"
 	"github.com/mlsecops/mlsec/store"
@@ -79,42 +80,13 @@ func seedDashboard(t *testing.T, e *env, k testKey) (evil, clean store.Digest, h
 // progress through htmx, coverage and maturity. Screenshots go to
 // testdata/out.
 func TestDashboard(t *testing.T) {
-	chromium, err := exec.LookPath("chromium")
-	if err != nil {
-		if chromium, err = exec.LookPath("chromium-browser"); err != nil {
-			t.Skip("chromium not installed (apt-get install chromium; .ci/run installs it): skipping the browser test")
-		}
-	}
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
+	ctx := browser.New(t, 1280, 1000)
 	k := newTestKey(t)
 	e := newEnv(t, withKey(k))
 	evil, clean, hubID := seedDashboard(t, e, k)
 	if err := os.MkdirAll(screenshotDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		// No UserDataDir: chromedp makes its own profile directory and
-		// removes it after the browser exits; t.TempDir's cleanup raced
-		// with Chromium's helper processes still writing to it.
-		chromedp.WindowSize(1280, 1000),
-	)
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelA()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
-	defer cancelT()
 
 	base := e.http.URL
 	shot := func(name string) chromedp.Action {
