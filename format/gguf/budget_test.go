@@ -3,19 +3,11 @@ package gguf
 import (
 	"bytes"
 	"errors"
-	"runtime"
 	"testing"
 
 	"github.com/mlsecops/mlsec/bench/hostile"
+	"github.com/mlsecops/mlsec/internal/testutil/readtest"
 )
-
-func liveHeap(keep any) int64 {
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	runtime.KeepAlive(keep)
-	return int64(m.HeapAlloc)
-}
 
 // TestKVCap: MaxKVs key/values are read with bounded memory; one more is
 // refused before anything is read (not analysed, ErrCount).
@@ -29,12 +21,12 @@ func TestKVCap(t *testing.T) {
 			t.Fatal(err)
 		}
 		data := buf.Bytes()
-		before := liveHeap(data)
+		before := readtest.LiveHeap(data)
 		f, err := Parse(bytes.NewReader(data), int64(len(data)))
 		if err != nil {
 			t.Fatal(err)
 		}
-		kept := liveHeap([]any{f, data}) - before
+		kept := readtest.LiveHeap([]any{f, data}) - before
 		if f.Complete != tc.complete {
 			t.Errorf("%d KVs: complete %v, problems %v", tc.n, f.Complete, f.Problems)
 		}

@@ -3,19 +3,11 @@ package onnx
 import (
 	"bytes"
 	"errors"
-	"runtime"
 	"testing"
 
 	"github.com/mlsecops/mlsec/bench/hostile"
+	"github.com/mlsecops/mlsec/internal/testutil/readtest"
 )
-
-func liveHeap(keep any) int64 {
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	runtime.KeepAlive(keep)
-	return int64(m.HeapAlloc)
-}
 
 // TestStructureBudget: a graph just under DefaultMaxStructureBytes decodes
 // within the scan's 256 MiB budget; a bigger one is refused (ErrTooLarge,
@@ -33,12 +25,12 @@ func TestStructureBudget(t *testing.T) {
 			t.Fatal(err)
 		}
 		data := buf.Bytes()
-		before := liveHeap(data)
+		before := readtest.LiveHeap(data)
 		m, err := Decode(bytes.NewReader(data), int64(len(data)), Options{})
 		if !errors.Is(err, tc.err) {
 			t.Fatalf("%d nodes: err %v, want %v", tc.nodes, err, tc.err)
 		}
-		kept := liveHeap([]any{m, data}) - before
+		kept := readtest.LiveHeap([]any{m, data}) - before
 		if kept > 200<<20 {
 			t.Errorf("%d nodes (%d MiB): decoded model keeps %d MiB, want <= 200 MiB", tc.nodes, len(data)>>20, kept>>20)
 		}

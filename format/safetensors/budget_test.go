@@ -3,20 +3,11 @@ package safetensors
 import (
 	"bytes"
 	"errors"
-	"runtime"
 	"testing"
 
 	"github.com/mlsecops/mlsec/bench/hostile"
+	"github.com/mlsecops/mlsec/internal/testutil/readtest"
 )
-
-// heapAfter returns the live heap after a GC while keep is still reachable.
-func heapAfter(keep any) uint64 {
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	runtime.KeepAlive(keep)
-	return m.HeapAlloc
-}
 
 // TestHostileHeadersBounded: a header with more tensors than MaxTensors, or
 // a metadata map past the member cap, ends in ErrLimit ("not analysed")
@@ -40,12 +31,12 @@ func TestHostileHeadersBounded(t *testing.T) {
 			}
 			data := bytes.Clone(buf.Bytes())
 			buf = bytes.Buffer{}
-			before := heapAfter(data)
+			before := uint64(readtest.LiveHeap(data))
 			f, err := Parse(bytes.NewReader(data), int64(len(data)))
 			if err != nil {
 				t.Fatal(err)
 			}
-			after := heapAfter([]any{f, data})
+			after := uint64(readtest.LiveHeap([]any{f, data}))
 			if !f.Incomplete || len(f.Problems) != 1 || !errors.Is(f.Problems[0], ErrLimit) {
 				t.Fatalf("incomplete %v, problems %v; want one ErrLimit", f.Incomplete, f.Problems)
 			}

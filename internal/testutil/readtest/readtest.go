@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync/atomic"
 	"testing"
 )
@@ -68,4 +69,15 @@ func CountReads(tb testing.TB, path string, read func(r io.ReaderAt)) int64 {
 	c := &CountingReaderAt{R: f}
 	read(c)
 	return c.Bytes()
+}
+
+// LiveHeap returns the bytes of live heap after a garbage collection, with
+// keep still reachable: what a parser's result holds, for tests that bound
+// the memory a hostile input can make it keep.
+func LiveHeap(keep any) int64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	runtime.KeepAlive(keep)
+	return int64(m.HeapAlloc)
 }
