@@ -22,10 +22,7 @@ rules:
 func TestNewBase(t *testing.T) {
 	extra := scan.Rule{ID: "EXTRA-001", Severity: mlsec.SeverityLow, Title: "extra rule", Remediation: "none",
 		Mappings: []mlsec.Mapping{{Framework: "owasp-ml-2023", ID: "ML06"}}}
-	b, err := scan.NewBase("fake", []format.Kind{format.Pickle, format.Zip}, []byte(baseRules), extra)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := scan.NewBase("fake", []format.Kind{format.Pickle, format.Zip}, []byte(baseRules), extra)
 	if got := b.Name(); got != "fake" {
 		t.Errorf("Name() = %q, want fake", got)
 	}
@@ -55,14 +52,25 @@ func TestNewBase(t *testing.T) {
 	}
 }
 
+// TestNewBaseBadRules: bad rules are refused by ParseRules, and a Base over
+// them fails loudly on first use (embedded rules files are checked by tests).
 func TestNewBaseBadRules(t *testing.T) {
 	for name, yaml := range map[string]string{
 		"syntax":       "rules: [",
 		"no severity":  "rules:\n  - id: X-1\n    title: t\n    remediation: r\n    mappings: [{framework: f, id: i}]\n",
 		"duplicate id": baseRules + "  - id: BASE-001\n    severity: low\n    title: t\n    remediation: r\n    mappings: [{framework: f, id: i}]\n",
 	} {
-		if _, err := scan.NewBase("fake", nil, []byte(yaml)); err == nil {
-			t.Errorf("%s: NewBase succeeded, want an error", name)
+		if _, err := scan.ParseRules([]byte(yaml)); err == nil {
+			t.Errorf("%s: ParseRules succeeded, want an error", name)
 		}
+		b := scan.NewBase("fake", nil, []byte(yaml))
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: Rules() over bad rules did not panic", name)
+				}
+			}()
+			b.Rules()
+		}()
 	}
 }

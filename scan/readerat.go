@@ -38,5 +38,6 @@ func (r *Runner) ScanReaderAt(ctx context.Context, name string, ra io.ReaderAt, 
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("scan: %w", err)
 	}
-	return &Result{Rules: r.rules, Artifacts: []Artifact{art}}, nil
+	arts := []Artifact{art}
+	return &Result{Rules: r.resultRules(arts), Artifacts: arts}, nil
 }

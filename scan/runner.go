@@ -68,7 +68,10 @@ type Options struct {
 type Runner struct {
 	byKind map[format.Kind][]Detector
 	dirDet []Detector
-	rules  RuleSet
+	// rules indexes every rule the runner and its detectors can report;
+	// it is built on first use (a finding, or Rules), which parses the
+	// detectors' rules files.
+	rules  func() RuleSet
 	own    RuleSet
 	limits Limits
 	naSev  mlsec.Severity
@@ -91,9 +94,14 @@ func NewRunner(detectors []Detector, cfg Config, opts Options) *Runner {
 		naSev:  cfg.notAnalysedSeverity(),
 		opts:   opts,
 	}
-	all := append([]Rule(nil), own...)
+	r.rules = sync.OnceValue(func() RuleSet {
+		all := append([]Rule(nil), own...)
+		for _, d := range detectors {
+			all = append(all, d.Rules()...)
+		}
+		return NewRuleSet(all)
+	})
 	for _, d := range detectors {
-		all = append(all, d.Rules()...)
 		for _, k := range d.Kinds() {
 			if k == format.HFRepo {
 				r.dirDet = append(r.dirDet, d)
@@ -102,12 +110,11 @@ func NewRunner(detectors []Detector, cfg Config, opts Options) *Runner {
 			r.byKind[k] = append(r.byKind[k], d)
 		}
 	}
-	r.rules = NewRuleSet(all)
 	return r
 }
 
 // Rules returns every rule the runner and its detectors can report.
-func (r *Runner) Rules() RuleSet { return r.rules }
+func (r *Runner) Rules() RuleSet { return r.rules() }
 
 // job is one unit of work: a file, or a directory for repository checks.
 type job struct {
@@ -167,13 +174,26 @@ feed:
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("scan: %w", err)
 	}
-	res := &Result{Rules: r.rules}
+	res := &Result{}
 	for i, a := range arts {
 		if keep[i] {
 			res.Artifacts = append(res.Artifacts, a)
 		}
 	}
+	res.Rules = r.resultRules(res.Artifacts)
 	return res, nil
+}
+
+// resultRules returns the rules a result's reports look up: every rule
+// when a finding was reported, none otherwise (a clean scan never parses
+// the rules files).
+func (r *Runner) resultRules(arts []Artifact) RuleSet {
+	for _, a := range arts {
+		if len(a.Findings) > 0 {
+			return r.rules()
+		}
+	}
+	return RuleSet{}
 }
 
 // collect expands one user-given path into jobs, in a deterministic order.
@@ -598,7 +618,7 @@ var (
 )
 
 func (s *sink) Report(f mlsec.Finding) {
-	if r, ok := s.st.r.rules[f.RuleID]; ok && r.NotAnalysed {
+	if r, ok := s.st.r.rules()[f.RuleID]; ok && r.NotAnalysed {
 		s.v.mark(r.Limit, f.Message)
 	}
 	s.st.report(f, s.in.Member)

@@ -53,10 +53,7 @@ var _ scan.Detector = (*Detector)(nil)
 
 // New returns the detector.
 func New(cfg scan.Config) (scan.Detector, error) {
-	b, err := scan.NewBase(Name, []format.Kind{format.Tar, format.Gzip, format.Bzip2, format.XZ, format.Zstd, format.SevenZip}, rulesYAML)
-	if err != nil {
-		return nil, err
-	}
+	b := scan.NewBase(Name, []format.Kind{format.Tar, format.Gzip, format.Bzip2, format.XZ, format.Zstd, format.SevenZip}, rulesYAML)
 	return &Detector{Base: b, MemThreshold: defaultMemThreshold}, nil
 }
 

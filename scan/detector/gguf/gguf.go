@@ -71,10 +71,7 @@ func New(cfg scan.Config) (scan.Detector, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := scan.NewBase(Name, []format.Kind{format.GGUF}, rulesYAML, trs...)
-	if err != nil {
-		return nil, err
-	}
+	b := scan.NewBase(Name, []format.Kind{format.GGUF}, rulesYAML, trs...)
 	return &Detector{Base: b}, nil
 }
 

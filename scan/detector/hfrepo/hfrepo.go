@@ -52,10 +52,7 @@ var _ scan.Detector = (*Detector)(nil)
 
 // New returns the detector.
 func New(cfg scan.Config) (scan.Detector, error) {
-	b, err := scan.NewBase(Name, []format.Kind{format.HFRepo}, rulesYAML)
-	if err != nil {
-		return nil, err
-	}
+	b := scan.NewBase(Name, []format.Kind{format.HFRepo}, rulesYAML)
 	return &Detector{Base: b}, nil
 }
 

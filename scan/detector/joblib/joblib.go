@@ -66,10 +66,7 @@ var _ scan.Detector = (*Detector)(nil)
 
 // New returns the joblib detector.
 func New(cfg scan.Config) (scan.Detector, error) {
-	b, err := scan.NewBase(Name, []format.Kind{format.Joblib}, rulesYAML)
-	if err != nil {
-		return nil, fmt.Errorf("joblib: %w", err)
-	}
+	b := scan.NewBase(Name, []format.Kind{format.Joblib}, rulesYAML)
 	return &Detector{Base: b}, nil
 }
 

@@ -50,10 +50,7 @@ var _ scan.Detector = (*Detector)(nil)
 // New returns the detector. The configuration's import allow and deny lists
 // ("module:Name", "module:*") extend the Keras allowlist too.
 func New(cfg scan.Config) (scan.Detector, error) {
-	b, err := scan.NewBase(Name, []format.Kind{format.Keras, format.HDF5, format.KerasMetadata}, rulesYAML)
-	if err != nil {
-		return nil, err
-	}
+	b := scan.NewBase(Name, []format.Kind{format.Keras, format.HDF5, format.KerasMetadata}, rulesYAML)
 	return &Detector{Base: b, opt: kfmt.Options{Allow: cfg.Imports.Allow, Deny: cfg.Imports.Deny}}, nil
 }
 

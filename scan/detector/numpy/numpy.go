@@ -44,10 +44,7 @@ var _ scan.Detector = (*Detector)(nil)
 
 // New returns the numpy detector.
 func New(cfg scan.Config) (scan.Detector, error) {
-	b, err := scan.NewBase(Name, []format.Kind{format.NumPy}, rulesYAML)
-	if err != nil {
-		return nil, fmt.Errorf("numpy: %w", err)
-	}
+	b := scan.NewBase(Name, []format.Kind{format.NumPy}, rulesYAML)
 	return &Detector{Base: b}, nil
 }
 

@@ -70,10 +70,7 @@ var _ scan.Detector = (*Detector)(nil)
 
 // New returns the ONNX detector.
 func New(cfg scan.Config) (scan.Detector, error) {
-	b, err := scan.NewBase(Name, []format.Kind{format.ONNX}, rulesYAML)
-	if err != nil {
-		return nil, fmt.Errorf("onnx: %w", err)
-	}
+	b := scan.NewBase(Name, []format.Kind{format.ONNX}, rulesYAML)
 	d := &Detector{Base: b, standard: map[string]bool{}, runtime: map[string]bool{}}
 	for _, s := range standardDomains {
 		d.standard[s] = true

@@ -76,10 +76,7 @@ var _ scan.Detector = (*Detector)(nil)
 
 // New builds the detector with the built-in policy extended by cfg.Imports.
 func New(cfg scan.Config) (scan.Detector, error) {
-	b, err := scan.NewBase(Name, []format.Kind{format.Pickle, format.PyTorchLegacy}, rulesYAML)
-	if err != nil {
-		return nil, err
-	}
+	b := scan.NewBase(Name, []format.Kind{format.Pickle, format.PyTorchLegacy}, rulesYAML)
 	p, err := NewPolicy(cfg.Imports)
 	if err != nil {
 		return nil, err

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/mlsecops/mlsec/format"
 	"github.com/mlsecops/mlsec/scan"
@@ -57,18 +58,17 @@ var rulesYAML []byte
 // Detector examines text and JSON documents.
 type Detector struct {
 	scan.Base
-	a *Analyser
+	// analyser builds the Analyser (its patterns compiled) on first use,
+	// so a scan with no documents never compiles them.
+	analyser func() *Analyser
 }
 
 var _ scan.Detector = (*Detector)(nil)
 
 // New returns the detector; cfg is not used.
 func New(cfg scan.Config) (scan.Detector, error) {
-	b, err := scan.NewBase(Name, []format.Kind{format.Text, format.JSON}, rulesYAML)
-	if err != nil {
-		return nil, err
-	}
-	return &Detector{Base: b, a: NewAnalyser()}, nil
+	b := scan.NewBase(Name, []format.Kind{format.Text, format.JSON}, rulesYAML)
+	return &Detector{Base: b, analyser: sync.OnceValue(NewAnalyser)}, nil
 }
 
 // Scan implements scan.Detector.
@@ -80,7 +80,7 @@ func (d *Detector) Scan(ctx context.Context, in *scan.Input, sink scan.Sink) err
 	if _, err := in.R.ReadAt(data, 0); err != nil && !errors.Is(err, io.EOF) {
 		return fmt.Errorf("rag: read: %w", err)
 	}
-	issues, err := d.a.AnalyseKind(data, in.Kind)
+	issues, err := d.analyser().AnalyseKind(data, in.Kind)
 	for _, is := range issues {
 		sink.Report(d.Finding(is.Rule, is.Detail, "", is.Offset))
 	}

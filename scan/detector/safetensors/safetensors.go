@@ -64,10 +64,7 @@ var _ scan.Detector = (*Detector)(nil)
 
 // New returns the detector; cfg is not used.
 func New(cfg scan.Config) (scan.Detector, error) {
-	b, err := scan.NewBase(Name, []format.Kind{format.Safetensors}, rulesYAML)
-	if err != nil {
-		return nil, err
-	}
+	b := scan.NewBase(Name, []format.Kind{format.Safetensors}, rulesYAML)
 	return &Detector{Base: b}, nil
 }
 

@@ -57,10 +57,7 @@ var _ scan.Detector = (*Detector)(nil)
 
 // New returns the SavedModel detector.
 func New(cfg scan.Config) (scan.Detector, error) {
-	b, err := scan.NewBase(Name, []format.Kind{format.SavedModel}, rulesYAML)
-	if err != nil {
-		return nil, fmt.Errorf("savedmodel: %w", err)
-	}
+	b := scan.NewBase(Name, []format.Kind{format.SavedModel}, rulesYAML)
 	var of opsFile
 	if err := yaml.Unmarshal(opsYAML, &of); err != nil {
 		return nil, fmt.Errorf("savedmodel: parse ops.yaml: %w", err)

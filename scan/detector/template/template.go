@@ -83,10 +83,7 @@ var _ scan.Detector = (*Detector)(nil)
 
 // New returns the detector; cfg is not used.
 func New(cfg scan.Config) (scan.Detector, error) {
-	b, err := scan.NewBase(Name, []format.Kind{format.HFTokenizerConfig, format.ChatTemplate}, rulesYAML)
-	if err != nil {
-		return nil, err
-	}
+	b := scan.NewBase(Name, []format.Kind{format.HFTokenizerConfig, format.ChatTemplate}, rulesYAML)
 	return &Detector{Base: b}, nil
 }
 

@@ -36,10 +36,7 @@ var _ scan.Detector = (*Detector)(nil)
 
 // New returns the TFLite detector.
 func New(cfg scan.Config) (scan.Detector, error) {
-	b, err := scan.NewBase(Name, []format.Kind{format.TFLite}, rulesYAML)
-	if err != nil {
-		return nil, fmt.Errorf("tflite: %w", err)
-	}
+	b := scan.NewBase(Name, []format.Kind{format.TFLite}, rulesYAML)
 	return &Detector{Base: b}, nil
 }
 

@@ -72,10 +72,7 @@ var _ scan.Detector = (*Detector)(nil)
 
 // New returns the legacy tar detector.
 func New(cfg scan.Config) (scan.Detector, error) {
-	b, err := scan.NewBase(Name, []format.Kind{format.PyTorchTar}, rulesYAML)
-	if err != nil {
-		return nil, fmt.Errorf("torch: %w", err)
-	}
+	b := scan.NewBase(Name, []format.Kind{format.PyTorchTar}, rulesYAML)
 	return &Detector{Base: b}, nil
 }
 

@@ -81,10 +81,7 @@ var _ scan.Detector = (*Detector)(nil)
 
 // New returns the zip detector.
 func New(cfg scan.Config) (scan.Detector, error) {
-	b, err := scan.NewBase(Name, []format.Kind{format.Zip, format.PyTorchZip, format.TorchScript, format.NumPyZip}, rulesYAML)
-	if err != nil {
-		return nil, fmt.Errorf("zip: %w", err)
-	}
+	b := scan.NewBase(Name, []format.Kind{format.Zip, format.PyTorchZip, format.TorchScript, format.NumPyZip}, rulesYAML)
 	return &Detector{Base: b}, nil
 }
 
