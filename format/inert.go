@@ -330,39 +330,59 @@ func readTag(br *bufio.Reader) (protowire.Number, protowire.Type, error) {
 	return num, typ, nil
 }
 
-// isPiece checks one SentencePiece message.
-func isPiece(b []byte) bool {
-	hasPiece := false
+// flatField is what flatFields accepts for one field number of a message
+// with no nested fields: its wire type and, for varints, the largest value.
+type flatField struct {
+	typ protowire.Type
+	max uint64
+}
+
+// flatFields checks that b is a message of only the given fields, each of
+// its wire type (bytes must be UTF-8, varints at most max), and returns a
+// bit per field number seen (numbers up to 63).
+func flatFields(b []byte, fields map[protowire.Number]flatField) (seen uint64, ok bool) {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return false
+			return 0, false
 		}
 		b = b[n:]
-		switch {
-		case num == 1 && typ == protowire.BytesType:
-			v, n := protowire.ConsumeBytes(b)
-			if n < 0 || !utf8.Valid(v) {
-				return false
-			}
-			b, hasPiece = b[n:], true
-		case num == 2 && typ == protowire.Fixed32Type:
-			_, n := protowire.ConsumeFixed32(b)
-			if n < 0 {
-				return false
-			}
-			b = b[n:]
-		case num == 3 && typ == protowire.VarintType:
-			v, n := protowire.ConsumeVarint(b)
-			if n < 0 || v > 6 {
-				return false
-			}
-			b = b[n:]
-		default:
-			return false
+		f, known := fields[num]
+		if !known || f.typ != typ || num > 63 {
+			return 0, false
 		}
+		switch typ {
+		case protowire.BytesType:
+			v, m := protowire.ConsumeBytes(b)
+			if m < 0 || !utf8.Valid(v) {
+				return 0, false
+			}
+			n = m
+		case protowire.Fixed32Type:
+			n = protowire.ConsumeFieldValue(num, typ, b)
+		case protowire.VarintType:
+			v, m := protowire.ConsumeVarint(b)
+			if m < 0 || v > f.max {
+				return 0, false
+			}
+			n = m
+		default:
+			return 0, false
+		}
+		if n < 0 {
+			return 0, false
+		}
+		b, seen = b[n:], seen|1<<num
 	}
-	return hasPiece
+	return seen, true
+}
+
+// isPiece checks one SentencePiece message: a UTF-8 piece (field 1), a
+// float score (2) and a type enum 0..6 (3); the piece is required.
+func isPiece(b []byte) bool {
+	seen, ok := flatFields(b, map[protowire.Number]flatField{
+		1: {typ: protowire.BytesType}, 2: {typ: protowire.Fixed32Type}, 3: {typ: protowire.VarintType, max: 6}})
+	return ok && seen&(1<<1) != 0
 }
 
 // isMsgpack reports whether the input is exactly one MessagePack map (what
@@ -503,33 +523,12 @@ func newBufReader(r io.ReaderAt, size int64) *bufio.Reader {
 const maxONNXTensor = 64 << 20
 
 // isEmptyONNXValue recognises an empty onnx.OptionalProto or SequenceProto:
-// only a name (field 1, UTF-8) and an element type (field 2, 0..5).
+// only a name (field 1, UTF-8) and an element type (field 2, 0..5), which is
+// required.
 func isEmptyONNXValue(b []byte) bool {
-	seen := false
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return false
-		}
-		b = b[n:]
-		switch {
-		case num == 1 && typ == protowire.BytesType:
-			v, n := protowire.ConsumeBytes(b)
-			if n < 0 || !utf8.Valid(v) {
-				return false
-			}
-			b = b[n:]
-		case num == 2 && typ == protowire.VarintType:
-			v, n := protowire.ConsumeVarint(b)
-			if n < 0 || v > 5 {
-				return false
-			}
-			b, seen = b[n:], true
-		default:
-			return false
-		}
-	}
-	return seen
+	seen, ok := flatFields(b, map[protowire.Number]flatField{
+		1: {typ: protowire.BytesType}, 2: {typ: protowire.VarintType, max: 5}})
+	return ok && seen&(1<<2) != 0
 }
 
 // isONNXTensor recognises a serialised onnx.TensorProto (what
