@@ -514,9 +514,15 @@ func (a *Analyser) allowed(host string) bool {
 // hiddenText reports hidden text that addresses a model: the strict
 // instruction patterns, or model-directed wording and an order together.
 func (a *Analyser) hiddenText(r *report, where string, text []byte, off int64) {
+	a.hiddenTextStrict(r, where, text, off, false)
+}
+
+// hiddenTextStrict is hiddenText; with strict only the strict instruction
+// patterns count.
+func (a *Analyser) hiddenTextStrict(r *report, where string, text []byte, off int64, strict bool) {
 	t, _ := normalise(text, hasNonASCII(text))
 	if a.reOverride.Match(t) || a.reAddressed.Match(t) || a.reCoerce.Match(t) || a.reRole.Match(t) ||
-		(a.reLooseModel.Match(t) && a.reLooseOrder.Match(t)) {
+		(!strict && a.reLooseModel.Match(t) && a.reLooseOrder.Match(t)) {
 		r.add(RuleHidden, off, fmt.Sprintf("%s: %q", where, a.excerpt(text)))
 	}
 }

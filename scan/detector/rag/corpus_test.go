@@ -3,6 +3,7 @@ package rag_test
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"io"
 	"io/fs"
 	"os"
@@ -43,11 +44,16 @@ func TestLabelledCorpus(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if kind != format.Text && kind != format.JSON {
-				t.Errorf("%s: detected as %s, not text or JSON", p, kind)
+			var is []rag.Issue
+			switch kind {
+			case format.Text, format.JSON:
+				is, err = a.AnalyseKind(b, kind)
+			case format.PDF:
+				is, err = a.AnalysePDF(context.Background(), bytes.NewReader(b), int64(len(b)))
+			default:
+				t.Errorf("%s: detected as %s, not text, JSON or PDF", p, kind)
 				continue
 			}
-			is, err := a.AnalyseKind(b, kind)
 			if err != nil {
 				t.Errorf("%s: %v", p, err)
 			}

@@ -45,6 +45,8 @@ const (
 	MaxDocumentBytes = 64 << 20
 	// MaxJSONDepth caps JSON nesting.
 	MaxJSONDepth = 256
+	// MaxPDFBytes caps the size of a PDF whose text is extracted.
+	MaxPDFBytes = 256 << 20
 	// LimitDocumentBytes, LimitHTMLDepth and LimitJSONDepth name the
 	// limits in verdicts.
 	LimitDocumentBytes = "rag_document_bytes"
@@ -67,12 +69,15 @@ var _ scan.Detector = (*Detector)(nil)
 
 // New returns the detector; cfg is not used.
 func New(cfg scan.Config) (scan.Detector, error) {
-	b := scan.NewBase(Name, []format.Kind{format.Text, format.JSON}, rulesYAML)
+	b := scan.NewBase(Name, []format.Kind{format.Text, format.JSON, format.PDF}, rulesYAML)
 	return &Detector{Base: b, analyser: sync.OnceValue(NewAnalyser)}, nil
 }
 
 // Scan implements scan.Detector.
 func (d *Detector) Scan(ctx context.Context, in *scan.Input, sink scan.Sink) error {
+	if in.Kind == format.PDF {
+		return d.scanPDF(ctx, in, sink)
+	}
 	if in.Size > MaxDocumentBytes {
 		return scan.NotAnalysedf(LimitDocumentBytes, "document of %d bytes exceeds the %d-byte cap of the RAG document check", in.Size, MaxDocumentBytes)
 	}
@@ -96,6 +101,52 @@ func (d *Detector) Scan(ctx context.Context, in *scan.Input, sink scan.Sink) err
 }
 
 var errJSONDepth = errors.New("rag: JSON nested too deep")
+
+// scanPDF extracts the text of a PDF and analyses it; text drawn
+// invisibly is also checked as hidden text. Findings carry offset -1
+// (offsets in extracted text are not file offsets) and name the page of
+// hidden text.
+func (d *Detector) scanPDF(ctx context.Context, in *scan.Input, sink scan.Sink) error {
+	if in.Size > MaxPDFBytes {
+		return scan.NotAnalysedf(LimitDocumentBytes, "PDF of %d bytes exceeds the %d-byte cap of the RAG document check", in.Size, MaxPDFBytes)
+	}
+	issues, err := d.analyser().AnalysePDF(ctx, in.R, in.Size)
+	for _, is := range issues {
+		sink.Report(d.Finding(is.Rule, is.Detail, "", is.Offset))
+	}
+	var le *PDFLimitError
+	switch {
+	case errors.As(err, &le):
+		return scan.NotAnalysedf(le.Limit, "%s", le.Reason)
+	case errors.Is(err, ErrPDFNoText):
+		return scan.NotAnalysedf("", "PDF has no extractable text (scanned pages, text drawn as paths or fonts without a usable encoding): its content was not checked")
+	case errors.Is(err, ErrHTMLDepth):
+		return scan.NotAnalysedf(LimitHTMLDepth, "hidden HTML in the PDF's text nests deeper than %d elements", MaxHiddenDepth)
+	case err != nil:
+		return scan.NotAnalysedf("", "PDF text could not be extracted: %w", err)
+	}
+	return nil
+}
+
+// AnalysePDF extracts the text of the PDF in r and analyses it like a text
+// document; runs of invisible text (render mode 3 or 7, a font under 1 pt,
+// white fill) are also checked as hidden text (RAG-001). Issues carry
+// offset -1. Extraction errors are those of ExtractPDF.
+func (a *Analyser) AnalysePDF(ctx context.Context, r io.ReaderAt, size int64) ([]Issue, error) {
+	t, err := ExtractPDF(ctx, r, size)
+	if err != nil {
+		return nil, err
+	}
+	var rep report
+	err = a.analyse(&rep, t.Text, 0)
+	for i := range rep.issues {
+		rep.issues[i].Offset = -1
+	}
+	for _, h := range t.Hidden {
+		a.hiddenTextStrict(&rep, fmt.Sprintf("PDF page %d, %s", h.Page, h.Why), h.Text, -1, h.strict)
+	}
+	return rep.issues, err
+}
 
 // AnalyseKind is Analyse for a document of kind: JSON documents are
 // analysed string value by string value (escapes decoded), everything
