@@ -10,7 +10,6 @@
 package rag
 
 import (
-	"bytes"
 	"context"
 	_ "embed"
 	"encoding/json"
@@ -156,34 +155,61 @@ func (a *Analyser) AnalyseKind(doc []byte, kind format.Kind) ([]Issue, error) {
 		return a.Analyse(doc)
 	}
 	var r report
-	dec := json.NewDecoder(bytes.NewReader(doc))
+	err := a.jsonStrings(doc, func(v []byte, off int64) error {
+		if len(v) < 8 {
+			return nil
+		}
+		return a.analyse(&r, v, off)
+	})
+	return r.issues, err
+}
+
+// jsonStrings calls fn with every string value (and key) of the JSON
+// document, escapes decoded, and the byte offset of its opening quote. It
+// scans the bytes itself (the format sniffer has validated the
+// document), tracking only nesting depth.
+func (a *Analyser) jsonStrings(doc []byte, fn func(v []byte, off int64) error) error {
 	depth := 0
-	for {
-		off := dec.InputOffset()
-		tok, err := dec.Token()
-		if errors.Is(err, io.EOF) {
-			return r.issues, nil
-		}
-		if err != nil {
-			return r.issues, fmt.Errorf("decode JSON: %w", err)
-		}
-		switch v := tok.(type) {
-		case json.Delim:
-			if v == '{' || v == '[' {
-				depth++
-				if depth > MaxJSONDepth {
-					return r.issues, errJSONDepth
+	for i := 0; i < len(doc); i++ {
+		switch doc[i] {
+		case '{', '[':
+			depth++
+			if depth > MaxJSONDepth {
+				return errJSONDepth
+			}
+		case '}', ']':
+			depth--
+		case '"':
+			s := i
+			esc := false
+			j := i + 1
+			for ; j < len(doc); j++ {
+				c := doc[j]
+				if c == '\\' {
+					esc = true
+					j++
+					continue
 				}
-			} else {
-				depth--
+				if c == '"' {
+					break
+				}
 			}
-		case string:
-			if len(v) < 8 {
-				continue
+			if j >= len(doc) {
+				return fmt.Errorf("decode JSON: unterminated string at offset %d", s)
 			}
-			if err := a.analyse(&r, []byte(v), off); err != nil {
-				return r.issues, err
+			v := doc[s+1 : j]
+			if esc {
+				var str string
+				if err := json.Unmarshal(doc[s:j+1], &str); err != nil {
+					return fmt.Errorf("decode JSON: %w", err)
+				}
+				v = []byte(str)
 			}
+			if err := fn(v, int64(s)); err != nil {
+				return err
+			}
+			i = j
 		}
 	}
+	return nil
 }
