@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ledongthuc/pdf"
@@ -262,6 +263,7 @@ type textState struct {
 	ctmScale float64
 	mode     int
 	white    bool
+	y        float64 // baseline of the current text line, text space
 }
 
 // interpret walks the operators of one content stream, decoding the
@@ -287,7 +289,7 @@ func (x *pdfExtractor) interpret(data []byte, res pdf.Value, depth int) {
 			enc = font.Encoder()
 			fonts[st.font] = enc
 		}
-		s := enc.Decode(string(raw))
+		s := strings.ReplaceAll(enc.Decode(string(raw)), "\u00a0", " ")
 		x.out.Text = append(x.out.Text, s...)
 		why, strict := "", false
 		switch {
@@ -348,7 +350,6 @@ func (x *pdfExtractor) interpret(data []byte, res pdf.Value, depth int) {
 		case "BT":
 			st.scale = 1
 		case "ET":
-			x.out.Text = append(x.out.Text, '\n')
 			if runWhy != "" {
 				run = append(run, ' ')
 			}
@@ -361,11 +362,21 @@ func (x *pdfExtractor) interpret(data []byte, res pdf.Value, depth int) {
 				st.mode = int(num(n - 1))
 			}
 		case "Tm":
+			// Glyphs placed one by one on a line stay one word: a new
+			// line starts only where the baseline moves.
 			if n >= 6 {
 				st.scale = math.Hypot(num(n-6), num(n-5))
+				if y := num(n - 1); math.Abs(y-st.y) > 0.5 {
+					x.out.Text = append(x.out.Text, '\n')
+					st.y = y
+				}
 			}
-			x.out.Text = append(x.out.Text, '\n')
-		case "Td", "TD", "T*":
+		case "Td", "TD":
+			if n >= 2 && num(n-1) != 0 {
+				x.out.Text = append(x.out.Text, '\n')
+				st.y += num(n - 1)
+			}
+		case "T*":
 			x.out.Text = append(x.out.Text, '\n')
 		case "g":
 			st.white = n >= 1 && num(n-1) >= 0.95
