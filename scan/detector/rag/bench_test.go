@@ -2,6 +2,7 @@ package rag_test
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -9,7 +10,9 @@ import (
 	"time"
 
 	"github.com/mlsecops/mlsec/format"
+	"github.com/mlsecops/mlsec/scan"
 	"github.com/mlsecops/mlsec/scan/detector/rag"
+	"github.com/mlsecops/mlsec/scan/list"
 )
 
 // BenchmarkAnalyse measures analysis throughput over the text and JSON
@@ -69,4 +72,42 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkScanDocuments runs the whole scanner (format detection, every
+// detector, the runner's worker pool) over the directory
+// $MLSEC_RAG_SCAN_DIR, e.g. one copy of the corpus bench/rag.sh builds:
+//
+//	MLSEC_RAG_SCAN_DIR=/tmp/mlsec-rag-corpus/corpus/copy00 go test -run '^$' -bench ScanDocuments -benchtime 3x ./scan/detector/rag/
+func BenchmarkScanDocuments(b *testing.B) {
+	dir := os.Getenv("MLSEC_RAG_SCAN_DIR")
+	if dir == "" {
+		b.Skip("set MLSEC_RAG_SCAN_DIR")
+	}
+	var total int64
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				total += fi.Size()
+			}
+		}
+		return nil
+	})
+	cfg := scan.DefaultConfig()
+	dets, err := list.All(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := scan.NewRunner(dets, cfg, scan.Options{})
+	b.SetBytes(total)
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	for range b.N {
+		if _, err := r.Scan(context.Background(), []string{dir}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if cpu := cpuTime() - cpu0; cpu > 0 {
+		b.ReportMetric(float64(total)*float64(b.N)/1e6/cpu.Seconds(), "MB/cpu-s")
+	}
 }

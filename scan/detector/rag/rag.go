@@ -62,7 +62,13 @@ type Detector struct {
 	// analyser builds the Analyser (its patterns compiled) on first use,
 	// so a scan with no documents never compiles them.
 	analyser func() *Analyser
+	// bufs recycles document buffers of up to maxPooled bytes (most
+	// documents are small; a fresh buffer per document is garbage).
+	bufs sync.Pool
 }
+
+// maxPooled caps the buffers kept in Detector.bufs.
+const maxPooled = 1 << 20
 
 var _ scan.Detector = (*Detector)(nil)
 
@@ -80,7 +86,18 @@ func (d *Detector) Scan(ctx context.Context, in *scan.Input, sink scan.Sink) err
 	if in.Size > MaxDocumentBytes {
 		return scan.NotAnalysedf(LimitDocumentBytes, "document of %d bytes exceeds the %d-byte cap of the RAG document check", in.Size, MaxDocumentBytes)
 	}
-	data := make([]byte, in.Size)
+	var data []byte
+	if in.Size <= maxPooled {
+		bp, _ := d.bufs.Get().(*[]byte)
+		if bp == nil {
+			b := make([]byte, 0, maxPooled)
+			bp = &b
+		}
+		defer d.bufs.Put(bp)
+		data = (*bp)[:in.Size]
+	} else {
+		data = make([]byte, in.Size)
+	}
 	if _, err := in.R.ReadAt(data, 0); err != nil && !errors.Is(err, io.EOF) {
 		return fmt.Errorf("rag: read: %w", err)
 	}
