@@ -64,7 +64,7 @@ type Dialect struct {
 	// statement and held for one round trip and the commit only.
 	AuditAppend string
 	// RegisterBatch, if set, registers concurrent new artifacts together
-	// in one statement (see createbatch.go). Requires AuditAppend.
+	// in one statement (see createbatch.go).
 	RegisterBatch string
 	// Migrations holds NNNN_name.sql files applied in name order.
 	Migrations fs.FS
