@@ -35,6 +35,7 @@ import (
 
 	"filippo.io/age"
 
+	"github.com/mlsecops/mlsec/evidence"
 	"github.com/mlsecops/mlsec/transport"
 	"github.com/mlsecops/mlsec/transport/quarantine"
 )
@@ -177,6 +178,27 @@ type Opened struct {
 	Dest string
 }
 
+// ModelDigests returns, for a directory bundle, the SHA-256 digest of
+// every model file by slash path (the signature and the claims file of
+// the evidence layout left out, whatever roles the index claims), as
+// unpacking checked them: what a signature check needs without reading
+// the files again. It is nil for a single-file bundle.
+func (o *Opened) ModelDigests() map[string][]byte {
+	if !o.Header.Dir {
+		return nil
+	}
+	out := make(map[string][]byte, len(o.Index.Files))
+	for _, f := range o.Index.Files {
+		if evidence.IsInside(f.Name) {
+			continue
+		}
+		if sum, err := hex.DecodeString(f.SHA256); err == nil && len(sum) == sha256.Size {
+			out[f.Name] = sum
+		}
+	}
+	return out
+}
+
 // Size returns the total size of the files landed.
 func (o *Opened) Size() int64 {
 	var n int64
@@ -191,6 +213,18 @@ func (o *Opened) Size() int64 {
 // was authenticated and checked against its index. On any error dest is
 // left as it was and the quarantine directory is removed.
 func Open(ctx context.Context, r io.Reader, dest string, identities ...age.Identity) (*Opened, error) {
+	return OpenCheck(ctx, r, dest, nil, identities...)
+}
+
+// CheckFunc inspects an authenticated bundle unpacked at root (the
+// quarantine directory, holding what will become dest) before it lands;
+// an error keeps it from landing. o.Dest is not set yet.
+type CheckFunc func(ctx context.Context, o *Opened, root string) error
+
+// OpenCheck is Open with one more check before landing: once the bundle
+// was authenticated and matched its index, check (when not nil) runs on
+// the quarantined files, and only if it returns nil does dest appear.
+func OpenCheck(ctx context.Context, r io.Reader, dest string, check CheckFunc, identities ...age.Identity) (*Opened, error) {
 	q, err := quarantine.New(dest)
 	if err != nil {
 		return nil, err
@@ -199,6 +233,11 @@ func Open(ctx context.Context, r io.Reader, dest string, identities ...age.Ident
 	o, err := unpack(ctx, r, q.Path(), identities)
 	if err != nil {
 		return nil, err
+	}
+	if check != nil {
+		if err := check(ctx, o, q.Path()); err != nil {
+			return nil, err
+		}
 	}
 	if err := q.Land(); err != nil {
 		return nil, err
@@ -237,8 +276,9 @@ func unpack(ctx context.Context, r io.Reader, dir string, identities []age.Ident
 		sum  string
 	}
 	files := map[string]got{}
-	buf := make([]byte, copyBuf)
-	h := sha256.New()
+	var order []string
+	pipe := newLandPipe(ctx)
+	defer pipe.wait()
 	var ib []byte
 	for {
 		if err := ctx.Err(); err != nil {
@@ -269,11 +309,20 @@ func unpack(ctx context.Context, r io.Reader, dir string, identities []age.Ident
 		if _, dup := files[th.Name]; dup {
 			return nil, bundleErr("entry %q appears twice", th.Name)
 		}
-		n, sum, err := writeFile(dir, th, tr, h, buf)
+		n, err := pipe.copyFile(filepath.Join(dir, filepath.FromSlash(th.Name)), tr)
 		if err != nil {
 			return nil, err
 		}
-		files[th.Name] = got{n, sum}
+		files[th.Name] = got{size: n}
+		order = append(order, th.Name)
+	}
+	if err := pipe.wait(); err != nil {
+		return nil, err
+	}
+	for i, name := range order {
+		g := files[name]
+		g.sum = hex.EncodeToString(pipe.sums[i][:])
+		files[name] = g
 	}
 	if err := json.Unmarshal(ib, &o.Index); err != nil {
 		return nil, bundleErr("index: %v", err)
@@ -331,44 +380,4 @@ func readBody(tr *tar.Reader, th *tar.Header) ([]byte, error) {
 		return nil, bundleErr("%v", err)
 	}
 	return b, nil
-}
-
-func writeFile(dir string, th *tar.Header, tr io.Reader, h hash.Hash, buf []byte) (int64, string, error) {
-	p := filepath.Join(dir, filepath.FromSlash(th.Name))
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return 0, "", fmt.Errorf("seal: %w", err)
-	}
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return 0, "", fmt.Errorf("seal: %w", err)
-	}
-	h.Reset()
-	fw := &fileWriter{f: f}
-	n, err := io.CopyBuffer(io.MultiWriter(fw, h), tr, buf)
-	cerr := f.Close()
-	switch {
-	case fw.err != nil:
-		return 0, "", fmt.Errorf("seal: %w", fw.err)
-	case err != nil:
-		// Reading failed: the decrypted stream did not authenticate.
-		return 0, "", bundleErr("%s: %v", th.Name, err)
-	case cerr != nil:
-		return 0, "", fmt.Errorf("seal: %w", cerr)
-	}
-	return n, hex.EncodeToString(h.Sum(nil)), nil
-}
-
-// fileWriter remembers a write error, to tell a failing disk from a
-// failing bundle.
-type fileWriter struct {
-	f   *os.File
-	err error
-}
-
-func (w *fileWriter) Write(p []byte) (int, error) {
-	n, err := w.f.Write(p)
-	if err != nil {
-		w.err = err
-	}
-	return n, err
 }
