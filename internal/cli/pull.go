@@ -29,6 +29,7 @@ type pullFlags struct {
 	failOn     string
 	scanConfig string
 	pipeline   string
+	limits     oci.Limits
 }
 
 func newPullCmd(app *App) *cobra.Command {
@@ -65,6 +66,11 @@ Exit status: 0 landed; 1 a check failed (digest, signature, scan, gate);
 	f.StringVar(&fl.failOn, "fail-on", "high", "refuse the model when a finding is at or above this severity: critical|high|medium|low|info")
 	f.StringVar(&fl.scanConfig, "config", "", "scan configuration file (mlsec.yaml)")
 	f.StringVar(&fl.pipeline, "pipeline", "", "pipeline file for --stage (policies, identities)")
+	d := oci.DefaultLimits()
+	f.Int64Var(&fl.limits.MaxInflatedBytes, "max-inflated-bytes", d.MaxInflatedBytes, "refuse layers writing more than this many bytes in all (tar layers as they inflate, raw layers by declared size)")
+	f.Int64Var(&fl.limits.MaxInflatedMembers, "max-inflated-members", d.MaxInflatedMembers, "refuse tar layers holding more entries than this in all")
+	f.Int64Var(&fl.limits.MaxRatio, "max-ratio", d.MaxRatio, "refuse a compressed tar layer inflating more than this many times its size")
+	f.IntVar(&fl.limits.MaxDepth, "max-depth", d.MaxDepth, "refuse file names deeper than this many directories")
 	return cmd
 }
 
@@ -132,7 +138,7 @@ func runPull(ctx context.Context, app *App, fl pullFlags, refArg, dest string) e
 		return mlsec.Errorf(mlsec.EINVALID, "pull: %w", err)
 	}
 	defer q.Discard()
-	p, err := oci.Pull(ctx, repo, desc, q.Path(), oci.PullOptions{})
+	p, err := oci.Pull(ctx, repo, desc, q.Path(), oci.PullOptions{Limits: fl.limits})
 	if err != nil {
 		if errors.Is(err, oci.ErrArtifact) {
 			return pullRefused(app, dest, "%v", err)
