@@ -210,3 +210,36 @@ func TestUnsealRefusals(t *testing.T) {
 		t.Errorf("--insecure-skip-verify: %+v", r)
 	}
 }
+
+// A claims line about another model, put into the bundle by whoever
+// sealed it, is refused like a swapped claim referrer in pull.
+func TestUnsealRefusesClaimOfAnotherModel(t *testing.T) {
+	dir := t.TempDir()
+	keyFile, rcpt, model := sealFixture(t, dir)
+	priv, pub := pullKeyPair(t, dir, "alice")
+	other := filepath.Join(dir, "other")
+	copyFile(t, "../../testdata/models/weights.json", filepath.Join(other, "weights.json"))
+	for _, m := range []string{model, other} {
+		if r := mlsecRun(t, "sign", "--key", priv, m); r.code != 0 {
+			t.Fatalf("sign: %+v", r)
+		}
+	}
+	if r := mlsecRun(t, "gate", "--stage", "ci", "--key", priv, "--trust", "trusted", other); r.code != 1 {
+		t.Fatalf("gate ci: %+v", r)
+	}
+	claim, err := os.ReadFile(filepath.Join(other, "claims.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(model, "claims.jsonl"), claim, 0o644)
+	bundle := filepath.Join(dir, "m.age")
+	if r := mlsecRun(t, "seal", model, "-r", rcpt, "-o", bundle); r.code != 0 {
+		t.Fatalf("seal: %+v", r)
+	}
+	dest := filepath.Join(dir, "out")
+	r := mlsecRun(t, "unseal", bundle, "-i", keyFile, "--key", pub, dest)
+	if r.code != 1 || !strings.Contains(r.stderr, "claims line 1") || !strings.Contains(r.stderr, "not this model") {
+		t.Errorf("unseal: %+v", r)
+	}
+	assertUntouched(t, dest)
+}
