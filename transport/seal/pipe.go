@@ -20,8 +20,8 @@ import (
 // pooled blocks, one goroutine hashes them, another writes them to their
 // files. Memory is pipeBlocks × pipeBlock whatever the bundle's size.
 const (
-	pipeBlock  = 1 << 20
-	pipeBlocks = 8
+	pipeBlock  = 512 << 10
+	pipeBlocks = 4
 )
 
 // block is one pooled buffer shared by the hasher and the writer; the

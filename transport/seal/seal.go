@@ -27,9 +27,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -93,8 +91,11 @@ func Write(ctx context.Context, w io.Writer, a *transport.Artifact, recipients .
 			return nil, err
 		}
 	}
-	bw := bufio.NewWriterSize(w, copyBuf)
-	enc, err := age.Encrypt(bw, recipients...)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	aw := newAsyncWriter(w, 4, copyBuf)
+	defer aw.Close()
+	enc, err := age.Encrypt(aw, recipients...)
 	if err != nil {
 		return nil, fmt.Errorf("seal: %w", err)
 	}
@@ -104,17 +105,47 @@ func Write(ctx context.Context, w io.Writer, a *transport.Artifact, recipients .
 		return nil, err
 	}
 	idx := &Index{}
-	buf := make([]byte, copyBuf)
-	h := sha256.New()
-	for _, m := range a.Members {
-		if err := ctx.Err(); err != nil {
-			return nil, err
+	free := make(chan *block, pipeBlocks)
+	for range pipeBlocks {
+		free <- &block{buf: make([]byte, pipeBlock)}
+	}
+	in := make(chan memberMsg, pipeBlocks+2)
+	go readMembers(ctx, a.Members, free, in)
+	defer func() {
+		cancel()
+		for range in { // let the reader finish
 		}
-		e, err := writeMember(tw, m, h, buf)
-		if err != nil {
-			return nil, err
+	}()
+	var size int64
+	var cur transport.Member
+	for msg := range in {
+		if msg.err != nil {
+			return nil, msg.err
 		}
-		idx.Files = append(idx.Files, e)
+		switch msg.kind {
+		case msgStart:
+			size, cur = msg.size, msg.m
+			if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: msg.m.Name, Mode: 0o644, Size: size, Format: tar.FormatPAX}); err != nil {
+				return nil, fmt.Errorf("seal: %s: %w", msg.m.Name, err)
+			}
+		case msgData:
+			_, err := tw.Write(msg.blk.buf[:msg.blk.n])
+			free <- msg.blk
+			if err != nil {
+				return nil, fmt.Errorf("seal: %s: %w", cur.Name, err)
+			}
+		case msgEnd:
+			if msg.n != size {
+				return nil, fmt.Errorf("seal: %s changed while sealing (%d of %d bytes)", msg.m.Path, msg.n, size)
+			}
+			idx.Files = append(idx.Files, IndexEntry{Name: msg.m.Name, Size: msg.n, SHA256: msg.sum, Role: msg.m.Role})
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if len(idx.Files) != len(a.Members) {
+		return nil, fmt.Errorf("seal: %d of %d files read", len(idx.Files), len(a.Members))
 	}
 	ib, _ := json.Marshal(idx)
 	if err := writeEntry(tw, IndexName, ib); err != nil {
@@ -126,7 +157,7 @@ func Write(ctx context.Context, w io.Writer, a *transport.Artifact, recipients .
 	if err := enc.Close(); err != nil {
 		return nil, fmt.Errorf("seal: %w", err)
 	}
-	if err := bw.Flush(); err != nil {
+	if err := aw.Close(); err != nil {
 		return nil, fmt.Errorf("seal: %w", err)
 	}
 	return idx, nil
@@ -140,33 +171,6 @@ func writeEntry(tw *tar.Writer, name string, data []byte) error {
 		return fmt.Errorf("seal: %w", err)
 	}
 	return nil
-}
-
-func writeMember(tw *tar.Writer, m transport.Member, h hash.Hash, buf []byte) (IndexEntry, error) {
-	f, err := os.Open(m.Path)
-	if err != nil {
-		return IndexEntry{}, fmt.Errorf("seal: %w", err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return IndexEntry{}, fmt.Errorf("seal: %w", err)
-	}
-	if !fi.Mode().IsRegular() {
-		return IndexEntry{}, fmt.Errorf("seal: %s is not a regular file", m.Path)
-	}
-	if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: m.Name, Mode: 0o644, Size: fi.Size(), Format: tar.FormatPAX}); err != nil {
-		return IndexEntry{}, fmt.Errorf("seal: %s: %w", m.Name, err)
-	}
-	h.Reset()
-	n, err := io.CopyBuffer(io.MultiWriter(tw, h), io.LimitReader(f, fi.Size()), buf)
-	if err != nil {
-		return IndexEntry{}, fmt.Errorf("seal: %s: %w", m.Name, err)
-	}
-	if n != fi.Size() {
-		return IndexEntry{}, fmt.Errorf("seal: %s changed while sealing (%d of %d bytes)", m.Path, n, fi.Size())
-	}
-	return IndexEntry{Name: m.Name, Size: n, SHA256: hex.EncodeToString(h.Sum(nil)), Role: m.Role}, nil
 }
 
 // Opened describes a bundle that was opened and landed.
@@ -251,7 +255,7 @@ func bundleErr(format string, args ...any) error {
 }
 
 func unpack(ctx context.Context, r io.Reader, dir string, identities []age.Identity) (*Opened, error) {
-	dec, err := age.Decrypt(bufio.NewReaderSize(r, copyBuf), identities...)
+	dec, err := age.Decrypt(bufio.NewReaderSize(r, 256<<10), identities...)
 	if err != nil {
 		var nm *age.NoIdentityMatchError
 		if errors.As(err, &nm) {
