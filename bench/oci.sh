@@ -103,8 +103,8 @@ secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 declare -A R
 record() { R[$1]="${R[$1]:-} $2"; }
 median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.2f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-# drop the written files from the page cache when allowed, so runs start alike
-settle() { sync; if [ -w /proc/sys/vm/drop_caches ]; then echo 1 >/proc/sys/vm/drop_caches; fi; cat "$M"/* >/dev/null; }
+# every run starts alike: earlier writes flushed, the model in the page cache
+settle() { sync; cat "$M"/* >/dev/null; }
 
 echo "== machine: $(nproc) cores; $(uptime)"
 echo "== $((BYTES >> 20)) MiB in 4 shards; registry docker-registry $("$REG" --version 2>/dev/null | awk '{print $NF}') on http://$H; oras $("$ORAS" version | awk '/^Version/ {print $2}')"
