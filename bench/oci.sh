@@ -45,7 +45,7 @@ fi
 
 # The model: four safetensors shards, one U8 tensor each, random bytes.
 M=$DIR/model
-if [ ! -f "$M/model.sig" ] || [ "$(cat "$M/.shard-mib" 2>/dev/null)" != "$SHARD_MIB" ]; then
+if [ ! -f "$M/model.sig" ] || [ "$(cat "$DIR/shard-mib" 2>/dev/null)" != "$SHARD_MIB" ]; then
 	echo "== writing the model: 4 x $SHARD_MIB MiB"
 	rm -rf "$M" && mkdir -p "$M"
 	for i in 1 2 3 4; do
@@ -68,9 +68,8 @@ EOF
 	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$DIR/k.pem" 2>/dev/null
 	openssl pkey -in "$DIR/k.pem" -pubout -out "$DIR/k.pub" 2>/dev/null
 	"$BIN" sign --key "$DIR/k.pem" "$M" >/dev/null
-	echo "$SHARD_MIB" >"$M/.shard-mib"
+	echo "$SHARD_MIB" >"$DIR/shard-mib"
 fi
-rm -f "$M/.shard-mib.tmp"
 BYTES=$(du -cb "$M"/*.safetensors | tail -1 | cut -f1)
 
 # The registry, plain HTTP on a free loopback port, fresh storage.
@@ -110,14 +109,14 @@ echo "== machine: $(nproc) cores; $(uptime)"
 echo "== $((BYTES >> 20)) MiB in 4 shards; registry docker-registry $("$REG" --version 2>/dev/null | awk '{print $NF}') on http://$H; oras $("$ORAS" version | awk '/^Version/ {print $2}')"
 for i in $(seq "$N"); do
 	settle
-	t0=$(now); ref=$("$BIN" push --plain-http "$M" "oci://$H/bench/m$i:v1" 2>/dev/null); t1=$(now)
+	t0=$(now); ref=$("$BIN" push --plain-http "$M" "oci://$H/bench/m$i:v1" 2>"$OUT/push.err") || { cat "$OUT/push.err" >&2; exit 1; }; t1=$(now)
 	record mlsec-push "$(secs "$t0" "$t1")"
 	settle
 	t0=$(now); (cd "$M" && "$ORAS" push --plain-http --no-tty "$H/bench/o$i:v1" model-0000*.safetensors config.json >/dev/null); t1=$(now)
 	record oras-push "$(secs "$t0" "$t1")"
 	odig=$("$ORAS" resolve --plain-http "$H/bench/o$i:v1")
 	settle
-	t0=$(now); "$BIN" pull --plain-http --key "$DIR/k.pub" "$ref" "$OUT/m$i" 2>"$OUT/pull.err" >/dev/null; t1=$(now)
+	t0=$(now); "$BIN" pull --plain-http --key "$DIR/k.pub" "$ref" "$OUT/m$i" 2>"$OUT/pull.err" >/dev/null || { cat "$OUT/pull.err" >&2; exit 1; }; t1=$(now)
 	record mlsec-pull "$(secs "$t0" "$t1")"
 	tr=$(sed -n 's/^fetched .* in \([0-9.]*\) s.*/\1/p' "$OUT/pull.err"); record mlsec-pull-transfer "${tr:-0}"
 	ck=$(sed -n 's/^checked .* in \([0-9.]*\) s.*/\1/p' "$OUT/pull.err"); record mlsec-pull-checks "${ck:-0}"
