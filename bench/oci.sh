@@ -9,13 +9,18 @@
 # to a fresh repository or directory. Prints every run and then the medians
 # and mlsec's throughput as a share of oras's.
 #
-# mlsec pull also verifies the OMS signature and scans before it lands;
-# oras does neither. Its stderr reports how long the transfer took and how
-# long the checks after it (signature, scan) took; both are printed.
+# Every command runs under GNU time: wall time, CPU time (user + system)
+# and max RSS are recorded. On a shared, loaded machine the wall times are
+# noisy; the per-run ratio (the two tools run back to back) and the CPU
+# times are the steadier figures. mlsec pull also verifies the OMS
+# signature and scans before it lands; oras does neither. mlsec's stderr
+# reports how long the transfer took and how long the checks after it
+# (signature, scan) took; both are printed separately.
 #
 #   bench/oci.sh [N]          (default N=3)
 #
-# Needs: docker-registry (apt-get install docker-registry), python3, go.
+# Needs: docker-registry (apt-get install docker-registry), GNU time,
+# python3, openssl, curl, go.
 # Environment: ORAS (an oras binary; default: built from
 # oras.land/oras/cmd/oras@v1.3.6 into $TMPDIR/mlsec-oras, never into this
 # module), MLSEC_BENCH_DIR (default $TMPDIR/mlsec-oci-bench; the model is
@@ -97,41 +102,57 @@ trap cleanup EXIT
 for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/v2/" >/dev/null && break; sleep 0.1; done
 H=127.0.0.1:$PORT
 
-now() { date +%s.%N; }
-secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+TIME=/usr/bin/time
+[ -x "$TIME" ] || { echo "bench/oci.sh: needs GNU time (apt-get install time)" >&2; exit 2; }
 declare -A R
 record() { R[$1]="${R[$1]:-} $2"; }
 median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.2f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 # every run starts alike: earlier writes flushed, the model in the page cache
 settle() { sync; cat "$M"/* >/dev/null; }
+# timed KEY DIR CMD...: run CMD in DIR (stdout to $OUT/KEY.out, stderr to
+# $OUT/KEY.err); record its wall time, CPU time (user + system) and max RSS.
+timed() {
+	local key=$1 dir=$2; shift 2
+	settle
+	if ! (cd "$dir" && "$TIME" -f '%e %U %S %M' -o "$OUT/$key.time" "$@" >"$OUT/$key.out" 2>"$OUT/$key.err"); then
+		echo "bench/oci.sh: $key failed:" >&2; cat "$OUT/$key.err" >&2; exit 1
+	fi
+	read -r wall user sys rss <"$OUT/$key.time"
+	record "$key" "$wall"
+	record "$key-cpu" "$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')"
+	record "$key-rss" "$((rss / 1024))"
+}
+last() { local v=${R[$1]}; echo "${v##* }"; }
 
 echo "== machine: $(nproc) cores; $(uptime)"
 echo "== $((BYTES >> 20)) MiB in 4 shards; registry docker-registry $("$REG" --version 2>/dev/null | awk '{print $NF}') on http://$H; oras $("$ORAS" version | awk '/^Version/ {print $2}')"
 for i in $(seq "$N"); do
-	settle
-	t0=$(now); ref=$("$BIN" push --plain-http "$M" "oci://$H/bench/m$i:v1" 2>"$OUT/push.err") || { cat "$OUT/push.err" >&2; exit 1; }; t1=$(now)
-	record mlsec-push "$(secs "$t0" "$t1")"
-	settle
-	t0=$(now); (cd "$M" && "$ORAS" push --plain-http --no-tty "$H/bench/o$i:v1" model-0000*.safetensors config.json >/dev/null); t1=$(now)
-	record oras-push "$(secs "$t0" "$t1")"
+	timed mlsec-push "$M" "$BIN" push --plain-http "$M" "oci://$H/bench/m$i:v1"
+	ref=$(cat "$OUT/mlsec-push.out")
+	timed oras-push "$M" "$ORAS" push --plain-http --no-tty "$H/bench/o$i:v1" model-00001-of-00004.safetensors \
+		model-00002-of-00004.safetensors model-00003-of-00004.safetensors model-00004-of-00004.safetensors config.json
 	odig=$("$ORAS" resolve --plain-http "$H/bench/o$i:v1")
-	settle
-	t0=$(now); "$BIN" pull --plain-http --key "$DIR/k.pub" "$ref" "$OUT/m$i" 2>"$OUT/pull.err" >/dev/null || { cat "$OUT/pull.err" >&2; exit 1; }; t1=$(now)
-	record mlsec-pull "$(secs "$t0" "$t1")"
-	tr=$(sed -n 's/^fetched .* in \([0-9.]*\) s.*/\1/p' "$OUT/pull.err"); record mlsec-pull-transfer "${tr:-0}"
-	ck=$(sed -n 's/^checked .* in \([0-9.]*\) s.*/\1/p' "$OUT/pull.err"); record mlsec-pull-checks "${ck:-0}"
-	settle
-	t0=$(now); (mkdir "$OUT/o$i" && cd "$OUT/o$i" && "$ORAS" pull --plain-http --no-tty "$H/bench/o$i@$odig" >/dev/null); t1=$(now)
-	record oras-pull "$(secs "$t0" "$t1")"
-	echo "run $i: mlsec push ${R[mlsec-push]##* } s, oras push ${R[oras-push]##* } s, mlsec pull ${R[mlsec-pull]##* } s (transfer ${R[mlsec-pull-transfer]##* } s, verify+scan ${R[mlsec-pull-checks]##* } s), oras pull ${R[oras-pull]##* } s"
+	timed mlsec-pull "$OUT" "$BIN" pull --plain-http --key "$DIR/k.pub" "$ref" "$OUT/m$i"
+	record mlsec-pull-transfer "$(sed -n 's/^fetched .* in \([0-9.]*\) s.*/\1/p' "$OUT/mlsec-pull.err")"
+	record mlsec-pull-checks "$(sed -n 's/^checked .* in \([0-9.]*\) s.*/\1/p' "$OUT/mlsec-pull.err")"
+	mkdir "$OUT/o$i"
+	timed oras-pull "$OUT/o$i" "$ORAS" pull --plain-http --no-tty "$H/bench/o$i@$odig"
+	record push-ratio "$(awk -v m="$(last mlsec-push)" -v o="$(last oras-push)" 'BEGIN { printf "%.2f", o / m }')"
+	record pull-ratio "$(awk -v m="$(last mlsec-pull)" -v o="$(last oras-pull)" 'BEGIN { printf "%.2f", o / m }')"
+	echo "run $i: push mlsec $(last mlsec-push) s ($(last mlsec-push-cpu) s CPU), oras $(last oras-push) s ($(last oras-push-cpu) s CPU);" \
+		"pull mlsec $(last mlsec-pull) s ($(last mlsec-pull-cpu) s CPU; transfer $(last mlsec-pull-transfer) s, signature+scan $(last mlsec-pull-checks) s)," \
+		"oras $(last oras-pull) s ($(last oras-pull-cpu) s CPU)"
 	rm -rf "$OUT/m$i" "$OUT/o$i"
 done
 mbps() { awk -v b="$BYTES" -v s="$1" 'BEGIN { printf "%.0f MB/s", b / s / 1e6 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f %%", b / a * 100 }'; }
-echo "== medians of $N runs (throughput = model bytes / wall time)"
-for k in mlsec-push oras-push mlsec-pull mlsec-pull-transfer mlsec-pull-checks oras-pull; do
-	m=$(median "${R[$k]}"); printf '%-22s %6s s  %s\n' "$k" "$m" "$(mbps "$m")"
+pct() { awk -v r="$1" 'BEGIN { printf "%.0f %%", r * 100 }'; }
+echo "== medians of $N runs (throughput = model bytes / wall time; CPU = user + system)"
+printf '%-12s %9s %10s %9s %8s\n' command wall throughput CPU "max RSS"
+for k in mlsec-push oras-push mlsec-pull oras-pull; do
+	m=$(median "${R[$k]}")
+	printf '%-12s %7s s %10s %7s s %5s MiB\n' "$k" "$m" "$(mbps "$m")" "$(median "${R[$k-cpu]}")" "$(median "${R[$k-rss]}")"
 done
-echo "push: mlsec at $(ratio "$(median "${R[mlsec-push]}")" "$(median "${R[oras-push]}")") of oras's throughput"
-echo "pull: mlsec at $(ratio "$(median "${R[mlsec-pull]}")" "$(median "${R[oras-pull]}")") of oras's throughput (transfer alone: $(ratio "$(median "${R[mlsec-pull-transfer]}")" "$(median "${R[oras-pull]}")"))"
+echo "mlsec pull: transfer (digests checked while streaming) $(median "${R[mlsec-pull-transfer]}") s, then signature + scan $(median "${R[mlsec-pull-checks]}") s (oras does neither)"
+echo "push: mlsec at $(pct "$(median "${R[push-ratio]}")") of oras's throughput (median of the per-run ratios; runs: ${R[push-ratio]} )"
+echo "pull: mlsec at $(pct "$(median "${R[pull-ratio]}")") of oras's throughput (median of the per-run ratios; runs: ${R[pull-ratio]} )"
 echo "== load after: $(uptime)"
