@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"github.com/mlsecops/mlsec/scan"
+	agentdet "github.com/mlsecops/mlsec/scan/detector/agent"
 	archivedet "github.com/mlsecops/mlsec/scan/detector/archive"
 	ggufdet "github.com/mlsecops/mlsec/scan/detector/gguf"
 	hfrepodet "github.com/mlsecops/mlsec/scan/detector/hfrepo"
@@ -46,6 +47,7 @@ func constructors() map[string]Constructor {
 		archivedet.Name:     archivedet.New,
 		hfrepodet.Name:      hfrepodet.New,
 		ragdet.Name:         ragdet.New,
+		agentdet.Name:       agentdet.New,
 	}
 }
 
