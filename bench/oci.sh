@@ -5,8 +5,9 @@
 # PLAIN HTTP (no TLS: the bench measures the clients, not the cipher) and
 # filesystem storage, writes a 2 GiB model of four 512 MiB safetensors
 # shards (random bytes), signs it (mlsec sign: files/SHA-256), and then, N
-# times, alternating: mlsec push, oras push, mlsec pull, oras pull — each
-# to a fresh repository or directory. Prints every run and then the medians
+# times: mlsec push and oras push, then mlsec pull and oras pull (odd runs
+# mlsec first, even runs oras first), each to a fresh repository or
+# directory. Prints every run and then the medians
 # and mlsec's throughput as a share of oras's.
 #
 # Every command runs under GNU time: wall time, CPU time (user + system)
@@ -127,16 +128,30 @@ last() { local v=${R[$1]}; echo "${v##* }"; }
 echo "== machine: $(nproc) cores; $(uptime)"
 echo "== $((BYTES >> 20)) MiB in 4 shards; registry docker-registry $("$REG" --version 2>/dev/null | awk '{print $NF}') on http://$H; oras $("$ORAS" version | awk '/^Version/ {print $2}')"
 for i in $(seq "$N"); do
-	timed mlsec-push "$M" "$BIN" push --plain-http "$M" "oci://$H/bench/m$i:v1"
-	ref=$(cat "$OUT/mlsec-push.out")
-	timed oras-push "$M" "$ORAS" push --plain-http --no-tty "$H/bench/o$i:v1" model-00001-of-00004.safetensors \
-		model-00002-of-00004.safetensors model-00003-of-00004.safetensors model-00004-of-00004.safetensors config.json
-	odig=$("$ORAS" resolve --plain-http "$H/bench/o$i:v1")
-	timed mlsec-pull "$OUT" "$BIN" pull --plain-http --key "$DIR/k.pub" "$ref" "$OUT/m$i"
-	record mlsec-pull-transfer "$(sed -n 's/^fetched .* in \([0-9.]*\) s.*/\1/p' "$OUT/mlsec-pull.err")"
-	record mlsec-pull-checks "$(sed -n 's/^checked .* in \([0-9.]*\) s.*/\1/p' "$OUT/mlsec-pull.err")"
-	mkdir "$OUT/o$i"
-	timed oras-pull "$OUT/o$i" "$ORAS" pull --plain-http --no-tty "$H/bench/o$i@$odig"
+	# Odd runs start with mlsec, even runs with oras: neither always
+	# follows the other's writeback.
+	order="mlsec oras"
+	[ $((i % 2)) = 0 ] && order="oras mlsec"
+	for tool in $order; do
+		if [ "$tool" = mlsec ]; then
+			timed mlsec-push "$M" "$BIN" push --plain-http "$M" "oci://$H/bench/m$i:v1"
+			ref=$(cat "$OUT/mlsec-push.out")
+		else
+			timed oras-push "$M" "$ORAS" push --plain-http --no-tty "$H/bench/o$i:v1" model-00001-of-00004.safetensors \
+				model-00002-of-00004.safetensors model-00003-of-00004.safetensors model-00004-of-00004.safetensors config.json
+			odig=$("$ORAS" resolve --plain-http "$H/bench/o$i:v1")
+		fi
+	done
+	for tool in $order; do
+		if [ "$tool" = mlsec ]; then
+			timed mlsec-pull "$OUT" "$BIN" pull --plain-http --key "$DIR/k.pub" "$ref" "$OUT/m$i"
+			record mlsec-pull-transfer "$(sed -n 's/^fetched .* in \([0-9.]*\) s.*/\1/p' "$OUT/mlsec-pull.err")"
+			record mlsec-pull-checks "$(sed -n 's/^checked .* in \([0-9.]*\) s.*/\1/p' "$OUT/mlsec-pull.err")"
+		else
+			mkdir "$OUT/o$i"
+			timed oras-pull "$OUT/o$i" "$ORAS" pull --plain-http --no-tty "$H/bench/o$i@$odig"
+		fi
+	done
 	record push-ratio "$(awk -v m="$(last mlsec-push)" -v o="$(last oras-push)" 'BEGIN { printf "%.2f", o / m }')"
 	record pull-ratio "$(awk -v m="$(last mlsec-pull)" -v o="$(last oras-pull)" 'BEGIN { printf "%.2f", o / m }')"
 	echo "run $i: push mlsec $(last mlsec-push) s ($(last mlsec-push-cpu) s CPU), oras $(last oras-push) s ($(last oras-push-cpu) s CPU);" \
