@@ -239,3 +239,27 @@ func TestDownloadDataset(t *testing.T) {
 		t.Errorf("tampered dataset file: %v", err)
 	}
 }
+
+// FuzzParseRef: any argument parses to a repository of two clean name
+// parts and a known type, or is refused; it never panics.
+func FuzzParseRef(f *testing.F) {
+	for _, s := range []string{"hf://acme/tiny", "hf://datasets/acme/reviews@v1", "hf://spaces/a/b", "hf://datasets/../x", "hf://a/b@", "hf://datasets/"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := hfhub.ParseRef(s)
+		if err != nil {
+			return
+		}
+		org, name, ok := strings.Cut(r.Repo, "/")
+		if !ok || org == "" || name == "" || strings.Contains(name, "/") || strings.Contains(r.Repo, "..") {
+			t.Errorf("ParseRef(%q) repo %q", s, r.Repo)
+		}
+		if r.Type != hfhub.TypeModel && r.Type != hfhub.TypeDataset || r.Revision == "" {
+			t.Errorf("ParseRef(%q) = %+v", s, r)
+		}
+		if strings.HasPrefix(s, "hf://spaces/") {
+			t.Errorf("ParseRef(%q) accepted a Space", s)
+		}
+	})
+}
