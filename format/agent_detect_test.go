@@ -1,0 +1,37 @@
+package format
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestAgentKinds(t *testing.T) {
+	deepTools := `{"tools":[{"name":"a","inputSchema":` + strings.Repeat(`{"a":`, 200) + "1" + strings.Repeat("}", 200) + `}]}`
+	for _, tc := range []struct {
+		name, doc string
+		want      Kind
+	}{
+		{"tool list", `{"tools":[{"name":"a","description":"d","inputSchema":{"type":"object"}}]}`, MCPTools},
+		{"jsonrpc tool list", `{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"a","inputSchema":{}}]}}`, MCPTools},
+		{"claude config", `{"mcpServers":{"fs":{"command":"npx","args":["-y","x@1.0.0","/tmp"]}}}`, MCPConfig},
+		{"vscode config", `{"servers":{"fs":{"type":"stdio","command":"uvx","args":["x==1.0"]}}}`, MCPConfig},
+		{"server.json", `{"name":"io.github.a/b","packages":[{"registryType":"pypi","identifier":"b","version":"1.0"}]}`, MCPServer},
+		{"agent card", `{"name":"A","url":"https://a.example","capabilities":{},"skills":[]}`, AgentCard},
+		{"too deep but a tool list", deepTools, MCPTools},
+		{"package.json", `{"name":"x","version":"1.0.0","packages":["a"],"servers":{"a":1}}`, JSON},
+		{"tool names only", `{"tools":["hammer"]}`, JSON},
+		{"plain", `{"a":1}`, JSON},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := []byte(tc.doc)
+			if got, err := DetectFile("x.json", bytes.NewReader(b), int64(len(b))); err != nil || got != tc.want {
+				t.Errorf("DetectFile = %s, %v; want %s", got, err, tc.want)
+			}
+			claims, err := DetectAll("x.json", bytes.NewReader(b), int64(len(b)))
+			if err != nil || len(claims) != 1 || claims[0].Kind != tc.want {
+				t.Errorf("DetectAll = %+v, %v", claims, err)
+			}
+		})
+	}
+}
