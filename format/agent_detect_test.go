@@ -2,6 +2,7 @@ package format
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"testing"
 )
@@ -34,4 +35,30 @@ func TestAgentKinds(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestAgentKindLarge: a tool list over the parse cap is still classed by
+// its head, never read whole.
+func TestAgentKindLarge(t *testing.T) {
+	head := []byte(`{"tools":[{"name":"a","description":"d","inputSchema":{"type":"object"}}`)
+	r := &padded{head: head, size: maxAgentManifest + 1}
+	if got := agentKind(r, r.size, head); got != MCPTools {
+		t.Errorf("agentKind = %s, want %s", got, MCPTools)
+	}
+	if got := agentKind(r, r.size, []byte(`{"servers":{"a":{"command":"x"}}`)); got != JSON {
+		t.Errorf("agentKind of a large servers map = %s, want json", got)
+	}
+}
+
+// padded is a large input that fails any read past its head.
+type padded struct {
+	head []byte
+	size int64
+}
+
+func (p *padded) ReadAt(b []byte, off int64) (int, error) {
+	if off+int64(len(b)) > int64(len(p.head)) {
+		return 0, errors.New("read past the head")
+	}
+	return copy(b, p.head[off:]), nil
 }
