@@ -9,9 +9,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/mlsecops/mlsec/evidence"
 	"github.com/mlsecops/mlsec/format"
 	"github.com/mlsecops/mlsec/format/agent"
 	"github.com/mlsecops/mlsec/signing"
@@ -192,4 +194,69 @@ func (s *ToolSnapshot) DiffTools(root string, single bool) ([]ToolChange, error)
 		}
 	}
 	return out, nil
+}
+
+// ChangedTools compares the tool lists and agent cards of an artifact that
+// no longer matches its signature with the signed tool snapshot in the
+// claims: those of the artifact whose signature is sigPath (when it is a
+// layout signature: FILE.sig, DIR/model.sig), then the artifact's own.
+// The snapshot must verify with v and be about the signed digest; without
+// one (or on any error) it returns nil: the file-level diff stands alone.
+// from is the claims file the snapshot was read from.
+func ChangedTools(ctx context.Context, path, sigPath string, signed *signing.Manifest, v signing.Verifier) (changes []ToolChange, from string) {
+	var paths []string
+	if sigPath != "" {
+		if a, kind, ok := evidence.ArtifactOf(sigPath); ok && kind == evidence.Signature {
+			paths = append(paths, evidence.For(a, filepath.Base(sigPath) == evidence.SignatureName).Claims)
+		}
+	}
+	if cp, err := evidence.ClaimsPath(path); err == nil {
+		paths = append(paths, cp)
+	}
+	snap, from, err := ApprovedTools(ctx, paths, DigestOf(signed.RootDigest()), v)
+	if err != nil {
+		return nil, ""
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, ""
+	}
+	changes, err = snap.DiffTools(path, !fi.IsDir())
+	if err != nil {
+		return nil, ""
+	}
+	return changes, from
+}
+
+// ToolChangeSummary renders tool changes on one line for reasons and
+// verdicts ("; tools changed since approval: get_alerts (description,
+// schema), feedback (added)"), "" for none.
+func ToolChangeSummary(changes []ToolChange) string {
+	if len(changes) == 0 {
+		return ""
+	}
+	var order []string
+	what := map[string][]string{}
+	for _, c := range changes {
+		name := c.Tool
+		if c.Path != "." {
+			name = c.Path + ":" + c.Tool
+		}
+		if _, ok := what[name]; !ok {
+			order = append(order, name)
+		}
+		w := string(c.Kind)
+		switch c.Kind {
+		case agent.DescriptionChanged:
+			w = "description"
+		case agent.SchemaChanged:
+			w = "schema"
+		}
+		what[name] = append(what[name], w)
+	}
+	parts := make([]string, 0, len(order))
+	for _, n := range order {
+		parts = append(parts, n+" ("+strings.Join(what[n], ", ")+")")
+	}
+	return "; tools changed since approval: " + strings.Join(parts, ", ")
 }

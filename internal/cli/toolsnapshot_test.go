@@ -141,3 +141,25 @@ func TestToolRugPull(t *testing.T) {
 		}
 	})
 }
+
+// TestToolGate: the knowledge gate passes an approved, clean tool list,
+// fails a poisoned one on the scan, and names the changed tools when the
+// list changed after approval.
+func TestToolGate(t *testing.T) {
+	key := filepath.Join(keys, "signing-key.pem")
+	dir := t.TempDir()
+	tools := filepath.Join(dir, "tools.json")
+	copyTo(t, filepath.Join(rugpull, "approved", "tools.json"), tools)
+	if code, out, errs := run(t, "sign", tools, "--key", key); code != 0 {
+		t.Fatalf("sign: %s%s", out, errs)
+	}
+	if code, out, errs := run(t, "gate", "--stage", "knowledge", "--key", key, tools); code != 0 || !strings.HasPrefix(out, "PASS knowledge gate") {
+		t.Fatalf("approved: code %d\n%s%s", code, out, errs)
+	}
+	copyTo(t, filepath.Join(rugpull, "changed", "tools.json"), tools)
+	code, out, errs := run(t, "gate", "--stage", "knowledge", "--key", key, tools)
+	if code != 1 || !strings.Contains(out, "FAIL KNOW-002     scan found high finding(s): AGENT-002") ||
+		!strings.Contains(out, "tools changed since approval: feedback (added), get_alerts (description, schema)") {
+		t.Fatalf("changed: code %d\n%s%s", code, out, errs)
+	}
+}

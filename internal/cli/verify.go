@@ -8,7 +8,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -162,7 +161,7 @@ missing or changed file is named); 2 usage or I/O error.`,
 				out.Added, out.Missing, out.Changed = res.Diff.Added, res.Diff.Missing, res.Diff.Changed
 			}
 			if verr != nil && res != nil && res.Signed != nil {
-				out.ToolChanges, out.ToolSnapshot = toolChanges(cmd, app, modelPath, signature, res.Signed, v)
+				out.ToolChanges, out.ToolSnapshot = attest.ChangedTools(cmd.Context(), modelPath, signature, res.Signed, v)
 			}
 			if verr != nil {
 				out.Reason = strings.TrimPrefix(strings.TrimPrefix(verr.Error(), "signing: invalid signature: "), "signing: ")
@@ -218,38 +217,6 @@ func warnIgnoresOutside(app *App, modelPath string, paths []string) {
 			app.Log.Warn(fmt.Sprintf("--ignore-paths %s is outside %s and ignores nothing (ignore paths are absolute or relative to the current directory, not to the model)", p, modelPath))
 		}
 	}
-}
-
-// toolChanges compares the MCP tool lists and agent cards of a mismatching
-// artifact with the signed tool snapshot in its claims: the claims beside
-// the signature given, then the artifact's own. The snapshot must verify
-// with the same verifier and be about the signed digest; without one,
-// nothing is reported (the file-level diff stands alone).
-func toolChanges(cmd *cobra.Command, app *App, modelPath, signature string, signed *signing.Manifest, v signing.Verifier) ([]attest.ToolChange, string) {
-	var paths []string
-	if a, kind, ok := evidence.ArtifactOf(signature); ok && kind == evidence.Signature {
-		paths = append(paths, evidence.For(a, filepath.Base(signature) == evidence.SignatureName).Claims)
-	}
-	if cp, err := evidence.ClaimsPath(modelPath); err == nil && (len(paths) == 0 || !samePath(cp, paths[0])) {
-		paths = append(paths, cp)
-	}
-	snap, from, err := attest.ApprovedTools(cmd.Context(), paths, attest.DigestOf(signed.RootDigest()), v)
-	if err != nil {
-		if !errors.Is(err, attest.ErrNoToolSnapshot) {
-			app.Log.Warn(fmt.Sprintf("tool snapshot in %s: %v", from, err))
-		}
-		return nil, ""
-	}
-	fi, err := os.Stat(modelPath)
-	if err != nil {
-		return nil, ""
-	}
-	changes, err := snap.DiffTools(modelPath, !fi.IsDir())
-	if err != nil {
-		app.Log.Warn(fmt.Sprintf("comparing tools with the snapshot in %s: %v", from, err))
-		return nil, ""
-	}
-	return changes, from
 }
 
 // printToolChanges writes the tool-level diff for people.
