@@ -78,7 +78,11 @@ func detectFile(name string, r io.ReaderAt, size int64, head []byte) (k Kind, sn
 		case base == "keras_metadata.pb":
 			return KerasMetadata, sniffed
 		}
-		return sniffInert(r, size, head), sniffed
+		k = sniffInert(r, size, head)
+		if k == JSON {
+			k = agentKind(r, size, head)
+		}
+		return k, sniffed
 	}
 	return k, sniffed
 }

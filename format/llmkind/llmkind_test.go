@@ -37,7 +37,7 @@ func TestClassify(t *testing.T) {
 		{"mcp config", `{"mcpServers":{"fs":{"command":"npx","args":["-y","@modelcontextprotocol/server-filesystem","/tmp"]}}}`, MCPManifest, DialectMCPConfig},
 		{"mcp tools", `{"tools":[{"name":"read","description":"Read a file","inputSchema":{"type":"object"}}]}`, MCPManifest, DialectMCPTools},
 		{"mcp tools result", `{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"read","inputSchema":{"type":"object"}}]}}`, MCPManifest, DialectMCPTools},
-		{"mcp server.json", `{"$schema":"https://static.modelcontextprotocol.io/schemas/2025-09-29/server.schema.json","name":"io.github.x/y","description":"d","version":"1.0.0"}`, MCPManifest, DialectMCPServer},
+		{"mcp server.json", `{"$schema":"https://static.modelcontextprotocol.io/schemas/2025-09-29/server.schema.json","name":"io.github.x/y","description":"d","version":"1.0.0","packages":[{"registryType":"npm","identifier":"@x/y","version":"1.0.0","transport":{"type":"stdio"}}]}`, MCPManifest, DialectMCPServer},
 		{"a2a", `{"name":"Travel agent","url":"https://agent.example/a2a","version":"1.0","capabilities":{"streaming":true},"skills":[{"id":"book","name":"Book"}]}`, A2AAgentCard, DialectA2A},
 		{"peft", `{"peft_type":"LORA","base_model_name_or_path":"meta-llama/Llama-3.1-8B","r":16,"target_modules":["q_proj"]}`, LoRAAdapter, DialectPEFT},
 		{"llamaindex", `{"index_store/data":{"abc":{"__type__":"vector_store","__data__":"{}"}}}`, VectorIndex, DialectLlamaIndex},

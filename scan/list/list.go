@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"github.com/mlsecops/mlsec/scan"
+	agentdet "github.com/mlsecops/mlsec/scan/detector/agent"
 	archivedet "github.com/mlsecops/mlsec/scan/detector/archive"
 	ggufdet "github.com/mlsecops/mlsec/scan/detector/gguf"
 	hfrepodet "github.com/mlsecops/mlsec/scan/detector/hfrepo"
@@ -48,6 +49,7 @@ func constructors() map[string]Constructor {
 		hfrepodet.Name:      hfrepodet.New,
 		ragdet.Name:         ragdet.New,
 		llmconfigdet.Name:   llmconfigdet.New,
+		agentdet.Name:       agentdet.New,
 	}
 }
 

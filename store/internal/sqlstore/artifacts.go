@@ -195,6 +195,9 @@ func (s *DB) ListArtifacts(ctx context.Context, q store.ArtifactQuery) ([]store.
 	if q.Kind != "" {
 		add("kind = ?", q.Kind)
 	}
+	if q.Source != "" {
+		add("source = ?", q.Source)
+	}
 	if q.State != "" {
 		if !q.State.Valid() {
 			return nil, invalid("unknown trust state %q", q.State)
