@@ -399,14 +399,17 @@ func classifyText(data []byte) Result {
 	if bytes.Contains(data, []byte(LlamaGuardMarker)) && bytes.Contains(data, []byte("<END UNSAFE CONTENT CATEGORIES>")) {
 		return Result{Kind: GuardrailConfig, Dialect: DialectLlamaGuard}
 	}
-	if colangDefine.Match(data) && (bytes.Contains(data, []byte("define flow")) || len(colangDefine.FindAll(data, 3)) >= 2) {
+	if bytes.Contains(data, []byte("define ")) && colangDefine.Match(data) && (bytes.Contains(data, []byte("define flow")) || len(colangDefine.FindAll(data, 3)) >= 2) {
 		return Result{Kind: GuardrailConfig, Dialect: DialectColang}
 	}
-	if colang2Import.Match(data) && colang2Flow.Match(data) {
+	if bytes.Contains(data, []byte("import ")) && colang2Import.Match(data) && colang2Flow.Match(data) {
 		return Result{Kind: GuardrailConfig, Dialect: DialectColang}
+	}
+	if !bytes.Contains(data, []byte("{{")) && !bytes.Contains(data, []byte("{%")) {
+		return Result{}
 	}
 	head := data[:min(len(data), 4096)]
-	if (placeholder.Match(data) || mustacheSecion.Match(data)) && (roleHeader.Match(head) || youAre.Match(head)) && !looksStructured(data) {
+	if (roleHeader.Match(head) || youAre.Match(head)) && !looksStructured(data) && (placeholder.Match(data) || mustacheSecion.Match(data)) {
 		return Result{Kind: PromptTemplate, Dialect: DialectTextTemplate}
 	}
 	return Result{}
@@ -426,6 +429,9 @@ func looksStructured(data []byte) bool {
 
 // frontMatter splits a "---\nYAML\n---\nbody" document.
 func frontMatter(data []byte) (fm, body []byte, ok bool) {
+	if !bytes.HasPrefix(data, []byte("---\n")) && !bytes.HasPrefix(data, []byte("---\r\n")) {
+		return nil, nil, false
+	}
 	d := bytes.ReplaceAll(data[:min(len(data), 64<<10)], []byte("\r\n"), []byte("\n"))
 	if !bytes.HasPrefix(d, []byte("---\n")) {
 		return nil, nil, false

@@ -111,3 +111,19 @@ func FuzzClassify(f *testing.F) {
 		Classify(data)
 	})
 }
+
+// BenchmarkClassifyText measures the screen every text document passes
+// (MLSEC_LLMKIND_BENCH_FILE, else a generated 1 MiB Markdown text).
+func BenchmarkClassifyText(b *testing.B) {
+	data := []byte(strings.Repeat("## Section\n\nSome prose about models, with `code` and a [link](https://example.org).\n", 12000))
+	if p := os.Getenv("MLSEC_LLMKIND_BENCH_FILE"); p != "" {
+		var err error
+		if data, err = os.ReadFile(p); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		Classify(data)
+	}
+}

@@ -100,7 +100,11 @@ func (c *check) rail() {
 	dec := xml.NewDecoder(strings.NewReader(string(c.data)))
 	dec.Strict = false
 	var validators, noop int
-	for n := 0; n < maxRAILTokens; n++ {
+	for n := 0; ; n++ {
+		if n == maxRAILTokens {
+			c.limit, c.limitWhy = LimitRAILTokens, fmt.Sprintf("RAIL spec of more than %d XML tokens", maxRAILTokens)
+			return
+		}
 		tok, err := dec.Token()
 		if errors.Is(err, io.EOF) {
 			break

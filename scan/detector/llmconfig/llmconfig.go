@@ -98,8 +98,17 @@ func (d *Detector) Scan(ctx context.Context, in *scan.Input, sink scan.Sink) err
 	case llmkind.LoRAAdapter:
 		c.adapter()
 	}
+	if c.limit != "" {
+		return scan.NotAnalysedf(c.limit, "%s", c.limitWhy)
+	}
 	return nil
 }
+
+// Limits named in not-analysed verdicts.
+const (
+	LimitStrings    = "llmconfig_strings"
+	LimitRAILTokens = "llmconfig_rail_tokens"
+)
 
 // check is the state of one file's analysis.
 type check struct {
@@ -109,6 +118,9 @@ type check struct {
 	data   []byte
 	res    llmkind.Result
 	counts map[string]int
+	// limit and limitWhy are set when a bound stopped the analysis.
+	limit, limitWhy string
+	strs            []strVal
 }
 
 // report emits one finding, at most maxFindingsPerRule per rule.
@@ -138,7 +150,10 @@ type strVal struct {
 // strings returns every string value (and string map key) of the document
 // in a stable order, bounded.
 func (c *check) strings() []strVal {
-	var out []strVal
+	if c.strs != nil {
+		return c.strs
+	}
+	out := []strVal{}
 	var walk func(v any, path, key string, d int)
 	walk = func(v any, path, key string, d int) {
 		if len(out) >= maxStrings || d > 128 {
@@ -163,6 +178,10 @@ func (c *check) strings() []strVal {
 		}
 	}
 	walk(c.res.Doc, "", "", 0)
+	if len(out) >= maxStrings {
+		c.limit, c.limitWhy = LimitStrings, fmt.Sprintf("more than %d string values", maxStrings)
+	}
+	c.strs = out
 	return out
 }
 
@@ -333,6 +352,7 @@ func (c *check) langchain() []tmpl {
 	var walk func(v any, role, format string, d int)
 	walk = func(v any, role, format string, d int) {
 		if d > 64 || len(out) > 1000 {
+			c.limit, c.limitWhy = LimitStrings, "LangChain prompt nests deeper than 64 levels or holds more than 1000 templates"
 			return
 		}
 		switch x := v.(type) {

@@ -2,6 +2,7 @@ package llmconfig_test
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -248,5 +249,43 @@ func TestBenignSystemCorpus(t *testing.T) {
 	t.Logf("%d files, %d MB, %d classified as LLM artifacts, %d flagged", files, bytesRead>>20, classified, flagged)
 	if flagged*1000 > files {
 		t.Errorf("%d of %d benign files flagged", flagged, files)
+	}
+}
+
+// TestLimits: a bound that stops the analysis is a not-analysed verdict,
+// never a silent pass.
+func TestLimits(t *testing.T) {
+	rail := "<rail version=\"0.1\">\n<output>\n" + strings.Repeat("<x/>", 210_000) + "</output></rail>\n"
+	s := sinktest.New(t)
+	err := detector(t).Scan(t.Context(), sinktest.Input("big.rail", []byte(rail), format.Text), s)
+	var na *scan.NotAnalysedError
+	if !errors.As(err, &na) || na.Limit != llmconfig.LimitRAILTokens {
+		t.Errorf("big RAIL: %v", err)
+	}
+}
+
+// BenchmarkScan measures the detector over every fixture.
+func BenchmarkScan(b *testing.B) {
+	var inputs [][]byte
+	filepath.WalkDir(fixtures, func(p string, e os.DirEntry, err error) error {
+		if err == nil && e.Type().IsRegular() && !strings.HasSuffix(p, ".py") {
+			data, _ := os.ReadFile(p)
+			inputs = append(inputs, data)
+		}
+		return nil
+	})
+	d, err := llmconfig.New(scan.DefaultConfig())
+	if err != nil {
+		b.Fatal(err)
+	}
+	var n int64
+	for _, in := range inputs {
+		n += int64(len(in))
+	}
+	b.SetBytes(n)
+	for b.Loop() {
+		for _, in := range inputs {
+			sinktest.New(b).Scan(d, sinktest.Input("f", in, format.Text))
+		}
 	}
 }
