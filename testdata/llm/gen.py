@@ -238,13 +238,14 @@ def app():
         "prompts": [{"task": "self_check_input", "content": "Block? \"{{ user_input }}\" Answer Yes or No."},
                     {"task": "self_check_output", "content": "Block? \"{{ bot_response }}\" Answer Yes or No."}]})
     wjson(d + "mcp.json", {"mcpServers": {
-        "tickets": {"command": "npx", "args": ["-y", "@northwind/tickets-mcp"], "env": {"TICKETS_URL": "https://tickets.northwind-traders.com"}},
+        "tickets": {"command": "npx", "args": ["-y", "@northwind/tickets-mcp@1.4.2"], "env": {"TICKETS_URL": "https://tickets.northwind-traders.com"}},
         "search": {"url": "https://search.northwind-traders.com/mcp"}}})
     wjson(d + ".well-known/agent-card.json", {
         "protocolVersion": "0.3.0", "name": "Northwind help desk", "description": "Answers order and product questions.",
         "url": "https://agents.northwind-traders.com/a2a/v1", "version": "1.2.0",
         "capabilities": {"streaming": True, "pushNotifications": False},
         "defaultInputModes": ["text/plain"], "defaultOutputModes": ["text/plain"],
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}, "security": [{"bearer": []}],
         "skills": [{"id": "order-status", "name": "Order status", "description": "Looks up the status of an order.", "tags": ["orders"]}]})
     adapter(d + "adapter/adapter_config.json")
     write(d + "corpus/returns.md", "# Returns\n\nItems can be returned within 30 days of delivery. Refunds go to the original payment method.\n")
