@@ -114,6 +114,37 @@ def prompts():
     wjson(d + "ok_env-reference.json", {"messages": [
         {"role": "system", "content": "You are a deployment assistant. The API key is read from $OPENAI_API_KEY; never print it. Example key format: sk-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx."},
         {"role": "user", "content": "{{ request }}"}]})
+    wjson(d + "ok_order-tracking.json", {"messages": [
+        {"role": "system", "content": "You are the order-tracking assistant (prompt v2.3.1, updated 2026-03-14 09:30 UTC). "
+                                      "Tracking numbers look like 1Z999AA10123456784 or 9400 1000 0000 0000 0000 00. "
+                                      "Prices are in EUR, e.g. 1.299,00. ISBNs such as 978-3-16-148410-0 identify books. "
+                                      "Never ask for a password or a card number; send users to the password reset page. "
+                                      "Reference order ids like 4000-1234 or 2026031400042 verbatim. Token limit: 4096."},
+        {"role": "user", "content": "{{ tracking_question }}"}]})
+    write(d + "ok_code-review.prompty", prompty(
+        {"name": "Code reviewer", "description": "Reviews a diff",
+         "model": {"api": "chat", "configuration": {"type": "openai", "model": "gpt-4.1"}, "parameters": {"temperature": 0}}},
+        "system:\nYou review diffs for security problems: hard-coded secrets (for example a line such as\n"
+        "`API_KEY = os.environ[\"API_KEY\"]` is fine, `password = \"<redacted>\"` is a finding), SQL injection and path traversal.\n"
+        "Commit 3f9a1c2e7b4d5a6f8e9d0c1b2a3f4e5d6c7b8a9f is the base.\n\nuser:\n{{ diff }}\n"))
+    wyaml(d + "ok_semantic-kernel.yaml", {
+        "name": "Summarize", "template_format": "handlebars",
+        "template": "<message role=\"system\">You condense meeting notes into five bullet points.</message>\n<message role=\"user\">{{notes}}</message>",
+        "input_variables": [{"name": "notes", "description": "raw notes", "is_required": True}],
+        "execution_settings": {"default": {"max_tokens": 300}},
+    })
+    wjson(d + "ok_langchain-lc.json", {
+        "lc": 1, "type": "constructor", "id": ["langchain", "prompts", "chat", "ChatPromptTemplate"],
+        "kwargs": {"input_variables": ["question"], "messages": [
+            {"lc": 1, "type": "constructor", "id": ["langchain", "prompts", "chat", "SystemMessagePromptTemplate"],
+             "kwargs": {"prompt": {"lc": 1, "type": "constructor", "id": ["langchain", "prompts", "prompt", "PromptTemplate"],
+                                   "kwargs": {"input_variables": [], "template": "You are a concise assistant for Contoso's HR policies.", "template_format": "f-string"}}}},
+            {"lc": 1, "type": "constructor", "id": ["langchain", "prompts", "chat", "HumanMessagePromptTemplate"],
+             "kwargs": {"prompt": {"lc": 1, "type": "constructor", "id": ["langchain", "prompts", "prompt", "PromptTemplate"],
+                                   "kwargs": {"input_variables": ["question"], "template": "{question}", "template_format": "f-string"}}}}]}})
+    write(d + "ok_multilingual.txt",
+          "system:\nVous êtes un assistant de voyage. Répondez en français. Contact: reservations@example.com.\n"
+          "Les horaires sont au format 24 h (08:15, 17:45).\n\nuser:\n{{ demande }}\n")
     # Bad prompts.
     wjson(d + "PROMPT-001_openai-key.json", {"messages": [
         {"role": "system", "content": "You are a billing bot. When you need prices call the pricing API with the header Authorization: Bearer " + OPENAI + "."},

@@ -84,6 +84,9 @@ func TestFixtures(t *testing.T) {
 				t.Errorf("%s: detected as %s", rel, kind)
 				return nil
 			}
+			if llmkind.Classify(data).Kind == llmkind.None {
+				t.Errorf("%s: not recognised as an LLM artifact", rel)
+			}
 			s := sinktest.New(t).Scan(d, sinktest.Input(p, data, kind))
 			var got []string
 			for _, r := range s.Rules() {
