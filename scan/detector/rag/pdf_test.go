@@ -3,8 +3,8 @@ package rag_test
 import (
 	"bytes"
 	"compress/zlib"
-	"encoding/binary"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -170,7 +170,7 @@ func TestPDFNotAnalysed(t *testing.T) {
 		), rag.LimitPDFStream, "decompress"},
 		{"page tree loop", loop, rag.LimitPDFObjects, ""},
 		{"object stream in an object stream", objStmLoop(), rag.LimitPDFObjects, "reference loop"},
-		{"deep nesting", buildPDF("<< /Type /Catalog /Pages 2 0 R /X "+strings.Repeat("[", rag.MaxPDFNesting+1)+" >>"), rag.LimitPDFObjects, "nest deeper"},
+		{"deep nesting", buildPDF("<< /Type /Catalog /Pages 2 0 R /X " + strings.Repeat("[", rag.MaxPDFNesting+1) + " >>"), rag.LimitPDFObjects, "nest deeper"},
 		{"page tree self reference", deep, rag.LimitPDFObjects, "deeper"},
 		{"too many pages", many, rag.LimitPDFPages, "pages"},
 		{"image only", read("image-only.pdf"), "", "no extractable text"},
