@@ -75,7 +75,9 @@ func (r *CertReloader) load() (*tls.Certificate, error) {
 }
 
 // GetCertificate is for tls.Config.GetCertificate.
-func (r *CertReloader) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) { return r.load() }
+func (r *CertReloader) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	return r.load()
+}
 
 // TLSConfig is the webhook's server TLS configuration: TLS 1.2 or newer,
 // the reloaded pair.
