@@ -37,7 +37,7 @@ import (
 // mlsecServer is a real mlsec server (SQLite, encrypted blobs, inline
 // checks) on loopback, populated through its API.
 type mlsecServer struct {
-	t       *testing.T
+	t       testing.TB
 	url     string
 	admin   string // admin token secret
 	auditor string // read-only token secret, the webhook's
@@ -47,7 +47,7 @@ type mlsecServer struct {
 
 // newMLSecServer starts a server that trusts the organisation's key and,
 // when signDecisions, signs gate decisions as VSAs with a gate key.
-func newMLSecServer(t *testing.T, signDecisions bool) *mlsecServer {
+func newMLSecServer(t testing.TB, signDecisions bool) *mlsecServer {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -88,7 +88,7 @@ func newMLSecServer(t *testing.T, signDecisions bool) *mlsecServer {
 	return m
 }
 
-func newKey(t *testing.T) *ecdsa.PrivateKey {
+func newKey(t testing.TB) *ecdsa.PrivateKey {
 	t.Helper()
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -202,7 +202,7 @@ func (m *mlsecServer) add(md model) store.Digest {
 
 // certPair writes a self-signed certificate for 127.0.0.1 and its key to
 // dir as name.crt and name.key and returns the certificate.
-func certPair(t *testing.T, dir, name, cn string) *x509.Certificate {
+func certPair(t testing.TB, dir, name, cn string) *x509.Certificate {
 	t.Helper()
 	k := newKey(t)
 	tmpl := &x509.Certificate{
@@ -248,7 +248,7 @@ type webhook struct {
 	client *http.Client
 }
 
-func startWebhook(t *testing.T, cfg admission.Config) *webhook {
+func startWebhook(t testing.TB, cfg admission.Config) *webhook {
 	t.Helper()
 	dir := t.TempDir()
 	cert := certPair(t, dir, "tls", "mlsec-admission")
@@ -281,7 +281,7 @@ func startWebhook(t *testing.T, cfg admission.Config) *webhook {
 
 // review posts an AdmissionReview body as the API server does and returns
 // the response.
-func (w *webhook) review(t *testing.T, body []byte) *admissionv1.AdmissionResponse {
+func (w *webhook) review(t testing.TB, body []byte) *admissionv1.AdmissionResponse {
 	t.Helper()
 	resp, err := w.client.Post(w.url, "application/json", bytes.NewReader(body))
 	if err != nil {
@@ -309,7 +309,7 @@ func (w *webhook) review(t *testing.T, body []byte) *admissionv1.AdmissionRespon
 	return out.Response
 }
 
-func fixture(t *testing.T, name string) string {
+func fixture(t testing.TB, name string) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", name))
 	if err != nil {
@@ -320,7 +320,7 @@ func fixture(t *testing.T, name string) string {
 
 // with replaces every old in s with new (each pair), failing when an old
 // is absent: a fixture edit must not silently test nothing.
-func with(t *testing.T, s string, pairs ...string) []byte {
+func with(t testing.TB, s string, pairs ...string) []byte {
 	t.Helper()
 	for i := 0; i+1 < len(pairs); i += 2 {
 		if !strings.Contains(s, pairs[i]) {
@@ -332,7 +332,7 @@ func with(t *testing.T, s string, pairs ...string) []byte {
 }
 
 // startHang serves HTTP that never answers until the test ends.
-func startHang(t *testing.T) string {
+func startHang(t testing.TB) string {
 	t.Helper()
 	stop := make(chan struct{})
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
