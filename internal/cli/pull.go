@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -141,6 +142,7 @@ func runPull(ctx context.Context, app *App, fl pullFlags, refArg, dest string) e
 		return mlsec.Errorf(mlsec.EINVALID, "pull: %w", err)
 	}
 	defer q.Discard()
+	start := time.Now()
 	p, err := oci.Pull(ctx, repo, desc, q.Path(), oci.PullOptions{Limits: fl.limits})
 	if err != nil {
 		if errors.Is(err, oci.ErrArtifact) {
@@ -148,6 +150,10 @@ func runPull(ctx context.Context, app *App, fl pullFlags, refArg, dest string) e
 		}
 		return mlsec.Errorf(mlsec.EIO, "pull: %w (%s untouched)", err, dest)
 	}
+	fetched := time.Since(start)
+	fmt.Fprintf(app.Stderr, "fetched %d layers, %s in %.2f s (%s/s), digests checked while streaming\n",
+		len(p.Files), humanBytes(p.Bytes), fetched.Seconds(), humanBytes(int64(float64(p.Bytes)/max(fetched.Seconds(), 1e-3))))
+	start = time.Now()
 	model := q.Path()
 	if !p.Dir {
 		model = filepath.Join(q.Path(), p.Name)
@@ -217,6 +223,11 @@ func runPull(ctx context.Context, app *App, fl pullFlags, refArg, dest string) e
 		}
 		fmt.Fprintf(app.Stderr, "gate %s: %s\n", fl.stage, out.Decision.Result)
 	}
+	checks := "signature, scan"
+	if gate != nil {
+		checks += ", gate " + fl.stage
+	}
+	fmt.Fprintf(app.Stderr, "checked %s in %.2f s\n", checks, time.Since(start).Seconds())
 	if err := q.Land(); err != nil {
 		return mlsec.Errorf(mlsec.EIO, "pull: %w", err)
 	}
