@@ -199,7 +199,7 @@ func (p *parser) value(depth int) (any, error) {
 		if v != '[' {
 			return nil, fmt.Errorf("%w: unexpected %v", ErrSyntax, v)
 		}
-		var a []any
+		a := []any{}
 		for p.dec.More() {
 			val, err := p.value(depth + 1)
 			if err != nil {
@@ -221,9 +221,10 @@ func (p *parser) value(depth int) (any, error) {
 	}
 }
 
-func obj(v any) map[string]any { m, _ := v.(map[string]any); return m }
-func arr(v any) []any          { a, _ := v.([]any); return a }
-func str(v any) string         { s, _ := v.(string); return s }
+func has(m map[string]any, k string) bool { _, ok := m[k]; return ok }
+func obj(v any) map[string]any            { m, _ := v.(map[string]any); return m }
+func arr(v any) []any                     { a, _ := v.([]any); return a }
+func str(v any) string                    { s, _ := v.(string); return s }
 
 // canonical renders v as JSON with sorted keys (encoding/json sorts map
 // keys), "" for nil.
@@ -245,7 +246,7 @@ func classify(root any) (*Doc, error) {
 		return d, nil
 	}
 	switch {
-	case isToolList(m["tools"]):
+	case isToolList(m["tools"]) && (len(arr(m["tools"])) > 0 || has(m, "nextCursor")):
 		d.Type = TypeTools
 		return d, d.tools(arr(m["tools"]), "/tools")
 	case obj(m["result"]) != nil && isToolList(obj(m["result"])["tools"]):

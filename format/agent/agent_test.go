@@ -18,7 +18,8 @@ func TestParseTypes(t *testing.T) {
 		servers   int
 	}{
 		{"tool list", `{"tools":[{"name":"a","description":"d","inputSchema":{"type":"object"}}],"nextCursor":"x"}`, agent.TypeTools, 1, 0},
-		{"empty tool list", `{"tools":[]}`, agent.TypeTools, 0, 0},
+		{"empty tool list", `{"tools":[],"nextCursor":null}`, agent.TypeTools, 0, 0},
+		{"empty tools key", `{"tools":[]}`, agent.TypeNone, 0, 0},
 		{"jsonrpc", `{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"a","inputSchema":{}}]}}`, agent.TypeTools, 1, 0},
 		{"claude config", `{"mcpServers":{"x":{"command":"npx","args":["-y","p@1.0.0"],"env":{"K":"v"}},"y":{"url":"https://h/mcp"}}}`, agent.TypeConfig, 0, 2},
 		{"vscode config", `{"servers":{"x":{"type":"stdio","command":"uvx","args":["p==1"]}},"inputs":[]}`, agent.TypeConfig, 0, 1},

@@ -1,6 +1,10 @@
 package agent
 
-import "sort"
+import (
+	"encoding/json"
+	"sort"
+	"strings"
+)
 
 // ChangeKind says how a tool differs from its approved version.
 type ChangeKind string
@@ -22,6 +26,9 @@ type Change struct {
 	// (the whole text; callers shorten it for display).
 	Old string `json:"old,omitempty"`
 	New string `json:"new,omitempty"`
+	// Detail summarises a schema change by parameter ("parameters added:
+	// x; changed: y"), "" when the schemas have no properties to compare.
+	Detail string `json:"detail,omitempty"`
 }
 
 // Diff compares approved tools with current ones by name: tools added and
@@ -47,7 +54,7 @@ func Diff(approved, current []Tool) []Change {
 			out = append(out, Change{Tool: n, Kind: DescriptionChanged, Old: o.Description, New: t.Description})
 		}
 		if o.Schema != t.Schema {
-			out = append(out, Change{Tool: n, Kind: SchemaChanged, Old: o.Schema, New: t.Schema})
+			out = append(out, Change{Tool: n, Kind: SchemaChanged, Old: o.Schema, New: t.Schema, Detail: schemaDetail(o.Schema, t.Schema)})
 		}
 	}
 	for n, o := range old {
@@ -62,4 +69,44 @@ func Diff(approved, current []Tool) []Change {
 		return out[i].Kind < out[j].Kind
 	})
 	return out
+}
+
+// schemaDetail names the parameters (inputSchema properties) added,
+// removed or changed, and a changed required list.
+func schemaDetail(oldSchema, newSchema string) string {
+	type schema struct {
+		Properties map[string]json.RawMessage `json:"properties"`
+		Required   []string                   `json:"required"`
+	}
+	var o, n schema
+	if json.Unmarshal([]byte(oldSchema), &o) != nil || json.Unmarshal([]byte(newSchema), &n) != nil {
+		return ""
+	}
+	var added, removed, changed []string
+	for k, v := range n.Properties {
+		if ov, ok := o.Properties[k]; !ok {
+			added = append(added, k)
+		} else if string(ov) != string(v) {
+			changed = append(changed, k)
+		}
+	}
+	for k := range o.Properties {
+		if _, ok := n.Properties[k]; !ok {
+			removed = append(removed, k)
+		}
+	}
+	var parts []string
+	for _, p := range []struct {
+		what  string
+		names []string
+	}{{"parameters added", added}, {"removed", removed}, {"changed", changed}} {
+		if len(p.names) > 0 {
+			sort.Strings(p.names)
+			parts = append(parts, p.what+": "+strings.Join(p.names, ", "))
+		}
+	}
+	if strings.Join(o.Required, ",") != strings.Join(n.Required, ",") {
+		parts = append(parts, "required: ["+strings.Join(o.Required, ", ")+"] -> ["+strings.Join(n.Required, ", ")+"]")
+	}
+	return strings.Join(parts, "; ")
 }

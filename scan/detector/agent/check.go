@@ -51,17 +51,23 @@ type Checker struct {
 	reAuthHeader *regexp.Regexp
 	reSecretFlag *regexp.Regexp
 	reNetKey     *regexp.Regexp
+	// sensitive and triggers are literals (lower case) every match of
+	// reSensitive and reTrigger contains: screens before the regexps.
+	sensitive, triggers []string
 }
 
 // NewChecker compiles the patterns (and the rag detector's matchers, which
 // the text checks reuse).
 func NewChecker() *Checker {
 	return &Checker{
-		rag:          rag.NewAnalyser(),
+		rag: rag.NewAnalyser(),
+		sensitive: []string{".ssh", "id_", ".aws", "gcloud", ".azure", ".kube", ".docker", ".netrc", ".npmrc", ".pypirc",
+			".git-credentials", ".gnupg", "/etc/", "mcp.json", "claude_desktop", ".cursor", "wallet", "keychain", "keystore"},
+		triggers:     []string{"when", "each time", "every time", "any time", "before", "after", "if", "while"},
 		reBlock:      regexp.MustCompile(`(?i)<\s*(?:important|system|instructions?|secret|hidden|critical|admin|sys|system[_ ]prompt)\s*>`),
 		reSensitive:  regexp.MustCompile(`(?i)(?:~|\$HOME|%USERPROFILE%|/home/\w+|/Users/\w+)?/?\.ssh/(?:id_\w+|authorized_keys|known_hosts|config)?|\bid_(?:rsa|ed25519|ecdsa|dsa)\b|\.aws/credentials|\.aws/config|\.config/gcloud|\.azure/|\.kube/config|\.docker/config\.json|\.netrc\b|\.npmrc\b|\.pypirc\b|\.git-credentials|\.gnupg\b|/etc/(?:passwd|shadow|sudoers)\b|\bmcp\.json\b|claude_desktop_config\.json|\.cursor/|\b(?:wallet\.dat|keychain|keystore)\b`),
 		reSensOrder:  regexp.MustCompile(`(?i)\b(?:pass|send|include|provide|put|insert|attach|append|copy|embed|upload|forward)\b[^.\n]{0,80}\b(?:as|in|into|to|within|inside)\b|\b(?:before|prior to)\s+(?:using|calling|invoking|running)\b|\byou\s+(?:must|need to|have to|should|will need to)\s+(?:first\s+)?(?:read|cat|open|load|send|pass|include|provide|get)\b|\b(?:otherwise|or else)\b[^.\n]{0,60}\b(?:not work|fail|crash|error)|\bfirst\s+(?:read|cat|open|load)\b`),
-		reConceal:   regexp.MustCompile(`(?i)\b(?:do not|don't|never|must not|should not)\s+(?:mention|reveal|tell|disclose|show|inform|notify|alert|explain)\s+(?:(?:any(?:thing)?\s+(?:of|about)\s+)?(?:this|that|these|it)\b|the\s+(?:\w+\s+)?(?:steps?|instructions?|requests?|behaviou?r|notes?|sidenote|file|reading|calls?))[^.\n]{0,60}?\b(?:to|with|from)\s+the\s+(?:user|human)\b|\bhide\s+(?:this|it|these|that)(?:\s+\w+)?\s+from\s+the\s+(?:user|human)\b|\bwithout\s+(?:the\s+)?(?:user|human)(?:'s)?\s+(?:knowing|knowledge|noticing|seeing|consent)\b|\bthe\s+(?:user|human)\s+(?:must|should|will)\s+not\s+(?:see|know|notice|find out)\b`),
+		reConceal:    regexp.MustCompile(`(?i)\b(?:do not|don't|never|must not|should not)\s+(?:mention|reveal|tell|disclose|show|inform|notify|alert|explain)\s+(?:(?:any(?:thing)?\s+(?:of|about)\s+)?(?:this|that|these|it)\b|the\s+(?:\w+\s+)?(?:steps?|instructions?|requests?|behaviou?r|notes?|sidenote|file|reading|calls?))[^.\n]{0,60}?\b(?:to|with|from)\s+the\s+(?:user|human)\b|\bhide\s+(?:this|it|these|that)(?:\s+\w+)?\s+from\s+the\s+(?:user|human)\b|\bwithout\s+(?:the\s+)?(?:user|human)(?:'s)?\s+(?:knowing|knowledge|noticing|seeing|consent)\b|\bthe\s+(?:user|human)\s+(?:must|should|will)\s+not\s+(?:see|know|notice|find out)\b`),
 		reOtherTools: regexp.MustCompile(`(?i)\b(?:any|all|every|each)\s+other\s+(?:tools?|functions?)\b|\b(?:all|every|any)\s+(?:tools|tool calls|functions)\b|\bother\s+(?:tools|functions|servers)\b|\banother\s+(?:tool|function)\b`),
 		reTrigger:    regexp.MustCompile(`(?i)\b(?:when(?:ever)?|each time|every time|any time|before|after|if|while)\b`),
 		reModify:     regexp.MustCompile(`(?i)\b(?:(?:must|always|should|shall|need to|has to|have to)\s+(?:also\s+|first\s+|silently\s+|secretly\s+)?(?:send|add|include|set|change|replace|redirect|forward|bcc|cc|copy|attach|append|prepend|call\s+this\s+tool)\b|overrid\w*|redirect\w*|(?:replac|chang|modif)\w*\s+(?:the|its|any|all|every)\s+(?:recipients?|address\w*|urls?|paths?|parameters?|arguments?|values?|behaviou?r|destination|email)|(?:also|secretly|silently|quietly)\s+(?:send|forward|copy|bcc|cc|call)\b|ignore\s+(?:the|its|any|all)\s+\w+)`),
@@ -115,9 +121,9 @@ func (c *Checker) Check(doc *fagent.Doc) []Issue {
 		return nil
 	}
 	c.strings(&r, doc)
-	names := make([]string, 0, len(doc.Tools))
+	names := make(map[string]bool, len(doc.Tools))
 	for _, t := range doc.Tools {
-		names = append(names, t.Name)
+		names[t.Name] = true
 	}
 	for _, t := range doc.Tools {
 		c.toolName(&r, t)
@@ -171,16 +177,34 @@ func (c *Checker) strings(r *report, doc *fagent.Doc) {
 		if isKey {
 			return
 		}
-		if m := c.reBlock.FindStringIndex(s); m != nil {
-			r.add(RulePoisoning, p, fmt.Sprintf("instruction block for the model: %q", around(s, m)))
+		// Literal screens keep the regular expressions off most strings.
+		lower := strings.ToLower(s)
+		if strings.Contains(s, "<") {
+			if m := c.reBlock.FindStringIndex(s); m != nil {
+				r.add(RulePoisoning, p, fmt.Sprintf("instruction block for the model: %q", around(s, m)))
+			}
 		}
-		if m := c.reConceal.FindStringIndex(s); m != nil {
-			r.add(RulePoisoning, p, fmt.Sprintf("tells the model to keep something from the user: %q", around(s, m)))
+		if strings.Contains(lower, "user") || strings.Contains(lower, "human") {
+			if m := c.reConceal.FindStringIndex(s); m != nil {
+				r.add(RulePoisoning, p, fmt.Sprintf("tells the model to keep something from the user: %q", around(s, m)))
+			}
+		}
+		if !containsAny(lower, c.sensitive) {
+			return
 		}
 		if m := c.reSensitive.FindStringIndex(s); m != nil && c.reSensOrder.MatchString(s) {
 			r.add(RulePoisoning, p, fmt.Sprintf("asks the model to read private files (%s): %q", s[m[0]:m[1]], around(s, m)))
 		}
 	})
+}
+
+func containsAny(s string, subs []string) bool {
+	for _, x := range subs {
+		if strings.Contains(s, x) {
+			return true
+		}
+	}
+	return false
 }
 
 func hasNonASCII(s string) bool {
@@ -206,7 +230,7 @@ func (c *Checker) toolName(r *report, t fagent.Tool) {
 // crossTool reports sentences of a tool's texts that name another tool of
 // the list (or "other tools") together with a trigger and an order that
 // changes what that tool does.
-func (c *Checker) crossTool(r *report, t fagent.Tool, names []string) {
+func (c *Checker) crossTool(r *report, t fagent.Tool, names map[string]bool) {
 	var texts []string
 	fagent.Walk(t.Value, func(_, s string, isKey bool) {
 		if !isKey && len(s) >= 16 && strings.ContainsRune(s, ' ') {
@@ -215,14 +239,14 @@ func (c *Checker) crossTool(r *report, t fagent.Tool, names []string) {
 	})
 	for _, text := range texts {
 		for _, sent := range splitSentences(c.reSentence, text) {
+			if !containsAny(strings.ToLower(sent), c.triggers) || !c.reTrigger.MatchString(sent) || !c.reModify.MatchString(sent) {
+				continue
+			}
 			other := c.reOtherTools.FindString(sent)
 			if other == "" {
 				other = namedTool(sent, t.Name, names)
 			}
-			if other == "" || !c.reTrigger.MatchString(sent) {
-				continue
-			}
-			if m := c.reModify.FindStringIndex(sent); m != nil {
+			if other != "" {
 				r.add(RuleCrossTool, t.Path, fmt.Sprintf("tool %q tells the model how to use %s: %q", t.Name, other, excerpt(sent)))
 				break
 			}
@@ -240,29 +264,36 @@ func splitSentences(re *regexp.Regexp, s string) []string {
 	return append(out, s[last:])
 }
 
+// toolish reports a tool name that cannot be an ordinary word: it has a
+// separator, a digit or an inner capital.
+func toolish(n string) bool {
+	return strings.ContainsAny(n, "_-.0123456789") || strings.ToLower(n[1:]) != n[1:]
+}
+
 // namedTool returns the first other tool of names the sentence names:
-// names with a separator, digit or inner capital as words, plain words
-// only as "the NAME tool", `NAME` or NAME().
-func namedTool(sent, self string, names []string) string {
-	for _, n := range names {
-		if n == self || len(n) < 3 {
+// toolish names as words, plain words only as "the NAME tool", `NAME` or
+// NAME(. Words are looked up in names, so the cost is linear in the
+// sentence.
+func namedTool(sent, self string, names map[string]bool) string {
+	for i := 0; i < len(sent); {
+		if !isWord(sent[i]) {
+			i++
 			continue
 		}
-		toolish := strings.ContainsAny(n, "_-.0123456789") || strings.ToLower(n[1:]) != n[1:]
-		for off := 0; ; {
-			k := strings.Index(sent[off:], n)
-			if k < 0 {
-				break
-			}
-			s, e := off+k, off+k+len(n)
-			off = e
-			if (s > 0 && isWord(sent[s-1])) || (e < len(sent) && isWord(sent[e])) {
-				continue
-			}
-			if toolish || (s > 0 && sent[s-1] == '`') || strings.HasPrefix(sent[e:], "(") ||
-				strings.HasPrefix(strings.ToLower(sent[e:]), " tool") || strings.HasPrefix(strings.ToLower(sent[e:]), " function") {
-				return "tool " + n
-			}
+		j := i
+		for j < len(sent) && (isWord(sent[j]) || sent[j] == '.' && j+1 < len(sent) && isWord(sent[j+1])) {
+			j++
+		}
+		n := sent[i:j]
+		s, e := i, j
+		i = j
+		if n == self || len(n) < 3 || !names[n] {
+			continue
+		}
+		rest := strings.ToLower(sent[e:])
+		if toolish(n) || (s > 0 && sent[s-1] == '`') || strings.HasPrefix(rest, "(") ||
+			strings.HasPrefix(rest, " tool") || strings.HasPrefix(rest, " function") {
+			return "tool " + n
 		}
 	}
 	return ""
