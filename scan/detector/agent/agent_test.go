@@ -116,6 +116,7 @@ func TestCheck(t *testing.T) {
 		{"project dir", `{"mcpServers": {"a": {"command": "node", "args": ["s.js", "/home/bob/src/app", "/tmp"]}}}`, ""},
 		{"env reference", `{"mcpServers": {"a": {"command": "node", "args": ["s.js"], "env": {"API_KEY": "${API_KEY}", "DB_PASSWORD_FILE": "/run/secrets/db"}}}}`, ""},
 		{"env literal", `{"mcpServers": {"a": {"command": "node", "args": ["s.js"], "env": {"DB_PASSWORD": "hunter2hunter2"}}}}`, agent.RuleSecret},
+		{"secret name", `{"mcpServers": {"a": {"command": "node", "args": ["s.js"], "env": {"DB_SECRET_NAME": "prod/db/credentials", "OAUTH_SCOPES": "repo read:org"}}}}`, ""},
 		{"placeholder", `{"mcpServers": {"a": {"command": "node", "args": ["s.js"], "env": {"API_KEY": "<your-api-key>"}}}}`, ""},
 		{"token flag", `{"mcpServers": {"a": {"command": "node", "args": ["s.js", "--api-key", "a8f3k2l9q0w7e6r5"]}}}`, agent.RuleSecret},
 		{"https remote", `{"mcpServers": {"a": {"url": "https://mcp.example.com/sse"}}}`, ""},

@@ -631,7 +631,10 @@ func (c *Checker) secrets(r *report, s fagent.Server) {
 	for _, k := range sortedKeys(s.Env) {
 		v := s.Env[k]
 		up := strings.ToUpper(k)
-		ref := strings.HasSuffix(up, "_FILE") || strings.HasSuffix(up, "_PATH") || strings.HasSuffix(up, "_DIR") || strings.HasSuffix(up, "_URL") || strings.HasSuffix(up, "_ENDPOINT")
+		ref := false // a name that says the value is not the secret itself
+		for _, suf := range []string{"_FILE", "_PATH", "_DIR", "_URL", "_ENDPOINT", "_NAME", "_ID", "_ARN", "_REGION", "_TYPE", "_HEADER", "_MODE", "_LENGTH", "_VERSION", "_SCOPE", "_SCOPES"} {
+			ref = ref || strings.HasSuffix(up, suf)
+		}
 		switch {
 		case c.reToken.MatchString(v):
 			report("environment variable "+k, c.reToken.FindString(v))
