@@ -270,10 +270,10 @@ func toolish(n string) bool {
 	return strings.ContainsAny(n, "_-.0123456789") || strings.ToLower(n[1:]) != n[1:]
 }
 
-// namedTool returns the first other tool of names the sentence names:
-// toolish names as words, plain words only as "the NAME tool", `NAME` or
-// NAME(. Words are looked up in names, so the cost is linear in the
-// sentence.
+// namedTool returns the first other tool the sentence names: a tool of
+// names — toolish names as words, plain words only as "the NAME tool",
+// `NAME` or NAME( — or a toolish name of another server marked that way.
+// Words are looked up in names, so the cost is linear in the sentence.
 func namedTool(sent, self string, names map[string]bool) string {
 	for i := 0; i < len(sent); {
 		if !isWord(sent[i]) {
@@ -287,13 +287,19 @@ func namedTool(sent, self string, names map[string]bool) string {
 		n := sent[i:j]
 		s, e := i, j
 		i = j
-		if n == self || len(n) < 3 || !names[n] {
+		if n == self || len(n) < 3 {
 			continue
 		}
 		rest := strings.ToLower(sent[e:])
-		if toolish(n) || (s > 0 && sent[s-1] == '`') || strings.HasPrefix(rest, "(") ||
-			strings.HasPrefix(rest, " tool") || strings.HasPrefix(rest, " function") {
+		marked := (s > 0 && sent[s-1] == '`') || strings.HasPrefix(rest, "(") ||
+			strings.HasPrefix(rest, " tool") || strings.HasPrefix(rest, " function")
+		switch {
+		case names[n] && (toolish(n) || marked):
 			return "tool " + n
+		case !names[n] && toolish(n) && marked:
+			// A tool of another server ("the send_email tool"): shadowing
+			// reaches across the servers of one client.
+			return "tool " + n + " (not in this list)"
 		}
 	}
 	return ""
