@@ -175,6 +175,7 @@ func TestNotAnalysed(t *testing.T) {
 		{"too deep", sinktest.Input("deep.json", []byte(deep), format.MCPTools), agent.LimitJSONDepth},
 		{"too many tools", sinktest.Input("many.json", []byte(many.String()), format.MCPTools), agent.LimitItems},
 		{"description too long", sinktest.Input("long.json", []byte(long), format.MCPTools), agent.LimitString},
+		{"hidden html too deep", sinktest.Input("html.json", []byte(`{"tools": [{"name": "a", "description": "<div hidden>`+strings.Repeat("<div>", 1025)+`"}]}`), format.MCPTools), agent.LimitHTMLDepth},
 		{"broken", sinktest.Input("broken.json", []byte(`{"tools": [`), format.MCPTools), ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -87,6 +87,7 @@ type report struct {
 	issues []Issue
 	count  map[string]int
 	seen   map[string]bool
+	err    error // the first analysis error (a limit of the rag matchers)
 }
 
 func (r *report) add(rule, path, detail string) {
@@ -105,20 +106,23 @@ func (r *report) add(rule, path, detail string) {
 }
 
 // CheckDocument parses a manifest and checks it; parse errors wrap the
-// format/agent sentinels (limits) and no issues are returned with them.
+// format/agent sentinels (limits) and no issues are returned with them;
+// see Check for the other errors.
 func (c *Checker) CheckDocument(data []byte) ([]Issue, error) {
 	doc, err := fagent.Parse(data)
 	if err != nil {
 		return nil, err
 	}
-	return c.Check(doc), nil
+	return c.Check(doc)
 }
 
-// Check checks a parsed manifest.
-func (c *Checker) Check(doc *fagent.Doc) []Issue {
+// Check checks a parsed manifest. The error wraps rag.ErrHTMLDepth when a
+// string holds hidden HTML nested too deep to analyse; the issues found
+// are returned with it.
+func (c *Checker) Check(doc *fagent.Doc) ([]Issue, error) {
 	var r report
 	if doc.Type == fagent.TypeNone {
-		return nil
+		return nil, nil
 	}
 	c.strings(&r, doc)
 	names := make(map[string]bool, len(doc.Tools))
@@ -146,7 +150,7 @@ func (c *Checker) Check(doc *fagent.Doc) []Issue {
 		}
 	}
 	sort.SliceStable(r.issues, func(i, j int) bool { return r.issues[i].Rule < r.issues[j].Rule })
-	return r.issues
+	return r.issues, r.err
 }
 
 // ragRule maps the rag detector's rules onto this detector's.
@@ -166,7 +170,10 @@ func (c *Checker) strings(r *report, doc *fagent.Doc) {
 		if len(s) < 8 && !hasNonASCII(s) {
 			return
 		}
-		issues, _ := c.rag.Analyse([]byte(s)) // the HTML depth limit only cuts the hidden-element check short
+		issues, err := c.rag.Analyse([]byte(s))
+		if err != nil && r.err == nil {
+			r.err = err // hidden HTML too deep: the string was not fully analysed
+		}
 		for _, is := range issues {
 			rule := ragRule(is.Rule)
 			if isKey && rule != RuleSmuggling {
