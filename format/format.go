@@ -59,6 +59,7 @@ const (
 	TFCheckpointData  Kind = "tf-checkpoint-data"  // TensorFlow tensor bundle data shard (*.data-NNNNN-of-NNNNN beside its index)
 	Msgpack           Kind = "msgpack"             // one complete MessagePack document (Flax *.msgpack)
 	ONNXTensor        Kind = "onnx-tensor"         // serialised onnx.TensorProto with inline data (ONNX test data *.pb)
+	PDF               Kind = "pdf"                 // a PDF document (%PDF- header in the first 1024 bytes); read by the rag detector, not inert
 )
 
 // Inert reports whether k is an inert format: recognised content that no

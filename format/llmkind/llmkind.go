@@ -17,9 +17,10 @@ import (
 	"errors"
 	"io"
 	"regexp"
-	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/mlsecops/mlsec/format/agent"
 )
 
 // Kind is an LLM-application artifact kind. The string values are stable:
@@ -31,8 +32,8 @@ const (
 	None            Kind = ""
 	PromptTemplate  Kind = "prompt-template"       // system prompts and prompt templates
 	GuardrailConfig Kind = "guardrail-config"      // NeMo Guardrails, Colang, Llama Guard policy, Guardrails AI RAIL
-	MCPManifest     Kind = "mcp-manifest"          // MCP server configuration, server.json or tools/list
-	A2AAgentCard    Kind = "a2a-agent-card"        // A2A agent card (agent.json)
+	MCPManifest     Kind = "mcp-manifest"          // MCP client configuration, server.json or tools/list (format/agent)
+	A2AAgentCard    Kind = "a2a-agent-card"        // A2A agent card (format/agent)
 	LoRAAdapter     Kind = "lora-adapter"          // PEFT adapter_config.json
 	VectorIndex     Kind = "vector-index-manifest" // vector store / index manifest of a RAG corpus
 )
@@ -163,6 +164,22 @@ func depth(v any, d int) int {
 }
 
 func classifyJSON(data []byte) Result {
+	// MCP manifests and A2A agent cards are format/agent's: one classifier
+	// for the scanner's kinds, inspect and bom.
+	if agent.Sniff(data[:min(len(data), 8192)]) {
+		if doc, err := agent.Parse(data); err == nil {
+			switch doc.Type {
+			case agent.TypeTools:
+				return Result{Kind: MCPManifest, Dialect: DialectMCPTools, Doc: doc.Root}
+			case agent.TypeServer:
+				return Result{Kind: MCPManifest, Dialect: DialectMCPServer, Doc: doc.Root}
+			case agent.TypeConfig:
+				return Result{Kind: MCPManifest, Dialect: DialectMCPConfig, Doc: doc.Root}
+			case agent.TypeCard:
+				return Result{Kind: A2AAgentCard, Dialect: DialectA2A, Doc: doc.Root}
+			}
+		}
+	}
 	if !anyAnchor(data, jsonAnchors) {
 		return Result{}
 	}
@@ -197,18 +214,6 @@ func classifyObject(m map[string]any, isJSON bool) (Kind, Dialect) {
 	switch {
 	case str("peft_type") != "" && (has("base_model_name_or_path") || has("target_modules") || has("r")):
 		return LoRAAdapter, DialectPEFT
-	case isObject(m["mcpServers"]) && serversLook(m["mcpServers"]):
-		return MCPManifest, DialectMCPConfig
-	case isObject(m["servers"]) && serversLook(m["servers"]) && isJSON:
-		return MCPManifest, DialectMCPConfig
-	case strings.Contains(str("$schema"), "modelcontextprotocol") || (has("packages") || has("remotes")) && str("name") != "" && strings.Contains(str("name"), "/") && has("description") && mcpPackages(m):
-		return MCPManifest, DialectMCPServer
-	case isToolList(m["tools"]):
-		return MCPManifest, DialectMCPTools
-	case isObject(m["result"]) && isToolList(m["result"].(map[string]any)["tools"]):
-		return MCPManifest, DialectMCPTools
-	case str("name") != "" && str("url") != "" && isList(m["skills"]) && (has("capabilities") || has("protocolVersion") || has("defaultInputModes")):
-		return A2AAgentCard, DialectA2A
 	case has("index_store/data") || has("docstore/data") || isObject(m["embedding_dict"]) && has("text_id_to_ref_doc_id"):
 		return VectorIndex, DialectLlamaIndex
 	case str("embedding_model") != "" && (has("dimension") || has("dim") || has("embedding_dim")) && (has("index_type") || has("metric") || has("documents") || has("chunks") || has("collection")):
@@ -229,71 +234,6 @@ func classifyObject(m map[string]any, isJSON bool) (Kind, Dialect) {
 
 func isObject(v any) bool { _, ok := v.(map[string]any); return ok }
 func isList(v any) bool   { _, ok := v.([]any); return ok }
-
-// serversLook: every entry of an mcpServers / servers map is an object with
-// a command, url or type.
-func serversLook(v any) bool {
-	m := v.(map[string]any)
-	if len(m) == 0 {
-		return false
-	}
-	for _, e := range m {
-		o, ok := e.(map[string]any)
-		if !ok {
-			return false
-		}
-		_, c := o["command"]
-		_, u := o["url"]
-		_, t := o["type"]
-		if !c && !u && !t {
-			return false
-		}
-	}
-	return true
-}
-
-func mcpPackages(m map[string]any) bool {
-	for _, k := range []string{"packages", "remotes"} {
-		l, ok := m[k].([]any)
-		if !ok {
-			continue
-		}
-		for _, e := range l {
-			o, ok := e.(map[string]any)
-			if !ok {
-				continue
-			}
-			for _, f := range []string{"registry_type", "registryType", "transport_type", "transport", "type"} {
-				if _, ok := o[f]; ok {
-					return true
-				}
-			}
-		}
-	}
-	return false
-}
-
-// isToolList: a non-empty list of objects each with a name and an
-// inputSchema object (MCP tools/list).
-func isToolList(v any) bool {
-	l, ok := v.([]any)
-	if !ok || len(l) == 0 {
-		return false
-	}
-	for _, e := range l {
-		o, ok := e.(map[string]any)
-		if !ok {
-			return false
-		}
-		if _, ok := o["name"].(string); !ok {
-			return false
-		}
-		if _, ok := o["inputSchema"].(map[string]any); !ok {
-			return false
-		}
-	}
-	return true
-}
 
 var chatRoles = map[string]bool{"system": true, "developer": true, "user": true, "assistant": true, "tool": true, "function": true, "human": true, "ai": true}
 
@@ -459,14 +399,17 @@ func classifyText(data []byte) Result {
 	if bytes.Contains(data, []byte(LlamaGuardMarker)) && bytes.Contains(data, []byte("<END UNSAFE CONTENT CATEGORIES>")) {
 		return Result{Kind: GuardrailConfig, Dialect: DialectLlamaGuard}
 	}
-	if colangDefine.Match(data) && (bytes.Contains(data, []byte("define flow")) || len(colangDefine.FindAll(data, 3)) >= 2) {
+	if bytes.Contains(data, []byte("define ")) && colangDefine.Match(data) && (bytes.Contains(data, []byte("define flow")) || len(colangDefine.FindAll(data, 3)) >= 2) {
 		return Result{Kind: GuardrailConfig, Dialect: DialectColang}
 	}
-	if colang2Import.Match(data) && colang2Flow.Match(data) {
+	if bytes.Contains(data, []byte("import ")) && colang2Import.Match(data) && colang2Flow.Match(data) {
 		return Result{Kind: GuardrailConfig, Dialect: DialectColang}
+	}
+	if !bytes.Contains(data, []byte("{{")) && !bytes.Contains(data, []byte("{%")) {
+		return Result{}
 	}
 	head := data[:min(len(data), 4096)]
-	if (placeholder.Match(data) || mustacheSecion.Match(data)) && (roleHeader.Match(head) || youAre.Match(head)) && !looksStructured(data) {
+	if (roleHeader.Match(head) || youAre.Match(head)) && !looksStructured(data) && (placeholder.Match(data) || mustacheSecion.Match(data)) {
 		return Result{Kind: PromptTemplate, Dialect: DialectTextTemplate}
 	}
 	return Result{}
@@ -486,6 +429,9 @@ func looksStructured(data []byte) bool {
 
 // frontMatter splits a "---\nYAML\n---\nbody" document.
 func frontMatter(data []byte) (fm, body []byte, ok bool) {
+	if !bytes.HasPrefix(data, []byte("---\n")) && !bytes.HasPrefix(data, []byte("---\r\n")) {
+		return nil, nil, false
+	}
 	d := bytes.ReplaceAll(data[:min(len(data), 64<<10)], []byte("\r\n"), []byte("\n"))
 	if !bytes.HasPrefix(d, []byte("---\n")) {
 		return nil, nil, false

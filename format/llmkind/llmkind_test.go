@@ -37,7 +37,7 @@ func TestClassify(t *testing.T) {
 		{"mcp config", `{"mcpServers":{"fs":{"command":"npx","args":["-y","@modelcontextprotocol/server-filesystem","/tmp"]}}}`, MCPManifest, DialectMCPConfig},
 		{"mcp tools", `{"tools":[{"name":"read","description":"Read a file","inputSchema":{"type":"object"}}]}`, MCPManifest, DialectMCPTools},
 		{"mcp tools result", `{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"read","inputSchema":{"type":"object"}}]}}`, MCPManifest, DialectMCPTools},
-		{"mcp server.json", `{"$schema":"https://static.modelcontextprotocol.io/schemas/2025-09-29/server.schema.json","name":"io.github.x/y","description":"d","version":"1.0.0"}`, MCPManifest, DialectMCPServer},
+		{"mcp server.json", `{"$schema":"https://static.modelcontextprotocol.io/schemas/2025-09-29/server.schema.json","name":"io.github.x/y","description":"d","version":"1.0.0","packages":[{"registryType":"npm","identifier":"@x/y","version":"1.0.0","transport":{"type":"stdio"}}]}`, MCPManifest, DialectMCPServer},
 		{"a2a", `{"name":"Travel agent","url":"https://agent.example/a2a","version":"1.0","capabilities":{"streaming":true},"skills":[{"id":"book","name":"Book"}]}`, A2AAgentCard, DialectA2A},
 		{"peft", `{"peft_type":"LORA","base_model_name_or_path":"meta-llama/Llama-3.1-8B","r":16,"target_modules":["q_proj"]}`, LoRAAdapter, DialectPEFT},
 		{"llamaindex", `{"index_store/data":{"abc":{"__type__":"vector_store","__data__":"{}"}}}`, VectorIndex, DialectLlamaIndex},
@@ -110,4 +110,20 @@ func FuzzClassify(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		Classify(data)
 	})
+}
+
+// BenchmarkClassifyText measures the screen every text document passes
+// (MLSEC_LLMKIND_BENCH_FILE, else a generated 1 MiB Markdown text).
+func BenchmarkClassifyText(b *testing.B) {
+	data := []byte(strings.Repeat("## Section\n\nSome prose about models, with `code` and a [link](https://example.org).\n", 12000))
+	if p := os.Getenv("MLSEC_LLMKIND_BENCH_FILE"); p != "" {
+		var err error
+		if data, err = os.ReadFile(p); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		Classify(data)
+	}
 }
