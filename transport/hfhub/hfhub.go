@@ -552,3 +552,123 @@ func escapePath(p string) string {
 	}
 	return strings.Join(parts, "/")
 }
+
+// Fetch downloads one listed file of commit to path, checking the hub's
+// hash of it while it streams, as Download does for every file.
+func (c *Client) Fetch(ctx context.Context, ref Ref, commit string, e Entry, path string) error {
+	if !commitRE.MatchString(commit) {
+		return fmt.Errorf("hfhub: %q is not a commit", commit)
+	}
+	return c.downloadFile(ctx, ref.Name(), commit, e, path)
+}
+
+// ErrBudget means a RemoteFile was asked for more bytes than its budget.
+var ErrBudget = errors.New("hfhub: remote read budget exhausted")
+
+// rangeBlock is the unit a RemoteFile fetches and caches.
+const rangeBlock = 64 << 10
+
+// RemoteFile reads parts of a listed file with range requests, without
+// downloading it: enough to judge a weight file's format by its first and
+// last bytes. It is an io.ReaderAt over the file's content. The bytes are
+// those the hub serves for the pinned commit (the hub's X-Repo-Commit is
+// checked), but a part of a file cannot be checked against the file's
+// hash: what a RemoteFile reads is evidence about a format, never content
+// to keep.
+type RemoteFile struct {
+	c      *Client
+	ctx    context.Context
+	url    string
+	commit string
+	path   string
+	size   int64
+	budget int64
+	// Fetched counts the bytes received so far.
+	Fetched int64
+	// Requests counts the range requests sent.
+	Requests int
+	blocks   map[int64][]byte
+}
+
+// Open returns a RemoteFile for a listed file of commit that reads at
+// most budget bytes in all (whole 64 KiB blocks, cached).
+func (c *Client) Open(ctx context.Context, ref Ref, commit string, e Entry, budget int64) (*RemoteFile, error) {
+	if !commitRE.MatchString(commit) {
+		return nil, fmt.Errorf("hfhub: %q is not a commit", commit)
+	}
+	return &RemoteFile{c: c, ctx: ctx, url: c.endpoint() + "/" + ref.Name() + "/resolve/" + commit + "/" + escapePath(e.Path),
+		commit: commit, path: e.Path, size: e.ContentSize(), budget: budget, blocks: map[int64][]byte{}}, nil
+}
+
+// Size is the file's content size from the listing.
+func (r *RemoteFile) Size() int64 { return r.size }
+
+// ReadAt reads len(p) bytes at off, fetching the blocks it needs.
+func (r *RemoteFile) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, fmt.Errorf("hfhub: %s: negative offset", r.path)
+	}
+	n := 0
+	for n < len(p) && off+int64(n) < r.size {
+		at := off + int64(n)
+		i := at / rangeBlock
+		b, err := r.block(i)
+		if err != nil {
+			return n, err
+		}
+		n += copy(p[n:], b[at-i*rangeBlock:])
+	}
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+func (r *RemoteFile) block(i int64) ([]byte, error) {
+	if b, ok := r.blocks[i]; ok {
+		return b, nil
+	}
+	start := i * rangeBlock
+	end := min(start+rangeBlock, r.size) - 1
+	want := end - start + 1
+	if r.Fetched+want > r.budget {
+		return nil, fmt.Errorf("%w: %s: %d bytes read, %d more asked, budget %d", ErrBudget, r.path, r.Fetched, want, r.budget)
+	}
+	var hub http.Header
+	resp, err := r.c.do(r.ctx, func() (*http.Request, error) {
+		hub = nil
+		req, err := r.c.newRequest(r.ctx, http.MethodGet, r.url)
+		if err == nil {
+			req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", start, end))
+		}
+		return req, err
+	}, func(h *http.Response) {
+		if hub == nil {
+			hub = h.Header
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w (file %s)", err, r.path)
+	}
+	defer resp.Body.Close()
+	r.Requests++
+	if hub == nil {
+		hub = resp.Header
+	}
+	if rc := hub.Get("X-Repo-Commit"); rc != "" && rc != r.commit {
+		return nil, fmt.Errorf("%w: %s served from commit %s, pinned %s", ErrIntegrity, r.path, rc, r.commit)
+	}
+	if resp.StatusCode != http.StatusPartialContent || !strings.HasPrefix(resp.Header.Get("Content-Range"), fmt.Sprintf("bytes %d-%d/", start, end)) {
+		return nil, fmt.Errorf("hfhub: %s: range %d-%d answered HTTP %d, Content-Range %q", r.path, start, end, resp.StatusCode, resp.Header.Get("Content-Range"))
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, want+1))
+	r.Fetched += int64(len(b))
+	if err != nil {
+		return nil, fmt.Errorf("hfhub: %s: %w", r.path, err)
+	}
+	if int64(len(b)) != want {
+		return nil, fmt.Errorf("hfhub: %s: range %d-%d sent %d bytes", r.path, start, end, len(b))
+	}
+	r.blocks[i] = b
+	return b, nil
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -262,4 +263,61 @@ func FuzzParseRef(f *testing.F) {
 			t.Errorf("ParseRef(%q) accepted a Space", s)
 		}
 	})
+}
+
+// TestRemoteFile reads parts of files with range requests: the first and
+// last bytes of an LFS file through the CDN, a small file directly, within
+// a budget, never the whole file.
+func TestRemoteFile(t *testing.T) {
+	h := hubtest.New(t)
+	body := make([]byte, 300_000)
+	for i := range body {
+		body[i] = byte(i * 7)
+	}
+	h.Files["model.safetensors"] = body
+	c := h.Client("")
+	ctx := context.Background()
+	files, err := c.Tree(ctx, hfhub.Ref{Repo: h.Repo}, hubtest.Commit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entry := map[string]hfhub.Entry{}
+	for _, e := range files {
+		entry[e.Path] = e
+	}
+	r, err := c.Open(ctx, hfhub.Ref{Repo: h.Repo}, hubtest.Commit, entry["model.safetensors"], 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Size() != int64(len(body)) {
+		t.Fatalf("Size %d", r.Size())
+	}
+	for _, off := range []int64{0, 10, 65_530, int64(len(body)) - 20} {
+		p := make([]byte, 20)
+		if n, err := r.ReadAt(p, off); n != 20 || err != nil || !bytes.Equal(p, body[off:off+20]) {
+			t.Errorf("ReadAt(20, %d) = %d, %v, %x", off, n, err, p)
+		}
+	}
+	p := make([]byte, 30)
+	if n, err := r.ReadAt(p, int64(len(body))-20); n != 20 || err != io.EOF {
+		t.Errorf("ReadAt past the end = %d, %v, want 20, EOF", n, err)
+	}
+	if r.Requests != 3 || r.Fetched >= int64(len(body)) {
+		t.Errorf("%d requests, %d bytes fetched: want 3 blocks, not the file", r.Requests, r.Fetched)
+	}
+	small, _ := c.Open(ctx, hfhub.Ref{Repo: h.Repo}, hubtest.Commit, entry["config.json"], 1<<20)
+	p = make([]byte, len(h.Files["config.json"]))
+	if _, err := small.ReadAt(p, 0); err != nil || !bytes.Equal(p, h.Files["config.json"]) {
+		t.Errorf("small file: %v %q", err, p)
+	}
+	tight, _ := c.Open(ctx, hfhub.Ref{Repo: h.Repo}, hubtest.Commit, entry["model.safetensors"], 100_000)
+	if _, err := tight.ReadAt(make([]byte, 10), 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tight.ReadAt(make([]byte, 10), 200_000); !errors.Is(err, hfhub.ErrBudget) {
+		t.Errorf("over budget: %v, want ErrBudget", err)
+	}
+	if _, err := c.Open(ctx, hfhub.Ref{Repo: h.Repo}, "main", entry["config.json"], 1); err == nil {
+		t.Error("Open with a branch, not a commit: no error")
+	}
 }
