@@ -123,6 +123,12 @@ type Facts struct {
 	ClaimCount    int
 	Provenance    int
 	ClaimProblems []string
+	// Name and Commit, when set, name what was scored (a hub repository
+	// and its pinned commit) instead of Path.
+	Name, Commit string
+	// Remote are files that were not downloaded (GatherHub): their
+	// formats were judged from range reads.
+	Remote []RemoteFile
 }
 
 // Scanner scans paths; *scan.Runner is one.
@@ -255,6 +261,9 @@ func Run(f *Facts, version string, now time.Time) *Result {
 		}
 		r.Repo.Commit = f.Report.Repository.Revision
 	}
+	if f.Name != "" {
+		r.Repo.Name, r.Repo.Commit = f.Name, f.Commit
+	}
 	var sum, weights float64
 	for _, d := range defs() {
 		score, reason, details := d.run(f)
@@ -287,10 +296,14 @@ func (r *Result) MinScore() int {
 	return min
 }
 
-// file is one scanned file or container member and its format.
+// file is one scanned file or container member and its format. remote
+// marks a file judged from range reads; unjudged says why a remote file's
+// format is unknown.
 type file struct {
-	name string
-	kind format.Kind
+	name     string
+	kind     format.Kind
+	remote   bool
+	unjudged string
 }
 
 // files lists every scanned file with its detected format and, with
@@ -302,15 +315,29 @@ func (f *Facts) files(members bool) []file {
 		return nil
 	}
 	for _, a := range f.Scan.Artifacts {
-		out = append(out, file{rel(f.Path, a.Path), a.Format})
+		out = append(out, file{name: rel(f.Path, a.Path), kind: a.Format})
 		if !members || pickleBased(a.Format) {
 			continue
 		}
 		for _, m := range a.Members {
-			out = append(out, file{rel(f.Path, a.Path) + "!" + m.Name, m.Format})
+			out = append(out, file{name: rel(f.Path, a.Path) + "!" + m.Name, kind: m.Format})
 		}
 	}
+	for _, r := range f.Remote {
+		out = append(out, file{name: r.Path, kind: r.Format, remote: true, unjudged: r.Err})
+	}
 	return out
+}
+
+// describe says what x is, and how that was judged.
+func (x file) describe() string {
+	if x.unjudged != "" {
+		return fmt.Sprintf("%s could not be judged by content: %s", x.name, x.unjudged)
+	}
+	if x.remote {
+		return fmt.Sprintf("%s is %s (judged from range reads, not downloaded)", x.name, x.kind)
+	}
+	return fmt.Sprintf("%s is %s", x.name, x.kind)
 }
 
 func rel(root, p string) string {
@@ -333,7 +360,8 @@ func pickleBased(k format.Kind) bool {
 func weights(k format.Kind) bool {
 	switch k {
 	case format.Unknown, format.Zip, format.Tar, format.Gzip, format.Bzip2, format.XZ, format.Zstd, format.SevenZip,
-		format.HFRepo, format.HFTokenizerConfig, format.ChatTemplate, format.KerasMetadata:
+		format.HFRepo, format.HFTokenizerConfig, format.ChatTemplate, format.KerasMetadata,
+		format.MCPTools, format.MCPServer, format.MCPConfig, format.AgentCard:
 		return false
 	}
 	return !format.Inert(k)
@@ -347,14 +375,21 @@ func checkSigned(f *Facts) (int, string, []string) {
 }
 
 func checkNoPickle(f *Facts) (int, string, []string) {
-	var bad []string
+	var bad, unjudged []string
 	for _, x := range f.files(true) {
-		if pickleBased(x.kind) {
-			bad = append(bad, fmt.Sprintf("Warn: %s is %s", x.name, x.kind))
+		switch {
+		case x.unjudged != "":
+			unjudged = append(unjudged, "Warn: "+x.describe())
+		case pickleBased(x.kind):
+			bad = append(bad, "Warn: "+x.describe())
 		}
 	}
 	if len(bad) > 0 {
-		return 0, fmt.Sprintf("%d pickle-based file(s) found", len(bad)), bad
+		return 0, fmt.Sprintf("%d pickle-based file(s) found", len(bad)), append(bad, unjudged...)
+	}
+	if len(unjudged) > 0 {
+		// Fail closed: a file that could not be judged may be a pickle.
+		return 0, fmt.Sprintf("%d file(s) could not be judged by content", len(unjudged)), unjudged
 	}
 	return 10, "no pickle-based files", nil
 }
@@ -363,15 +398,15 @@ func checkSafetensorsOnly(f *Facts) (int, string, []string) {
 	var total, safe int
 	var details []string
 	for _, x := range f.files(false) {
-		if !weights(x.kind) {
+		if x.unjudged == "" && !weights(x.kind) {
 			continue
 		}
 		total++
 		if x.kind == format.Safetensors || x.kind == format.GGUF {
 			safe++
-			details = append(details, fmt.Sprintf("Info: %s is %s", x.name, x.kind))
+			details = append(details, "Info: "+x.describe())
 		} else {
-			details = append(details, fmt.Sprintf("Warn: %s is %s", x.name, x.kind))
+			details = append(details, "Warn: "+x.describe())
 		}
 	}
 	if total == 0 {

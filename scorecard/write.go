@@ -20,6 +20,9 @@ func WriteJSON(w io.Writer, r *Result) error {
 // and details.
 func WriteTable(w io.Writer, r *Result) error {
 	fmt.Fprintf(w, "Repository: %s\n", r.Repo.Name)
+	if r.Repo.Commit != "" {
+		fmt.Fprintf(w, "Commit: %s\n", r.Repo.Commit)
+	}
 	fmt.Fprintf(w, "Aggregate score: %.1f / 10\n\n", r.Score)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "SCORE\tCHECK\tRISK\tREASON")

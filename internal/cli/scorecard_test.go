@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/mlsecops/mlsec/transport/hfhub/hubtest"
 )
 
 // TestScorecardCommand checks the command's formats and exit codes: 0
@@ -51,6 +53,38 @@ func TestScorecardCommand(t *testing.T) {
 	} {
 		if code, _, _ := mlsec(t, args...); code != 2 {
 			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+	}
+}
+
+// TestScorecardHub scores a repository of the local test hub: the revision
+// is pinned and printed, the JSON names the hub repository and commit, and
+// hub errors keep their exit codes.
+func TestScorecardHub(t *testing.T) {
+	newFixtureHub(t)
+	code, out, stderr := mlsec(t, "scorecard", "--format", "json", "hf://acme/tiny@v1.0")
+	if code != 0 || !strings.Contains(stderr, "v1.0 pinned to "+hubtest.Commit) {
+		t.Fatalf("exit %d\n%s\n%s", code, out, stderr)
+	}
+	var doc struct {
+		Repo struct {
+			Name   string `json:"name"`
+			Commit string `json:"commit"`
+		} `json:"repo"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || doc.Repo.Name != "hf://acme/tiny" || doc.Repo.Commit != hubtest.Commit {
+		t.Errorf("repo %+v (%v)\n%s", doc.Repo, err, out)
+	}
+	code, out, _ = mlsec(t, "scorecard", "hf://acme/tiny")
+	if code != 0 || !strings.Contains(out, "Repository: hf://acme/tiny\nCommit: "+hubtest.Commit) {
+		t.Errorf("table: exit %d\n%s", code, out)
+	}
+	for _, tc := range []struct {
+		arg  string
+		code int
+	}{{"hf://acme/missing", 2}, {"hf://acme/tiny@nope", 2}, {"hf://../x", 2}} {
+		if code, _, stderr := mlsec(t, "scorecard", tc.arg); code != tc.code {
+			t.Errorf("%s: exit %d, want %d\n%s", tc.arg, code, tc.code, stderr)
 		}
 	}
 }
