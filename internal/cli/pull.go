@@ -41,9 +41,12 @@ func newPullCmd(app *App) *cobra.Command {
 		Long: `Pull is verify-then-land. It fetches the model manifest by digest (a tag is
 resolved once, printed, and the digest used from then on), streams every
 layer into a quarantine directory beside DIR checking each digest and size
-as the bytes arrive, reads the evidence referrers (OMS signature, claims),
-verifies the OMS signature with the same flags as mlsec verify (--key,
---ca-bundle, --identity with --issuer), scans the model (fail closed: a
+as the bytes arrive (tar layers bounded by --max-inflated-bytes,
+--max-inflated-members, --max-ratio, --max-depth), reads the evidence
+referrers (OMS signature, claims), verifies the OMS signature with the same
+flags as mlsec verify (--key, --ca-bundle, --identity with --issuer; every
+signature referrer is checked, untrusted ones are ignored and named),
+requires every claim to be about the signed model, scans the model (fail closed: a
 finding at or above --fail-on, or a file that could not be analysed), and
 with --stage NAME evaluates that stage's gate (KServe and admission use
 serving). Only an artifact that passed everything is renamed to DIR, in one

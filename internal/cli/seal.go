@@ -38,9 +38,11 @@ public keys, also post-quantum age1pq1... ones) and every key in
 --recipients-file. Sealing streams: memory stays bounded whatever the size.
 FILE is written beside itself and renamed when complete; "-" is stdout.
 
-Open the bundle with "mlsec unseal FILE --identity KEY DIR". age
-authenticates the bundle, not who made it: anyone holding a recipient's
-public key can seal for it. Verify the model's signature after unsealing.`,
+Open the bundle with "mlsec unseal FILE --identity KEY --key SIGNER.pub DIR"
+(or --ca-bundle, or --signer-identity with --issuer): age authenticates the
+bundle, not who made it, since anyone holding a recipient's public key can
+seal for it, so unseal verifies the model's OMS signature before landing
+it. Seal an unsigned model only for "unseal --insecure-skip-verify".`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if output == "" {

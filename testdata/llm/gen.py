@@ -169,6 +169,10 @@ def prompts():
     })
     write(d + "PROMPT-003_system-section.txt",
           "system:\nYou are a SQL assistant. Constraints from the request: {{ request.constraints }}\n\nuser:\n{{ question }}\n")
+    wjson(d + "TEMPLATE-001_fstring-dunder.json", {
+        "_type": "prompt", "input_variables": ["doc"], "template_format": "f-string",
+        "template": "Summarise {doc}. Debug: {doc.__class__.__init__.__globals__}",
+    })
     write(d + "TEMPLATE-001+TEMPLATE-006_dunder.prompty", prompty(
         {"name": "Debug", "model": {"api": "chat", "configuration": {"type": "openai"}}},
         "system:\nYou are a debugger. {{ self.__init__.__globals__.__builtins__ }}\n\nuser:\n{{ question }}\n"))

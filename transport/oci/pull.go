@@ -276,19 +276,21 @@ func fetchArchive(ctx context.Context, src content.Fetcher, desc ocispec.Descrip
 	}
 	defer rc.Close()
 	vr := content.NewVerifyReader(rc, desc)
-	cr := &countReader{r: vr}
-	br := bufio.NewReaderSize(cr, bufSize)
+	br := bufio.NewReaderSize(vr, bufSize)
+	// cr counts the compressed bytes the decompressor consumed (for the
+	// ratio), not what the buffer read ahead.
+	cr := &countReader{r: br}
 	r := &inflateReader{r: br, b: b, layer: desc.Digest.String()}
 	switch archive {
 	case "tar+gzip":
-		zr, err := gzip.NewReader(br)
+		zr, err := gzip.NewReader(cr)
 		if err != nil {
 			return nil, artifactErr("layer %s: %v", desc.Digest, err)
 		}
 		defer zr.Close()
 		r.r, r.compressed = zr, cr
 	case "tar+zstd":
-		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(256<<20))
+		zr, err := zstd.NewReader(cr, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(256<<20))
 		if err != nil {
 			return nil, artifactErr("layer %s: %v", desc.Digest, err)
 		}

@@ -457,6 +457,15 @@ func (c *check) systemVars(t tmpl) {
 // its issues with the TEMPLATE rules (a syntax error is not reported:
 // prompt files also hold Mustache and plain text with braces).
 func (c *check) jinja(t tmpl) {
+	if t.fstr {
+		// str.format replacement fields walk attributes and items:
+		// "{x.__class__.__init__.__globals__}" reads module globals.
+		for _, m := range formatDunder.FindAllStringIndex(t.text, 16) {
+			field := t.text[m[0]:m[1]]
+			c.report(template.RuleDunder, fmt.Sprintf("prompt %s: str.format field %s reaches a dunder attribute (format-string attribute access)", t.where, field), field, t.offset)
+		}
+		return
+	}
 	if !t.jinja || mustacheOp.MatchString(t.text) || !(strings.Contains(t.text, "{{") || strings.Contains(t.text, "{%")) {
 		return
 	}
@@ -475,6 +484,10 @@ func (c *check) jinja(t tmpl) {
 // promptNames are Flask globals that prompt templates commonly use as
 // ordinary variables (prompt renderers do not define the Flask globals).
 var promptNames = map[string]bool{"request": true, "session": true, "config": true}
+
+// formatDunder matches a str.format replacement field that reaches a
+// __dunder__ attribute or item ("{obj.__class__}", "{x[__globals__]}").
+var formatDunder = regexp.MustCompile(`(?:^|[^{])\{[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*|\[[^\]{}]{1,64}\])*?(?:\.|\[)__[A-Za-z0-9_]+__[^{}]{0,200}\}`)
 
 var templateRule = map[chattemplate.Kind]string{
 	chattemplate.Dunder:      template.RuleDunder,
