@@ -1,14 +1,18 @@
 package postgres_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -224,4 +228,64 @@ func TestAuditChainConcurrentServers(t *testing.T) {
 			t.Errorf("entry %d: %+v; artifact %+v, %v", e.Seq, e, a, err)
 		}
 	}
+}
+
+// TestRegisterBatchFailure: a registration the database refuses (here a
+// CHECK constraint) fails alone; the others queued in the same batch are
+// registered one by one, and the chain holds exactly their entries.
+func TestRegisterBatchFailure(t *testing.T) {
+	url := pgtest.URL(t)
+	ctx := context.Background()
+	var logs bytes.Buffer
+	var logMu sync.Mutex
+	s, err := postgres.Open(ctx, url, postgres.Options{Schema: pgtest.Schema(t, url), Log: slog.New(slog.NewTextHandler(lockedWriter{&logMu, &logs}, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.SQL().Exec(`ALTER TABLE artifacts ADD CONSTRAINT test_refuse CHECK (name <> 'refused')`); err != nil {
+		t.Fatal(err)
+	}
+	const n = 24
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			name := fmt.Sprintf("ok-%d", i)
+			if i%8 == 0 {
+				name = "refused"
+			}
+			h := sha256.Sum256([]byte(fmt.Sprint("batch-failure-", i)))
+			_, _, errs[i] = s.PutArtifact(ctx, store.Artifact{Digest: store.Digest("sha256:" + hex.EncodeToString(h[:])), Name: name}, "token:t#1")
+		})
+	}
+	wg.Wait()
+	good := 0
+	for i, err := range errs {
+		switch {
+		case i%8 == 0 && err == nil:
+			t.Errorf("registration %d: the refused name was stored", i)
+		case i%8 != 0 && err != nil:
+			t.Errorf("registration %d: %v", i, err)
+		case err == nil:
+			good++
+		}
+	}
+	if v, err := s.VerifyAudit(ctx); err != nil || v != int64(good) {
+		t.Errorf("VerifyAudit = %d, %v; want %d entries", v, err, good)
+	}
+	logMu.Lock()
+	defer logMu.Unlock()
+	t.Logf("batches retried one by one: %d", strings.Count(logs.String(), "registration batch failed"))
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

@@ -43,7 +43,7 @@ func (s *DB) appendAudit(ctx context.Context, tx *sql.Tx, e *store.AuditEntry) e
 }
 
 // seqPrefix starts the canonical form of an entry whose Seq is 0.
-var seqPrefix = []byte(`{"seq":0`)
+const seqPrefix = `{"seq":0`
 
 // appendAuditOne adds e to the chain inside tx with Dialect.AuditAppend:
 // one round trip that advances the head and inserts the row. The
@@ -71,7 +71,7 @@ func (s *DB) auditRest(e *store.AuditEntry) (rest []byte, detail string, err err
 	}
 	e.Time = store.AuditTime(e.Time)
 	e.Seq = 0
-	rest, ok := bytes.CutPrefix(store.CanonicalAudit(*e), seqPrefix)
+	rest, ok := bytes.CutPrefix(store.CanonicalAudit(*e), []byte(seqPrefix))
 	if !ok {
 		return nil, "", fmt.Errorf("store: audit append: canonical form does not start with %s", seqPrefix)
 	}

@@ -33,7 +33,8 @@ type createReq struct {
 }
 
 type createResult struct {
-	created bool // false: the digest exists (nothing written)
+	created bool            // false: the digest exists (nothing written)
+	out     *store.Artifact // as registered, when not by the batch
 	err     error
 }
 
@@ -82,23 +83,32 @@ func (s *DB) createBatched(ctx context.Context, a store.Artifact, actor string) 
 	if res.err != nil || !res.created {
 		return a, false, res.err
 	}
+	if res.out != nil {
+		return *res.out, true, nil
+	}
 	out := a
 	out.State, out.CreatedAt, out.UpdatedAt = store.StateQuarantined, t, t
 	return out, true, nil
 }
 
 func (s *DB) runCreateBatch(batch []*createReq) {
-	// One registration per digest per batch; repeats go the ordinary way.
+	// One registration per digest per batch; repeats are merged the
+	// ordinary way once the batch is done.
 	seen := make(map[store.Digest]bool, len(batch))
-	var todo []*createReq
+	var todo, repeats []*createReq
 	for _, r := range batch {
 		if seen[r.a.Digest] {
-			r.done <- createResult{}
+			repeats = append(repeats, r)
 			continue
 		}
 		seen[r.a.Digest] = true
 		todo = append(todo, r)
 	}
+	defer func() {
+		for _, r := range repeats {
+			r.done <- createResult{}
+		}
+	}()
 	created, committed, err := s.createBatchTx(todo)
 	if err != nil && committed {
 		for _, r := range todo {
@@ -109,8 +119,8 @@ func (s *DB) runCreateBatch(batch []*createReq) {
 	if err != nil {
 		s.log.Warn("store: registration batch failed; registering one by one", "artifacts", len(todo), "err", err)
 		for _, r := range todo {
-			_, c, err := s.putArtifactSingle(context.Background(), r.a, r.actor)
-			r.done <- createResult{created: c, err: err}
+			out, c, err := s.putArtifactSingle(context.Background(), r.a, r.actor)
+			r.done <- createResult{created: c, out: &out, err: err}
 		}
 		return
 	}
