@@ -56,8 +56,8 @@ newkey() { # newkey NAME: NAME.pem (private, PKCS#8) and NAME.pub
 REGISTRY=${DOCKER_REGISTRY:-$(command -v docker-registry || true)}
 registry_handoff() {
 	mkdir -p serving
-	if [ -z "$REGISTRY" ]; then
-		echo "journey: docker-registry is not installed (apt-get install docker-registry): the cd -> serving hand-off through a registry is NOT exercised; copying the model instead" >&2
+	if [ -z "$REGISTRY" ] || [ ! -x "$REGISTRY" ]; then
+		echo "journey: docker-registry${REGISTRY:+ ($REGISTRY)} is not installed (apt-get install docker-registry): the cd -> serving hand-off through a registry is NOT exercised; copying the model instead" >&2
 		if [ -n "${MLSEC_REQUIRE_REGISTRY:-}" ]; then echo "journey: MLSEC_REQUIRE_REGISTRY is set: failing" >&2; exit 1; fi
 		HANDOFF="copied (no registry)"
 		cp -R sentiment serving/sentiment

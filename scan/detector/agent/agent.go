@@ -20,6 +20,7 @@ import (
 	"github.com/mlsecops/mlsec/format"
 	fagent "github.com/mlsecops/mlsec/format/agent"
 	"github.com/mlsecops/mlsec/scan"
+	"github.com/mlsecops/mlsec/scan/detector/rag"
 )
 
 // Name is the detector's stable identifier.
@@ -48,6 +49,7 @@ const (
 	LimitItems         = "agent_items"
 	LimitValues        = "agent_json_values"
 	LimitString        = "agent_string_bytes"
+	LimitHTMLDepth     = "agent_html_depth"
 )
 
 //go:embed rules.yaml
@@ -96,6 +98,8 @@ func notAnalysed(err error) error {
 		return scan.NotAnalysedf(LimitItems, "manifest lists more than %d tools, skills or servers", fagent.MaxItems)
 	case errors.Is(err, fagent.ErrValues):
 		return scan.NotAnalysedf(LimitValues, "manifest holds more than %d JSON values", fagent.MaxValues)
+	case errors.Is(err, rag.ErrHTMLDepth):
+		return scan.NotAnalysedf(LimitHTMLDepth, "a string of the manifest holds hidden HTML nested deeper than %d elements", rag.MaxHiddenDepth)
 	case errors.Is(err, fagent.ErrString):
 		return scan.NotAnalysedf(LimitString, "a string of the manifest is longer than %d bytes", fagent.MaxString)
 	}

@@ -87,6 +87,7 @@ type report struct {
 	issues []Issue
 	count  map[string]int
 	seen   map[string]bool
+	err    error // the first analysis error (a limit of the rag matchers)
 }
 
 func (r *report) add(rule, path, detail string) {
@@ -105,20 +106,23 @@ func (r *report) add(rule, path, detail string) {
 }
 
 // CheckDocument parses a manifest and checks it; parse errors wrap the
-// format/agent sentinels (limits) and no issues are returned with them.
+// format/agent sentinels (limits) and no issues are returned with them;
+// see Check for the other errors.
 func (c *Checker) CheckDocument(data []byte) ([]Issue, error) {
 	doc, err := fagent.Parse(data)
 	if err != nil {
 		return nil, err
 	}
-	return c.Check(doc), nil
+	return c.Check(doc)
 }
 
-// Check checks a parsed manifest.
-func (c *Checker) Check(doc *fagent.Doc) []Issue {
+// Check checks a parsed manifest. The error wraps rag.ErrHTMLDepth when a
+// string holds hidden HTML nested too deep to analyse; the issues found
+// are returned with it.
+func (c *Checker) Check(doc *fagent.Doc) ([]Issue, error) {
 	var r report
 	if doc.Type == fagent.TypeNone {
-		return nil
+		return nil, nil
 	}
 	c.strings(&r, doc)
 	names := make(map[string]bool, len(doc.Tools))
@@ -146,7 +150,7 @@ func (c *Checker) Check(doc *fagent.Doc) []Issue {
 		}
 	}
 	sort.SliceStable(r.issues, func(i, j int) bool { return r.issues[i].Rule < r.issues[j].Rule })
-	return r.issues
+	return r.issues, r.err
 }
 
 // ragRule maps the rag detector's rules onto this detector's.
@@ -166,7 +170,10 @@ func (c *Checker) strings(r *report, doc *fagent.Doc) {
 		if len(s) < 8 && !hasNonASCII(s) {
 			return
 		}
-		issues, _ := c.rag.Analyse([]byte(s)) // the HTML depth limit only cuts the hidden-element check short
+		issues, err := c.rag.Analyse([]byte(s))
+		if err != nil && r.err == nil {
+			r.err = err // hidden HTML too deep: the string was not fully analysed
+		}
 		for _, is := range issues {
 			rule := ragRule(is.Rule)
 			if isKey && rule != RuleSmuggling {
@@ -270,10 +277,10 @@ func toolish(n string) bool {
 	return strings.ContainsAny(n, "_-.0123456789") || strings.ToLower(n[1:]) != n[1:]
 }
 
-// namedTool returns the first other tool of names the sentence names:
-// toolish names as words, plain words only as "the NAME tool", `NAME` or
-// NAME(. Words are looked up in names, so the cost is linear in the
-// sentence.
+// namedTool returns the first other tool the sentence names: a tool of
+// names — toolish names as words, plain words only as "the NAME tool",
+// `NAME` or NAME( — or a toolish name of another server marked that way.
+// Words are looked up in names, so the cost is linear in the sentence.
 func namedTool(sent, self string, names map[string]bool) string {
 	for i := 0; i < len(sent); {
 		if !isWord(sent[i]) {
@@ -287,13 +294,19 @@ func namedTool(sent, self string, names map[string]bool) string {
 		n := sent[i:j]
 		s, e := i, j
 		i = j
-		if n == self || len(n) < 3 || !names[n] {
+		if n == self || len(n) < 3 {
 			continue
 		}
 		rest := strings.ToLower(sent[e:])
-		if toolish(n) || (s > 0 && sent[s-1] == '`') || strings.HasPrefix(rest, "(") ||
-			strings.HasPrefix(rest, " tool") || strings.HasPrefix(rest, " function") {
+		marked := (s > 0 && sent[s-1] == '`') || strings.HasPrefix(rest, "(") ||
+			strings.HasPrefix(rest, " tool") || strings.HasPrefix(rest, " function")
+		switch {
+		case names[n] && (toolish(n) || marked):
 			return "tool " + n
+		case !names[n] && toolish(n) && marked:
+			// A tool of another server ("the send_email tool"): shadowing
+			// reaches across the servers of one client.
+			return "tool " + n + " (not in this list)"
 		}
 	}
 	return ""
@@ -631,7 +644,10 @@ func (c *Checker) secrets(r *report, s fagent.Server) {
 	for _, k := range sortedKeys(s.Env) {
 		v := s.Env[k]
 		up := strings.ToUpper(k)
-		ref := strings.HasSuffix(up, "_FILE") || strings.HasSuffix(up, "_PATH") || strings.HasSuffix(up, "_DIR") || strings.HasSuffix(up, "_URL") || strings.HasSuffix(up, "_ENDPOINT")
+		ref := false // a name that says the value is not the secret itself
+		for _, suf := range []string{"_FILE", "_PATH", "_DIR", "_URL", "_ENDPOINT", "_NAME", "_ID", "_ARN", "_REGION", "_TYPE", "_HEADER", "_MODE", "_LENGTH", "_VERSION", "_SCOPE", "_SCOPES"} {
+			ref = ref || strings.HasSuffix(up, suf)
+		}
 		switch {
 		case c.reToken.MatchString(v):
 			report("environment variable "+k, c.reToken.FindString(v))
