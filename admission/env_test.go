@@ -27,6 +27,7 @@ import (
 	admissionv1 "k8s.io/api/admission/v1"
 
 	"github.com/mlsecops/mlsec/admission"
+	"github.com/mlsecops/mlsec/internal/certreload"
 	"github.com/mlsecops/mlsec/server"
 	"github.com/mlsecops/mlsec/signing"
 	"github.com/mlsecops/mlsec/store"
@@ -255,7 +256,7 @@ func startWebhook(t testing.TB, cfg admission.Config) *webhook {
 	t.Helper()
 	dir := t.TempDir()
 	cert := certPair(t, dir, "tls", "mlsec-admission")
-	certs, err := admission.NewCertReloader(filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key"))
+	certs, err := certreload.New(filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/mlsecops/mlsec"
 	"github.com/mlsecops/mlsec/admission"
 	"github.com/mlsecops/mlsec/attest"
+	"github.com/mlsecops/mlsec/internal/certreload"
 	"github.com/mlsecops/mlsec/signing"
 )
 
@@ -138,7 +139,7 @@ func runAdmission(ctx context.Context, app *App, fl admissionFlags) error {
 	if err != nil {
 		return usageError(err)
 	}
-	certs, err := admission.NewCertReloader(fl.cert, fl.key)
+	certs, err := certreload.New(fl.cert, fl.key)
 	if err != nil {
 		return mlsec.Errorf(mlsec.EINVALID, "admission serve: %w", err)
 	}
