@@ -60,6 +60,11 @@ var fixtures = []fixture{
 		inspecttest.Repo(t, dir, inspecttest.RepoOptions{NoCard: true, Shards: 1})
 		return dir, inspect.Options{Name: "tiny"}
 	}},
+	{"llm-app", func(t *testing.T) (string, inspect.Options) {
+		// testdata/llm/gen.py: prompt, guardrails, MCP config, A2A card,
+		// LoRA adapter and a RAG corpus with a LlamaIndex vector store.
+		return "../testdata/llm/app", inspect.Options{Digest: true, Name: "northwind/helpdesk"}
+	}},
 }
 
 func report(t *testing.T, f fixture) *inspect.Report {

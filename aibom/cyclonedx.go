@@ -133,9 +133,18 @@ func CycloneDX(r *inspect.Report, opts Options) (*BOM, error) {
 			subject.ModelCard.ModelParameters.Datasets = &choices
 		}
 	}
-	// The subject depends on its files (nested) and the datasets it was
-	// trained or evaluated on; base models are pedigree, not dependencies.
-	subDeps := append([]string{}, dsRefs...)
+	// LLM-application artifacts (prompts, guardrails, tool manifests,
+	// agent cards, adapters, corpora) are components the subject uses.
+	var llmRefs []string
+	for _, c := range llmComponents(r) {
+		components = append(components, c)
+		llmRefs = append(llmRefs, c.BOMRef)
+		deps = append(deps, cdx.Dependency{Ref: c.BOMRef, Dependencies: &[]string{}})
+	}
+	// The subject depends on its files (nested), the datasets it was
+	// trained or evaluated on and its LLM-application artifacts; base
+	// models are pedigree, not dependencies.
+	subDeps := append(append([]string{}, dsRefs...), llmRefs...)
 	if subject.Components != nil {
 		for _, f := range *subject.Components {
 			subDeps = append(subDeps, f.BOMRef)

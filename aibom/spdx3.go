@@ -200,6 +200,10 @@ func SPDX3(r *inspect.Report, opts Options) (*SPDXDoc, error) {
 	rel(subject, spdx.RelationshipType_HasConcludedLicense, noLicense)
 
 	// Files.
+	llmKinds := map[string]string{}
+	for _, a := range r.LLM {
+		llmKinds[a.Path] = strings.TrimSpace(string(a.Kind) + " " + string(a.Dialect))
+	}
 	if _, single := isSingleFile(r); !single {
 		var files []spdx.AnyElement
 		for _, f := range r.Files {
@@ -209,6 +213,11 @@ func SPDX3(r *inspect.Report, opts Options) (*SPDXDoc, error) {
 			}
 			if f.Format != "" {
 				sf.Comment = "format " + string(f.Format)
+			}
+			if k := llmKinds[f.Path]; k != "" {
+				// LLM-application artifacts (prompt templates, guardrail
+				// configs, tool manifests, adapters, index manifests).
+				sf.Comment = strings.TrimPrefix(sf.Comment+"; mlsec:kind "+k, "; ")
 			}
 			add(sf)
 			files = append(files, sf)
@@ -255,6 +264,22 @@ func SPDX3(r *inspect.Report, opts Options) (*SPDXDoc, error) {
 		}
 		if len(tested) > 0 {
 			rel(subject, spdx.RelationshipType_TestedOn, tested...)
+		}
+		// RAG corpora the application retrieves from.
+		var corpora []spdx.AnyElement
+		for _, a := range r.LLM {
+			if a.Kind != inspect.KindRAGCorpus {
+				continue
+			}
+			p := &spdx.DatasetPackage{ID: id("DatasetPackage", "corpus:"+a.Path), Name: a.Path, PrimaryPurpose: spdx.SoftwarePurpose_Data,
+				DatasetTypes: []spdx.DatasetType{spdx.DatasetType_Text},
+				Comment:      fmt.Sprintf("mlsec:kind rag-corpus; %d documents, %d bytes; index %s", a.Documents, a.DocumentBytes, strings.Join(a.IndexFiles, ", "))}
+			add(p)
+			noAssertion(p)
+			corpora = append(corpora, p)
+		}
+		if len(corpora) > 0 {
+			rel(subject, spdx.RelationshipType_DependsOn, corpora...)
 		}
 		for _, bm := range m.BaseModels {
 			bp := &spdx.AIPackage{ID: id("AIPackage", bm.Name), Name: bm.Name, PrimaryPurpose: spdx.SoftwarePurpose_Model, Version: bm.Version}

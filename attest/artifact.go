@@ -199,6 +199,9 @@ type SignatureCheck struct {
 	Signature string // the signature file
 	Digest    Digest // root digest of the artifact on disk
 	Diff      signing.Diff
+	// ToolChanges are the tools changed since the signed tool snapshot
+	// in the claims (MCP tool lists, A2A agent cards), on a mismatch.
+	ToolChanges []ToolChange
 }
 
 // VerifyArtifact verifies the artifact's own OMS signature with v and that
@@ -240,7 +243,8 @@ func VerifyArtifact(ctx context.Context, h *Hasher, v signing.Verifier, path str
 	}
 	res.Diff = signing.Compare(signed, actual)
 	if !res.Diff.Empty() {
-		return res, fmt.Errorf("%w: %s", signing.ErrMismatch, res.Diff)
+		res.ToolChanges, _ = ChangedTools(ctx, path, "", signed, v)
+		return res, fmt.Errorf("%w: %s%s", signing.ErrMismatch, res.Diff, ToolChangeSummary(res.ToolChanges))
 	}
 	return res, nil
 }

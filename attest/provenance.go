@@ -28,6 +28,9 @@ const (
 	RoleDataset   Role = "dataset"
 	RoleBaseModel Role = "base-model"
 	RoleCode      Role = "code"
+	// RoleAdapter is a LoRA/PEFT adapter merged into (or applied to) a
+	// base model by the run.
+	RoleAdapter Role = "adapter"
 	// RoleArtifact is a sha256 dependency recorded without a role (by
 	// another tool).
 	RoleArtifact Role = "artifact"
@@ -48,6 +51,8 @@ const (
 	RunFineTuning   = "fine-tuning"
 	RunQuantization = "quantization"
 	RunConversion   = "conversion"
+	// RunMerge merges adapters into a base model.
+	RunMerge = "merge"
 )
 
 // Dependency is one input of a run.

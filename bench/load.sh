@@ -6,14 +6,22 @@
 # p50/p99/max per operation, errors and the server's RSS, with the load
 # average before and after (the machine may be shared).
 #
-#   bash bench/load.sh            # DURATION=30s CLIENTS=50
+#   bash bench/load.sh            # DURATION=30s CLIENTS=50 REPS=1
 #   MLSEC_BASE=/path/to/old/mlsec bash bench/load.sh   # also run an older build, side by side
+#   STORES=postgres REPS=3 MLSEC_BASE=... bash bench/load.sh   # one store, 3 interleaved rounds
+#
+# On a shared machine compare builds only within one run: with REPS > 1
+# the builds alternate round by round, and a summary lists every run's
+# overall req/s, p50, p99 and register p99 (take the medians). After each
+# PostgreSQL run `mlsec audit verify` checks the chain the load appended.
 #
 # Target: p99 < 100 ms overall with no errors.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-30s}
 CLIENTS=${CLIENTS:-50}
+REPS=${REPS:-1}
+STORES=${STORES:-sqlite postgres}
 tmp=$(mktemp -d)
 trap 'kill "${pid:-}" 2>/dev/null || true; rm -rf "$tmp"' EXIT
 go build -o "$tmp/mlsec" ./cmd/mlsec
@@ -28,22 +36,31 @@ run() { # binary, name, serve flags...
 	local url
 	url=$(sed -n 's/.*serving on \(http:[^ ]*\).*/\1/p' "$tmp/$name.out")
 	echo "== $name ($url) load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-	"$tmp/load" -url "$url" -token-file "$tmp/$name/admin.token" -clients "$CLIENTS" -duration "$DURATION" -pid "$pid" || true
+	"$tmp/load" -url "$url" -token-file "$tmp/$name/admin.token" -clients "$CLIENTS" -duration "$DURATION" -pid "$pid" | tee "$tmp/$name.load" || true
 	echo "== $name load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 	kill "$pid"; wait "$pid" 2>/dev/null || true
+	awk -v n="$name" '$1 == "register" { r = $5 } $1 == "all" { a = $3; p50 = $4; p99 = $5 }
+		END { printf "%-22s %9s %8s %8s %12s\n", n, a, p50, p99, r }' "$tmp/$name.load" >>"$tmp/summary"
+	rm -rf "${tmp:?}/$name"
 }
 
 builds=("$tmp/mlsec:")
 [ -n "${MLSEC_BASE:-}" ] && builds=("$MLSEC_BASE:base-" "${builds[@]}")
 pg=false
 pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && pg=true
-for b in "${builds[@]}"; do
-	bin=${b%%:*} tag=${b#*:}
-	run "$bin" "${tag}sqlite"
-	if $pg; then
-		schema=mlsec_load_$$_${tag%-}x
-		PGOPTIONS="-c client_min_messages=warning" psql -q -h 127.0.0.1 -d test -c "CREATE SCHEMA $schema"
-		run "$bin" "${tag}postgres" --database "postgres://127.0.0.1:5432/test?search_path=$schema&sslmode=disable" --workers 0
-		PGOPTIONS="-c client_min_messages=warning" psql -q -h 127.0.0.1 -d test -c "DROP SCHEMA $schema CASCADE"
-	fi
+for rep in $(seq "$REPS"); do
+	for b in "${builds[@]}"; do
+		bin=${b%%:*} tag=${b#*:}
+		case " $STORES " in *" sqlite "*) run "$bin" "${tag}sqlite-$rep" ;; esac
+		if $pg && [[ " $STORES " == *" postgres "* ]]; then
+			schema=mlsec_load_$$_${tag%-}x$rep
+			db="postgres://127.0.0.1:5432/test?search_path=$schema&sslmode=disable"
+			PGOPTIONS="-c client_min_messages=warning" psql -q -h 127.0.0.1 -d test -c "CREATE SCHEMA $schema"
+			run "$bin" "${tag}postgres-$rep" --database "$db" --workers 0
+			"$tmp/mlsec" audit verify --database "$db"
+			PGOPTIONS="-c client_min_messages=warning" psql -q -h 127.0.0.1 -d test -c "DROP SCHEMA $schema CASCADE"
+		fi
+	done
 done
+echo "== summary (ms): run, req/s, p50, p99, register p99"
+cat "$tmp/summary"

@@ -80,4 +80,16 @@ func TestJourneyScript(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), "journey: every stage as expected") {
 		t.Fatalf("journey.sh: %v\n%s", err, out)
 	}
+	// cd -> serving goes through the registry wherever docker-registry is
+	// installed (the script fails by itself under MLSEC_REQUIRE_REGISTRY
+	// when it is not).
+	if _, err := exec.LookPath("docker-registry"); err == nil {
+		for _, want := range []string{"cd -> serving: through the registry (oci://127.0.0.1:", "gate serving: PASS", "to serving/sentiment: modelpack"} {
+			if !strings.Contains(string(out), want) {
+				t.Errorf("journey output lacks %q\n%s", want, out)
+			}
+		}
+	} else {
+		t.Logf("docker-registry not installed: the journey copied the model from cd to serving")
+	}
 }

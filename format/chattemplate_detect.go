@@ -78,7 +78,22 @@ func detectFile(name string, r io.ReaderAt, size int64, head []byte) (k Kind, sn
 		case base == "keras_metadata.pb":
 			return KerasMetadata, sniffed
 		}
-		return sniffInert(r, size, head), sniffed
+		if isPDF(head) {
+			return PDF, sniffed
+		}
+		k = sniffInert(r, size, head)
+		if k == JSON {
+			k = agentKind(r, size, head)
+		}
+		return k, sniffed
 	}
 	return k, sniffed
+}
+
+// isPDF recognises a PDF by its header, which PDF readers accept anywhere
+// in the first 1024 bytes; away from the start an object must follow it,
+// so text that merely quotes a PDF header stays text.
+func isPDF(head []byte) bool {
+	i := bytes.Index(head[:min(len(head), 1024)], []byte("%PDF-"))
+	return i == 0 || (i > 0 && bytes.Contains(head[i:], []byte(" 0 obj")))
 }

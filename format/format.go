@@ -41,6 +41,13 @@ const (
 	ChatTemplate      Kind = "chat-template"       // chat_template.jinja (recognised by name)
 	KerasMetadata     Kind = "keras-metadata"      // keras_metadata.pb beside a tf.keras SavedModel (recognised by name)
 
+	// Agent and tool manifests: JSON documents recognised by their shape
+	// (format/agent).
+	MCPTools  Kind = "mcp-tools"      // MCP tools/list result: {"tools":[{"name","description","inputSchema"}]}
+	MCPServer Kind = "mcp-server"     // MCP registry server manifest (server.json: packages, remotes)
+	MCPConfig Kind = "mcp-config"     // MCP client configuration (mcpServers / servers with command or url)
+	AgentCard Kind = "a2a-agent-card" // A2A agent card (/.well-known/agent.json: name, url, skills)
+
 	// Inert formats: content positively recognised as something no
 	// supported loader executes. The scan verdict of these is "inert".
 	Empty             Kind = "empty"               // a file of zero bytes
@@ -52,6 +59,7 @@ const (
 	TFCheckpointData  Kind = "tf-checkpoint-data"  // TensorFlow tensor bundle data shard (*.data-NNNNN-of-NNNNN beside its index)
 	Msgpack           Kind = "msgpack"             // one complete MessagePack document (Flax *.msgpack)
 	ONNXTensor        Kind = "onnx-tensor"         // serialised onnx.TensorProto with inline data (ONNX test data *.pb)
+	PDF               Kind = "pdf"                 // a PDF document (%PDF- header in the first 1024 bytes); read by the rag detector, not inert
 )
 
 // Inert reports whether k is an inert format: recognised content that no

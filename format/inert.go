@@ -144,20 +144,58 @@ func isTFIndex(r io.ReaderAt, size int64) bool {
 // control characters other than tab, line feed, vertical tab, form feed,
 // carriage return and escape.
 func isText(r io.ReaderAt, size int64) bool {
-	br := newBufReader(r, size)
-	for {
-		c, n, err := br.ReadRune()
-		if errors.Is(err, io.EOF) {
-			return true
-		}
-		if err != nil || (c == utf8.RuneError && n == 1) {
+	buf := make([]byte, min(max(size, 16), 64<<10)+utf8.UTFMax)
+	carry := 0 // bytes of an incomplete rune moved to the start of buf
+	for off := int64(0); off < size; {
+		n, err := r.ReadAt(buf[carry:carry+int(min(size-off, int64(len(buf)-utf8.UTFMax)))], off)
+		if n == 0 && err != nil {
 			return false
 		}
-		if c < 0x20 && c != '\t' && c != '\n' && c != '\v' && c != '\f' && c != '\r' && c != 0x1b || c == 0x7f {
-			return false
+		off += int64(n)
+		b := buf[:carry+n]
+		i := 0
+		for i < len(b) {
+			switch textClass[b[i]] {
+			case textOK:
+				i++
+				continue
+			case textBad:
+				return false
+			}
+			if off < size && !utf8.FullRune(b[i:]) {
+				break // completed by the next read
+			}
+			c, w := utf8.DecodeRune(b[i:])
+			if c == utf8.RuneError && w == 1 {
+				return false
+			}
+			i += w
+		}
+		carry = copy(buf, b[i:])
+	}
+	return carry == 0
+}
+
+// Classes of bytes for isText: printable ASCII and the white-space and
+// escape controls text has, other controls (and DEL), and the bytes of
+// multi-byte UTF-8 sequences.
+const (
+	textOK = iota
+	textBad
+	textMulti
+)
+
+var textClass = func() (t [256]uint8) {
+	for c := range 256 {
+		switch {
+		case c >= 0x80:
+			t[c] = textMulti
+		case c < 0x20 && c != '\t' && c != '\n' && c != '\v' && c != '\f' && c != '\r' && c != 0x1b, c == 0x7f:
+			t[c] = textBad
 		}
 	}
-}
+	return t
+}()
 
 // isInertJSON reports whether the input is one JSON object or array, or a
 // stream of them (JSON Lines, as datasets ship: train.jsonl), after an

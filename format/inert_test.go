@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestSniffInert(t *testing.T) {
@@ -88,4 +89,28 @@ func TestDetectFileNameRulesBeforeInert(t *testing.T) {
 	if k != Text {
 		t.Errorf("other .jinja = %s, want text", k)
 	}
+}
+
+// FuzzIsText checks the chunked text sniffer against a direct reading of
+// the definition (valid UTF-8, no control characters but white space and
+// ESC), across its 64 KiB read boundaries.
+func FuzzIsText(f *testing.F) {
+	f.Add([]byte("plain text\n"), 0)
+	f.Add([]byte("caf\xc3\xa9 \xe2\x80\x8b"), 65534)
+	f.Add([]byte("\xff"), 3)
+	f.Fuzz(func(t *testing.T, b []byte, pad int) {
+		if pad < 0 || pad > 70000 {
+			return
+		}
+		in := append(bytes.Repeat([]byte("a"), pad), b...)
+		want := utf8.Valid(in)
+		for _, c := range string(in) {
+			if c < 0x20 && c != '\t' && c != '\n' && c != '\v' && c != '\f' && c != '\r' && c != 0x1b || c == 0x7f {
+				want = false
+			}
+		}
+		if got := isText(bytes.NewReader(in), int64(len(in))); got != want {
+			t.Errorf("isText(%q after %d bytes) = %v, want %v", b, pad, got, want)
+		}
+	})
 }

@@ -40,7 +40,7 @@ func DetectAll(name string, r io.ReaderAt, size int64) ([]Claim, error) {
 	k, sniffed := detectFile(name, r, size, head)
 	claims := []Claim{{Kind: k, Why: "content"}}
 	switch k {
-	case Empty, Text, JSON, ChatTemplate, KerasMetadata, HFTokenizerConfig:
+	case Empty, Text, JSON, ChatTemplate, KerasMetadata, HFTokenizerConfig, MCPTools, MCPServer, MCPConfig, AgentCard:
 		// Valid UTF-8 text: no zip end record, HDF5 signature or binary
 		// header fits in it, and pickle programs were ruled out.
 		return claims, nil

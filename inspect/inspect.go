@@ -82,6 +82,10 @@ type Report struct {
 	Config *Config `json:"config,omitempty"`
 	// Artifacts are the model files, one per recognised format file.
 	Artifacts []Artifact `json:"artifacts"`
+	// LLM are the artifacts of LLM applications found by content (prompt
+	// templates, guardrail configurations, MCP manifests, A2A agent cards,
+	// LoRA adapters, vector-index manifests and RAG corpora), by path.
+	LLM []LLMArtifact `json:"llm_artifacts,omitempty"`
 	// Files are every regular file, sorted by path.
 	Files []File `json:"files"`
 	// RootDigest is the OMS root digest ("sha256:<hex>") with Options.Digest.
@@ -161,7 +165,8 @@ type Reference struct {
 	URL string `json:"url,omitempty"`
 	// Version is a version or revision, when known.
 	Version string `json:"version,omitempty"`
-	// Source is where the reference was found: "card" or "gguf".
+	// Source is where the reference was found: "card", "gguf" or
+	// "adapter_config" (a PEFT adapter's base model).
 	Source string `json:"source"`
 	// Relation is the card's base_model_relation (finetune, adapter,
 	// quantized, merge) for base models.
@@ -255,8 +260,18 @@ func Inspect(ctx context.Context, path string, opts Options) (*Report, error) {
 		}
 		if a != nil {
 			rep.Artifacts = append(rep.Artifacts, *a)
+			continue
+		}
+		la, err := llmFile(full, f)
+		if err != nil {
+			rep.warn("%s: %v", f.Path, err)
+			continue
+		}
+		if la != nil {
+			rep.LLM = append(rep.LLM, *la)
 		}
 	}
+	rep.corpora()
 	if fi.IsDir() {
 		rep.readRepoFiles(root)
 	}
@@ -270,6 +285,7 @@ func Inspect(ctx context.Context, path string, opts Options) (*Report, error) {
 		rep.Subject = SubjectDataset
 	}
 	rep.summarise(path, fi.IsDir())
+	rep.adapterBases()
 
 	if opts.Digest {
 		if err := rep.digest(ctx, path, fi.IsDir()); err != nil {

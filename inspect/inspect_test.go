@@ -405,3 +405,38 @@ func TestDatasetWithoutCard(t *testing.T) {
 		t.Errorf("with config.json: subject %q, want model", r.Subject)
 	}
 }
+
+// TestLLMArtifacts inspects the small LLM application written by
+// testdata/llm/gen.py: every artifact kind is recognised by content, the
+// corpus counts its documents and the adapter's base model becomes a base
+// model of the subject.
+func TestLLMArtifacts(t *testing.T) {
+	r, err := inspect.Inspect(context.Background(), "../testdata/llm/app", inspect.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, a := range r.LLM {
+		got[a.Path] = string(a.Kind)
+	}
+	want := map[string]string{
+		".well-known/agent-card.json":             "a2a-agent-card",
+		"adapter/adapter_config.json":             "lora-adapter",
+		"corpus/index/default__vector_store.json": "vector-index-manifest",
+		"guardrails/config.yml":                   "guardrail-config",
+		"mcp.json":                                "mcp-manifest",
+		"prompts/system.prompty":                  "prompt-template",
+		"corpus":                                  "rag-corpus",
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("LLM artifacts (-want +got):\n%s", d)
+	}
+	for _, a := range r.LLM {
+		if a.Kind == inspect.KindRAGCorpus && (a.Documents != 3 || a.DocumentBytes == 0) {
+			t.Errorf("corpus: %d documents, %d bytes", a.Documents, a.DocumentBytes)
+		}
+	}
+	if len(r.Model.BaseModels) != 1 || r.Model.BaseModels[0].Name != "mistralai/Mistral-7B-v0.1" || r.Model.BaseModels[0].Relation != "adapter" {
+		t.Errorf("base models %+v", r.Model.BaseModels)
+	}
+}

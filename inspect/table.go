@@ -115,6 +115,35 @@ func WriteTable(w io.Writer, r *Report) error {
 			row("  problems", strconv.Itoa(a.Problems)+" (run mlsec scan)")
 		}
 	}
+	for _, a := range r.LLM {
+		fmt.Fprintf(tw, "\t\n")
+		row(string(a.Kind), a.Path)
+		row("  dialect", string(a.Dialect))
+		row("  name", a.Name)
+		row("  version", a.Version)
+		row("  url", a.URL)
+		row("  models", strings.Join(a.Models, ", "))
+		row("  rails", strings.Join(a.Rails, ", "))
+		row("  servers", strings.Join(a.Servers, ", "))
+		row("  tools", strings.Join(a.Tools, ", "))
+		row("  skills", strings.Join(a.Skills, ", "))
+		if a.BaseModel != "" {
+			rev := a.BaseRevision
+			if rev == "" {
+				rev = "(unpinned)"
+			}
+			row("  base model", a.BaseModel+"@"+rev)
+		}
+		row("  peft", strings.TrimSpace(a.PEFTType+" "+a.TaskType))
+		if a.Rank > 0 {
+			row("  rank", strconv.Itoa(a.Rank))
+		}
+		row("  target modules", strings.Join(a.TargetModules, ", "))
+		if a.Kind == KindRAGCorpus {
+			row("  documents", fmt.Sprintf("%d (%d bytes)", a.Documents, a.DocumentBytes))
+			row("  index", strings.Join(a.IndexFiles, ", "))
+		}
+	}
 	fmt.Fprintf(tw, "\t\n")
 	fmt.Fprintf(tw, "FILE\tSIZE\tFORMAT\tSHA256\n")
 	for _, f := range r.Files {

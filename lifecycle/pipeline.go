@@ -74,8 +74,32 @@ type ArtifactDef struct {
 	Trust string `json:"trust"`
 	// Stages are the stages whose gates the artifact passes through.
 	Stages []string `json:"stages,omitempty"`
-	Line   int      `json:"-"`
+	// Exceptions accept the findings of named scanner rules for this
+	// artifact at one stage (see Exception).
+	Exceptions []Exception `json:"exceptions,omitempty"`
+	Line       int         `json:"-"`
 }
+
+// Exception accepts, for one artifact at one stage, the findings of named
+// scanner rules: a dataset of prompt-injection examples (the training set
+// of an injection classifier) legitimately trips the RAG rules at the data
+// gate. The gate's rules are not weakened: the accepted findings are taken
+// out of the scan evidence before the policies run and are recorded, with
+// the reason and approver, in the gate decision and its VSA. Not-analysed
+// findings (MLSEC-SCAN-*) cannot be accepted: a file nobody read is never
+// clean.
+type Exception struct {
+	Stage string   `json:"stage"`
+	Rules []string `json:"rules"`
+	// Reason says why the findings are expected; ApprovedBy names a
+	// declared identity holding the security-engineer role.
+	Reason     string `json:"reason"`
+	ApprovedBy string `json:"approved_by"`
+	Line       int    `json:"-"`
+}
+
+// ExceptionRole is the role an exception's approver must hold.
+const ExceptionRole = "security-engineer"
 
 // StageConfig is the gate configuration of one stage.
 type StageConfig struct {
@@ -149,6 +173,7 @@ func ParsePipeline(file string, data []byte) (*Pipeline, error) {
 		node  *yaml.Node
 	}
 	var identityParamRefs []paramRef
+	var approverRefs []*yaml.Node
 	v.mapping(root, map[string]func(k, n *yaml.Node){
 		"apiVersion": func(_, n *yaml.Node) {
 			p.APIVersion = v.str(n)
@@ -222,7 +247,45 @@ func ParsePipeline(file string, data []byte) (*Pipeline, error) {
 							a.Stages = append(a.Stages, v.stage(s))
 						}
 					},
+					"exceptions": func(_, n *yaml.Node) {
+						for _, item := range v.seq(n) {
+							e := Exception{Line: item.Line}
+							var approver *yaml.Node
+							v.mapping(item, map[string]func(k, n *yaml.Node){
+								"stage": func(_, n *yaml.Node) { e.Stage = v.stage(n) },
+								"rules": func(_, n *yaml.Node) {
+									for _, r := range v.seq(n) {
+										id := v.str(r)
+										if !exceptionRuleID(id) {
+											v.errs = append(v.errs, v.at(r, fmt.Sprintf("exception rule %q: want a scanner rule id such as RAG-005 (MLSEC-SCAN rules, files not analysed, cannot be accepted)", id)))
+										}
+										e.Rules = append(e.Rules, id)
+									}
+								},
+								"reason":      func(_, n *yaml.Node) { e.Reason = strings.TrimSpace(v.str(n)) },
+								"approved_by": func(_, n *yaml.Node) { e.ApprovedBy, approver = v.str(n), n },
+							})
+							switch {
+							case e.Stage == "":
+								v.errs = append(v.errs, v.at(item, "exception has no stage"))
+							case len(e.Rules) == 0:
+								v.errs = append(v.errs, v.at(item, "exception names no rules"))
+							case e.Reason == "":
+								v.errs = append(v.errs, v.at(item, "exception has no reason"))
+							case approver == nil:
+								v.errs = append(v.errs, v.at(item, "exception has no approved_by (an identity with the "+ExceptionRole+" role)"))
+							default:
+								approverRefs = append(approverRefs, approver)
+							}
+							a.Exceptions = append(a.Exceptions, e)
+						}
+					},
 				})
+				for _, e := range a.Exceptions {
+					if e.Stage != "" && len(a.Stages) > 0 && !slices.Contains(a.Stages, e.Stage) {
+						v.errs = append(v.errs, v.at(item, fmt.Sprintf("artifact %q: exception for stage %q, which is not one of its stages", a.Name, e.Stage)))
+					}
+				}
 				if a.Name == "" {
 					v.errs = append(v.errs, v.at(item, "artifact has no name"))
 				} else if first, dup := seen[a.Name]; dup {
@@ -305,6 +368,11 @@ func ParsePipeline(file string, data []byte) (*Pipeline, error) {
 			v.errs = append(v.errs, v.at(r, fmt.Sprintf("role member %q is not a declared identity", r.Value)))
 		}
 	}
+	for _, r := range approverRefs {
+		if !slices.Contains(p.Roles[ExceptionRole], r.Value) {
+			v.errs = append(v.errs, v.at(r, fmt.Sprintf("exception approved_by %q: not an identity with the %s role", r.Value, ExceptionRole)))
+		}
+	}
 	for _, r := range identityParamRefs {
 		if !identityNames[r.node.Value] {
 			v.errs = append(v.errs, v.at(r.node, fmt.Sprintf("%s: %q is not a declared identity", r.param, r.node.Value)))
@@ -317,6 +385,40 @@ func ParsePipeline(file string, data []byte) (*Pipeline, error) {
 		return nil, errors.Join(v.errs...)
 	}
 	return p, nil
+}
+
+// exceptionRuleID accepts scanner rule ids (LETTERS-DIGITS, e.g. RAG-005)
+// other than the not-analysed rules MLSEC-SCAN-*.
+func exceptionRuleID(id string) bool {
+	if strings.HasPrefix(id, "MLSEC-SCAN-") {
+		return false
+	}
+	i := strings.LastIndexByte(id, '-')
+	if i <= 0 || i == len(id)-1 {
+		return false
+	}
+	for _, c := range id[:i] {
+		if !('A' <= c && c <= 'Z') && !('0' <= c && c <= '9') && c != '-' {
+			return false
+		}
+	}
+	for _, c := range id[i+1:] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// ExceptionsAt returns the artifact's exceptions for stage.
+func (a ArtifactDef) ExceptionsAt(stage string) []Exception {
+	var out []Exception
+	for _, e := range a.Exceptions {
+		if e.Stage == stage {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // Resolve returns path relative to the pipeline file's directory.

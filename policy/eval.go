@@ -29,6 +29,9 @@ type Decision struct {
 	Rules  []RuleResult `json:"rules"`
 	// Policies are the policies evaluated, "name@version".
 	Policies []PolicyRef `json:"policies"`
+	// Exceptions are the findings pipeline exceptions accepted before the
+	// rules ran (recorded in the VSA).
+	Exceptions []Excepted `json:"exceptions,omitempty"`
 }
 
 // PolicyRef identifies an evaluated policy.
@@ -67,7 +70,7 @@ func NewGate(stage string, policies []*Policy, overrides map[string]any) (*Gate,
 
 // Evaluate judges ev with every rule of every policy of the gate.
 func (g *Gate) Evaluate(ev *Evidence) Decision {
-	d := Decision{Stage: g.Stage, Result: Pass}
+	d := Decision{Stage: g.Stage, Result: Pass, Exceptions: ev.Scan.Excepted}
 	present := ev.presence()
 	vars := map[string]any{
 		"stage": ev.Stage, "artifact": ev.Artifact, "source": ev.Source, "trust": ev.Trust,

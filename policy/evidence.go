@@ -1,6 +1,12 @@
 package policy
 
-import "time"
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/mlsecops/mlsec/lifecycle"
+)
 
 // Evidence is the document a policy judges: everything mlsec knows about
 // one artifact at one gate. Its fields, under their JSON names, are the CEL
@@ -80,6 +86,63 @@ type Scan struct {
 	// Rules are the ids of the rules that fired, sorted and unique.
 	Rules []string  `json:"rules"`
 	Items []Finding `json:"items"`
+	// Excepted are the findings a pipeline exception accepted for this
+	// stage (see lifecycle.Exception); they are not counted above.
+	Excepted []Excepted `json:"excepted"`
+}
+
+// Excepted is a finding accepted by an exception.
+type Excepted struct {
+	RuleID     string `json:"rule_id"`
+	Severity   string `json:"severity"`
+	Path       string `json:"path"`
+	Message    string `json:"message"`
+	Reason     string `json:"reason"`
+	ApprovedBy string `json:"approved_by"`
+}
+
+// ApplyExceptions moves the scan findings whose rule an exception for
+// ev.Stage names from ev.Scan's items into ev.Scan.Excepted and recounts
+// the summary (findings, severities, rules) from the items left. When the
+// items are incomplete (the server keeps at most a page of them), nothing
+// is accepted: the summary cannot be recounted. Not-analysed files stay
+// in scan.errors.
+func ApplyExceptions(ev *Evidence, excs []lifecycle.Exception) {
+	if !ev.Scan.Present || len(ev.Scan.Items) != ev.Scan.Findings {
+		return
+	}
+	var keep []Finding
+	for _, f := range ev.Scan.Items {
+		var by *lifecycle.Exception
+		for i := range excs {
+			if excs[i].Stage == ev.Stage && slices.Contains(excs[i].Rules, f.RuleID) && !strings.HasPrefix(f.RuleID, "MLSEC-SCAN-") {
+				by = &excs[i]
+				break
+			}
+		}
+		if by == nil {
+			keep = append(keep, f)
+			continue
+		}
+		ev.Scan.Excepted = append(ev.Scan.Excepted, Excepted{RuleID: f.RuleID, Severity: f.Severity, Path: f.Path,
+			Message: f.Message, Reason: by.Reason, ApprovedBy: by.ApprovedBy})
+	}
+	if len(ev.Scan.Excepted) == 0 {
+		return
+	}
+	s := &ev.Scan
+	s.Items, s.Findings, s.Rules, s.MaxRank, s.MaxSeverity = keep, len(keep), nil, 0, "none"
+	s.BySeverity = map[string]int{}
+	for _, f := range keep {
+		s.BySeverity[f.Severity]++
+		if f.Rank > s.MaxRank {
+			s.MaxRank, s.MaxSeverity = f.Rank, f.Severity
+		}
+		if !slices.Contains(s.Rules, f.RuleID) {
+			s.Rules = append(s.Rules, f.RuleID)
+		}
+	}
+	slices.Sort(s.Rules)
 }
 
 // Finding is one scan finding.

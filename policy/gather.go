@@ -120,6 +120,11 @@ func (g *Gatherer) Gather(ctx context.Context, t Target) (*Gathered, error) {
 		if err := g.gatherScan(ctx, ev, t.Path); err != nil {
 			return nil, err
 		}
+		if g.Pipeline != nil {
+			if def, ok := g.Pipeline.Artifact(t.Path); ok {
+				ApplyExceptions(ev, def.ExceptionsAt(t.Stage))
+			}
+		}
 	}
 	signed := g.gatherSignature(ctx, ev, t.Path)
 	if t.Stage == lifecycle.StageMonitoring && signed != "" && signed != subj.Digest {

@@ -172,7 +172,7 @@ func NewEngine() (*Engine, error) {
 	opts := []cel.EnvOption{
 		ext.NativeTypes(ext.ParseStructTag("json"),
 			reflect.TypeFor[Artifact](), reflect.TypeFor[Source](), reflect.TypeFor[Trust](),
-			reflect.TypeFor[Scan](), reflect.TypeFor[Finding](), reflect.TypeFor[Signature](),
+			reflect.TypeFor[Scan](), reflect.TypeFor[Finding](), reflect.TypeFor[Excepted](), reflect.TypeFor[Signature](),
 			reflect.TypeFor[Provenance](), reflect.TypeFor[Dependency](), reflect.TypeFor[BOM](),
 			reflect.TypeFor[Evaluation](), reflect.TypeFor[Intake](), reflect.TypeFor[PriorDecision](),
 			reflect.TypeFor[PipelineInfo]()),

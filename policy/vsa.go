@@ -47,6 +47,8 @@ type GateRecord struct {
 	// Operator is the identity that ran the gate and signed the VSA.
 	Operator string    `json:"operator,omitempty"`
 	Override *Override `json:"override,omitempty"`
+	// Exceptions are the findings accepted by pipeline exceptions.
+	Exceptions []Excepted `json:"exceptions,omitempty"`
 }
 
 // VSARequest is everything a VSA about a gate run says.
@@ -112,7 +114,8 @@ func VSAStatement(r VSARequest) ([]byte, error) {
 		return nil, fmt.Errorf("policy: vsa: %w", err)
 	}
 	rec := GateRecord{Stage: d.Stage, Decision: d.Result, Rules: d.Rules, Policies: d.Policies,
-		TrustBefore: r.TrustBefore, TrustState: r.TrustState, Operator: r.Operator, Override: r.Override}
+		TrustBefore: r.TrustBefore, TrustState: r.TrustState, Operator: r.Operator, Override: r.Override,
+		Exceptions: d.Exceptions}
 	rb, err := json.Marshal(rec)
 	if err != nil {
 		return nil, fmt.Errorf("policy: vsa: %w", err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 
@@ -22,6 +23,41 @@ type Config struct {
 	// detector crash). Unset means high; lowering it accepts the risk that
 	// a file nobody analysed is loaded.
 	NotAnalysedSeverity mlsec.Severity `yaml:"not_analysed_severity"`
+	// Lineage constrains the base models artifacts may derive from.
+	Lineage LineageConfig `yaml:"lineage"`
+}
+
+// LineageConfig is the allowed lineage of derived artifacts (LoRA/PEFT
+// adapters today).
+type LineageConfig struct {
+	// AllowedBaseModels lists the base models an adapter may apply to:
+	// Hugging Face ids "ORG/NAME", "ORG/*" for every model of an
+	// organisation. Empty means no allowlist is configured (the adapter
+	// rule that checks it stays silent).
+	AllowedBaseModels []string `yaml:"allowed_base_models"`
+}
+
+// BaseAllowed reports whether name matches AllowedBaseModels (case
+// insensitive, as the Hub's ids are) and whether any allowlist is
+// configured.
+func (l LineageConfig) BaseAllowed(name string) (allowed, configured bool) {
+	if len(l.AllowedBaseModels) == 0 {
+		return false, false
+	}
+	name = strings.ToLower(strings.TrimSpace(name))
+	for _, p := range l.AllowedBaseModels {
+		p = strings.ToLower(strings.TrimSpace(p))
+		if org, ok := strings.CutSuffix(p, "/*"); ok {
+			if o, n, ok := strings.Cut(name, "/"); ok && o == org && n != "" && !strings.Contains(n, "/") {
+				return true, true
+			}
+			continue
+		}
+		if p == name {
+			return true, true
+		}
+	}
+	return false, true
 }
 
 // notAnalysedSeverity returns the configured severity, high by default.

@@ -73,7 +73,7 @@ func GatherHub(ctx context.Context, c *hfhub.Client, ref hfhub.Ref, s Scanner, o
 	if err != nil {
 		return nil, nil, hubError(ref, err)
 	}
-	entries, err := c.Tree(ctx, ref.Repo, info.SHA)
+	entries, err := c.Tree(ctx, ref, info.SHA)
 	if err != nil {
 		return nil, nil, hubError(ref, err)
 	}
@@ -89,7 +89,7 @@ func GatherHub(ctx context.Context, c *hfhub.Client, ref hfhub.Ref, s Scanner, o
 	for _, e := range entries {
 		size := e.ContentSize()
 		if size <= lim.MaxFile && src.Bytes+size <= lim.MaxTotal {
-			if err := c.Fetch(ctx, ref.Repo, info.SHA, e, filepath.Join(dir, filepath.FromSlash(e.Path))); err != nil {
+			if err := c.Fetch(ctx, ref, info.SHA, e, filepath.Join(dir, filepath.FromSlash(e.Path))); err != nil {
 				return nil, nil, hubError(ref, err)
 			}
 			src.Downloaded++
@@ -105,7 +105,7 @@ func GatherHub(ctx context.Context, c *hfhub.Client, ref hfhub.Ref, s Scanner, o
 			remote = append(remote, rf)
 			continue
 		}
-		r, err := c.Open(ctx, ref.Repo, info.SHA, e, lim.RemoteBudget)
+		r, err := c.Open(ctx, ref, info.SHA, e, lim.RemoteBudget)
 		if err != nil {
 			return nil, nil, hubError(ref, err)
 		}

@@ -360,7 +360,8 @@ func pickleBased(k format.Kind) bool {
 func weights(k format.Kind) bool {
 	switch k {
 	case format.Unknown, format.Zip, format.Tar, format.Gzip, format.Bzip2, format.XZ, format.Zstd, format.SevenZip,
-		format.HFRepo, format.HFTokenizerConfig, format.ChatTemplate, format.KerasMetadata:
+		format.HFRepo, format.HFTokenizerConfig, format.ChatTemplate, format.KerasMetadata,
+		format.MCPTools, format.MCPServer, format.MCPConfig, format.AgentCard:
 		return false
 	}
 	return !format.Inert(k)

@@ -85,7 +85,7 @@ func (s *Server) handleListArtifacts(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	aq := store.ArtifactQuery{Name: q.Get("name"), Kind: q.Get("kind"), State: store.TrustState(q.Get("state")), Limit: lim}
+	aq := store.ArtifactQuery{Name: q.Get("name"), Kind: q.Get("kind"), State: store.TrustState(q.Get("state")), Source: q.Get("source"), Limit: lim}
 	if aq.State != "" && !aq.State.Valid() {
 		return errorf(mlsec.EINVALID, "unknown state %q", aq.State)
 	}

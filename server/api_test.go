@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -545,5 +546,24 @@ func TestAddEdgeAnswersStoredEdge(t *testing.T) {
 	e.json(store.RoleAuditor, "GET", "/api/v1/artifacts/"+string(model)+"/lineage", nil, &el)
 	if len(el.Edges) != 1 || !el.Edges[0].CreatedAt.Equal(got.CreatedAt) {
 		t.Errorf("lineage %+v; want the one edge answered at creation %v", el.Edges, got.CreatedAt)
+	}
+}
+
+// TestListArtifactsBySource: ?source= matches the registered source
+// exactly, the lookup mlsec admission serve makes for a model reference.
+func TestListArtifactsBySource(t *testing.T) {
+	e := newEnv(t, nil)
+	ref := "hf://org/bert@" + strings.Repeat("c", 40)
+	for i, src := range []string{ref, ref + "0", "hf://org/bert"} {
+		if s := e.json(store.RoleMLEngineer, "POST", "/api/v1/artifacts", RegisterRequest{Digest: string(fakeDigest(byte('a' + i))), Source: src}, nil); s != 201 {
+			t.Fatalf("register %s: %d", src, s)
+		}
+	}
+	var got ArtifactList
+	if s := e.json(store.RoleAuditor, "GET", "/api/v1/artifacts?source="+url.QueryEscape(ref), nil, &got); s != 200 {
+		t.Fatalf("list by source: %d", s)
+	}
+	if len(got.Artifacts) != 1 || got.Artifacts[0].Digest != fakeDigest('a') || got.Artifacts[0].Source != ref {
+		t.Errorf("artifacts with source %s: %+v, want only %s", ref, got.Artifacts, fakeDigest('a'))
 	}
 }

@@ -54,6 +54,8 @@ func (s *Server) mountUI(mux *http.ServeMux) error {
 		return "Framework coverage", c, err
 	}))
 	mux.Handle("GET /maturity", page("maturity", s.maturityPage))
+	mux.Handle("GET /corpora", page("corpora", s.corporaPage))
+	mux.Handle("GET /corpora/{id}", page("corpus", s.corpusRunPage))
 	mux.Handle("GET /login", http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		s.render(w, r, "login", http.StatusOK, pageData{Title: "Sign in", Data: loginData{Next: safeNext(req.URL.Query().Get("next")), CSRF: s.loginCSRF(w, req)}})
 	}))

@@ -70,7 +70,7 @@ func (s *Server) apiRoutes() []route {
 		{Method: "GET", Path: "/api/v1/artifacts", Perm: PermRead, Handle: s.handleListArtifacts, ID: "listArtifacts", Tag: "artifacts",
 			Summary: "List artifacts ordered by digest",
 			Params: []param{queryParam("name", "string", "exact name"), queryParam("kind", "string", "artifact kind"),
-				queryParam("state", "string", "trust state"), queryParam("after", "string", "paging cursor: last digest of the previous page"), limit},
+				queryParam("state", "string", "trust state"), queryParam("source", "string", "exact registered source URI (how the admission webhook resolves a model reference)"), queryParam("after", "string", "paging cursor: last digest of the previous page"), limit},
 			Status: 200, Response: "ArtifactList"},
 		{Method: "POST", Path: "/api/v1/artifacts", Perm: PermArtifactWrite, Handle: s.handleRegister, ID: "registerArtifact", Tag: "artifacts",
 			Summary: "Register an artifact by reference (digest, name, source); idempotent", Body: "RegisterRequest", Status: 201, Response: "ArtifactPut"},

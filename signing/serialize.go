@@ -184,7 +184,7 @@ func checkEntry(abs, rel string, allowSymlinks bool) (fileEntry, bool, error) {
 		return fileEntry{}, false, fmt.Errorf("signing: %w", err)
 	}
 	if li.Mode()&fs.ModeSymlink != 0 && !allowSymlinks {
-		return fileEntry{}, false, fmt.Errorf("%w: %s (use --allow-symlinks to hash its target)", ErrSymlink, abs)
+		return fileEntry{}, false, fmt.Errorf("%w: %s (name the link's target instead, or sign with --allow-symlinks to hash what it points to; verify follows what the signature recorded)", ErrSymlink, abs)
 	}
 	fi, err := os.Stat(abs)
 	if err != nil {

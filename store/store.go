@@ -210,6 +210,9 @@ type ArtifactQuery struct {
 	Name  string
 	Kind  string
 	State TrustState
+	// Source matches the artifact's registered source exactly (admission
+	// resolves a deployment's model reference with it).
+	Source string
 	// After is a paging cursor: only artifacts with an ID-order position
 	// after this digest's. Use the last digest of the previous page.
 	After Digest

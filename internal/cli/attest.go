@@ -19,6 +19,7 @@ import (
 	"github.com/mlsecops/mlsec/aibom"
 	"github.com/mlsecops/mlsec/attest"
 	"github.com/mlsecops/mlsec/evidence"
+	"github.com/mlsecops/mlsec/format/llmkind"
 	"github.com/mlsecops/mlsec/inspect"
 	"github.com/mlsecops/mlsec/lineage"
 	"github.com/mlsecops/mlsec/scan"
@@ -187,7 +188,7 @@ func newAttestProvenanceCmd(app *App) *cobra.Command {
 		sf                                            signerFlags
 		model, config, builderID, runType, invocation string
 		startedOn, finishedOn, format                 string
-		datasets, baseModels, code                    []string
+		datasets, baseModels, code, adapters          []string
 	)
 	cmd := &cobra.Command{
 		Use:   "provenance --model PATH --builder-id URI [flags]",
@@ -248,6 +249,28 @@ The statement is signed and appended to the model's claims file.`,
 				}
 				parents = append(parents, dep.Digest)
 			}
+			for _, a := range adapters {
+				dep, err := dependency(ctx, h, attest.RoleAdapter, "--adapter", a)
+				if err != nil {
+					return err
+				}
+				p.Dependencies = append(p.Dependencies, dep)
+				if dep.Name != "" {
+					parentPaths = append(parentPaths, a)
+				}
+				parents = append(parents, dep.Digest)
+				facts, err := adapterFacts(a)
+				if err != nil {
+					return err
+				}
+				if facts != nil {
+					if p.Parameters == nil {
+						p.Parameters = map[string]any{}
+					}
+					list, _ := p.Parameters["adapters"].([]any)
+					p.Parameters["adapters"] = append(list, facts)
+				}
+			}
 			// Refuse a cycle when it is written: no parent may be the model
 			// or descend from it in the evidence around the model.
 			if err := checkAcyclic(ctx, app, model, subj.Digest, parents, parentPaths); err != nil {
@@ -277,10 +300,11 @@ The statement is signed and appended to the model's claims file.`,
 	fl.StringVar(&model, "model", "", "the model (file or directory) the run produced")
 	fl.StringSliceVar(&datasets, "dataset", nil, "dataset directory or file used by the run, or its sha256:<hex> root digest (repeatable)")
 	fl.StringSliceVar(&baseModels, "base-model", nil, "base model path, or its sha256:<hex> root digest (repeatable)")
+	fl.StringSliceVar(&adapters, "adapter", nil, "LoRA/PEFT adapter directory (with adapter_config.json) merged by the run, or its sha256:<hex> root digest (repeatable; use --run-type merge)")
 	fl.StringSliceVar(&code, "code", nil, "training code as URL@COMMIT, e.g. git+https://host/repo@<40-hex commit> (repeatable)")
 	fl.StringVar(&config, "config", "", "run configuration and hyperparameters (JSON or YAML object)")
 	fl.StringVar(&builderID, "builder-id", "", "URI of the platform that ran the job")
-	fl.StringVar(&runType, "run-type", attest.RunTraining, "training, fine-tuning, quantization or conversion")
+	fl.StringVar(&runType, "run-type", attest.RunTraining, "training, fine-tuning, quantization, conversion or merge")
 	fl.StringVar(&invocation, "invocation-id", "", "the run's id on the builder")
 	fl.StringVar(&startedOn, "started-on", "", "run start time (RFC 3339)")
 	fl.StringVar(&finishedOn, "finished-on", "", "run end time (RFC 3339)")
@@ -297,6 +321,44 @@ func parseTime(flag, s string) (time.Time, error) {
 		return time.Time{}, mlsec.Errorf(mlsec.EINVALID, "%s %q: want RFC 3339, e.g. 2026-01-02T15:04:05Z", flag, s)
 	}
 	return t.UTC(), nil
+}
+
+// adapterFacts reads the adapter_config.json of an --adapter path (the
+// directory's, or the file itself) and returns what provenance records of
+// it: its base model, the base revision and the PEFT type. A digest
+// argument, or a path without adapter_config.json, gives nil.
+func adapterFacts(arg string) (map[string]any, error) {
+	if strings.HasPrefix(arg, "sha256:") {
+		if _, err := os.Stat(arg); err != nil {
+			return nil, nil
+		}
+	}
+	cfg := arg
+	if fi, err := os.Stat(arg); err == nil && fi.IsDir() {
+		cfg = filepath.Join(arg, "adapter_config.json")
+	}
+	if filepath.Base(cfg) != "adapter_config.json" {
+		return nil, nil
+	}
+	if _, err := os.Stat(cfg); err != nil {
+		return nil, nil
+	}
+	data, err := readBounded(cfg, llmkind.MaxBytes)
+	if err != nil {
+		return nil, err
+	}
+	res := llmkind.Classify(data)
+	m, ok := res.Doc.(map[string]any)
+	if res.Kind != llmkind.LoRAAdapter || !ok {
+		return nil, mlsec.Errorf(mlsec.EINVALID, "--adapter %s: adapter_config.json is not a PEFT adapter configuration", arg)
+	}
+	facts := map[string]any{"name": filepath.Base(filepath.Clean(arg))}
+	for _, k := range []string{"base_model_name_or_path", "revision", "peft_type", "task_type"} {
+		if v, ok := m[k].(string); ok && v != "" {
+			facts[k] = v
+		}
+	}
+	return facts, nil
 }
 
 // readConfig reads a JSON or YAML object of run parameters.

@@ -94,6 +94,7 @@ and gates each lifecycle stage with policies whose decisions are signed evidence
 		newKeysCmd(app),
 		newScorecardCmd(app), newUnsignedCmd(app),
 		newSealCmd(app), newUnsealCmd(app), newPushCmd(app), newPullCmd(app),
+		newAdmissionCmd(app),
 	)
 	return root
 }

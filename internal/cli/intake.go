@@ -53,7 +53,7 @@ func newIntakeCmdHooks(app *App, hooks intakeHooks) *cobra.Command {
 		hfOut               string
 	)
 	cmd := &cobra.Command{
-		Use:   "intake {PATH --source URL | hf://ORG/NAME[@REV] [--out DIR]} [--trust untrusted] --key ORG.pem",
+		Use:   "intake {PATH --source URL | hf://[datasets/]ORG/NAME[@REV] [--out DIR]} [--trust untrusted] --key ORG.pem",
 		Short: "Take an external model or dataset in: quarantine, scan, verify, re-sign, record provenance",
 		Long: `Intake takes an artifact from outside the organisation (a Hugging Face model, a
 dataset) into the pipeline. The artifact starts quarantined. Intake scans it,
@@ -73,11 +73,13 @@ The artifact's root digest is computed before the scan; if the files it
 re-signs have a different digest (they changed while intake ran), intake
 fails, leaves the existing signature in place and records nothing.
 
-From the Hugging Face Hub, hf://ORG/NAME[@REVISION] (HF_ENDPOINT, HF_TOKEN)
-pins the revision to a commit, downloads the snapshot into a quarantine
-directory beside --out with the hub's hashes checked, takes it in there
-(source: the pinned hub URL), and lands it in --out only when intake passed
-(docs/transport.md).
+From the Hugging Face Hub, hf://ORG/NAME[@REVISION] (a model) or
+hf://datasets/ORG/NAME[@REVISION] (a dataset: --kind defaults to dataset,
+--stage to data) (HF_ENDPOINT, HF_TOKEN) pins the revision to a commit,
+downloads the snapshot into a quarantine directory beside --out with the
+hub's hashes checked, takes it in there (source: the pinned hub URL), and
+lands it in --out only when intake passed (docs/transport.md). Spaces
+(hf://spaces/...) are applications and are refused.
 
 Exit status: 0 taken in; 1 intake failed; 2 usage or I/O error.`,
 		Args: cobra.ExactArgs(1),
@@ -87,13 +89,16 @@ Exit status: 0 taken in; 1 intake failed; 2 usage or I/O error.`,
 				return err
 			}
 			path := args[0]
-			if isHFRef(path) { // hf://ORG/NAME[@REV]: download into quarantine first (intake_hf.go)
+			if isHFRef(path) { // hf://[datasets/]ORG/NAME[@REV]: download into quarantine first (intake_hf.go)
 				hf, herr := startHFIntake(ctx, app, path, hfOut, source)
 				if herr != nil {
 					return herr
 				}
 				defer func() { err = hf.finish(app, err) }()
 				path, source = hf.path, hf.source
+				if kind == "" && hf.kind != "" { // hf://datasets/…: a dataset unless --kind says otherwise
+					kind = string(hf.kind)
+				}
 			}
 			if err := checkModelPath(path); err != nil {
 				return err

@@ -10,11 +10,13 @@ import (
 	"strings"
 
 	"github.com/mlsecops/mlsec"
+	"github.com/mlsecops/mlsec/lifecycle"
 	"github.com/mlsecops/mlsec/transport/hfhub"
 	"github.com/mlsecops/mlsec/transport/quarantine"
 )
 
-// isHFRef reports an intake argument naming a Hugging Face Hub model.
+// isHFRef reports an intake argument naming a Hugging Face Hub repository
+// (hf://ORG/NAME, hf://datasets/ORG/NAME).
 func isHFRef(arg string) bool { return strings.HasPrefix(arg, hfhub.Scheme) }
 
 // hfIntake is an intake of hf://ORG/NAME[@REVISION]: the snapshot is
@@ -25,6 +27,9 @@ type hfIntake struct {
 	path   string // the model in quarantine, what intake judges
 	source string // the pinned hub URL, recorded as the source
 	out    string
+	// kind is the artifact kind the repository's type implies: dataset
+	// for hf://datasets/…, "" (intake's default) for a model.
+	kind lifecycle.Kind
 }
 
 // startHFIntake pins the revision, downloads the snapshot with the hub's
@@ -63,8 +68,12 @@ func startHFIntake(ctx context.Context, app *App, arg, out, source string) (*hfI
 		return nil, mlsec.Errorf(mlsec.EIO, "intake %s: %w", arg, err)
 	}
 	fmt.Fprintf(app.Stderr, "downloaded %s@%s (%s pinned to %s): %d files, %s, hub hashes checked\n",
-		ref.Repo, snap.Commit[:12], ref.Revision, snap.Commit, len(snap.Files), humanBytes(snap.Bytes))
-	return &hfIntake{q: q, path: q.Path(), source: c.SourceURL(snap), out: out}, nil
+		ref.Name(), snap.Commit[:12], ref.Revision, snap.Commit, len(snap.Files), humanBytes(snap.Bytes))
+	h := &hfIntake{q: q, path: q.Path(), source: c.SourceURL(snap), out: out}
+	if ref.IsDataset() {
+		h.kind = lifecycle.KindDataset
+	}
+	return h, nil
 }
 
 // finish lands the model when intake passed. A failed intake keeps the

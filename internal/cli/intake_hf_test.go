@@ -2,11 +2,14 @@ package cli_test
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/mlsecops/mlsec/transport/hfhub"
 	"github.com/mlsecops/mlsec/transport/hfhub/hubtest"
 )
 
@@ -135,4 +138,80 @@ func TestIntakeHFRefuses(t *testing.T) {
 			t.Fatalf("%+v", r)
 		}
 	})
+}
+
+// TestIntakeHFDataset: hf://datasets/ORG/NAME takes a dataset in through the
+// hub's dataset endpoints; it is recorded as kind dataset (in the intake
+// provenance and the gate decision), gated at the data stage, its source is
+// the pinned dataset URL, and it lands in --out.
+func TestIntakeHFDataset(t *testing.T) {
+	h := newFixtureHub(t)
+	h.Repo, h.Type = "acme/reviews", hfhub.TypeDataset
+	h.Files = map[string][]byte{
+		"README.md":             []byte("---\nlicense: cc-by-4.0\n---\n# reviews\n"),
+		"data/train.jsonl":      []byte(`{"text":"good product","label":1}` + "\n" + `{"text":"bad product","label":0}` + "\n"),
+		"data/validation.jsonl": []byte(`{"text":"fine","label":1}` + "\n"),
+	}
+	h.LFS = map[string]bool{"data/train.jsonl": true}
+	dir := t.TempDir()
+	priv, pub := pullKeyPair(t, dir, "org")
+	out := filepath.Join(dir, "reviews")
+	r := mlsecRun(t, "intake", "hf://datasets/acme/reviews@v1.0", "--out", out, "--key", priv)
+	if r.code != 0 {
+		t.Fatalf("intake: %+v", r)
+	}
+	source := h.URL() + "/datasets/acme/reviews/tree/" + hubtest.Commit
+	for _, want := range []string{"from " + source} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("stdout lacks %q: %+v", want, r)
+		}
+	}
+	if !strings.Contains(r.stderr, "downloaded datasets/acme/reviews@") {
+		t.Errorf("stderr: %s", r.stderr)
+	}
+	for name, want := range h.Files {
+		got, err := os.ReadFile(filepath.Join(out, filepath.FromSlash(name)))
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%s not landed intact: %v", name, err)
+		}
+	}
+	if r := mlsecRun(t, "verify", "--key", pub, "--signature", filepath.Join(out, "model.sig"), out); r.code != 0 {
+		t.Errorf("verify the re-signed dataset: %+v", r)
+	}
+	// The claims name it a dataset: the intake provenance's kind parameter
+	// and the decision's stage.
+	claims, _ := os.ReadFile(filepath.Join(out, "claims.jsonl"))
+	payloads := decodePayloads(t, claims)
+	if !strings.Contains(payloads, `"kind":"dataset"`) || !strings.Contains(payloads, `"source":"`+source+`"`) {
+		t.Errorf("claims do not record kind dataset and the source:\n%s", payloads)
+	}
+	if !strings.Contains(payloads, `"data"`) {
+		t.Errorf("decision not at the data stage:\n%s", payloads)
+	}
+	if r := mlsecRun(t, "intake", "hf://spaces/acme/demo", "--out", filepath.Join(dir, "demo"), "--key", priv); r.code != 2 || !strings.Contains(r.stderr, "a Space is an application") {
+		t.Errorf("intake of a Space: %+v", r)
+	}
+}
+
+// decodePayloads returns the decoded DSSE payloads of a claims file, one a
+// line.
+func decodePayloads(t *testing.T, claims []byte) string {
+	t.Helper()
+	var out []string
+	for _, line := range bytes.Split(bytes.TrimSpace(claims), []byte("\n")) {
+		var b struct {
+			DSSE struct {
+				Payload string `json:"payload"`
+			} `json:"dsseEnvelope"`
+		}
+		if err := json.Unmarshal(line, &b); err != nil {
+			t.Fatalf("claim line: %v", err)
+		}
+		p, err := base64.StdEncoding.DecodeString(b.DSSE.Payload)
+		if err != nil {
+			t.Fatalf("claim payload: %v", err)
+		}
+		out = append(out, string(p))
+	}
+	return strings.Join(out, "\n")
 }

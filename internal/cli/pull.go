@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -16,8 +18,6 @@ import (
 	"github.com/mlsecops/mlsec/lifecycle"
 	"github.com/mlsecops/mlsec/policy"
 	"github.com/mlsecops/mlsec/scan"
-	"github.com/mlsecops/mlsec/scan/list"
-	"github.com/mlsecops/mlsec/signing"
 	"github.com/mlsecops/mlsec/transport"
 	"github.com/mlsecops/mlsec/transport/oci"
 	"github.com/mlsecops/mlsec/transport/quarantine"
@@ -30,6 +30,7 @@ type pullFlags struct {
 	failOn     string
 	scanConfig string
 	pipeline   string
+	limits     oci.Limits
 }
 
 func newPullCmd(app *App) *cobra.Command {
@@ -40,9 +41,12 @@ func newPullCmd(app *App) *cobra.Command {
 		Long: `Pull is verify-then-land. It fetches the model manifest by digest (a tag is
 resolved once, printed, and the digest used from then on), streams every
 layer into a quarantine directory beside DIR checking each digest and size
-as the bytes arrive, reads the evidence referrers (OMS signature, claims),
-verifies the OMS signature with the same flags as mlsec verify (--key,
---ca-bundle, --identity with --issuer), scans the model (fail closed: a
+as the bytes arrive (tar layers bounded by --max-inflated-bytes,
+--max-inflated-members, --max-ratio, --max-depth), reads the evidence
+referrers (OMS signature, claims), verifies the OMS signature with the same
+flags as mlsec verify (--key, --ca-bundle, --identity with --issuer; every
+signature referrer is checked, untrusted ones are ignored and named),
+requires every claim to be about the signed model, scans the model (fail closed: a
 finding at or above --fail-on, or a file that could not be analysed), and
 with --stage NAME evaluates that stage's gate (KServe and admission use
 serving). Only an artifact that passed everything is renamed to DIR, in one
@@ -66,6 +70,11 @@ Exit status: 0 landed; 1 a check failed (digest, signature, scan, gate);
 	f.StringVar(&fl.failOn, "fail-on", "high", "refuse the model when a finding is at or above this severity: critical|high|medium|low|info")
 	f.StringVar(&fl.scanConfig, "config", "", "scan configuration file (mlsec.yaml)")
 	f.StringVar(&fl.pipeline, "pipeline", "", "pipeline file for --stage (policies, identities)")
+	d := oci.DefaultLimits()
+	f.Int64Var(&fl.limits.MaxInflatedBytes, "max-inflated-bytes", d.MaxInflatedBytes, "refuse layers writing more than this many bytes in all (tar layers as they inflate, raw layers by declared size)")
+	f.Int64Var(&fl.limits.MaxInflatedMembers, "max-inflated-members", d.MaxInflatedMembers, "refuse tar layers holding more entries than this in all")
+	f.Int64Var(&fl.limits.MaxRatio, "max-ratio", d.MaxRatio, "refuse a compressed tar layer inflating more than this many times its size")
+	f.IntVar(&fl.limits.MaxDepth, "max-depth", d.MaxDepth, "refuse file names deeper than this many directories")
 	return cmd
 }
 
@@ -133,24 +142,56 @@ func runPull(ctx context.Context, app *App, fl pullFlags, refArg, dest string) e
 		return mlsec.Errorf(mlsec.EINVALID, "pull: %w", err)
 	}
 	defer q.Discard()
-	p, err := oci.Pull(ctx, repo, desc, q.Path(), oci.PullOptions{})
+	start := time.Now()
+	p, err := oci.Pull(ctx, repo, desc, q.Path(), oci.PullOptions{Limits: fl.limits})
 	if err != nil {
 		if errors.Is(err, oci.ErrArtifact) {
 			return pullRefused(app, dest, "%v", err)
 		}
 		return mlsec.Errorf(mlsec.EIO, "pull: %w (%s untouched)", err, dest)
 	}
+	fetched := time.Since(start)
+	fmt.Fprintf(app.Stderr, "fetched %d layers, %s in %.2f s (%s/s), digests checked while streaming\n",
+		len(p.Files), humanBytes(p.Bytes), fetched.Seconds(), humanBytes(int64(float64(p.Bytes)/max(fetched.Seconds(), 1e-3))))
+	start = time.Now()
 	model := q.Path()
 	if !p.Dir {
 		model = filepath.Join(q.Path(), p.Name)
 	}
-	sigPath, claimsPath, err := transport.EvidencePaths(model)
+	_, claimsPath, err := transport.EvidencePaths(model)
 	if err != nil {
 		return mlsec.Errorf(mlsec.EIO, "pull: %w", err)
 	}
+	// The signature: every signature referrer is checked; one from a
+	// trusted signer must verify and match the files (raw layers were
+	// hashed as they streamed).
+	if len(p.Signatures) == 0 {
+		return pullRefused(app, dest, "%s has no OMS signature referrer", desc.Digest)
+	}
+	var cands []sigCandidate
+	for _, s := range p.Signatures {
+		cands = append(cands, sigCandidate{label: "referrer " + s.Referrer.Digest.String(), bundle: s.Bundle})
+	}
+	var digests map[string][]byte
+	if p.Dir && !p.Archives {
+		digests = p.Digests
+	}
+	so, err := verifySignatures(ctx, v, model, digests, cands)
+	if err != nil {
+		return pullCheckErr(app, dest, err)
+	}
+	for _, n := range so.notes {
+		fmt.Fprintf(app.Stderr, "%s\n", n)
+	}
+	fmt.Fprintf(app.Stderr, "signature verified: %s (%s), root %s\n", desc.Digest, so.chose, so.check.Digest)
+	// The claims: each must be about the model the signature covers (its
+	// root digest), so a claim about another model cannot be swapped in.
 	if len(p.Claims) > 0 {
 		var b bytes.Buffer
 		for _, c := range p.Claims {
+			if err := claimNames(c.Bundle, so.check.Digest); err != nil {
+				return pullRefused(app, dest, "claim referrer %s: %v", c.Referrer.Digest, err)
+			}
 			b.Write(bytes.TrimSpace(c.Bundle))
 			b.WriteByte('\n')
 		}
@@ -158,59 +199,10 @@ func runPull(ctx context.Context, app *App, fl pullFlags, refArg, dest string) e
 			return pullRefused(app, dest, "claims: %v", err)
 		}
 	}
-	// The signature: the first referrer that verifies against the trusted
-	// identities and matches the files wins.
-	if len(p.Signatures) == 0 {
-		return pullRefused(app, dest, "%s has no OMS signature referrer", desc.Digest)
+	if err := scanReceived(ctx, app, cfg, threshold, model, q.Path()); err != nil {
+		return pullCheckErr(app, dest, err)
 	}
 	h := &attest.Hasher{}
-	var reasons []string
-	var check attest.SignatureCheck
-	verified := false
-	for _, s := range p.Signatures {
-		os.Remove(sigPath)
-		if err := writeNew(sigPath, s.Bundle); err != nil {
-			return pullRefused(app, dest, "signature: %v", err)
-		}
-		// One pass: a directory of raw layers was hashed as it streamed.
-		applied := false
-		if p.Dir && !p.Archives {
-			check.Digest, applied, err = transport.VerifyStreamed(ctx, v, s.Bundle, p.Digests)
-		}
-		if !applied {
-			check, err = attest.VerifyArtifact(ctx, h, v, model)
-		}
-		if err == nil {
-			verified = true
-			break
-		}
-		if !signing.IsNegative(err) && !errors.Is(err, signing.ErrInvalidSignature) && !errors.Is(err, signing.ErrMismatch) {
-			return mlsec.Errorf(mlsec.EIO, "pull: verify: %w", err)
-		}
-		reasons = append(reasons, fmt.Sprintf("referrer %s: %v", s.Referrer.Digest, err))
-	}
-	if !verified {
-		return pullRefused(app, dest, "no signature verifies: %s", strings.Join(reasons, "; "))
-	}
-	fmt.Fprintf(app.Stderr, "signature verified: %s, root %s\n", desc.Digest, check.Digest)
-	dets, err := list.All(cfg)
-	if err != nil {
-		return usageError(err)
-	}
-	res, err := scan.NewRunner(dets, cfg, scan.Options{Log: app.Log}).Scan(ctx, []string{model})
-	if err != nil {
-		return mlsec.Errorf(mlsec.EIO, "pull: scan: %w", err)
-	}
-	findings := res.Findings()
-	if max := mlsec.MaxSeverity(findings); max >= threshold {
-		for _, f := range findings {
-			if f.Severity >= threshold {
-				fmt.Fprintf(app.Stderr, "  %s %s %s: %s\n", f.Severity, f.RuleID, strings.TrimPrefix(f.Path, q.Path()+string(filepath.Separator)), f.Message)
-			}
-		}
-		return pullRefused(app, dest, "scan: %s finding(s) at or above %s", max, threshold)
-	}
-	fmt.Fprintf(app.Stderr, "scan: %d finding(s), none at or above %s\n", len(findings), threshold)
 	if gate != nil {
 		r := &policy.Runner{Gatherer: &policy.Gatherer{Pipeline: pl, Hasher: h,
 			Identities: []policy.NamedVerifier{{Name: "pull", Verifier: v}}, ScanConfig: cfg,
@@ -231,6 +223,11 @@ func runPull(ctx context.Context, app *App, fl pullFlags, refArg, dest string) e
 		}
 		fmt.Fprintf(app.Stderr, "gate %s: %s\n", fl.stage, out.Decision.Result)
 	}
+	checks := "signature, scan"
+	if gate != nil {
+		checks += ", gate " + fl.stage
+	}
+	fmt.Fprintf(app.Stderr, "checked %s in %.2f s\n", checks, time.Since(start).Seconds())
 	if err := q.Land(); err != nil {
 		return mlsec.Errorf(mlsec.EIO, "pull: %w", err)
 	}
@@ -240,6 +237,30 @@ func runPull(ctx context.Context, app *App, fl pullFlags, refArg, dest string) e
 	}
 	fmt.Fprintf(app.Stdout, "pulled %s%s/%s@%s to %s: %s, %d files, %s, %d claims\n", oci.Scheme, ref.Registry, ref.Repository, desc.Digest,
 		landed, p.Format, len(p.Files), humanBytes(p.Bytes), len(p.Claims))
+	return nil
+}
+
+// pullCheckErr reports a failed check of verifySignatures or
+// scanReceived: a refusal exits 1, anything else keeps its status.
+func pullCheckErr(app *App, dest string, err error) error {
+	var r *refusal
+	if errors.As(err, &r) {
+		return pullRefused(app, dest, "%s", r.msg)
+	}
+	return fmt.Errorf("pull: %w (%s untouched)", err, dest)
+}
+
+// claimNames checks that a claim's statement names want among its
+// subjects. The claim's own signature is not verified here (gates and
+// mlsec verify-chain verify claims against their signers' identities).
+func claimNames(bundle []byte, want attest.Digest) error {
+	pk, err := attest.PeekClaim(bundle)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(pk.Subjects, want) {
+		return fmt.Errorf("it is about %v, not this model (%s)", pk.Subjects, want)
+	}
 	return nil
 }
 

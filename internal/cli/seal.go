@@ -1,17 +1,23 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 
 	"filippo.io/age"
 	"github.com/spf13/cobra"
 
 	"github.com/mlsecops/mlsec"
+	"github.com/mlsecops/mlsec/attest"
+	"github.com/mlsecops/mlsec/scan"
+	"github.com/mlsecops/mlsec/signing"
 	"github.com/mlsecops/mlsec/transport"
 	"github.com/mlsecops/mlsec/transport/seal"
 )
@@ -32,9 +38,11 @@ public keys, also post-quantum age1pq1... ones) and every key in
 --recipients-file. Sealing streams: memory stays bounded whatever the size.
 FILE is written beside itself and renamed when complete; "-" is stdout.
 
-Open the bundle with "mlsec unseal FILE --identity KEY DIR". age
-authenticates the bundle, not who made it: anyone holding a recipient's
-public key can seal for it. Verify the model's signature after unsealing.`,
+Open the bundle with "mlsec unseal FILE --identity KEY --key SIGNER.pub DIR"
+(or --ca-bundle, or --signer-identity with --issuer): age authenticates the
+bundle, not who made it, since anyone holding a recipient's public key can
+seal for it, so unseal verifies the model's OMS signature before landing
+it. Seal an unsigned model only for "unseal --insecure-skip-verify".`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if output == "" {
@@ -81,61 +89,166 @@ public key can seal for it. Verify the model's signature after unsealing.`,
 	return cmd
 }
 
+type unsealFlags struct {
+	identities []string
+	trust      trustFlags
+	skipVerify bool
+	failOn     string
+	scanConfig string
+}
+
 func newUnsealCmd(app *App) *cobra.Command {
-	var identities []string
+	var fl unsealFlags
 	cmd := &cobra.Command{
-		Use:   "unseal [flags] FILE --identity KEY DIR",
-		Short: "Decrypt and check a sealed bundle, then land it in DIR",
-		Long: `Unseal decrypts the age bundle FILE ("-" for stdin) with the identities in
-the --identity files (age-keygen output) into a quarantine directory beside
-DIR, reads it to its authenticated end and checks every file against the
-bundle's index; only then is the quarantine directory renamed to DIR, in one
-step. DIR must not exist or be an empty directory. A bundle that fails
-(a flipped byte, truncation, wrong key, a path leaving DIR, a file that does
-not match the index) exits 1 and leaves DIR untouched.
+		Use:   "unseal [flags] FILE --identity KEY {--key PUB | --ca-bundle PEM | --signer-identity ID --issuer URL} DIR",
+		Short: "Decrypt and check a sealed bundle (age, index, signature, scan), then land it in DIR",
+		Long: `Unseal is verify-then-land, like pull. It decrypts the age bundle FILE ("-"
+for stdin) with the identities in the --identity files (age-keygen output)
+into a quarantine directory beside DIR, reads it to its authenticated end,
+checks every file against the bundle's index (hashing each file once, as it
+is written), verifies the model's OMS signature with the same trust flags
+as mlsec verify and pull (--key, --ca-bundle, --signer-identity with
+--issuer, --trusted-root, --no-sct; --identity names the age key here), and
+scans it (fail closed at --fail-on). Only then is the quarantine directory
+renamed to DIR, in one step. DIR must not exist or be an empty directory.
+
+age authenticates the bundle, not who made it: anyone holding a
+recipient's public key can seal for it. So a trust flag is required; a
+bundle whose model is unsigned, or signed by no trusted signer, is refused.
+--insecure-skip-verify lands it without the signature check (still
+authenticated, index-checked and scanned) and says so.
 
 A directory model lands as DIR itself; a single-file model F lands as DIR/F
-with DIR/F.sig and DIR/F.claims.jsonl. Verify the signature next:
-mlsec verify DIR (or DIR/F) with the signer's key or identity.`,
+with DIR/F.sig and DIR/F.claims.jsonl.
+
+Exit status: 0 landed; 1 a check failed (bad bundle, signature, scan);
+2 usage, wrong age key, I/O. DIR is untouched unless the exit is 0.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ids, err := parseIdentities(identities)
+			return runUnseal(cmd.Context(), app, fl, args[0], args[1])
+		},
+	}
+	f := cmd.Flags()
+	f.StringSliceVarP(&fl.identities, "identity", "i", nil, "age identity file (repeatable)")
+	fl.trust.registerAs(cmd, "signer-identity")
+	f.BoolVar(&fl.skipVerify, "insecure-skip-verify", false, "land the model without verifying its OMS signature (the bundle is still authenticated, index-checked and scanned)")
+	f.StringVar(&fl.failOn, "fail-on", "high", "refuse the model when a finding is at or above this severity: critical|high|medium|low|info")
+	f.StringVar(&fl.scanConfig, "config", "", "scan configuration file (mlsec.yaml)")
+	return cmd
+}
+
+func runUnseal(ctx context.Context, app *App, fl unsealFlags, file, dest string) error {
+	threshold, err := parseFailOn(fl.failOn)
+	if err != nil || threshold == mlsec.SeverityNone {
+		return mlsec.Errorf(mlsec.EINVALID, "unseal: --fail-on %q: want critical, high, medium, low or info", fl.failOn)
+	}
+	var v signing.Verifier
+	switch {
+	case fl.skipVerify && fl.trust.given():
+		return mlsec.Errorf(mlsec.EINVALID, "unseal: --insecure-skip-verify excludes --key, --ca-bundle and --signer-identity")
+	case fl.skipVerify:
+	case !fl.trust.given():
+		return mlsec.Errorf(mlsec.EINVALID, "unseal: choose how to trust the model's signer: --key PUB, --ca-bundle PEM, or --signer-identity with --issuer (or --insecure-skip-verify to land it unverified)")
+	default:
+		if v, err = fl.trust.verifier(app); err != nil {
+			return err
+		}
+	}
+	cfg := scan.DefaultConfig()
+	if fl.scanConfig != "" {
+		if cfg, err = scan.LoadConfig(fl.scanConfig); err != nil {
+			return usageError(err)
+		}
+	}
+	ids, err := parseIdentities(fl.identities)
+	if err != nil {
+		return err
+	}
+	var in io.Reader = app.Stdin
+	if file != "-" {
+		f, err := os.Open(file)
+		if err != nil {
+			return mlsec.Errorf(mlsec.EINVALID, "unseal: %w", err)
+		}
+		defer f.Close()
+		in = f
+	}
+	check := func(ctx context.Context, o *seal.Opened, root string) error {
+		// The unpacking buffers are garbage now: give them back before
+		// the scanner runs, so that the peak stays that of one stage.
+		debug.FreeOSMemory()
+		model := root
+		if !o.Header.Dir {
+			model = filepath.Join(root, o.Header.Name)
+		}
+		if v == nil {
+			fmt.Fprintf(app.Stderr, "warning: --insecure-skip-verify: the signature of %s was not verified; who made it is unknown\n", o.Header.Name)
+		} else {
+			sigPath, claimsPath, err := transport.EvidencePaths(model)
 			if err != nil {
 				return err
 			}
-			var in io.Reader = app.Stdin
-			if args[0] != "-" {
-				f, err := os.Open(args[0])
-				if err != nil {
-					return mlsec.Errorf(mlsec.EINVALID, "unseal: %w", err)
-				}
-				defer f.Close()
-				in = f
+			sig, err := os.ReadFile(sigPath)
+			if errors.Is(err, fs.ErrNotExist) {
+				return refuse("the model is not signed (no %s in the bundle)", filepath.Base(sigPath))
+			} else if err != nil {
+				return err
 			}
-			o, err := seal.Open(cmd.Context(), in, args[1], ids...)
+			so, err := verifySignatures(ctx, v, model, o.ModelDigests(), []sigCandidate{{label: filepath.Base(sigPath), bundle: sig}})
 			if err != nil {
-				if errors.Is(err, seal.ErrBundle) {
-					fmt.Fprintf(app.Stderr, "mlsec: unseal %s: %v; %s untouched\n", args[0], err, args[1])
-					return fmt.Errorf("unseal: %w: %w", err, mlsec.ErrFindings)
+				return err
+			}
+			fmt.Fprintf(app.Stderr, "signature verified: root %s\n", so.check.Digest)
+			// As pull: every claim must be about the model the signature
+			// covers.
+			err = attest.ReadClaimsFile(claimsPath, func(c attest.Claim) error {
+				if c.Err != nil {
+					return refuse("claims line %d: %v", c.Line, c.Err)
 				}
-				return mlsec.Errorf(mlsec.EINVALID, "unseal %s: %w (%s untouched)", args[0], err, args[1])
+				if err := claimNames(c.Bundle, so.check.Digest); err != nil {
+					return refuse("claims line %d: %v", c.Line, err)
+				}
+				return nil
+			})
+			if err != nil {
+				return err
 			}
-			var sig, claims bool
-			for _, f := range o.Index.Files {
-				sig = sig || f.Role == transport.RoleSignature
-				claims = claims || f.Role == transport.RoleClaims
-			}
-			where := o.Dest
-			if !o.Header.Dir {
-				where = filepath.Join(o.Dest, o.Header.Name)
-			}
-			fmt.Fprintf(app.Stdout, "unsealed %s: %d files, %s, signature %s, claims %s\n",
-				where, len(o.Index.Files), humanBytes(o.Size()), yesNo(sig), yesNo(claims))
-			return nil
-		},
+		}
+		return scanReceived(ctx, app, cfg, threshold, model, root)
 	}
-	cmd.Flags().StringSliceVarP(&identities, "identity", "i", nil, "age identity file (repeatable)")
-	return cmd
+	o, err := seal.OpenCheck(ctx, in, dest, check, ids...)
+	if err != nil {
+		var r *refusal
+		switch {
+		case errors.Is(err, seal.ErrBundle):
+			fmt.Fprintf(app.Stderr, "mlsec: unseal %s: %v; %s untouched\n", file, err, dest)
+			return fmt.Errorf("unseal: %w: %w", err, mlsec.ErrFindings)
+		case errors.As(err, &r):
+			fmt.Fprintf(app.Stderr, "mlsec: unseal refused: %s; %s untouched\n", r.msg, dest)
+			return fmt.Errorf("unseal: %s: %w", r.msg, mlsec.ErrFindings)
+		}
+		var me *mlsec.Error
+		if errors.As(err, &me) {
+			return fmt.Errorf("unseal %s: %w (%s untouched)", file, err, dest)
+		}
+		return mlsec.Errorf(mlsec.EINVALID, "unseal %s: %w (%s untouched)", file, err, dest)
+	}
+	var sig, claims bool
+	for _, f := range o.Index.Files {
+		sig = sig || f.Role == transport.RoleSignature
+		claims = claims || f.Role == transport.RoleClaims
+	}
+	where := o.Dest
+	if !o.Header.Dir {
+		where = filepath.Join(o.Dest, o.Header.Name)
+	}
+	verified := "verified"
+	if v == nil {
+		verified = "NOT verified"
+	}
+	fmt.Fprintf(app.Stdout, "unsealed %s: %d files, %s, signature %s (%s), claims %s\n",
+		where, len(o.Index.Files), humanBytes(o.Size()), yesNo(sig), verified, yesNo(claims))
+	return nil
 }
 
 func parseRecipients(args, files []string) ([]age.Recipient, error) {

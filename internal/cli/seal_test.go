@@ -38,7 +38,7 @@ func TestUnsealFlippedByte(t *testing.T) {
 	os.WriteFile(bundle, b, 0o644)
 	dest := filepath.Join(dir, "out")
 	stderr.Reset()
-	code := cli.Run(context.Background(), []string{"unseal", bundle, "--identity", keyFile, dest}, nil, &stdout, &stderr)
+	code := cli.Run(context.Background(), []string{"unseal", bundle, "--identity", keyFile, "--insecure-skip-verify", dest}, nil, &stdout, &stderr)
 	if code != 1 {
 		t.Fatalf("exit %d, want 1: %s", code, stderr.String())
 	}
@@ -96,4 +96,150 @@ func TestSealOutputInsideModelRefused(t *testing.T) {
 			}
 		})
 	}
+}
+
+// sealFixture writes an age identity and a model directory with one
+// weights file; it returns the identity file, its recipient and the model.
+func sealFixture(t *testing.T, dir string) (keyFile, recipient, model string) {
+	t.Helper()
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile = filepath.Join(dir, "age.key")
+	os.WriteFile(keyFile, []byte(id.String()+"\n"), 0o600)
+	model = filepath.Join(dir, "model")
+	os.Mkdir(model, 0o755)
+	copyFile(t, "../../testdata/models/config.json", filepath.Join(model, "config.json"))
+	os.WriteFile(filepath.Join(model, "weights.bin"), bytes.Repeat([]byte("w"), 300_000), 0o644)
+	return keyFile, id.Recipient().String(), model
+}
+
+// Unseal verifies the model's OMS signature with the trust flags of
+// verify and pull, and scans it, before anything lands; without a trust
+// flag it refuses to start unless --insecure-skip-verify is given.
+func TestUnsealVerifiesSignature(t *testing.T) {
+	dir := t.TempDir()
+	keyFile, rcpt, model := sealFixture(t, dir)
+	priv, pub := pullKeyPair(t, dir, "alice")
+	_, otherPub := pullKeyPair(t, dir, "mallory")
+	if r := mlsecRun(t, "sign", "--key", priv, model); r.code != 0 {
+		t.Fatalf("sign: %+v", r)
+	}
+	bundle := filepath.Join(dir, "m.age")
+	if r := mlsecRun(t, "seal", model, "-r", rcpt, "-o", bundle); r.code != 0 {
+		t.Fatalf("seal: %+v", r)
+	}
+	dest := filepath.Join(dir, "out")
+
+	r := mlsecRun(t, "unseal", bundle, "-i", keyFile, dest)
+	if r.code != 2 || !strings.Contains(r.stderr, "--key PUB") || !strings.Contains(r.stderr, "--insecure-skip-verify") {
+		t.Errorf("unseal without trust flags: %+v", r)
+	}
+	assertUntouched(t, dest)
+	r = mlsecRun(t, "unseal", bundle, "-i", keyFile, "--key", pub, "--insecure-skip-verify", dest)
+	if r.code != 2 {
+		t.Errorf("--key with --insecure-skip-verify: %+v", r)
+	}
+
+	r = mlsecRun(t, "unseal", bundle, "-i", keyFile, "--key", otherPub, dest)
+	if r.code != 1 || !strings.Contains(r.stderr, "unseal refused: no signature verifies") || !strings.Contains(r.stderr, dest+" untouched") {
+		t.Errorf("unseal with the wrong key: %+v", r)
+	}
+	assertUntouched(t, dest)
+
+	r = mlsecRun(t, "unseal", bundle, "-i", keyFile, "--key", otherPub, "--key", pub, dest)
+	if r.code != 0 || !strings.Contains(r.stderr, "signature verified") || !strings.Contains(r.stdout, "signature yes (verified)") {
+		t.Fatalf("unseal with the signer's key: %+v", r)
+	}
+	if r := mlsecRun(t, "verify", "--key", pub, dest); r.code != 0 {
+		t.Errorf("verify after unseal: %+v", r)
+	}
+}
+
+// A model changed after it was signed, an unsigned model and a model the
+// scanner refuses are refused by unseal, DIR untouched;
+// --insecure-skip-verify lands an unsigned model with a warning.
+func TestUnsealRefusals(t *testing.T) {
+	dir := t.TempDir()
+	keyFile, rcpt, model := sealFixture(t, dir)
+	priv, pub := pullKeyPair(t, dir, "alice")
+	sealTo := func(name string) string {
+		t.Helper()
+		b := filepath.Join(dir, name+".age")
+		if r := mlsecRun(t, "seal", model, "-r", rcpt, "-o", b); r.code != 0 {
+			t.Fatalf("seal: %+v", r)
+		}
+		return b
+	}
+	dest := filepath.Join(dir, "out")
+
+	unsigned := sealTo("unsigned")
+	r := mlsecRun(t, "unseal", unsigned, "-i", keyFile, "--key", pub, dest)
+	if r.code != 1 || !strings.Contains(r.stderr, "not signed") {
+		t.Errorf("unsigned: %+v", r)
+	}
+	assertUntouched(t, dest)
+
+	if r := mlsecRun(t, "sign", "--key", priv, model); r.code != 0 {
+		t.Fatalf("sign: %+v", r)
+	}
+	os.WriteFile(filepath.Join(model, "weights.bin"), []byte("changed after signing"), 0o644)
+	changed := sealTo("changed")
+	r = mlsecRun(t, "unseal", changed, "-i", keyFile, "--key", pub, dest)
+	if r.code != 1 || !strings.Contains(r.stderr, "does not match the files") {
+		t.Errorf("changed after signing: %+v", r)
+	}
+	assertUntouched(t, dest)
+
+	os.WriteFile(filepath.Join(model, "weights.bin"), []byte("cos\nsystem\n(S'echo pwned'\ntR."), 0o644)
+	os.Rename(filepath.Join(model, "weights.bin"), filepath.Join(model, "pytorch_model.pkl"))
+	os.Remove(filepath.Join(model, "model.sig"))
+	if r := mlsecRun(t, "sign", "--key", priv, model); r.code != 0 {
+		t.Fatalf("sign: %+v", r)
+	}
+	evil := sealTo("evil")
+	r = mlsecRun(t, "unseal", evil, "-i", keyFile, "--key", pub, dest)
+	if r.code != 1 || !strings.Contains(r.stderr, "PICKLE-001") || !strings.Contains(r.stderr, "scan: critical") {
+		t.Errorf("malicious model: %+v", r)
+	}
+	assertUntouched(t, dest)
+
+	r = mlsecRun(t, "unseal", unsigned, "-i", keyFile, "--insecure-skip-verify", dest)
+	if r.code != 0 || !strings.Contains(r.stderr, "was not verified") || !strings.Contains(r.stdout, "NOT verified") {
+		t.Errorf("--insecure-skip-verify: %+v", r)
+	}
+}
+
+// A claims line about another model, put into the bundle by whoever
+// sealed it, is refused like a swapped claim referrer in pull.
+func TestUnsealRefusesClaimOfAnotherModel(t *testing.T) {
+	dir := t.TempDir()
+	keyFile, rcpt, model := sealFixture(t, dir)
+	priv, pub := pullKeyPair(t, dir, "alice")
+	other := filepath.Join(dir, "other")
+	copyFile(t, "../../testdata/models/weights.json", filepath.Join(other, "weights.json"))
+	for _, m := range []string{model, other} {
+		if r := mlsecRun(t, "sign", "--key", priv, m); r.code != 0 {
+			t.Fatalf("sign: %+v", r)
+		}
+	}
+	if r := mlsecRun(t, "gate", "--stage", "ci", "--key", priv, "--trust", "trusted", other); r.code != 1 {
+		t.Fatalf("gate ci: %+v", r)
+	}
+	claim, err := os.ReadFile(filepath.Join(other, "claims.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(model, "claims.jsonl"), claim, 0o644)
+	bundle := filepath.Join(dir, "m.age")
+	if r := mlsecRun(t, "seal", model, "-r", rcpt, "-o", bundle); r.code != 0 {
+		t.Fatalf("seal: %+v", r)
+	}
+	dest := filepath.Join(dir, "out")
+	r := mlsecRun(t, "unseal", bundle, "-i", keyFile, "--key", pub, dest)
+	if r.code != 1 || !strings.Contains(r.stderr, "claims line 1") || !strings.Contains(r.stderr, "not this model") {
+		t.Errorf("unseal: %+v", r)
+	}
+	assertUntouched(t, dest)
 }

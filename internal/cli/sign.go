@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mlsecops/mlsec"
+	"github.com/mlsecops/mlsec/attest"
 	"github.com/mlsecops/mlsec/evidence"
 	"github.com/mlsecops/mlsec/signing"
 )
@@ -148,6 +149,10 @@ type signOutput struct {
 	Method     string `json:"method"`
 	RootDigest string `json:"root_digest"`
 	Resources  int    `json:"resources"`
+	// ToolSnapshot is the claims file a tool snapshot was appended to
+	// (the artifact holds MCP tool lists or A2A agent cards).
+	ToolSnapshot string `json:"tool_snapshot,omitempty"`
+	Tools        int    `json:"tools,omitempty"`
 }
 
 func newSignCmd(app *App) *cobra.Command {
@@ -263,11 +268,18 @@ manifest.`,
 				RootDigest: "sha256:" + hex.EncodeToString(res.Manifest.RootDigest()),
 				Resources:  len(res.Manifest.Items),
 			}
+			out.ToolSnapshot, out.Tools, err = snapshotTools(cmd, modelPath, res.Manifest, signer)
+			if err != nil {
+				return err
+			}
 			if format == "json" {
 				return writeJSON(app.Stdout, out)
 			}
 			_, err = fmt.Fprintf(app.Stdout, "signed %s (%d resources, %s, root %s) -> %s\n",
 				modelPath, out.Resources, method, out.RootDigest, signature)
+			if err == nil && out.ToolSnapshot != "" {
+				_, err = fmt.Fprintf(app.Stdout, "approved %d tools (signed tool snapshot) -> %s\n", out.Tools, out.ToolSnapshot)
+			}
 			return err
 		},
 	}
@@ -341,3 +353,41 @@ type (
 	signingKey  = ecdsa.PrivateKey
 	certificate = x509.Certificate
 )
+
+// snapshotTools appends a signed tool snapshot to the artifact's claims
+// when the signed files include MCP tool lists or A2A agent cards, so that
+// mlsec verify can name the tools that changed after approval. It returns
+// the claims file and the number of tools ("" and 0 when there are none).
+func snapshotTools(cmd *cobra.Command, modelPath string, m *signing.Manifest, signer signing.Signer) (string, int, error) {
+	snap, err := attest.SnapshotTools(modelPath, m)
+	if err != nil {
+		return "", 0, mlsec.Errorf(mlsec.EIO, "tool snapshot: %w", err)
+	}
+	if snap == nil {
+		return "", 0, nil
+	}
+	claims, err := evidence.ClaimsPath(modelPath)
+	if err != nil {
+		return "", 0, mlsec.Errorf(mlsec.EIO, "%w", err)
+	}
+	abs, err := filepath.Abs(modelPath)
+	if err != nil {
+		return "", 0, mlsec.Errorf(mlsec.EIO, "%w", err)
+	}
+	st, err := snap.Statement(attest.Subject{Name: filepath.Base(abs), Digest: attest.DigestOf(m.RootDigest())})
+	if err != nil {
+		return "", 0, mlsec.Errorf(mlsec.EINVALID, "tool snapshot: %w", err)
+	}
+	b, err := attest.Sign(cmd.Context(), signer, st)
+	if err != nil {
+		return "", 0, signingError(err)
+	}
+	if err := attest.AppendClaim(claims, b); err != nil {
+		return "", 0, mlsec.Errorf(mlsec.EIO, "%w", err)
+	}
+	n := 0
+	for _, tm := range snap.Manifests {
+		n += len(tm.Tools)
+	}
+	return claims, n, nil
+}

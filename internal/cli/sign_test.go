@@ -305,3 +305,27 @@ func TestDigestIgnoresSignature(t *testing.T) {
 		t.Errorf("digest = %q (code %d, %s), want %s", out, code, errs, signed.RootDigest)
 	}
 }
+
+// A model directory reached through a symbolic link: naming it with a
+// trailing slash names the directory; naming the link itself is refused by
+// sign and verify alike, and the message says what to do for both (verify
+// has no --allow-symlinks: it follows what the signature recorded).
+func TestSymlinkedModelDir(t *testing.T) {
+	dir := mkModel(t)
+	key, _ := filepath.Abs(filepath.Join(keys, "signing-key.pem"))
+	pub, _ := filepath.Abs(filepath.Join(keys, "signing-key-pub.pem"))
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(dir, link); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errs := run(t, "sign", link+"/", "--key", key); code != 0 {
+		t.Fatalf("sign link/: %d %s %s", code, out, errs)
+	}
+	if code, out, errs := run(t, "verify", link+"/", "--key", pub); code != 0 {
+		t.Fatalf("verify link/: %d %s %s", code, out, errs)
+	}
+	code, _, errs := run(t, "verify", link, "--key", pub, "--signature", filepath.Join(dir, "model.sig"))
+	if code == 0 || !strings.Contains(errs, "name the link's target instead") {
+		t.Errorf("verify link: code %d, stderr %q; want a refusal that names the target", code, errs)
+	}
+}

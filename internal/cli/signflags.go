@@ -106,14 +106,23 @@ type trustFlags struct {
 	noSCT                         bool
 }
 
-func (f *trustFlags) register(cmd *cobra.Command) {
+func (f *trustFlags) register(cmd *cobra.Command) { f.registerAs(cmd, "identity") }
+
+// registerAs registers the flags with the keyless signer identity named
+// identityFlag (unseal keeps --identity for its age identity files).
+func (f *trustFlags) registerAs(cmd *cobra.Command, identityFlag string) {
 	fl := cmd.Flags()
 	fl.StringSliceVar(&f.keys, "key", nil, "PEM public key of a trusted signer (repeatable)")
 	fl.StringSliceVar(&f.caBundles, "ca-bundle", nil, "PEM root certificates for certificate-signed bundles (repeatable)")
-	fl.StringVar(&f.identity, "identity", "", "expected signer identity, e.g. an e-mail (keyless)")
+	fl.StringVar(&f.identity, identityFlag, "", "expected signer identity, e.g. an e-mail (keyless)")
 	fl.StringVar(&f.issuer, "issuer", "", "expected OIDC issuer URL (keyless)")
 	fl.StringVar(&f.trustedRoot, "trusted-root", "", "Sigstore trusted root JSON for offline keyless verification (default: fetch through TUF)")
 	fl.BoolVar(&f.noSCT, "no-sct", false, "keyless: do not require a certificate transparency SCT (private Sigstore without CT)")
+}
+
+// given reports whether any way to trust a signer was named.
+func (f *trustFlags) given() bool {
+	return len(f.keys) > 0 || len(f.caBundles) > 0 || f.identity != "" || f.issuer != ""
 }
 
 // verifier builds the verifier the flags describe.

@@ -5,14 +5,18 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/mlsecops/mlsec"
+	"github.com/mlsecops/mlsec/attest"
 	"github.com/mlsecops/mlsec/evidence"
+	"github.com/mlsecops/mlsec/format/agent"
 	"github.com/mlsecops/mlsec/signing"
 )
 
@@ -27,6 +31,11 @@ type verifyOutput struct {
 	Added      []string `json:"added,omitempty"`
 	Missing    []string `json:"missing,omitempty"`
 	Changed    []string `json:"changed,omitempty"`
+	// ToolChanges names the tools whose description or schema changed
+	// since the signed tool snapshot (MCP tool lists, A2A agent cards).
+	ToolChanges []attest.ToolChange `json:"tool_changes,omitempty"`
+	// ToolSnapshot is the claims file the snapshot was read from.
+	ToolSnapshot string `json:"tool_snapshot,omitempty"`
 }
 
 func newVerifyCmd(app *App) *cobra.Command {
@@ -48,6 +57,13 @@ Methods:
   --key PUB.pem                                   key-signed bundles
   --ca-bundle ROOTS.pem                           certificate-signed bundles
   --identity ID --issuer URL [--trusted-root F]   keyless Sigstore bundles
+
+When the signed files include MCP tool lists or A2A agent cards, mlsec sign
+also appended a signed tool snapshot to the claims; on a mismatch verify then
+names each tool added, removed, or whose description or input schema changed
+(a rug pull). To check a live tool list against an approved, signed one:
+  mlsec verify --key PUB.pem --signature approved/tools.json.sig live-tools.json
+(the snapshot is read from the claims beside that signature).
 
 Exit status: 0 valid; 1 invalid signature or content mismatch (each added,
 missing or changed file is named); 2 usage or I/O error.`,
@@ -144,6 +160,9 @@ missing or changed file is named); 2 usage or I/O error.`,
 				out.Resources = len(res.Signed.Items)
 				out.Added, out.Missing, out.Changed = res.Diff.Added, res.Diff.Missing, res.Diff.Changed
 			}
+			if verr != nil && res != nil && res.Signed != nil {
+				out.ToolChanges, out.ToolSnapshot = attest.ChangedTools(cmd.Context(), modelPath, signature, res.Signed, v)
+			}
 			if verr != nil {
 				out.Reason = strings.TrimPrefix(strings.TrimPrefix(verr.Error(), "signing: invalid signature: "), "signing: ")
 			}
@@ -156,6 +175,7 @@ missing or changed file is named); 2 usage or I/O error.`,
 					modelPath, method, out.Resources, out.RootDigest)
 			} else {
 				fmt.Fprintf(app.Stdout, "FAIL %s: %s\n", modelPath, out.Reason)
+				printToolChanges(app.Stdout, out.ToolChanges, out.ToolSnapshot)
 			}
 			return signingError(verr)
 		},
@@ -197,4 +217,41 @@ func warnIgnoresOutside(app *App, modelPath string, paths []string) {
 			app.Log.Warn(fmt.Sprintf("--ignore-paths %s is outside %s and ignores nothing (ignore paths are absolute or relative to the current directory, not to the model)", p, modelPath))
 		}
 	}
+}
+
+// printToolChanges writes the tool-level diff for people.
+func printToolChanges(w io.Writer, changes []attest.ToolChange, from string) {
+	if len(changes) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "tools changed since approval (signed tool snapshot in %s):\n", from)
+	for _, c := range changes {
+		file := ""
+		if c.Path != "." {
+			file = c.Path + ": "
+		}
+		switch c.Kind {
+		case agent.Added:
+			fmt.Fprintf(w, "  + %stool %s added: %s\n", file, c.Tool, shorten(c.New))
+		case agent.Removed:
+			fmt.Fprintf(w, "  - %stool %s removed\n", file, c.Tool)
+		case agent.DescriptionChanged:
+			fmt.Fprintf(w, "  ~ %stool %s: description changed\n      was: %s\n      now: %s\n", file, c.Tool, shorten(c.Old), shorten(c.New))
+		case agent.SchemaChanged:
+			if c.Detail != "" {
+				fmt.Fprintf(w, "  ~ %stool %s: input schema changed (%s)\n      was: %s\n      now: %s\n", file, c.Tool, c.Detail, shorten(c.Old), shorten(c.New))
+				continue
+			}
+			fmt.Fprintf(w, "  ~ %stool %s: input schema changed\n      was: %s\n      now: %s\n", file, c.Tool, shorten(c.Old), shorten(c.New))
+		}
+	}
+}
+
+// shorten quotes s on one line, at most 300 characters.
+func shorten(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > 300 {
+		s = string(r[:300]) + "…"
+	}
+	return strconv.Quote(s)
 }

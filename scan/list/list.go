@@ -8,11 +8,13 @@ import (
 	"sort"
 
 	"github.com/mlsecops/mlsec/scan"
+	agentdet "github.com/mlsecops/mlsec/scan/detector/agent"
 	archivedet "github.com/mlsecops/mlsec/scan/detector/archive"
 	ggufdet "github.com/mlsecops/mlsec/scan/detector/gguf"
 	hfrepodet "github.com/mlsecops/mlsec/scan/detector/hfrepo"
 	jobdet "github.com/mlsecops/mlsec/scan/detector/joblib"
 	kerasdet "github.com/mlsecops/mlsec/scan/detector/keras"
+	llmconfigdet "github.com/mlsecops/mlsec/scan/detector/llmconfig"
 	npydet "github.com/mlsecops/mlsec/scan/detector/numpy"
 	onnxdet "github.com/mlsecops/mlsec/scan/detector/onnx"
 	pickledet "github.com/mlsecops/mlsec/scan/detector/pickle"
@@ -46,6 +48,8 @@ func constructors() map[string]Constructor {
 		archivedet.Name:     archivedet.New,
 		hfrepodet.Name:      hfrepodet.New,
 		ragdet.Name:         ragdet.New,
+		llmconfigdet.Name:   llmconfigdet.New,
+		agentdet.Name:       agentdet.New,
 	}
 }
 

@@ -231,16 +231,33 @@ func (g *PolicyGate) evidence(ctx context.Context, in Input) (*policy.Evidence, 
 	if err != nil {
 		return nil, nil, err
 	}
+	// What the attested scan itself found: a scan reported to the server
+	// (a corpus ingestion run) has findings the store never indexed, and
+	// they count as much as the stored ones (fail closed).
+	attestedMax, attestedFindings := mlsec.SeverityNone, 0
+	var attestedRules []string
 	if ok {
 		if sum, err := attest.ScanOf(st); err == nil {
 			ev.Scan.Present = true
 			ev.Scan.Scanned, ev.Scan.Skipped, ev.Scan.Errors = sum.Summary.Scanned, sum.Summary.Skipped, sum.Summary.Errors
+			attestedMax, attestedFindings = sum.Summary.MaxSeverity, sum.Summary.Findings
 			for _, raw := range sum.Artifacts {
 				var art struct {
-					Format string `json:"format"`
+					Format   string `json:"format"`
+					Findings []struct {
+						RuleID string `json:"rule_id"`
+					} `json:"findings"`
 				}
-				if json.Unmarshal(raw, &art) == nil && art.Format != "" && !slices.Contains(ev.Artifact.Formats, art.Format) {
+				if json.Unmarshal(raw, &art) != nil {
+					continue
+				}
+				if art.Format != "" && !slices.Contains(ev.Artifact.Formats, art.Format) {
 					ev.Artifact.Formats = append(ev.Artifact.Formats, art.Format)
+				}
+				for _, f := range art.Findings {
+					if !slices.Contains(attestedRules, f.RuleID) && len(attestedRules) < 1000 {
+						attestedRules = append(attestedRules, f.RuleID)
+					}
 				}
 			}
 			slices.Sort(ev.Artifact.Formats)
@@ -264,8 +281,17 @@ func (g *PolicyGate) evidence(ctx context.Context, in Input) (*policy.Evidence, 
 			ev.Scan.Items = append(ev.Scan.Items, policy.Finding{RuleID: f.Finding.RuleID, Severity: s.String(), Rank: int(s),
 				Message: f.Finding.Message, Path: f.Finding.Path, Member: f.Finding.Location.Member, Subject: f.Finding.Subject})
 		}
+		max = maxSeverity(max, attestedMax)
+		for _, r := range attestedRules {
+			if !slices.Contains(ev.Scan.Rules, r) {
+				ev.Scan.Rules = append(ev.Scan.Rules, r)
+			}
+		}
 		slices.Sort(ev.Scan.Rules)
 		ev.Scan.Findings, ev.Scan.MaxSeverity, ev.Scan.MaxRank = len(fs), max.String(), int(max)
+		if attestedFindings > ev.Scan.Findings {
+			ev.Scan.Findings = attestedFindings
+		}
 	}
 
 	// Signature (OpenSSF Model Signing).

@@ -24,7 +24,7 @@ var staticFS embed.FS
 
 // Pages lists the page templates; each is rendered inside layout.html.
 func Pages() []string {
-	return []string{"lifecycle", "artifacts", "artifact", "hubscans", "hubscan", "hubscan_progress", "coverage", "maturity", "login", "error"}
+	return []string{"lifecycle", "artifacts", "artifact", "hubscans", "hubscan", "hubscan_progress", "coverage", "maturity", "corpora", "corpus", "login", "error"}
 }
 
 // Renderer renders the dashboard pages. It is safe for concurrent use.

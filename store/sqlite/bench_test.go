@@ -28,6 +28,13 @@ func BenchmarkIngest(b *testing.B) {
 	}
 }
 
+// BenchmarkRegister: new artifacts from 1 and 50 concurrent callers.
+func BenchmarkRegister(b *testing.B) {
+	for _, w := range []int{1, 50} {
+		b.Run(fmt.Sprintf("writers=%d", w), func(b *testing.B) { storetest.BenchRegister(b, benchStore(b), w) })
+	}
+}
+
 func BenchmarkGate10k(b *testing.B) {
 	s := benchStore(b)
 	ds := storetest.Seed(b, s, 10_000)

@@ -60,6 +60,49 @@ func BenchIngest(b *testing.B, s store.Store, writers int) {
 	b.ReportMetric(float64(n.Load())/time.Since(start).Seconds(), "attestations/s")
 }
 
+// BenchRegister measures registrations of new artifacts (PutArtifact, one
+// audit entry each) from writers goroutines at once, as the API's
+// registrations under load. It reports registrations/s and the p99
+// latency of one registration, and checks the audit chain at the end.
+func BenchRegister(b *testing.B, s store.Store, writers int) {
+	ctx := context.Background()
+	prefix := fmt.Sprint(time.Now().UnixNano())
+	var n atomic.Int64
+	ops := make(chan struct{}, writers)
+	lat := make([][]time.Duration, writers)
+	var wg sync.WaitGroup
+	start := time.Now()
+	b.ResetTimer()
+	for w := range writers {
+		wg.Go(func() {
+			for range ops {
+				i := n.Add(1)
+				t := time.Now()
+				_, created, err := s.PutArtifact(ctx, store.Artifact{Digest: D(fmt.Sprint(prefix, i)), Name: fmt.Sprintf("bench/model-%d", i), Version: "v1", Kind: "model", Size: 1024}, "token:bench#1")
+				lat[w] = append(lat[w], time.Since(t))
+				if err != nil || !created {
+					b.Errorf("register %d: created %v, %v", i, created, err)
+				}
+			}
+		})
+	}
+	for b.Loop() {
+		ops <- struct{}{}
+	}
+	close(ops)
+	wg.Wait()
+	b.StopTimer()
+	b.ReportMetric(float64(n.Load())/time.Since(start).Seconds(), "registrations/s")
+	all := slices.Concat(lat...)
+	slices.Sort(all)
+	if len(all) > 0 {
+		b.ReportMetric(float64(all[len(all)*99/100].Microseconds())/1000, "p99-ms")
+	}
+	if _, err := s.VerifyAudit(ctx); err != nil {
+		b.Fatal(err)
+	}
+}
+
 // Seed stores n artifacts, each with an evidence bundle (provenance + scan
 // facts) and a lineage edge to a shared base model, and findings on every
 // tenth. It returns their digests.

@@ -189,6 +189,19 @@ func testArtifacts(t *testing.T, b Backend) {
 	}
 	_, err = s.ListArtifacts(ctx, store.ArtifactQuery{State: "bogus"})
 	wantErr(t, err, store.ErrInvalid)
+
+	// Source matches exactly: the admission webhook resolves a model
+	// reference with it.
+	ref := "oci://registry.example/team/m@sha256:" + strings.Repeat("ab", 32)
+	ok(firstOf(s.PutArtifact(ctx, store.Artifact{Digest: D("by-source"), Source: ref}, "alice")))(t)
+	ok(firstOf(s.PutArtifact(ctx, store.Artifact{Digest: D("by-other-source"), Source: ref + "x"}, "alice")))(t)
+	bySrc := ok(s.ListArtifacts(ctx, store.ArtifactQuery{Source: ref}))(t)
+	if len(bySrc) != 1 || bySrc[0].Digest != D("by-source") {
+		t.Errorf("artifacts with source %s = %+v, want only %s", ref, bySrc, D("by-source"))
+	}
+	if none := ok(s.ListArtifacts(ctx, store.ArtifactQuery{Source: "oci://registry.example/team/m"}))(t); len(none) != 0 {
+		t.Errorf("a prefix of a source matched %+v", none)
+	}
 }
 
 func firstOf[A, B any](a A, _ B, err error) (A, error) { return a, err }

@@ -1,10 +1,10 @@
-// Package hfhub downloads model snapshots from the Hugging Face Hub over its
-// HTTP API, the endpoints and headers huggingface_hub uses: model info by
-// revision (/api/models/REPO/revision/REV) to pin a branch or tag to a
-// commit, the recursive file listing at that commit
-// (/api/models/REPO/tree/COMMIT?recursive=true, paginated by Link headers),
-// and resolve URLs (/REPO/resolve/COMMIT/PATH), which redirect LFS and xet
-// files to a CDN. Every file is checked against the hub's own hash while it
+// Package hfhub downloads model and dataset snapshots from the Hugging Face
+// Hub over its HTTP API, the endpoints and headers huggingface_hub uses:
+// repository info by revision (/api/models/REPO/revision/REV, or
+// /api/datasets/…) to pin a branch or tag to a commit, the recursive file
+// listing at that commit (/api/models/REPO/tree/COMMIT?recursive=true,
+// paginated by Link headers), and resolve URLs (/REPO/resolve/COMMIT/PATH,
+// /datasets/REPO/resolve/…), which redirect LFS and xet files to a CDN. Every file is checked against the hub's own hash while it
 // streams: the LFS sha256 (also the ETag / X-Linked-Etag) for LFS and xet
 // files, the git blob SHA-1 for small files. Truncated downloads resume
 // with range requests; 429 answers are retried after Retry-After.
@@ -33,8 +33,15 @@ import (
 	"github.com/mlsecops/mlsec/transport"
 )
 
-// Scheme prefixes a hub model on the command line: hf://ORG/NAME[@REVISION].
+// Scheme prefixes a hub repository on the command line:
+// hf://ORG/NAME[@REVISION] (a model) or hf://datasets/ORG/NAME[@REVISION].
 const Scheme = "hf://"
+
+// Repository types, as the hub names them (huggingface_hub's repo_type).
+const (
+	TypeModel   = "model"
+	TypeDataset = "dataset"
+)
 
 // DefaultEndpoint is the public hub; HF_ENDPOINT overrides it.
 const DefaultEndpoint = "https://huggingface.co"
@@ -56,20 +63,50 @@ var (
 	ErrRateLimited  = errors.New("hfhub: rate limited")
 )
 
-// Ref names a model repository and a revision (branch, tag or commit;
-// "main" when empty).
+// Ref names a repository (ORG/NAME), its type and a revision (branch, tag
+// or commit; "main" when empty).
 type Ref struct {
 	Repo     string
 	Revision string
+	// Type is TypeModel (also when empty) or TypeDataset.
+	Type string
+}
+
+// IsDataset reports a dataset repository.
+func (r Ref) IsDataset() bool { return r.Type == TypeDataset }
+
+// Name is the repository as the hub's URLs name it: ORG/NAME for a model,
+// datasets/ORG/NAME for a dataset.
+func (r Ref) Name() string {
+	if r.IsDataset() {
+		return "datasets/" + r.Repo
+	}
+	return r.Repo
+}
+
+// api is the API path prefix of the repository's type.
+func (r Ref) api() string {
+	if r.IsDataset() {
+		return "/api/datasets/"
+	}
+	return "/api/models/"
 }
 
 var repoRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$`)
 
-// ParseRef parses hf://ORG/NAME[@REVISION].
+// ParseRef parses hf://ORG/NAME[@REVISION] (a model) and
+// hf://datasets/ORG/NAME[@REVISION]. Spaces (hf://spaces/…) are refused:
+// a Space is an application, not a model or a dataset to take in.
 func ParseRef(s string) (Ref, error) {
 	rest, ok := strings.CutPrefix(s, Scheme)
 	if !ok {
-		return Ref{}, fmt.Errorf("hfhub: %q: want hf://ORG/NAME[@REVISION]", s)
+		return Ref{}, fmt.Errorf("hfhub: %q: want hf://ORG/NAME[@REVISION] or hf://datasets/ORG/NAME[@REVISION]", s)
+	}
+	typ := TypeModel
+	if r, ok := strings.CutPrefix(rest, "datasets/"); ok {
+		typ, rest = TypeDataset, r
+	} else if strings.HasPrefix(rest, "spaces/") {
+		return Ref{}, fmt.Errorf("hfhub: %q: a Space is an application, not a model or a dataset: intake takes hf://ORG/NAME (models) or hf://datasets/ORG/NAME", s)
 	}
 	repo, rev, _ := strings.Cut(rest, "@")
 	if !repoRE.MatchString(repo) || strings.Contains(repo, "..") {
@@ -81,7 +118,7 @@ func ParseRef(s string) (Ref, error) {
 	if len(rev) > 256 || strings.ContainsAny(rev, "\x00\n\r") {
 		return Ref{}, fmt.Errorf("hfhub: %q: bad revision", s)
 	}
-	return Ref{Repo: repo, Revision: rev}, nil
+	return Ref{Repo: repo, Revision: rev, Type: typ}, nil
 }
 
 // Client talks to one hub endpoint.
@@ -251,8 +288,8 @@ func (c *Client) getJSON(ctx context.Context, u string, v any) (http.Header, err
 	return resp.Header, nil
 }
 
-// ModelInfo is the part of /api/models/REPO/revision/REV that pins a
-// revision.
+// ModelInfo is the part of /api/models/REPO/revision/REV (or
+// /api/datasets/…) that pins a revision.
 type ModelInfo struct {
 	ID  string `json:"id"`
 	SHA string `json:"sha"`
@@ -260,15 +297,16 @@ type ModelInfo struct {
 
 var commitRE = regexp.MustCompile(`^[0-9a-f]{40}$`)
 
-// Info returns the model's info at rev; SHA is the commit it resolves to.
+// Info returns the repository's info at rev; SHA is the commit it
+// resolves to.
 func (c *Client) Info(ctx context.Context, ref Ref) (*ModelInfo, error) {
-	u := c.endpoint() + "/api/models/" + ref.Repo + "/revision/" + url.PathEscape(ref.Revision)
+	u := c.endpoint() + ref.api() + ref.Repo + "/revision/" + url.PathEscape(ref.Revision)
 	var mi ModelInfo
 	if _, err := c.getJSON(ctx, u, &mi); err != nil {
 		return nil, err
 	}
 	if !commitRE.MatchString(mi.SHA) {
-		return nil, fmt.Errorf("hfhub: %s@%s: the hub answered no commit (sha %q)", ref.Repo, ref.Revision, mi.SHA)
+		return nil, fmt.Errorf("hfhub: %s@%s: the hub answered no commit (sha %q)", ref.Name(), ref.Revision, mi.SHA)
 	}
 	return &mi, nil
 }
@@ -302,9 +340,10 @@ var (
 	sha256RE = regexp.MustCompile(`^[0-9a-f]{64}$`)
 )
 
-// Tree lists the files at commit, recursively.
-func (c *Client) Tree(ctx context.Context, repo, commit string) ([]Entry, error) {
-	u := c.endpoint() + "/api/models/" + repo + "/tree/" + commit + "?recursive=true&expand=false"
+// Tree lists the files of ref's repository at commit, recursively.
+func (c *Client) Tree(ctx context.Context, ref Ref, commit string) ([]Entry, error) {
+	repo := ref.Name()
+	u := c.endpoint() + ref.api() + ref.Repo + "/tree/" + commit + "?recursive=true&expand=false"
 	var files []Entry
 	for page := 0; u != ""; page++ {
 		if page >= maxTreePages {
@@ -362,7 +401,9 @@ func nextLink(cur, link string) (string, error) {
 
 // Snapshot is a downloaded revision.
 type Snapshot struct {
-	Repo   string
+	Repo string
+	// Type is the repository's type (TypeModel or TypeDataset).
+	Type   string
 	Commit string
 	Files  []Entry
 	Bytes  int64
@@ -370,7 +411,7 @@ type Snapshot struct {
 
 // SourceURL is the snapshot's pinned address on the hub.
 func (c *Client) SourceURL(s *Snapshot) string {
-	return c.endpoint() + "/" + s.Repo + "/tree/" + s.Commit
+	return c.endpoint() + "/" + Ref{Repo: s.Repo, Type: s.Type}.Name() + "/tree/" + s.Commit
 }
 
 // Download pins ref to a commit, lists its files and downloads each into
@@ -381,16 +422,16 @@ func (c *Client) Download(ctx context.Context, ref Ref, dir string) (*Snapshot, 
 	if err != nil {
 		return nil, err
 	}
-	files, err := c.Tree(ctx, ref.Repo, info.SHA)
+	files, err := c.Tree(ctx, ref, info.SHA)
 	if err != nil {
 		return nil, err
 	}
 	if len(files) == 0 {
-		return nil, fmt.Errorf("hfhub: %s@%s holds no file", ref.Repo, info.SHA)
+		return nil, fmt.Errorf("hfhub: %s@%s holds no file", ref.Name(), info.SHA)
 	}
-	s := &Snapshot{Repo: ref.Repo, Commit: info.SHA, Files: files}
+	s := &Snapshot{Repo: ref.Repo, Type: cmp.Or(ref.Type, TypeModel), Commit: info.SHA, Files: files}
 	for _, e := range files {
-		if err := c.downloadFile(ctx, ref.Repo, info.SHA, e, filepath.Join(dir, filepath.FromSlash(e.Path))); err != nil {
+		if err := c.downloadFile(ctx, ref.Name(), info.SHA, e, filepath.Join(dir, filepath.FromSlash(e.Path))); err != nil {
 			return nil, err
 		}
 		s.Bytes += e.ContentSize()
@@ -409,6 +450,7 @@ func expected(e Entry) (hash.Hash, string, string) {
 	return h, e.OID, "git blob sha1"
 }
 
+// downloadFile fetches one file of repo (its URL name, Ref.Name) at commit.
 func (c *Client) downloadFile(ctx context.Context, repo, commit string, e Entry, path string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("hfhub: %w", err)
@@ -513,11 +555,11 @@ func escapePath(p string) string {
 
 // Fetch downloads one listed file of commit to path, checking the hub's
 // hash of it while it streams, as Download does for every file.
-func (c *Client) Fetch(ctx context.Context, repo, commit string, e Entry, path string) error {
+func (c *Client) Fetch(ctx context.Context, ref Ref, commit string, e Entry, path string) error {
 	if !commitRE.MatchString(commit) {
 		return fmt.Errorf("hfhub: %q is not a commit", commit)
 	}
-	return c.downloadFile(ctx, repo, commit, e, path)
+	return c.downloadFile(ctx, ref.Name(), commit, e, path)
 }
 
 // ErrBudget means a RemoteFile was asked for more bytes than its budget.
@@ -550,11 +592,11 @@ type RemoteFile struct {
 
 // Open returns a RemoteFile for a listed file of commit that reads at
 // most budget bytes in all (whole 64 KiB blocks, cached).
-func (c *Client) Open(ctx context.Context, repo, commit string, e Entry, budget int64) (*RemoteFile, error) {
+func (c *Client) Open(ctx context.Context, ref Ref, commit string, e Entry, budget int64) (*RemoteFile, error) {
 	if !commitRE.MatchString(commit) {
 		return nil, fmt.Errorf("hfhub: %q is not a commit", commit)
 	}
-	return &RemoteFile{c: c, ctx: ctx, url: c.endpoint() + "/" + repo + "/resolve/" + commit + "/" + escapePath(e.Path),
+	return &RemoteFile{c: c, ctx: ctx, url: c.endpoint() + "/" + ref.Name() + "/resolve/" + commit + "/" + escapePath(e.Path),
 		commit: commit, path: e.Path, size: e.ContentSize(), budget: budget, blocks: map[int64][]byte{}}, nil
 }
 

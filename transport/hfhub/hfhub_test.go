@@ -129,14 +129,19 @@ func TestDownloadRefuses(t *testing.T) {
 
 func TestParseRef(t *testing.T) {
 	for in, want := range map[string]hfhub.Ref{
-		"hf://acme/tiny":                   {Repo: "acme/tiny", Revision: "main"},
-		"hf://acme/tiny@v1.0":              {Repo: "acme/tiny", Revision: "v1.0"},
-		"hf://acme/tiny@refs/pr/1":         {Repo: "acme/tiny", Revision: "refs/pr/1"},
-		"hf://acme/tiny@" + hubtest.Commit: {Repo: "acme/tiny", Revision: hubtest.Commit},
-		"hf://a/b/c":                       {},
-		"hf://../x":                        {},
-		"https://huggingface.co/a/b":       {},
-		"hf://acme":                        {},
+		"hf://acme/tiny":                                  {Repo: "acme/tiny", Revision: "main", Type: hfhub.TypeModel},
+		"hf://acme/tiny@v1.0":                             {Repo: "acme/tiny", Revision: "v1.0", Type: hfhub.TypeModel},
+		"hf://acme/tiny@refs/pr/1":                        {Repo: "acme/tiny", Revision: "refs/pr/1", Type: hfhub.TypeModel},
+		"hf://acme/tiny@" + hubtest.Commit:                {Repo: "acme/tiny", Revision: hubtest.Commit, Type: hfhub.TypeModel},
+		"hf://datasets/acme/reviews":                      {Repo: "acme/reviews", Revision: "main", Type: hfhub.TypeDataset},
+		"hf://datasets/acme/reviews@refs/convert/parquet": {Repo: "acme/reviews", Revision: "refs/convert/parquet", Type: hfhub.TypeDataset},
+		"hf://datasets/acme":                              {},
+		"hf://datasets/a/b/c":                             {},
+		"hf://spaces/acme/demo":                           {},
+		"hf://a/b/c":                                      {},
+		"hf://../x":                                       {},
+		"https://huggingface.co/a/b":                      {},
+		"hf://acme":                                       {},
 	} {
 		got, err := hfhub.ParseRef(in)
 		if (err != nil) != (want == hfhub.Ref{}) || got != want {
@@ -174,6 +179,92 @@ func TestDownloadRefusesEscapingPath(t *testing.T) {
 	}
 }
 
+// TestDownloadDataset: hf://datasets/ORG/NAME speaks the dataset endpoints
+// (/api/datasets/REPO/revision/REV, /api/datasets/REPO/tree/COMMIT,
+// /datasets/REPO/resolve/COMMIT/PATH) with the same checks as a model; the
+// model endpoints of the same name answer 404.
+func TestDownloadDataset(t *testing.T) {
+	h := hubtest.New(t)
+	h.Repo, h.Type = "acme/reviews", hfhub.TypeDataset
+	h.Files = map[string][]byte{
+		"README.md":                           []byte("---\nlicense: cc-by-4.0\n---\n# reviews\n"),
+		"data/train-00000-of-00001.jsonl":     bytes.Repeat([]byte(`{"text":"good","label":1}`+"\n"), 4000),
+		"data/validation-00000-of-00001.json": []byte(`[{"text":"bad","label":0}]`),
+	}
+	h.LFS = map[string]bool{"data/train-00000-of-00001.jsonl": true}
+	h.Truncate["data/train-00000-of-00001.jsonl"] = 1000
+	ref, err := hfhub.ParseRef("hf://datasets/acme/reviews@v1.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	s, err := h.Client("hf_secret").Download(context.Background(), ref, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Type != hfhub.TypeDataset || s.Repo != "acme/reviews" || s.Commit != hubtest.Commit || len(s.Files) != 3 {
+		t.Errorf("snapshot %+v", s)
+	}
+	if diff := cmp.Diff(h.Files, readTree(t, dir)); diff != "" {
+		t.Errorf("downloaded (-want +got):\n%s", diff)
+	}
+	if got, want := h.Client("").SourceURL(s), h.URL()+"/datasets/acme/reviews/tree/"+hubtest.Commit; got != want {
+		t.Errorf("source URL %s, want %s", got, want)
+	}
+	joined := strings.Join(h.Log(), "\n")
+	for _, want := range []string{
+		"GET /api/datasets/acme/reviews/revision/v1.0 ",
+		"GET /api/datasets/acme/reviews/tree/" + hubtest.Commit + "?recursive=true",
+		"GET /datasets/acme/reviews/resolve/" + hubtest.Commit + "/README.md ",
+		"GET /datasets/acme/reviews/resolve/" + hubtest.Commit + "/data/train-00000-of-00001.jsonl ",
+		"range=bytes=1000-", // the CDN cut resumed
+	} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("no request %q in\n%s", want, joined)
+		}
+	}
+	if len(h.CDNAuth()) != 0 {
+		t.Errorf("token sent to the CDN: %v", h.CDNAuth())
+	}
+
+	// The same name as a model is not this repository.
+	_, err = h.Client("").Download(context.Background(), hfhub.Ref{Repo: "acme/reviews", Revision: "main"}, t.TempDir())
+	if !errors.Is(err, hfhub.ErrNotFound) || !strings.Contains(err.Error(), "RepoNotFound") {
+		t.Errorf("model endpoint of a dataset: %v", err)
+	}
+
+	// A tampered dataset file ends the download.
+	h.Served["data/validation-00000-of-00001.json"] = []byte(`[{"text":"bad","label":1}]`)
+	_, err = h.Client("").Download(context.Background(), ref, t.TempDir())
+	if !errors.Is(err, hfhub.ErrIntegrity) {
+		t.Errorf("tampered dataset file: %v", err)
+	}
+}
+
+// FuzzParseRef: any argument parses to a repository of two clean name
+// parts and a known type, or is refused; it never panics.
+func FuzzParseRef(f *testing.F) {
+	for _, s := range []string{"hf://acme/tiny", "hf://datasets/acme/reviews@v1", "hf://spaces/a/b", "hf://datasets/../x", "hf://a/b@", "hf://datasets/"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := hfhub.ParseRef(s)
+		if err != nil {
+			return
+		}
+		org, name, ok := strings.Cut(r.Repo, "/")
+		if !ok || org == "" || name == "" || strings.Contains(name, "/") || strings.Contains(r.Repo, "..") {
+			t.Errorf("ParseRef(%q) repo %q", s, r.Repo)
+		}
+		if r.Type != hfhub.TypeModel && r.Type != hfhub.TypeDataset || r.Revision == "" {
+			t.Errorf("ParseRef(%q) = %+v", s, r)
+		}
+		if strings.HasPrefix(s, "hf://spaces/") {
+			t.Errorf("ParseRef(%q) accepted a Space", s)
+		}
+	})
+}
+
 // TestRemoteFile reads parts of files with range requests: the first and
 // last bytes of an LFS file through the CDN, a small file directly, within
 // a budget, never the whole file.
@@ -186,7 +277,7 @@ func TestRemoteFile(t *testing.T) {
 	h.Files["model.safetensors"] = body
 	c := h.Client("")
 	ctx := context.Background()
-	files, err := c.Tree(ctx, h.Repo, hubtest.Commit)
+	files, err := c.Tree(ctx, hfhub.Ref{Repo: h.Repo}, hubtest.Commit)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +285,7 @@ func TestRemoteFile(t *testing.T) {
 	for _, e := range files {
 		entry[e.Path] = e
 	}
-	r, err := c.Open(ctx, h.Repo, hubtest.Commit, entry["model.safetensors"], 1<<20)
+	r, err := c.Open(ctx, hfhub.Ref{Repo: h.Repo}, hubtest.Commit, entry["model.safetensors"], 1<<20)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,19 +305,19 @@ func TestRemoteFile(t *testing.T) {
 	if r.Requests != 3 || r.Fetched >= int64(len(body)) {
 		t.Errorf("%d requests, %d bytes fetched: want 3 blocks, not the file", r.Requests, r.Fetched)
 	}
-	small, _ := c.Open(ctx, h.Repo, hubtest.Commit, entry["config.json"], 1<<20)
+	small, _ := c.Open(ctx, hfhub.Ref{Repo: h.Repo}, hubtest.Commit, entry["config.json"], 1<<20)
 	p = make([]byte, len(h.Files["config.json"]))
 	if _, err := small.ReadAt(p, 0); err != nil || !bytes.Equal(p, h.Files["config.json"]) {
 		t.Errorf("small file: %v %q", err, p)
 	}
-	tight, _ := c.Open(ctx, h.Repo, hubtest.Commit, entry["model.safetensors"], 100_000)
+	tight, _ := c.Open(ctx, hfhub.Ref{Repo: h.Repo}, hubtest.Commit, entry["model.safetensors"], 100_000)
 	if _, err := tight.ReadAt(make([]byte, 10), 0); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := tight.ReadAt(make([]byte, 10), 200_000); !errors.Is(err, hfhub.ErrBudget) {
 		t.Errorf("over budget: %v, want ErrBudget", err)
 	}
-	if _, err := c.Open(ctx, h.Repo, "main", entry["config.json"], 1); err == nil {
+	if _, err := c.Open(ctx, hfhub.Ref{Repo: h.Repo}, "main", entry["config.json"], 1); err == nil {
 		t.Error("Open with a branch, not a commit: no error")
 	}
 }

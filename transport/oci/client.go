@@ -68,7 +68,11 @@ func ParseReference(s string) (registry.Reference, error) {
 
 // NewRepository returns a client for ref's repository.
 func NewRepository(ref registry.Reference, o Options) (*remote.Repository, error) {
-	repo := &remote.Repository{Reference: ref, PlainHTTP: o.PlainHTTP, MaxMetadataBytes: MaxManifestBytes}
+	// SkipReferrersGC: with the referrers tag schema, each new referrer
+	// rewrites the sha256-<digest> index; deleting the previous one needs
+	// the registry's delete API, which distribution disables by default
+	// (405). The superseded indexes are kept, as the oras CLI does.
+	repo := &remote.Repository{Reference: ref, PlainHTTP: o.PlainHTTP, MaxMetadataBytes: MaxManifestBytes, SkipReferrersGC: true}
 	base := http.DefaultTransport.(*http.Transport).Clone()
 	base.ResponseHeaderTimeout = 2 * time.Minute
 	if o.CAFile != "" {

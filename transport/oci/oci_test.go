@@ -49,7 +49,7 @@ func readTree(t *testing.T, root string) map[string]string {
 	return got
 }
 
-func repoFor(t *testing.T, r *ocitest.Registry, name string) *remote.Repository {
+func repoFor(t testing.TB, r *ocitest.Registry, name string) *remote.Repository {
 	t.Helper()
 	ref, err := oci.ParseReference("oci://" + r.Host + "/" + name)
 	if err != nil {

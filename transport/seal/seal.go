@@ -27,14 +27,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"filippo.io/age"
 
+	"github.com/mlsecops/mlsec/evidence"
 	"github.com/mlsecops/mlsec/transport"
 	"github.com/mlsecops/mlsec/transport/quarantine"
 )
@@ -92,8 +91,11 @@ func Write(ctx context.Context, w io.Writer, a *transport.Artifact, recipients .
 			return nil, err
 		}
 	}
-	bw := bufio.NewWriterSize(w, copyBuf)
-	enc, err := age.Encrypt(bw, recipients...)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	aw := newAsyncWriter(w, 4, copyBuf)
+	defer aw.Close()
+	enc, err := age.Encrypt(aw, recipients...)
 	if err != nil {
 		return nil, fmt.Errorf("seal: %w", err)
 	}
@@ -103,17 +105,47 @@ func Write(ctx context.Context, w io.Writer, a *transport.Artifact, recipients .
 		return nil, err
 	}
 	idx := &Index{}
-	buf := make([]byte, copyBuf)
-	h := sha256.New()
-	for _, m := range a.Members {
-		if err := ctx.Err(); err != nil {
-			return nil, err
+	free := make(chan *block, pipeBlocks)
+	for range pipeBlocks {
+		free <- &block{buf: make([]byte, pipeBlock)}
+	}
+	in := make(chan memberMsg, pipeBlocks+2)
+	go readMembers(ctx, a.Members, free, in)
+	defer func() {
+		cancel()
+		for range in { // let the reader finish
 		}
-		e, err := writeMember(tw, m, h, buf)
-		if err != nil {
-			return nil, err
+	}()
+	var size int64
+	var cur transport.Member
+	for msg := range in {
+		if msg.err != nil {
+			return nil, msg.err
 		}
-		idx.Files = append(idx.Files, e)
+		switch msg.kind {
+		case msgStart:
+			size, cur = msg.size, msg.m
+			if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: msg.m.Name, Mode: 0o644, Size: size, Format: tar.FormatPAX}); err != nil {
+				return nil, fmt.Errorf("seal: %s: %w", msg.m.Name, err)
+			}
+		case msgData:
+			_, err := tw.Write(msg.blk.buf[:msg.blk.n])
+			free <- msg.blk
+			if err != nil {
+				return nil, fmt.Errorf("seal: %s: %w", cur.Name, err)
+			}
+		case msgEnd:
+			if msg.n != size {
+				return nil, fmt.Errorf("seal: %s changed while sealing (%d of %d bytes)", msg.m.Path, msg.n, size)
+			}
+			idx.Files = append(idx.Files, IndexEntry{Name: msg.m.Name, Size: msg.n, SHA256: msg.sum, Role: msg.m.Role})
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if len(idx.Files) != len(a.Members) {
+		return nil, fmt.Errorf("seal: %d of %d files read", len(idx.Files), len(a.Members))
 	}
 	ib, _ := json.Marshal(idx)
 	if err := writeEntry(tw, IndexName, ib); err != nil {
@@ -125,7 +157,7 @@ func Write(ctx context.Context, w io.Writer, a *transport.Artifact, recipients .
 	if err := enc.Close(); err != nil {
 		return nil, fmt.Errorf("seal: %w", err)
 	}
-	if err := bw.Flush(); err != nil {
+	if err := aw.Close(); err != nil {
 		return nil, fmt.Errorf("seal: %w", err)
 	}
 	return idx, nil
@@ -141,33 +173,6 @@ func writeEntry(tw *tar.Writer, name string, data []byte) error {
 	return nil
 }
 
-func writeMember(tw *tar.Writer, m transport.Member, h hash.Hash, buf []byte) (IndexEntry, error) {
-	f, err := os.Open(m.Path)
-	if err != nil {
-		return IndexEntry{}, fmt.Errorf("seal: %w", err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return IndexEntry{}, fmt.Errorf("seal: %w", err)
-	}
-	if !fi.Mode().IsRegular() {
-		return IndexEntry{}, fmt.Errorf("seal: %s is not a regular file", m.Path)
-	}
-	if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: m.Name, Mode: 0o644, Size: fi.Size(), Format: tar.FormatPAX}); err != nil {
-		return IndexEntry{}, fmt.Errorf("seal: %s: %w", m.Name, err)
-	}
-	h.Reset()
-	n, err := io.CopyBuffer(io.MultiWriter(tw, h), io.LimitReader(f, fi.Size()), buf)
-	if err != nil {
-		return IndexEntry{}, fmt.Errorf("seal: %s: %w", m.Name, err)
-	}
-	if n != fi.Size() {
-		return IndexEntry{}, fmt.Errorf("seal: %s changed while sealing (%d of %d bytes)", m.Path, n, fi.Size())
-	}
-	return IndexEntry{Name: m.Name, Size: n, SHA256: hex.EncodeToString(h.Sum(nil)), Role: m.Role}, nil
-}
-
 // Opened describes a bundle that was opened and landed.
 type Opened struct {
 	Header Header
@@ -175,6 +180,27 @@ type Opened struct {
 	// Dest is where the artifact landed: DIR itself for a directory
 	// artifact; for a single file F, DIR holds F and its evidence.
 	Dest string
+}
+
+// ModelDigests returns, for a directory bundle, the SHA-256 digest of
+// every model file by slash path (the signature and the claims file of
+// the evidence layout left out, whatever roles the index claims), as
+// unpacking checked them: what a signature check needs without reading
+// the files again. It is nil for a single-file bundle.
+func (o *Opened) ModelDigests() map[string][]byte {
+	if !o.Header.Dir {
+		return nil
+	}
+	out := make(map[string][]byte, len(o.Index.Files))
+	for _, f := range o.Index.Files {
+		if evidence.IsInside(f.Name) {
+			continue
+		}
+		if sum, err := hex.DecodeString(f.SHA256); err == nil && len(sum) == sha256.Size {
+			out[f.Name] = sum
+		}
+	}
+	return out
 }
 
 // Size returns the total size of the files landed.
@@ -191,6 +217,18 @@ func (o *Opened) Size() int64 {
 // was authenticated and checked against its index. On any error dest is
 // left as it was and the quarantine directory is removed.
 func Open(ctx context.Context, r io.Reader, dest string, identities ...age.Identity) (*Opened, error) {
+	return OpenCheck(ctx, r, dest, nil, identities...)
+}
+
+// CheckFunc inspects an authenticated bundle unpacked at root (the
+// quarantine directory, holding what will become dest) before it lands;
+// an error keeps it from landing. o.Dest is not set yet.
+type CheckFunc func(ctx context.Context, o *Opened, root string) error
+
+// OpenCheck is Open with one more check before landing: once the bundle
+// was authenticated and matched its index, check (when not nil) runs on
+// the quarantined files, and only if it returns nil does dest appear.
+func OpenCheck(ctx context.Context, r io.Reader, dest string, check CheckFunc, identities ...age.Identity) (*Opened, error) {
 	q, err := quarantine.New(dest)
 	if err != nil {
 		return nil, err
@@ -199,6 +237,11 @@ func Open(ctx context.Context, r io.Reader, dest string, identities ...age.Ident
 	o, err := unpack(ctx, r, q.Path(), identities)
 	if err != nil {
 		return nil, err
+	}
+	if check != nil {
+		if err := check(ctx, o, q.Path()); err != nil {
+			return nil, err
+		}
 	}
 	if err := q.Land(); err != nil {
 		return nil, err
@@ -212,7 +255,7 @@ func bundleErr(format string, args ...any) error {
 }
 
 func unpack(ctx context.Context, r io.Reader, dir string, identities []age.Identity) (*Opened, error) {
-	dec, err := age.Decrypt(bufio.NewReaderSize(r, copyBuf), identities...)
+	dec, err := age.Decrypt(bufio.NewReaderSize(r, 256<<10), identities...)
 	if err != nil {
 		var nm *age.NoIdentityMatchError
 		if errors.As(err, &nm) {
@@ -237,8 +280,9 @@ func unpack(ctx context.Context, r io.Reader, dir string, identities []age.Ident
 		sum  string
 	}
 	files := map[string]got{}
-	buf := make([]byte, copyBuf)
-	h := sha256.New()
+	var order []string
+	pipe := newLandPipe(ctx)
+	defer pipe.wait()
 	var ib []byte
 	for {
 		if err := ctx.Err(); err != nil {
@@ -269,11 +313,20 @@ func unpack(ctx context.Context, r io.Reader, dir string, identities []age.Ident
 		if _, dup := files[th.Name]; dup {
 			return nil, bundleErr("entry %q appears twice", th.Name)
 		}
-		n, sum, err := writeFile(dir, th, tr, h, buf)
+		n, err := pipe.copyFile(filepath.Join(dir, filepath.FromSlash(th.Name)), tr)
 		if err != nil {
 			return nil, err
 		}
-		files[th.Name] = got{n, sum}
+		files[th.Name] = got{size: n}
+		order = append(order, th.Name)
+	}
+	if err := pipe.wait(); err != nil {
+		return nil, err
+	}
+	for i, name := range order {
+		g := files[name]
+		g.sum = hex.EncodeToString(pipe.sums[i][:])
+		files[name] = g
 	}
 	if err := json.Unmarshal(ib, &o.Index); err != nil {
 		return nil, bundleErr("index: %v", err)
@@ -331,44 +384,4 @@ func readBody(tr *tar.Reader, th *tar.Header) ([]byte, error) {
 		return nil, bundleErr("%v", err)
 	}
 	return b, nil
-}
-
-func writeFile(dir string, th *tar.Header, tr io.Reader, h hash.Hash, buf []byte) (int64, string, error) {
-	p := filepath.Join(dir, filepath.FromSlash(th.Name))
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return 0, "", fmt.Errorf("seal: %w", err)
-	}
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return 0, "", fmt.Errorf("seal: %w", err)
-	}
-	h.Reset()
-	fw := &fileWriter{f: f}
-	n, err := io.CopyBuffer(io.MultiWriter(fw, h), tr, buf)
-	cerr := f.Close()
-	switch {
-	case fw.err != nil:
-		return 0, "", fmt.Errorf("seal: %w", fw.err)
-	case err != nil:
-		// Reading failed: the decrypted stream did not authenticate.
-		return 0, "", bundleErr("%s: %v", th.Name, err)
-	case cerr != nil:
-		return 0, "", fmt.Errorf("seal: %w", cerr)
-	}
-	return n, hex.EncodeToString(h.Sum(nil)), nil
-}
-
-// fileWriter remembers a write error, to tell a failing disk from a
-// failing bundle.
-type fileWriter struct {
-	f   *os.File
-	err error
-}
-
-func (w *fileWriter) Write(p []byte) (int, error) {
-	n, err := w.f.Write(p)
-	if err != nil {
-		w.err = err
-	}
-	return n, err
 }

@@ -2,6 +2,7 @@ package rag
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/url"
@@ -43,10 +44,17 @@ var ErrHTMLDepth = errors.New("rag: hidden HTML nested too deep")
 // patterns are case-insensitive and matched against text from which
 // zero-width characters were removed. An Analyser is safe for concurrent use.
 type Analyser struct {
-	// pats are the instruction patterns; first2 marks the first two bytes
-	// of every anchor of pats[i] in bit i.
-	pats   []pattern
-	first2 []uint8
+	// pats are the instruction patterns. screen1 and screen2 screen
+	// positions for their anchors in one pass: bit k of
+	// screen1[b0<<8|b1] & screen2[b1<<8|b2] is set when the bytes b0 b1 b2
+	// at a position may start an anchor of pats[k] (every ASCII case
+	// variant of case-insensitive anchors is entered).
+	pats    []pattern
+	screen1 []uint8
+	screen2 []uint8
+	// screen3 is the same for the bytes at offsets 4 and 5 (every entry
+	// for anchors shorter than 6 bytes).
+	screen3 []uint8
 	// hosts are the allowlisted link hosts.
 	hosts         []string
 	reOverride    *regexp.Regexp
@@ -69,13 +77,54 @@ type Analyser struct {
 func NewAnalyser() *Analyser {
 	a := newAnalyser()
 	a.pats = a.patterns()
-	a.first2 = make([]uint8, 1<<16)
-	for i, p := range a.pats {
+	a.screen1 = make([]uint8, 1<<16)
+	a.screen2 = make([]uint8, 1<<16)
+	a.screen3 = make([]uint8, 1<<16)
+	for k, p := range a.pats {
 		for _, an := range p.anchors {
-			a.first2[int(an[0])<<8|int(an[1])] |= 1 << i
+			if len(an) < 6 {
+				for j := range a.screen3 {
+					a.screen3[j] |= 1 << k
+				}
+			} else {
+				for _, v := range caseVariants(an[4:6], p.exact) {
+					a.screen3[int(v[0])<<8|int(v[1])] |= 1 << k
+				}
+			}
+			for _, v := range caseVariants(an[:min(3, len(an))], p.exact) {
+				a.screen1[int(v[0])<<8|int(v[1])] |= 1 << k
+				if len(v) == 2 {
+					for c := range 256 {
+						a.screen2[int(v[1])<<8|c] |= 1 << k
+					}
+				} else {
+					a.screen2[int(v[1])<<8|int(v[2])] |= 1 << k
+				}
+			}
 		}
 	}
 	return a
+}
+
+// caseVariants returns s with every combination of ASCII letter cases
+// (s itself when exact).
+func caseVariants(s string, exact bool) []string {
+	out := []string{""}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		alts := []byte{c}
+		if !exact && 'a' <= c && c <= 'z' {
+			alts = append(alts, c-'a'+'A')
+		}
+		var next []string
+		for _, o := range out {
+			for _, x := range alts {
+				next = append(next, o+string(x))
+			}
+		}
+		out = next
+	}
+	return out
 }
 
 func newAnalyser() *Analyser {
@@ -143,7 +192,7 @@ func (a *Analyser) analyse(r *report, doc []byte, base int64) error {
 	}
 	a.instructions(r, doc, base, nonASCII)
 	a.links(r, doc, base)
-	if bytes.Contains(doc, []byte("<")) && (bytes.Contains(doc, []byte("<!--")) || bytes.Contains(doc, []byte("style")) || bytes.Contains(doc, []byte("hidden"))) {
+	if bytes.IndexByte(doc, '<') >= 0 {
 		if err := a.hiddenHTML(r, doc, base); err != nil {
 			return err
 		}
@@ -159,6 +208,12 @@ func (a *Analyser) analyse(r *report, doc []byte, base int64) error {
 }
 
 func hasNonASCII(b []byte) bool {
+	for len(b) >= 8 {
+		if binary.LittleEndian.Uint64(b)&0x8080808080808080 != 0 {
+			return true
+		}
+		b = b[8:]
+	}
 	for _, c := range b {
 		if c >= 0x80 {
 			return true
@@ -184,112 +239,141 @@ func isRTL(c rune) bool {
 	return unicode.In(c, unicode.Hebrew, unicode.Arabic, unicode.Syriac, unicode.Thaana, unicode.Nko)
 }
 
+// unicodeLead marks the UTF-8 lead bytes of every code point the
+// Unicode checks look at: U+180E (E1), U+200B–U+206F (E2), U+FEFF (EF)
+// and the tag block U+E0000–U+E007F (F3).
+var unicodeLead = [256]bool{0xE1: true, 0xE2: true, 0xEF: true, 0xF3: true}
+
 // unicodeMarkers finds tag-character smuggling, zero-width runs and bidi
-// overrides in LTR lines.
+// overrides in LTR lines. Only code points with the lead bytes above are
+// decoded.
 func (a *Analyser) unicodeMarkers(r *report, doc []byte, base int64) {
-	var (
-		tags      strings.Builder
-		tagStart  = -1
-		prevFlag  bool // the run follows U+1F3F4 (emoji subdivision flag)
-		zwRun     int
-		zwStart   int
-		lineStart int
-		bidiAt    = -1
-		lineRTL   bool
-		lineLTR   bool // an ASCII letter after the bidi control
-	)
-	endLine := func() {
-		if bidiAt >= 0 && !lineRTL && lineLTR {
-			r.add(RuleBidi, base+int64(bidiAt), fmt.Sprintf("bidirectional control in a left-to-right line: %q", a.excerpt(doc[lineStart:min(len(doc), lineStart+400)])))
-		}
-		bidiAt, lineRTL, lineLTR = -1, false, false
-	}
-	endTags := func() {
-		if tagStart >= 0 && !(prevFlag && tags.Len() <= 8) {
-			r.add(RuleTags, base+int64(tagStart), fmt.Sprintf("Unicode tag characters decode to %q", a.excerpt([]byte(tags.String()))))
-		}
-		tags.Reset()
-		tagStart = -1
-	}
-	endZW := func() {
-		if zwRun >= 8 {
-			r.add(RuleZeroWidth, base+int64(zwStart), fmt.Sprintf("%d consecutive zero-width characters", zwRun))
-		}
-		zwRun = 0
-	}
+	bidiLineEnd := -1 // end of the last line checked for bidi controls
 	for i := 0; i < len(doc); {
-		c, n := rune(doc[i]), 1
-		if c >= utf8.RuneSelf {
-			c, n = utf8.DecodeRune(doc[i:])
+		if !unicodeLead[doc[i]] {
+			i++
+			continue
 		}
+		c, n := utf8.DecodeRune(doc[i:])
 		switch {
 		case c >= 0xE0000 && c <= 0xE007F:
-			if tagStart < 0 {
-				tagStart = i
-			}
-			if c >= 0xE0020 && c <= 0xE007E {
-				tags.WriteRune(c - 0xE0000)
-			}
-			if c == 0xE007F { // cancel tag ends a flag sequence
-				endTags()
-				prevFlag = false
-			}
-		default:
-			endTags()
-			prevFlag = c == 0x1F3F4
-		}
-		if isZeroWidth(c) && !(c == 0xFEFF && i == 0) {
-			if zwRun == 0 {
-				zwStart = i
-			}
-			zwRun++
-		} else if c != 0xFE0F { // variation selector inside emoji sequences
-			endZW()
-		}
-		switch {
-		case c == '\n':
-			endLine()
-			lineStart = i + 1
-		case isBidiControl(c):
-			if bidiAt < 0 {
-				bidiAt = i
-			}
-		case bidiAt >= 0 && c < 0x80 && (c|0x20 >= 'a' && c|0x20 <= 'z'):
-			lineLTR = true
-		case c >= 0x0590 && isRTL(c):
-			lineRTL = true
+			i = a.tagRun(r, doc, i, base)
+			continue
+		case isZeroWidth(c) && !(c == 0xFEFF && i == 0):
+			i = a.zeroWidthRun(r, doc, i, base)
+			continue
+		case isBidiControl(c) && i >= bidiLineEnd:
+			bidiLineEnd = a.bidiLine(r, doc, i, base)
 		}
 		i += n
 	}
-	endTags()
-	endZW()
-	endLine()
 }
 
-// normalise removes zero-width characters and folds white space, for
-// instruction matching. It also returns whether zero-width characters
-// were removed.
-func normalise(b []byte, nonASCII bool) ([]byte, bool) {
-	removed := false
-	if nonASCII {
-		var out []byte
-		for i := 0; i < len(b); {
-			c, n := utf8.DecodeRune(b[i:])
-			if isZeroWidth(c) || (c >= 0xE0000 && c <= 0xE007F) {
-				if out == nil {
-					out = append(make([]byte, 0, len(b)), b[:i]...)
-				}
-				removed = true
-			} else if out != nil {
-				out = append(out, b[i:i+n]...)
-			}
-			i += n
+// tagRun reads the run of tag characters at i (a cancel tag ends it) and
+// reports it unless it follows U+1F3F4 as an emoji subdivision flag.
+func (a *Analyser) tagRun(r *report, doc []byte, i int, base int64) int {
+	start := i
+	prevFlag := start >= 4 && string(doc[start-4:start]) == "\U0001F3F4"
+	var tags []byte
+	for i < len(doc) {
+		c, n := utf8.DecodeRune(doc[i:])
+		if c < 0xE0000 || c > 0xE007F {
+			break
 		}
-		if out != nil {
-			b = out
+		i += n
+		if c >= 0xE0020 && c <= 0xE007E {
+			tags = append(tags, byte(c-0xE0000))
+		}
+		if c == 0xE007F {
+			break
 		}
 	}
-	return b, removed
+	if !(prevFlag && len(tags) <= 8) {
+		r.add(RuleTags, base+int64(start), fmt.Sprintf("Unicode tag characters decode to %q", a.excerpt(tags)))
+	}
+	return i
+}
+
+// zeroWidthRun counts the zero-width characters at i (U+FE0F, the emoji
+// variation selector, neither counts nor ends the run).
+func (a *Analyser) zeroWidthRun(r *report, doc []byte, i int, base int64) int {
+	start, run := i, 0
+	for i < len(doc) {
+		c, n := utf8.DecodeRune(doc[i:])
+		if isZeroWidth(c) {
+			run++
+		} else if c != 0xFE0F {
+			break
+		}
+		i += n
+	}
+	if run >= 8 {
+		r.add(RuleZeroWidth, base+int64(start), fmt.Sprintf("%d consecutive zero-width characters", run))
+	}
+	return i
+}
+
+// bidiLine checks the line holding the bidi control at i: it is reported
+// when it has no right-to-left letter and an ASCII letter follows the
+// control. It returns the end of the line.
+func (a *Analyser) bidiLine(r *report, doc []byte, i int, base int64) int {
+	ls := bytes.LastIndexByte(doc[:i], '\n') + 1
+	le := len(doc)
+	if k := bytes.IndexByte(doc[i:], '\n'); k >= 0 {
+		le = i + k
+	}
+	ltr := false
+	for j := i; j < le; j++ {
+		if c := doc[j] | 0x20; 'a' <= c && c <= 'z' {
+			ltr = true
+			break
+		}
+	}
+	if !ltr {
+		return le
+	}
+	for j := ls; j < le; {
+		if doc[j] < 0xD6 { // below U+0590
+			j++
+			continue
+		}
+		c, n := utf8.DecodeRune(doc[j:le])
+		if c >= 0x0590 && isRTL(c) {
+			return le
+		}
+		j += n
+	}
+	r.add(RuleBidi, base+int64(i), fmt.Sprintf("bidirectional control in a left-to-right line: %q", a.excerpt(doc[ls:min(len(doc), ls+400)])))
+	return le
+}
+
+// normalise removes zero-width and tag characters, for instruction
+// matching. It also returns whether any were removed.
+func normalise(b []byte, nonASCII bool) ([]byte, bool) {
+	if !nonASCII {
+		return b, false
+	}
+	var out []byte
+	last := 0 // b[last:i] not yet copied to out
+	for i := 0; i < len(b); {
+		if !unicodeLead[b[i]] {
+			i++
+			continue
+		}
+		c, n := utf8.DecodeRune(b[i:])
+		if isZeroWidth(c) || (c >= 0xE0000 && c <= 0xE007F) {
+			if out == nil {
+				out = make([]byte, 0, len(b))
+			}
+			out = append(out, b[last:i]...)
+			last = i + n
+		}
+		i += n
+	}
+	if out == nil {
+		return b, false
+	}
+	return append(out, b[last:]...), true
 }
 
 // pattern is one instruction pattern with the literal anchors that
@@ -330,6 +414,24 @@ func asciiLower(b []byte) []byte {
 	return out
 }
 
+// hasPrefixFold reports whether b starts with the lower-case ASCII
+// string s, ignoring ASCII case.
+func hasPrefixFold(b []byte, s string) bool {
+	if len(b) < len(s) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := b[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != s[i] {
+			return false
+		}
+	}
+	return true
+}
+
 // windows returns the merged windows around the anchors' occurrences.
 func windows(b []byte, anchors []string, back, fwd int) [][2]int {
 	var ws [][2]int
@@ -363,15 +465,13 @@ func windows(b []byte, anchors []string, back, fwd int) [][2]int {
 // match in doc when no characters were removed, else at base.
 func (a *Analyser) instructions(r *report, doc []byte, base int64, nonASCII bool) {
 	text, removed := normalise(doc, nonASCII)
-	lower := asciiLower(text)
-	ws := a.allWindows(text, lower)
+	var ws [8][][2]int // screen bits: at most 8 patterns
+	if !a.allWindows(text, &ws) {
+		return
+	}
 	for i, p := range a.pats {
-		hay := lower
-		if p.exact {
-			hay = text
-		}
 		for _, w := range ws[i] {
-			for _, m := range p.re.FindAllIndex(hay[w[0]:w[1]], maxPerRule) {
+			for _, m := range p.re.FindAllIndex(text[w[0]:w[1]], maxPerRule) {
 				s, e := w[0]+m[0], w[0]+m[1]
 				off := base + int64(s)
 				note := ""
@@ -385,38 +485,57 @@ func (a *Analyser) instructions(r *report, doc []byte, base int64, nonASCII bool
 }
 
 // allWindows finds the anchors of every pattern in one pass over the text
-// (a table of anchors' first two bytes screens positions) and returns the
-// merged windows of each pattern.
-func (a *Analyser) allWindows(text, lower []byte) [][][2]int {
-	ws := make([][][2]int, len(a.pats))
-	for i := 0; i+1 < len(lower); i++ {
-		bitsL := a.first2[int(lower[i])<<8|int(lower[i+1])]
-		bitsT := a.first2[int(text[i])<<8|int(text[i+1])]
-		if bitsL|bitsT == 0 {
+// (two tables of byte pairs screen positions; see Analyser) and fills ws
+// with the merged windows of each pattern. It reports whether any anchor
+// was found.
+func (a *Analyser) allWindows(text []byte, ws *[8][][2]int) bool {
+	found := false
+	s1, s2 := a.screen1, a.screen2
+	n := len(text)
+	for i := 0; i+1 < n; i++ {
+		b1 := int(text[i+1])
+		bits := s1[int(text[i])<<8|b1]
+		if bits == 0 {
 			continue
 		}
-		for k, p := range a.pats {
-			hay, bits := lower, bitsL
-			if p.exact {
-				hay, bits = text, bitsT
+		b2 := 0
+		if i+2 < n {
+			b2 = int(text[i+2])
+		}
+		if bits &= s2[b1<<8|b2]; bits == 0 {
+			continue
+		}
+		if i+5 < n {
+			if bits &= a.screen3[int(text[i+4])<<8|int(text[i+5])]; bits == 0 {
+				continue
 			}
+		}
+		for k, p := range a.pats {
 			if bits&(1<<k) == 0 {
 				continue
 			}
 			for _, an := range p.anchors {
-				if bytes.HasPrefix(hay[i:], []byte(an)) {
-					w := [2]int{max(0, i-p.back), min(len(hay), i+len(an)+p.fwd)}
-					if n := len(ws[k]); n > 0 && w[0] <= ws[k][n-1][1] {
-						ws[k][n-1][1] = max(ws[k][n-1][1], w[1])
-					} else {
-						ws[k] = append(ws[k], w)
-					}
-					break
+				var ok bool
+				if p.exact {
+					ok = bytes.HasPrefix(text[i:], []byte(an))
+				} else {
+					ok = hasPrefixFold(text[i:], an)
 				}
+				if !ok {
+					continue
+				}
+				found = true
+				w := [2]int{max(0, i-p.back), min(n, i+len(an)+p.fwd)}
+				if m := len(ws[k]); m > 0 && w[0] <= ws[k][m-1][1] {
+					ws[k][m-1][1] = max(ws[k][m-1][1], w[1])
+				} else {
+					ws[k] = append(ws[k], w)
+				}
+				break
 			}
 		}
 	}
-	return ws
+	return found
 }
 
 // around returns the match with a little text around it.
@@ -462,15 +581,24 @@ func (a *Analyser) links(r *report, doc []byte, base int64) {
 		for e < len(doc) && e-q < 4096 && doc[e] > ' ' && doc[e] != ')' && doc[e] != '>' {
 			e++
 		}
-		ms = append(ms, []int{p - 2, e, q, e})
+		if bytes.IndexByte(doc[q:e], '?') >= 0 {
+			ms = append(ms, []int{p - 2, e, q, e})
+		}
 	}
-	lower := doc
-	if bytes.Contains(doc, []byte("<IMG")) || bytes.Contains(doc, []byte("<Img")) {
-		lower = asciiLower(doc)
-	}
-	for _, w := range windows(lower, []string{"<img"}, 0, 1200) {
-		for _, m := range a.reHTMLImg.FindAllSubmatchIndex(doc[w[0]:w[1]], -1) {
-			ms = append(ms, []int{w[0] + m[0], w[0] + m[1], w[0] + m[2], w[0] + m[3]})
+	for off := 0; ; {
+		k := bytes.IndexByte(doc[off:], '<')
+		if k < 0 {
+			break
+		}
+		p := off + k
+		off = p + 1
+		if !hasPrefixFold(doc[p:], "<img") {
+			continue
+		}
+		w := doc[p:min(len(doc), p+1204)]
+		if m := a.reHTMLImg.FindSubmatchIndex(w); m != nil && m[0] == 0 {
+			ms = append(ms, []int{p + m[0], p + m[1], p + m[2], p + m[3]})
+			off = p + m[1]
 		}
 	}
 	for _, m := range ms {
@@ -514,69 +642,189 @@ func (a *Analyser) allowed(host string) bool {
 // hiddenText reports hidden text that addresses a model: the strict
 // instruction patterns, or model-directed wording and an order together.
 func (a *Analyser) hiddenText(r *report, where string, text []byte, off int64) {
+	a.hiddenTextStrict(r, where, text, off, false)
+}
+
+// hiddenTextStrict is hiddenText; with strict only the strict instruction
+// patterns count.
+func (a *Analyser) hiddenTextStrict(r *report, where string, text []byte, off int64, strict bool) {
 	t, _ := normalise(text, hasNonASCII(text))
-	if a.reOverride.Match(t) || a.reAddressed.Match(t) || a.reCoerce.Match(t) || a.reRole.Match(t) ||
-		(a.reLooseModel.Match(t) && a.reLooseOrder.Match(t)) {
+	if a.strictMatch(t) || (!strict && looseModelWord(t) && a.reLooseOrder.Match(t)) {
 		r.add(RuleHidden, off, fmt.Sprintf("%s: %q", where, a.excerpt(text)))
 	}
 }
 
-// hiddenHTML walks the document's HTML tokens (no tree is built) and
-// checks comments and the text of hidden elements.
+// strictMatch reports whether an instruction pattern matches t, running
+// each only on the windows around its anchors.
+func (a *Analyser) strictMatch(t []byte) bool {
+	var ws [8][][2]int
+	if !a.allWindows(t, &ws) {
+		return false
+	}
+	for k, p := range a.pats {
+		for _, w := range ws[k] {
+			if p.re.Match(t[w[0]:w[1]]) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// looseModelWord reports whether t holds one of the words of reLooseModel
+// (ai, llm, assistant, language model, chatbot, gpt, copilot, agent, model,
+// optionally plural) as a whole word, ASCII case ignored.
+func looseModelWord(t []byte) bool {
+	word := func(c byte) bool {
+		return ('a' <= c|0x20 && c|0x20 <= 'z') || ('0' <= c && c <= '9') || c == '_'
+	}
+	for i := 0; i < len(t); i++ {
+		if i > 0 && word(t[i-1]) {
+			continue
+		}
+		var cands []string
+		switch t[i] | 0x20 {
+		case 'a':
+			cands = []string{"ai", "assistant", "agent"}
+		case 'l':
+			cands = []string{"llm"}
+		case 'c':
+			cands = []string{"chatbot", "copilot"}
+		case 'g':
+			cands = []string{"gpt"}
+		case 'm':
+			cands = []string{"model"}
+		default:
+			continue
+		}
+		for _, w := range cands {
+			if !hasPrefixFold(t[i:], w) {
+				continue
+			}
+			e := i + len(w)
+			if e < len(t) && t[e]|0x20 == 's' {
+				if e+1 == len(t) || !word(t[e+1]) {
+					return true
+				}
+			}
+			if e == len(t) || !word(t[e]) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// hiddenHTML checks HTML comments and the text of hidden elements. It
+// does not tokenise the whole document: comments are found by their
+// delimiters, and the tokenizer runs only from a start tag of a container
+// element that has a style or hidden attribute, until that element ends.
 func (a *Analyser) hiddenHTML(r *report, doc []byte, base int64) error {
-	z := html.NewTokenizer(bytes.NewReader(doc))
-	var (
-		hiddenTag   string // name of the open hidden element
-		hiddenDepth int    // nesting of hiddenTag inside itself
-		hiddenOff   int64
-		buf         []byte
-		pos         int64
-	)
+	for off := 0; ; {
+		k := bytes.Index(doc[off:], []byte("<!--"))
+		if k < 0 {
+			break
+		}
+		s := off + k + 4
+		e := bytes.Index(doc[s:], []byte("-->"))
+		end := len(doc)
+		if e >= 0 {
+			end = s + e
+		}
+		a.hiddenText(r, "HTML comment", doc[s:end], base+int64(s-4))
+		off = min(len(doc), end+3)
+	}
+	for off := 0; off < len(doc); {
+		k := bytes.IndexByte(doc[off:], '<')
+		if k < 0 {
+			break
+		}
+		s := off + k
+		off = s + 1
+		if !candidateTag(doc[s:]) {
+			continue
+		}
+		end, err := a.hiddenElement(r, doc, s, base)
+		if err != nil {
+			return err
+		}
+		off = max(off, end)
+	}
+	return nil
+}
+
+// candidateTag reports whether b starts with a start tag of a container
+// element whose attributes (within 2 KiB) mention style or hidden.
+func candidateTag(b []byte) bool {
+	i := 1
+	for i < len(b) && i < 16 && (('a' <= b[i]|0x20 && b[i]|0x20 <= 'z') || ('0' <= b[i] && b[i] <= '9')) {
+		i++
+	}
+	if i == 1 || i >= len(b) || (b[i] != ' ' && b[i] != '\t' && b[i] != '\n' && b[i] != '\r' && b[i] != '/') {
+		return false
+	}
+	var name [16]byte
+	for j := 1; j < i; j++ {
+		name[j-1] = b[j] | 0x20
+	}
+	if !container(string(name[:i-1])) {
+		return false
+	}
+	e := bytes.IndexByte(b[i:min(len(b), 2048)], '>')
+	if e < 0 {
+		e = min(len(b), 2048) - i
+	}
+	attrs := b[i : i+e]
+	for j := 0; j+5 <= len(attrs); j++ {
+		if c := attrs[j] | 0x20; (c == 's' && hasPrefixFold(attrs[j:], "style")) || (c == 'h' && hasPrefixFold(attrs[j:], "hidden")) {
+			return true
+		}
+	}
+	return false
+}
+
+// hiddenElement tokenises from the start tag at s: when the element is
+// hidden, its text (up to the matching end tag) is checked. It returns
+// the offset where scanning resumes.
+func (a *Analyser) hiddenElement(r *report, doc []byte, s int, base int64) (int, error) {
+	z := html.NewTokenizer(bytes.NewReader(doc[s:]))
+	tt := z.Next()
+	pos := len(z.Raw())
+	if tt != html.StartTagToken {
+		return s + 1, nil
+	}
+	name, hasAttr := z.TagName()
+	if !hasAttr || !container(string(name)) || !a.elementHidden(z) {
+		return s + pos, nil
+	}
+	tag := string(name)
+	depth := 1
+	var buf []byte
 	for {
 		tt := z.Next()
-		raw := z.Raw()
-		tokOff := pos
-		pos += int64(len(raw))
+		pos += len(z.Raw())
 		switch tt {
 		case html.ErrorToken:
-			if hiddenTag != "" {
-				a.hiddenText(r, "text of hidden <"+hiddenTag+"> element", buf, base+hiddenOff)
-			}
-			return nil // io.EOF, or malformed tail: text up to it was seen
-		case html.CommentToken:
-			a.hiddenText(r, "HTML comment", z.Text(), base+tokOff)
+			a.hiddenText(r, "text of hidden <"+tag+"> element", buf, base+int64(s))
+			return len(doc), nil // io.EOF, or malformed tail: text up to it was seen
 		case html.TextToken:
-			if hiddenTag != "" && len(buf) < 1<<20 {
+			if len(buf) < 1<<20 {
 				buf = append(buf, z.Text()...)
 				buf = append(buf, ' ')
 			}
-		case html.StartTagToken, html.SelfClosingTagToken:
-			name, hasAttr := z.TagName()
-			if hiddenTag != "" {
-				if string(name) == hiddenTag && tt == html.StartTagToken {
-					hiddenDepth++
-					if hiddenDepth > MaxHiddenDepth {
-						return ErrHTMLDepth
-					}
+		case html.StartTagToken:
+			if n, _ := z.TagName(); string(n) == tag {
+				depth++
+				if depth > MaxHiddenDepth {
+					return 0, ErrHTMLDepth
 				}
-				continue
-			}
-			if !hasAttr || tt == html.SelfClosingTagToken || !container(string(name)) {
-				continue
-			}
-			if a.elementHidden(z) {
-				hiddenTag, hiddenDepth, hiddenOff, buf = string(name), 1, tokOff, buf[:0]
 			}
 		case html.EndTagToken:
-			if hiddenTag == "" {
-				continue
-			}
-			name, _ := z.TagName()
-			if string(name) == hiddenTag {
-				hiddenDepth--
-				if hiddenDepth == 0 {
-					a.hiddenText(r, "text of hidden <"+hiddenTag+"> element", buf, base+hiddenOff)
-					hiddenTag = ""
+			if n, _ := z.TagName(); string(n) == tag {
+				depth--
+				if depth == 0 {
+					a.hiddenText(r, "text of hidden <"+tag+"> element", buf, base+int64(s))
+					return s + pos, nil
 				}
 			}
 		}

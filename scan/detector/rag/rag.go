@@ -10,7 +10,6 @@
 package rag
 
 import (
-	"bytes"
 	"context"
 	_ "embed"
 	"encoding/json"
@@ -45,6 +44,8 @@ const (
 	MaxDocumentBytes = 64 << 20
 	// MaxJSONDepth caps JSON nesting.
 	MaxJSONDepth = 256
+	// MaxPDFBytes caps the size of a PDF whose text is extracted.
+	MaxPDFBytes = 256 << 20
 	// LimitDocumentBytes, LimitHTMLDepth and LimitJSONDepth name the
 	// limits in verdicts.
 	LimitDocumentBytes = "rag_document_bytes"
@@ -61,22 +62,42 @@ type Detector struct {
 	// analyser builds the Analyser (its patterns compiled) on first use,
 	// so a scan with no documents never compiles them.
 	analyser func() *Analyser
+	// bufs recycles document buffers of up to maxPooled bytes (most
+	// documents are small; a fresh buffer per document is garbage).
+	bufs sync.Pool
 }
+
+// maxPooled caps the buffers kept in Detector.bufs.
+const maxPooled = 1 << 20
 
 var _ scan.Detector = (*Detector)(nil)
 
 // New returns the detector; cfg is not used.
 func New(cfg scan.Config) (scan.Detector, error) {
-	b := scan.NewBase(Name, []format.Kind{format.Text, format.JSON}, rulesYAML)
+	b := scan.NewBase(Name, []format.Kind{format.Text, format.JSON, format.PDF}, rulesYAML)
 	return &Detector{Base: b, analyser: sync.OnceValue(NewAnalyser)}, nil
 }
 
 // Scan implements scan.Detector.
 func (d *Detector) Scan(ctx context.Context, in *scan.Input, sink scan.Sink) error {
+	if in.Kind == format.PDF {
+		return d.scanPDF(ctx, in, sink)
+	}
 	if in.Size > MaxDocumentBytes {
 		return scan.NotAnalysedf(LimitDocumentBytes, "document of %d bytes exceeds the %d-byte cap of the RAG document check", in.Size, MaxDocumentBytes)
 	}
-	data := make([]byte, in.Size)
+	var data []byte
+	if in.Size <= maxPooled {
+		bp, _ := d.bufs.Get().(*[]byte)
+		if bp == nil {
+			b := make([]byte, 0, maxPooled)
+			bp = &b
+		}
+		defer d.bufs.Put(bp)
+		data = (*bp)[:in.Size]
+	} else {
+		data = make([]byte, in.Size)
+	}
 	if _, err := in.R.ReadAt(data, 0); err != nil && !errors.Is(err, io.EOF) {
 		return fmt.Errorf("rag: read: %w", err)
 	}
@@ -97,6 +118,52 @@ func (d *Detector) Scan(ctx context.Context, in *scan.Input, sink scan.Sink) err
 
 var errJSONDepth = errors.New("rag: JSON nested too deep")
 
+// scanPDF extracts the text of a PDF and analyses it; text drawn
+// invisibly is also checked as hidden text. Findings carry offset -1
+// (offsets in extracted text are not file offsets) and name the page of
+// hidden text.
+func (d *Detector) scanPDF(ctx context.Context, in *scan.Input, sink scan.Sink) error {
+	if in.Size > MaxPDFBytes {
+		return scan.NotAnalysedf(LimitDocumentBytes, "PDF of %d bytes exceeds the %d-byte cap of the RAG document check", in.Size, MaxPDFBytes)
+	}
+	issues, err := d.analyser().AnalysePDF(ctx, in.R, in.Size)
+	for _, is := range issues {
+		sink.Report(d.Finding(is.Rule, is.Detail, "", is.Offset))
+	}
+	var le *PDFLimitError
+	switch {
+	case errors.As(err, &le):
+		return scan.NotAnalysedf(le.Limit, "%s", le.Reason)
+	case errors.Is(err, ErrPDFNoText):
+		return scan.NotAnalysedf("", "PDF has no extractable text (scanned pages, text drawn as paths or fonts without a usable encoding): its content was not checked")
+	case errors.Is(err, ErrHTMLDepth):
+		return scan.NotAnalysedf(LimitHTMLDepth, "hidden HTML in the PDF's text nests deeper than %d elements", MaxHiddenDepth)
+	case err != nil:
+		return scan.NotAnalysedf("", "PDF text could not be extracted: %w", err)
+	}
+	return nil
+}
+
+// AnalysePDF extracts the text of the PDF in r and analyses it like a text
+// document; runs of invisible text (render mode 3 or 7, a font under 1 pt,
+// white fill) are also checked as hidden text (RAG-001). Issues carry
+// offset -1. Extraction errors are those of ExtractPDF.
+func (a *Analyser) AnalysePDF(ctx context.Context, r io.ReaderAt, size int64) ([]Issue, error) {
+	t, err := ExtractPDF(ctx, r, size)
+	if err != nil {
+		return nil, err
+	}
+	var rep report
+	err = a.analyse(&rep, t.Text, 0)
+	for i := range rep.issues {
+		rep.issues[i].Offset = -1
+	}
+	for _, h := range t.Hidden {
+		a.hiddenTextStrict(&rep, fmt.Sprintf("PDF page %d, %s", h.Page, h.Why), h.Text, -1, h.strict)
+	}
+	return rep.issues, err
+}
+
 // AnalyseKind is Analyse for a document of kind: JSON documents are
 // analysed string value by string value (escapes decoded), everything
 // else as text.
@@ -105,34 +172,61 @@ func (a *Analyser) AnalyseKind(doc []byte, kind format.Kind) ([]Issue, error) {
 		return a.Analyse(doc)
 	}
 	var r report
-	dec := json.NewDecoder(bytes.NewReader(doc))
+	err := a.jsonStrings(doc, func(v []byte, off int64) error {
+		if len(v) < 8 {
+			return nil
+		}
+		return a.analyse(&r, v, off)
+	})
+	return r.issues, err
+}
+
+// jsonStrings calls fn with every string value (and key) of the JSON
+// document, escapes decoded, and the byte offset of its opening quote. It
+// scans the bytes itself (the format sniffer has validated the
+// document), tracking only nesting depth.
+func (a *Analyser) jsonStrings(doc []byte, fn func(v []byte, off int64) error) error {
 	depth := 0
-	for {
-		off := dec.InputOffset()
-		tok, err := dec.Token()
-		if errors.Is(err, io.EOF) {
-			return r.issues, nil
-		}
-		if err != nil {
-			return r.issues, fmt.Errorf("decode JSON: %w", err)
-		}
-		switch v := tok.(type) {
-		case json.Delim:
-			if v == '{' || v == '[' {
-				depth++
-				if depth > MaxJSONDepth {
-					return r.issues, errJSONDepth
+	for i := 0; i < len(doc); i++ {
+		switch doc[i] {
+		case '{', '[':
+			depth++
+			if depth > MaxJSONDepth {
+				return errJSONDepth
+			}
+		case '}', ']':
+			depth--
+		case '"':
+			s := i
+			esc := false
+			j := i + 1
+			for ; j < len(doc); j++ {
+				c := doc[j]
+				if c == '\\' {
+					esc = true
+					j++
+					continue
 				}
-			} else {
-				depth--
+				if c == '"' {
+					break
+				}
 			}
-		case string:
-			if len(v) < 8 {
-				continue
+			if j >= len(doc) {
+				return fmt.Errorf("decode JSON: unterminated string at offset %d", s)
 			}
-			if err := a.analyse(&r, []byte(v), off); err != nil {
-				return r.issues, err
+			v := doc[s+1 : j]
+			if esc {
+				var str string
+				if err := json.Unmarshal(doc[s:j+1], &str); err != nil {
+					return fmt.Errorf("decode JSON: %w", err)
+				}
+				v = []byte(str)
 			}
+			if err := fn(v, int64(s)); err != nil {
+				return err
+			}
+			i = j
 		}
 	}
+	return nil
 }

@@ -54,6 +54,18 @@ func (s *DB) PutArtifact(ctx context.Context, a store.Artifact, actor string) (s
 	if err := checkArtifact(a, actor); err != nil {
 		return a, false, err
 	}
+	if s.creates != nil {
+		out, created, err := s.createBatched(ctx, a, actor)
+		if err != nil || created {
+			return out, created, err
+		}
+		// The digest exists: merge as below.
+	}
+	return s.putArtifactSingle(ctx, a, actor)
+}
+
+// putArtifactSingle registers or merges a in a transaction of its own.
+func (s *DB) putArtifactSingle(ctx context.Context, a store.Artifact, actor string) (store.Artifact, bool, error) {
 	var out store.Artifact
 	var created bool
 	err := s.tx(ctx, func(tx *sql.Tx) error {
@@ -62,6 +74,11 @@ func (s *DB) PutArtifact(ctx context.Context, a store.Artifact, actor string) (s
 		return err
 	})
 	return out, created, err
+}
+
+// createDetail is the detail of an artifact.create audit entry.
+func createDetail(a store.Artifact) map[string]string {
+	return map[string]string{"name": a.Name, "version": a.Version, "kind": a.Kind, "source": a.Source, "size": strconv.FormatInt(a.Size, 10)}
 }
 
 func checkArtifact(a store.Artifact, actor string) error {
@@ -94,9 +111,7 @@ func (s *DB) putArtifactTx(ctx context.Context, tx *sql.Tx, a store.Artifact, ac
 			a.Digest, store.StateQuarantined, actor, now); err != nil {
 			return a, false, fmt.Errorf("store: put artifact: %w", err)
 		}
-		if err := s.audit(ctx, tx, t, actor, "artifact.create", string(a.Digest), map[string]string{
-			"name": a.Name, "version": a.Version, "kind": a.Kind, "source": a.Source, "size": strconv.FormatInt(a.Size, 10),
-		}); err != nil {
+		if err := s.audit(ctx, tx, t, actor, "artifact.create", string(a.Digest), createDetail(a)); err != nil {
 			return a, false, err
 		}
 		out := a
@@ -194,6 +209,9 @@ func (s *DB) ListArtifacts(ctx context.Context, q store.ArtifactQuery) ([]store.
 	}
 	if q.Kind != "" {
 		add("kind = ?", q.Kind)
+	}
+	if q.Source != "" {
+		add("source = ?", q.Source)
 	}
 	if q.State != "" {
 		if !q.State.Valid() {

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -13,6 +14,9 @@ import (
 
 // appendAudit adds e to the chain inside tx.
 func (s *DB) appendAudit(ctx context.Context, tx *sql.Tx, e *store.AuditEntry) error {
+	if s.d.AuditAppend != "" {
+		return s.appendAuditOne(ctx, tx, e)
+	}
 	var seq int64
 	var hash string
 	if err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`+s.d.ForUpdate).Scan(&seq, &hash); err != nil {
@@ -35,6 +39,60 @@ func (s *DB) appendAudit(ctx context.Context, tx *sql.Tx, e *store.AuditEntry) e
 	if _, err := tx.ExecContext(ctx, s.q(`UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1`), e.Seq, e.Hash); err != nil {
 		return fmt.Errorf("store: audit head: %w", err)
 	}
+	return nil
+}
+
+// seqPrefix starts the canonical form of an entry whose Seq is 0.
+var seqPrefix = []byte(`{"seq":0`)
+
+// appendAuditOne adds e to the chain inside tx with Dialect.AuditAppend:
+// one round trip that advances the head and inserts the row. The
+// database hashes prev || `{"seq":N` || rest, where rest is the entry's
+// canonical form after the sequence number, computed here; the hash it
+// returns is recomputed here too, so a database that hashed differently
+// fails the write instead of storing a chain that does not verify.
+func (s *DB) appendAuditOne(ctx context.Context, tx *sql.Tx, e *store.AuditEntry) error {
+	rest, detail, err := s.auditRest(e)
+	if err != nil {
+		return err
+	}
+	var hash string
+	if err := tx.QueryRowContext(ctx, s.d.AuditAppend, rest, e.Time.UnixMicro(), e.Actor, e.Action, e.Subject, detail).Scan(&e.Seq, &e.PrevHash, &hash); err != nil {
+		return fmt.Errorf("store: audit append: %w", err)
+	}
+	return checkAuditHash(e, hash)
+}
+
+// auditRest stamps e (if it has no time) and returns its canonical form
+// after `{"seq":N` and its detail as stored.
+func (s *DB) auditRest(e *store.AuditEntry) (rest []byte, detail string, err error) {
+	if e.Time.IsZero() {
+		e.Time, _ = s.stamp()
+	}
+	e.Time = store.AuditTime(e.Time)
+	e.Seq = 0
+	rest, ok := bytes.CutPrefix(store.CanonicalAudit(*e), seqPrefix)
+	if !ok {
+		return nil, "", fmt.Errorf("store: audit append: canonical form does not start with %s", seqPrefix)
+	}
+	d, err := json.Marshal(orEmpty(e.Detail))
+	if err != nil {
+		return nil, "", fmt.Errorf("store: audit detail: %w", err)
+	}
+	return rest, string(d), nil
+}
+
+// checkAuditHash recomputes the hash of e (its Seq and PrevHash as the
+// database assigned them) and sets e.Hash if the database's hash matches.
+func checkAuditHash(e *store.AuditEntry, hash string) error {
+	want, err := store.AuditHash(e.PrevHash, *e)
+	if err != nil {
+		return fmt.Errorf("store: audit append: %w", err)
+	}
+	if hash != want {
+		return fmt.Errorf("store: audit append: entry %d: the database computed hash %s, want %s", e.Seq, hash, want)
+	}
+	e.Hash = hash
 	return nil
 }
 

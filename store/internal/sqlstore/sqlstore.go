@@ -57,6 +57,15 @@ type Dialect struct {
 	// in-process is immediate where SQLite's busy handler sleeps in steps
 	// of up to 100 ms.
 	SerializeWrites bool
+	// AuditAppend, if set, appends an audit entry in one statement that
+	// advances the chain head and inserts the log row (see
+	// appendAuditOne), instead of a locking read, an insert and an update.
+	// The head row's lock is then taken in the transaction's last
+	// statement and held for one round trip and the commit only.
+	AuditAppend string
+	// RegisterBatch, if set, registers concurrent new artifacts together
+	// in one statement (see createbatch.go).
+	RegisterBatch string
 	// Migrations holds NNNN_name.sql files applied in name order.
 	Migrations fs.FS
 }
@@ -75,6 +84,10 @@ type DB struct {
 	stopWriter func()
 	// rd runs reads outside transactions with prepared statements.
 	rd *stmtCache
+	// creates feeds the registration batcher (Dialect.CreateBatch);
+	// stopCreates ends it.
+	creates     chan *createReq
+	stopCreates func()
 }
 
 var _ store.Store = (*DB)(nil)
@@ -88,6 +101,9 @@ func Open(ctx context.Context, db *sql.DB, d Dialect, log *slog.Logger) (*DB, er
 	s := &DB{db: db, d: d, log: log, now: time.Now, rebound: map[string]string{}, rd: newStmtCache(db)}
 	if d.SerializeWrites {
 		s.startWriter()
+	}
+	if d.RegisterBatch != "" {
+		s.startCreateBatcher()
 	}
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
@@ -167,6 +183,9 @@ func (s *DB) migrate(ctx context.Context) error {
 
 // Close stops the writer and closes the database.
 func (s *DB) Close() error {
+	if s.stopCreates != nil {
+		s.stopCreates()
+	}
 	if s.stopWriter != nil {
 		s.stopWriter()
 	}

@@ -1,5 +1,6 @@
 // Package hubtest serves the Hugging Face Hub API shapes that
-// huggingface_hub reads, on loopback, for tests: model info by revision,
+// huggingface_hub reads, on loopback, for tests: model or dataset info by
+// revision,
 // the recursive file listing (paginated by Link headers, LFS entries with
 // lfs.oid = sha256 and xetHash), and resolve URLs (small files served
 // directly with the git blob id as ETag; LFS files as a 302 to a CDN on
@@ -40,6 +41,10 @@ type Hub struct {
 	t testing.TB
 	// Repo is the one repository served (acme/tiny).
 	Repo string
+	// Type is its type: hfhub.TypeModel (default) or hfhub.TypeDataset,
+	// served under /api/datasets/… and /datasets/REPO/resolve/…; the other
+	// type's paths answer 404 RepoNotFound, as the hub does.
+	Type string
 	// Files are its files; LFS marks those stored in LFS (served through
 	// the CDN).
 	Files map[string][]byte
@@ -110,7 +115,10 @@ func (h *Hub) serveAPI(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "gated", http.StatusUnauthorized)
 		return
 	}
-	api := "/api/models/" + h.Repo + "/"
+	api, resolve := "/api/models/"+h.Repo+"/", "/"+h.Repo+"/resolve/"+Commit+"/"
+	if h.Type == hfhub.TypeDataset {
+		api, resolve = "/api/datasets/"+h.Repo+"/", "/datasets/"+h.Repo+"/resolve/"+Commit+"/"
+	}
 	switch {
 	case strings.HasPrefix(r.URL.Path, api+"revision/"):
 		rev := strings.TrimPrefix(r.URL.Path, api+"revision/")
@@ -123,7 +131,13 @@ func (h *Hub) serveAPI(w http.ResponseWriter, r *http.Request) {
 		for p := range h.Files {
 			sibs = append(sibs, map[string]any{"rfilename": p})
 		}
-		json.NewEncoder(w).Encode(map[string]any{"_id": "x", "id": h.Repo, "sha": Commit, "private": false, "gated": false, "siblings": sibs})
+		info := map[string]any{"_id": "x", "id": h.Repo, "sha": Commit, "private": false, "gated": false, "disabled": false, "siblings": sibs}
+		if h.Type == hfhub.TypeDataset {
+			info["author"], info["downloads"], info["cardData"] = strings.Split(h.Repo, "/")[0], 0, map[string]any{"license": "cc-by-4.0"}
+		} else {
+			info["pipeline_tag"], info["library_name"] = "text-classification", "transformers"
+		}
+		json.NewEncoder(w).Encode(info)
 	case r.URL.Path == api+"tree/"+Commit:
 		if r.URL.Query().Get("recursive") != "true" {
 			h.t.Errorf("tree without recursive=true: %s", r.URL)
@@ -154,8 +168,8 @@ func (h *Hub) serveAPI(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Link", fmt.Sprintf(`<%s%s?recursive=true&expand=false&cursor=%d>; rel="next"`, h.api.URL, r.URL.Path, end))
 		}
 		json.NewEncoder(w).Encode(entries[cur:end])
-	case strings.HasPrefix(r.URL.Path, "/"+h.Repo+"/resolve/"+Commit+"/"):
-		p := strings.TrimPrefix(r.URL.Path, "/"+h.Repo+"/resolve/"+Commit+"/")
+	case strings.HasPrefix(r.URL.Path, resolve):
+		p := strings.TrimPrefix(r.URL.Path, resolve)
 		b, ok := h.Files[p]
 		if !ok {
 			w.Header().Set("X-Error-Code", "EntryNotFound")

@@ -1,0 +1,52 @@
+package admission_test
+
+import (
+	"bytes"
+	"io"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/mlsecops/mlsec/admission"
+)
+
+// BenchmarkAdmission measures whole admissions: an AdmissionReview of an
+// InferenceService posted over HTTPS (connections kept alive, as the API
+// server does) to the webhook, which asks a real mlsec server (SQLite) on
+// loopback — two API calls — and answers. It reports the p50 and p99
+// latency of the requests; the target is p99 < 20 ms.
+//
+//	go test -run '^$' -bench Admission -benchtime 2000x ./admission
+func BenchmarkAdmission(b *testing.B) {
+	m := newMLSecServer(b, true)
+	populate(m)
+	client, err := admission.NewClient(m.url, m.auditor, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	wh := startWebhook(b, admission.Config{Resolver: client})
+	body := []byte(fixture(b, "isvc-create.json"))
+	if r := wh.review(b, body); !r.Allowed {
+		b.Fatalf("not admitted: %s", r.Result.Message)
+	}
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for range b.N {
+		start := time.Now()
+		resp, err := wh.client.Post(wh.url, "application/json", bytes.NewReader(body))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.Copy(io.Discard, resp.Body); err != nil || resp.StatusCode != 200 {
+			b.Fatalf("review: %d %v", resp.StatusCode, err)
+		}
+		resp.Body.Close()
+		lat = append(lat, time.Since(start))
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	q := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000 }
+	b.ReportMetric(q(0.50), "p50-ms")
+	b.ReportMetric(q(0.99), "p99-ms")
+	b.ReportMetric(float64(lat[len(lat)-1].Microseconds())/1000, "max-ms")
+}

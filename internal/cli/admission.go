@@ -1,0 +1,141 @@
+package cli
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mlsecops/mlsec"
+	"github.com/mlsecops/mlsec/admission"
+)
+
+type admissionFlags struct {
+	addr, cert, key       string
+	server, tokenFile, ca string
+	failOpen, immutable   bool
+	allowUnsigned         bool
+	unknown               string
+	timeout               time.Duration
+	logFormat, logLevel   string
+}
+
+func newAdmissionCmd(app *App) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "admission",
+		Short: "Kubernetes admission: admit only models released with a passing serving gate",
+	}
+	var fl admissionFlags
+	serve := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve a ValidatingAdmissionWebhook for Pods and KServe InferenceServices",
+		Long: `Serve a Kubernetes ValidatingAdmissionWebhook (admission.k8s.io/v1) over HTTPS at
+/validate. KServe InferenceServices (storageUri, storageUris) and Pods (the
+mlsec.dev/model annotation, KServe's storage-initializer arguments) are admitted
+only when every model reference resolves, in the mlsec server, to a released
+artifact whose latest serving gate decision passed as a signed VSA.
+
+Accepted references: oci://HOST/REPO@sha256:… (digest required),
+hf://ORG/NAME@COMMIT (40-hex commit required), s3://BUCKET/KEY and
+pvc://CLAIM/PATH (mutable locations: admitted with a warning, or denied with
+--require-immutable). An unreachable server denies (fail closed) unless
+--fail-open. See docs/integrations/kubernetes.md.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runAdmission(cmd.Context(), app, fl) },
+	}
+	f := serve.Flags()
+	f.StringVar(&fl.addr, "addr", ":8443", "HTTPS listen `HOST:PORT`")
+	f.StringVar(&fl.cert, "tls-cert", "", "PEM certificate (chain) `FILE`, re-read when it changes (required)")
+	f.StringVar(&fl.key, "tls-key", "", "PEM private key `FILE` of --tls-cert (required)")
+	f.StringVar(&fl.server, "server", "", "mlsec server `URL` (required), e.g. https://mlsec.mlsec-system.svc:8443")
+	f.StringVar(&fl.tokenFile, "token-file", "", "`FILE` holding an API token of the server (the read-only auditor role is enough); default $MLSEC_TOKEN")
+	f.StringVar(&fl.ca, "server-ca", "", "PEM `FILE` of the CA certificates the server's certificate must chain to (default: system roots)")
+	f.BoolVar(&fl.failOpen, "fail-open", false, "admit, with a warning, objects that could not be checked because the server was unavailable")
+	f.BoolVar(&fl.immutable, "require-immutable", false, "deny mutable locations (s3://, pvc://)")
+	f.BoolVar(&fl.allowUnsigned, "allow-unsigned-decisions", false, "accept passing serving decisions the server recorded without a signed VSA (a server without --signing-key)")
+	f.StringVar(&fl.unknown, "unknown-kinds", "deny", "what to do with kinds other than Pod and InferenceService: deny|allow")
+	f.DurationVar(&fl.timeout, "timeout", 2*time.Second, "time allowed for the server lookups of one review (below the webhook's timeoutSeconds)")
+	f.StringVar(&fl.logFormat, "log-format", "json", "log format: json|text")
+	f.StringVar(&fl.logLevel, "log-level", "info", "log level: debug|info|warn|error")
+	cmd.AddCommand(serve)
+	return cmd
+}
+
+func runAdmission(ctx context.Context, app *App, fl admissionFlags) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(fl.logLevel)); err != nil {
+		return usageError(fmt.Errorf("--log-level: %w", err))
+	}
+	hopts := &slog.HandlerOptions{Level: level}
+	var log *slog.Logger
+	switch fl.logFormat {
+	case "json":
+		log = slog.New(slog.NewJSONHandler(app.Stderr, hopts))
+	case "text":
+		log = slog.New(slog.NewTextHandler(app.Stderr, hopts))
+	default:
+		return usageError(fmt.Errorf("--log-format must be json or text, not %q", fl.logFormat))
+	}
+	if fl.cert == "" || fl.key == "" {
+		return usageError(errors.New("admission serve: --tls-cert and --tls-key are required (the API server calls webhooks over HTTPS only)"))
+	}
+	if fl.server == "" {
+		return usageError(errors.New("admission serve: --server URL is required"))
+	}
+	if fl.timeout <= 0 || fl.timeout > 30*time.Second {
+		return usageError(fmt.Errorf("--timeout must be between 0 and 30s (the API server waits at most 30s), not %s", fl.timeout))
+	}
+	token := os.Getenv("MLSEC_TOKEN")
+	if fl.tokenFile != "" {
+		b, err := os.ReadFile(fl.tokenFile)
+		if err != nil {
+			return mlsec.Errorf(mlsec.EINVALID, "admission serve: --token-file: %w", err)
+		}
+		token = strings.TrimSpace(string(b))
+	}
+	var roots *x509.CertPool
+	if fl.ca != "" {
+		pem, err := os.ReadFile(fl.ca)
+		if err != nil {
+			return mlsec.Errorf(mlsec.EINVALID, "admission serve: --server-ca: %w", err)
+		}
+		if roots, err = x509.SystemCertPool(); err != nil || roots == nil {
+			roots = x509.NewCertPool()
+		}
+		if !roots.AppendCertsFromPEM(pem) {
+			return mlsec.Errorf(mlsec.EINVALID, "admission serve: --server-ca %s holds no PEM certificate", fl.ca)
+		}
+	}
+	client, err := admission.NewClient(fl.server, token, roots)
+	if err != nil {
+		return usageError(err)
+	}
+	client.AllowUnsigned = fl.allowUnsigned
+	wh, err := admission.New(admission.Config{Resolver: client, FailOpen: fl.failOpen, Unknown: admission.UnknownKinds(fl.unknown),
+		RequireImmutable: fl.immutable, Timeout: fl.timeout, Log: log})
+	if err != nil {
+		return usageError(err)
+	}
+	certs, err := admission.NewCertReloader(fl.cert, fl.key)
+	if err != nil {
+		return mlsec.Errorf(mlsec.EINVALID, "admission serve: %w", err)
+	}
+	ln, err := net.Listen("tcp", fl.addr)
+	if err != nil {
+		return mlsec.Errorf(mlsec.EIO, "admission serve: %w", err)
+	}
+	log.Info("admission webhook listening", "addr", "https://"+ln.Addr().String()+admission.Path, "server", fl.server,
+		"fail_open", fl.failOpen, "unknown_kinds", fl.unknown)
+	if fl.failOpen {
+		log.Warn("fail-open: objects are admitted unchecked while the mlsec server is unavailable")
+	}
+	fmt.Fprintf(app.Stdout, "mlsec admission webhook on https://%s%s\n", ln.Addr(), admission.Path)
+	return admission.Serve(ctx, ln, wh, certs, log)
+}
