@@ -10,8 +10,14 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/mlsecops/mlsec/attest"
+	"github.com/mlsecops/mlsec/policy"
+	"github.com/mlsecops/mlsec/signing"
 )
 
 // ErrUnavailable marks a lookup that could not be answered: the server is
@@ -31,10 +37,23 @@ type Client struct {
 	base  *url.URL
 	token string
 	http  *http.Client
+
+	// verified remembers VSAs that verified, by evidence id: stored
+	// evidence never changes (the server keeps bundles verbatim), so a
+	// verification holds; the decisions are still read on every review.
+	mu       sync.Mutex
+	verified map[int64]string // evidence id -> artifact digest
 	// AllowUnsigned admits on a passing serving decision the server
 	// recorded without signing it (a server without --signing-key). By
 	// default the decision must be a signed VSA (it has an evidence id).
 	AllowUnsigned bool
+	// VSAVerifier, when set, checks the signed VSA itself: the webhook
+	// fetches the decision's evidence, verifies its signature (the
+	// server's --signing-key, as a public key), and requires a
+	// verification_summary statement about the artifact's digest, PASSED,
+	// for the serving stage. Without it the webhook takes the server's
+	// word for the decision.
+	VSAVerifier signing.Verifier
 }
 
 // NewClient returns a client of the server at base (https://… or, on
@@ -77,6 +96,45 @@ type decision struct {
 	EvidenceID int64    `json:"evidence_id"`
 	CreatedAt  string   `json:"created_at"`
 }
+
+// checkVSA fetches evidence id and checks it is a VSA signed by a key of
+// VSAVerifier about digest d that passed the serving stage.
+func (c *Client) checkVSA(ctx context.Context, d string, id int64) error {
+	c.mu.Lock()
+	hit := c.verified[id] == d
+	c.mu.Unlock()
+	if hit {
+		return nil
+	}
+	var raw json.RawMessage
+	if err := c.get(ctx, "/api/v1/evidence/"+strconv.FormatInt(id, 10), nil, &raw); err != nil {
+		return err
+	}
+	st, err := attest.Verify(ctx, c.VSAVerifier, raw)
+	if err != nil {
+		return err
+	}
+	if !st.About(attest.Digest(d)) {
+		return fmt.Errorf("it is not about %s", d)
+	}
+	sum, gate, err := policy.ParseVSA(st)
+	if err != nil {
+		return err
+	}
+	if sum.GetVerificationResult() != "PASSED" || gate == nil || gate.Stage != Stage {
+		return fmt.Errorf("it is not a PASSED %s gate (result %s)", Stage, sum.GetVerificationResult())
+	}
+	c.mu.Lock()
+	if c.verified == nil || len(c.verified) >= maxVerified {
+		c.verified = map[int64]string{}
+	}
+	c.verified[id] = d
+	c.mu.Unlock()
+	return nil
+}
+
+// maxVerified bounds the verified-VSA cache.
+const maxVerified = 10000
 
 func (c *Client) get(ctx context.Context, path string, q url.Values, out any) error {
 	u := *c.base
@@ -184,6 +242,16 @@ func (c *Client) Resolve(ctx context.Context, ref Ref) (Verdict, error) {
 		v.Reason = fmt.Sprintf("%s is artifact %s, whose latest %s gate decision is %s%s", ref.Raw, a.Digest, Stage, last.Result, why)
 	case last.EvidenceID == 0 && !c.AllowUnsigned:
 		v.Reason = fmt.Sprintf("%s is artifact %s, whose %s gate passed without a signed VSA (the mlsec server runs without --signing-key)", ref.Raw, a.Digest, Stage)
+	case c.VSAVerifier != nil:
+		if err := c.checkVSA(ctx, a.Digest, last.EvidenceID); err != nil {
+			if errors.Is(err, ErrUnavailable) {
+				return Verdict{}, err
+			}
+			v.Reason = fmt.Sprintf("%s is artifact %s, whose serving VSA (evidence %d) does not hold: %v", ref.Raw, a.Digest, last.EvidenceID, err)
+			return v, nil
+		}
+		v.Allowed = true
+		v.Reason = fmt.Sprintf("%s is artifact %s: released, %s gate passed (VSA verified)", ref.Raw, a.Digest, Stage)
 	default:
 		v.Allowed = true
 		v.Reason = fmt.Sprintf("%s is artifact %s: released, %s gate passed", ref.Raw, a.Digest, Stage)

@@ -27,6 +27,7 @@ import (
 	admissionv1 "k8s.io/api/admission/v1"
 
 	"github.com/mlsecops/mlsec/admission"
+	"github.com/mlsecops/mlsec/internal/certreload"
 	"github.com/mlsecops/mlsec/server"
 	"github.com/mlsecops/mlsec/signing"
 	"github.com/mlsecops/mlsec/store"
@@ -42,6 +43,7 @@ type mlsecServer struct {
 	admin   string // admin token secret
 	auditor string // read-only token secret, the webhook's
 	org     *signing.KeySigner
+	gate    *ecdsa.PrivateKey // signs decisions as VSAs, when set
 	close   func()
 }
 
@@ -67,8 +69,10 @@ func newMLSecServer(t testing.TB, signDecisions bool) *mlsecServer {
 	orgKey := newKey(t)
 	cfg := server.Config{Store: st, Blobs: server.EncryptedBlobs(bs, 1<<20), Rate: -1, Log: slog.New(slog.DiscardHandler),
 		Verifier: &signing.KeyVerifier{Key: &orgKey.PublicKey}, VerifierName: "key:org"}
+	var gate *ecdsa.PrivateKey
 	if signDecisions {
-		cfg.Signer, cfg.SignerIdentity = &signing.KeySigner{Key: newKey(t)}, "org-gate"
+		gate = newKey(t)
+		cfg.Signer, cfg.SignerIdentity = &signing.KeySigner{Key: gate}, "org-gate"
 	}
 	srv, err := server.New(cfg)
 	if err != nil {
@@ -81,7 +85,7 @@ func newMLSecServer(t testing.TB, signDecisions bool) *mlsecServer {
 	}
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
-	m := &mlsecServer{t: t, url: hs.URL, admin: admin, org: &signing.KeySigner{Key: orgKey}, close: hs.Close}
+	m := &mlsecServer{t: t, url: hs.URL, admin: admin, org: &signing.KeySigner{Key: orgKey}, gate: gate, close: hs.Close}
 	var tc server.TokenCreated
 	m.call("POST", "/api/v1/tokens", server.TokenRequest{Name: "admission-webhook", Role: store.RoleAuditor}, http.StatusCreated, &tc)
 	m.auditor = tc.Secret
@@ -252,7 +256,7 @@ func startWebhook(t testing.TB, cfg admission.Config) *webhook {
 	t.Helper()
 	dir := t.TempDir()
 	cert := certPair(t, dir, "tls", "mlsec-admission")
-	certs, err := admission.NewCertReloader(filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key"))
+	certs, err := certreload.New(filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key"))
 	if err != nil {
 		t.Fatal(err)
 	}

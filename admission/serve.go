@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/mlsecops/mlsec/internal/certreload"
 )
 
 // Handler is the webhook's HTTP handler: reviews at Path, a health check
@@ -24,7 +26,7 @@ func (wh *Webhook) Handler() http.Handler {
 
 // Serve serves the webhook over TLS on ln until ctx ends, then shuts down
 // gracefully (up to 10 s).
-func Serve(ctx context.Context, ln net.Listener, wh *Webhook, certs *CertReloader, log *slog.Logger) error {
+func Serve(ctx context.Context, ln net.Listener, wh *Webhook, certs *certreload.Reloader, log *slog.Logger) error {
 	srv := &http.Server{
 		Handler:           wh.Handler(),
 		TLSConfig:         certs.TLSConfig(),

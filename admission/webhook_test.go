@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/mlsecops/mlsec/admission"
+	"github.com/mlsecops/mlsec/signing"
 	"github.com/mlsecops/mlsec/store"
 )
 
@@ -109,6 +110,26 @@ func TestWebhook(t *testing.T) {
 		{name: "unknown kind denied", body: []byte(fixture(t, "deployment-create.json")), msg: "does not know kind v1 apps/Deployment"},
 		{name: "delete allowed", body: with(t, isvc, `"operation": "CREATE"`, `"operation": "DELETE"`), allowed: true, msg: "not DELETE"},
 		{name: "update of an object being deleted", body: with(t, upd, `"generation": 3,`, `"generation": 3, "deletionTimestamp": "2026-12-08T10:00:00Z",`, flowersHF, ghostOCI), allowed: true, msg: "being deleted"},
+	})
+
+	t.Run("VSA verified by the webhook", func(t *testing.T) {
+		verifying, err := admission.NewClient(m.url, m.auditor, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		verifying.VSAVerifier = &signing.KeyVerifier{Key: &m.gate.PublicKey}
+		wrongKey, err := admission.NewClient(m.url, m.auditor, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wrongKey.VSAVerifier = &signing.KeyVerifier{Key: &m.org.Key.PublicKey} // the model signer's key, not the gate's
+		runCases(t, startWebhook(t, admission.Config{Resolver: verifying}), []reviewCase{
+			{name: "gate key", body: []byte(isvc), allowed: true, msg: "(VSA verified)"},
+			{name: "failing still denied", body: isvcWith(unsignedOCI), msg: "SERVE-002"},
+		})
+		runCases(t, startWebhook(t, admission.Config{Resolver: wrongKey}), []reviewCase{
+			{name: "wrong key", body: []byte(isvc), msg: "does not hold"},
+		})
 	})
 
 	t.Run("require immutable", func(t *testing.T) {

@@ -15,6 +15,9 @@ import (
 
 	"github.com/mlsecops/mlsec"
 	"github.com/mlsecops/mlsec/admission"
+	"github.com/mlsecops/mlsec/attest"
+	"github.com/mlsecops/mlsec/internal/certreload"
+	"github.com/mlsecops/mlsec/signing"
 )
 
 type admissionFlags struct {
@@ -22,6 +25,7 @@ type admissionFlags struct {
 	server, tokenFile, ca string
 	failOpen, immutable   bool
 	allowUnsigned         bool
+	vsaKeys               []string
 	unknown               string
 	timeout               time.Duration
 	logFormat, logLevel   string
@@ -60,6 +64,7 @@ pvc://CLAIM/PATH (mutable locations: admitted with a warning, or denied with
 	f.BoolVar(&fl.failOpen, "fail-open", false, "admit, with a warning, objects that could not be checked because the server was unavailable")
 	f.BoolVar(&fl.immutable, "require-immutable", false, "deny mutable locations (s3://, pvc://)")
 	f.BoolVar(&fl.allowUnsigned, "allow-unsigned-decisions", false, "accept passing serving decisions the server recorded without a signed VSA (a server without --signing-key)")
+	f.StringArrayVar(&fl.vsaKeys, "vsa-key", nil, "PEM public `FILE` of the server's --signing-key: verify each serving VSA's signature and content instead of taking the server's word (repeatable)")
 	f.StringVar(&fl.unknown, "unknown-kinds", "deny", "what to do with kinds other than Pod and InferenceService: deny|allow")
 	f.DurationVar(&fl.timeout, "timeout", 2*time.Second, "time allowed for the server lookups of one review (below the webhook's timeoutSeconds)")
 	f.StringVar(&fl.logFormat, "log-format", "json", "log format: json|text")
@@ -118,12 +123,23 @@ func runAdmission(ctx context.Context, app *App, fl admissionFlags) error {
 		return usageError(err)
 	}
 	client.AllowUnsigned = fl.allowUnsigned
+	if len(fl.vsaKeys) > 0 {
+		var anyOf attest.AnyVerifier
+		for _, f := range fl.vsaKeys {
+			pub, err := readPublicKey("--vsa-key", f)
+			if err != nil {
+				return err
+			}
+			anyOf = append(anyOf, &signing.KeyVerifier{Key: pub, Log: log})
+		}
+		client.VSAVerifier = anyOf
+	}
 	wh, err := admission.New(admission.Config{Resolver: client, FailOpen: fl.failOpen, Unknown: admission.UnknownKinds(fl.unknown),
 		RequireImmutable: fl.immutable, Timeout: fl.timeout, Log: log})
 	if err != nil {
 		return usageError(err)
 	}
-	certs, err := admission.NewCertReloader(fl.cert, fl.key)
+	certs, err := certreload.New(fl.cert, fl.key)
 	if err != nil {
 		return mlsec.Errorf(mlsec.EINVALID, "admission serve: %w", err)
 	}

@@ -34,6 +34,7 @@ func TestAdmissionUsage(t *testing.T) {
 		{"no server", []string{"admission", "serve", "--tls-cert", crt, "--tls-key", key}, "--server URL is required"},
 		{"no token", base, "no API token"},
 		{"bad kinds", append(base, "--token-file", crt, "--unknown-kinds", "maybe"), "deny or allow"},
+		{"missing vsa key", append(base, "--token-file", crt, "--vsa-key", filepath.Join(dir, "none.pub")), "--vsa-key"},
 		{"bad timeout", append(base, "--token-file", crt, "--timeout", "1m"), "--timeout must be"},
 		{"bad url", []string{"admission", "serve", "--tls-cert", crt, "--tls-key", key, "--server", "ftp://x", "--token-file", crt}, "must be http(s)"},
 	} {

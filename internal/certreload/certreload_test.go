@@ -1,4 +1,4 @@
-package admission
+package certreload
 
 import (
 	"crypto/ecdsa"
@@ -74,11 +74,11 @@ func served(t *testing.T, addr string) string {
 func TestCertReload(t *testing.T) {
 	dir := t.TempDir()
 	writePair(t, dir, "first")
-	r, err := NewCertReloader(filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key"))
+	r, err := New(filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.recheck = 0 // stat on every handshake (production: at most once a second)
+	r.Recheck = 0 // stat on every handshake (production: at most once a second)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -109,7 +109,7 @@ func TestCertReload(t *testing.T) {
 	if got := served(t, addr); got != "second" {
 		t.Fatalf("with a broken key file served %q, want the previous pair (second)", got)
 	}
-	if _, err := NewCertReloader(filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")); err == nil {
+	if _, err := New(filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")); err == nil {
 		t.Error("NewCertReloader accepted a broken key")
 	}
 }

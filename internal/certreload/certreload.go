@@ -1,4 +1,8 @@
-package admission
+// Package certreload serves a TLS key pair from files that are renewed in
+// place (cert-manager, certbot, a Secret volume swapped by the kubelet),
+// reading them again when they change, without a restart. mlsec serve and
+// mlsec admission serve share it.
+package certreload
 
 import (
 	"crypto/tls"
@@ -8,19 +12,21 @@ import (
 	"time"
 )
 
-// CertReloader serves the key pair in CertFile and KeyFile and reads them
+// Reloader serves the key pair in CertFile and KeyFile and reads them
 // again when either file's modification time or size changes, so a
 // certificate renewed by cert-manager (the Secret's volume is swapped
 // atomically by the kubelet) is served without a restart. A pair that does
 // not load (a renewal half written) keeps the previous one in service.
-type CertReloader struct {
+type Reloader struct {
 	certFile, keyFile string
 
 	mu      sync.Mutex
 	cert    *tls.Certificate
 	stamp   [2]fileStamp
 	checked time.Time
-	recheck time.Duration // how often the files are stat'ed at most
+	// Recheck is how often, at most, the files are stat'ed (New sets
+	// one second; zero stats them on every handshake).
+	Recheck time.Duration
 }
 
 type fileStamp struct {
@@ -28,13 +34,13 @@ type fileStamp struct {
 	size int64
 }
 
-// minRecheck limits how often a busy webhook stats the files.
-const minRecheck = time.Second
+// DefaultRecheck limits how often a busy server stats the files.
+const DefaultRecheck = time.Second
 
-// NewCertReloader loads the pair once; an error means there is nothing to
+// New loads the pair once; an error means there is nothing to
 // serve.
-func NewCertReloader(certFile, keyFile string) (*CertReloader, error) {
-	r := &CertReloader{certFile: certFile, keyFile: keyFile, recheck: minRecheck}
+func New(certFile, keyFile string) (*Reloader, error) {
+	r := &Reloader{certFile: certFile, keyFile: keyFile, Recheck: DefaultRecheck}
 	if _, err := r.load(); err != nil {
 		return nil, err
 	}
@@ -50,11 +56,11 @@ func stampOf(path string) (fileStamp, error) {
 }
 
 // load reads the pair when it changed; the caller holds no lock.
-func (r *CertReloader) load() (*tls.Certificate, error) {
+func (r *Reloader) load() (*tls.Certificate, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := time.Now()
-	if r.cert != nil && now.Sub(r.checked) < r.recheck {
+	if r.cert != nil && now.Sub(r.checked) < r.Recheck {
 		return r.cert, nil
 	}
 	r.checked = now
@@ -68,19 +74,19 @@ func (r *CertReloader) load() (*tls.Certificate, error) {
 		if r.cert != nil {
 			return r.cert, nil
 		}
-		return nil, fmt.Errorf("admission: TLS key pair: %w", err)
+		return nil, fmt.Errorf("TLS key pair: %w", err)
 	}
 	r.cert, r.stamp = &c, [2]fileStamp{cs, ks}
 	return r.cert, nil
 }
 
 // GetCertificate is for tls.Config.GetCertificate.
-func (r *CertReloader) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+func (r *Reloader) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 	return r.load()
 }
 
-// TLSConfig is the webhook's server TLS configuration: TLS 1.2 or newer,
-// the reloaded pair.
-func (r *CertReloader) TLSConfig() *tls.Config {
+// TLSConfig is a server TLS configuration: TLS 1.2 or newer, the
+// reloaded pair.
+func (r *Reloader) TLSConfig() *tls.Config {
 	return &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: r.GetCertificate}
 }
