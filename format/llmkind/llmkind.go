@@ -371,10 +371,13 @@ func isRAIL(t []byte) bool {
 // LlamaGuardMarker opens the category list of a Llama Guard prompt.
 const LlamaGuardMarker = "<BEGIN UNSAFE CONTENT CATEGORIES>"
 
+// The Colang line patterns are matched against one line at a time (without
+// its newline), and only against lines that begin with the pattern's
+// literal prefix: see lineMatches.
 var (
-	colangDefine   = regexp.MustCompile(`(?m)^define (user|bot|flow|subflow) [^\n]{1,200}$`)
-	colang2Flow    = regexp.MustCompile(`(?m)^flow [a-z_][a-z0-9_ ]{0,100}(\$[a-z_]+ ?)*$`)
-	colang2Import  = regexp.MustCompile(`(?m)^import (core|llm|guardrails|avatars|timing)\b`)
+	colangDefine   = regexp.MustCompile(`^define (user|bot|flow|subflow) [^\n]{1,200}$`)
+	colang2Flow    = regexp.MustCompile(`^flow [a-z_][a-z0-9_ ]{0,100}(\$[a-z_]+ ?)*$`)
+	colang2Import  = regexp.MustCompile(`^import (core|llm|guardrails|avatars|timing)\b`)
 	placeholder    = regexp.MustCompile(`\{\{\s*[A-Za-z_][A-Za-z0-9_.]*\s*(\|[^}]{0,80})?\}\}|\{%-?\s*(if|for|set|include|raw)\b`)
 	mustacheSecion = regexp.MustCompile(`\{\{[#^/][A-Za-z_][A-Za-z0-9_.]*\}\}`)
 	roleHeader     = regexp.MustCompile(`(?im)^(?:#{1,3} ?)?(?:system|developer)(?: prompt| message)?\s*:?\s*$|^<\|?system\|?>|^\[system\]`)
@@ -399,10 +402,13 @@ func classifyText(data []byte) Result {
 	if bytes.Contains(data, []byte(LlamaGuardMarker)) && bytes.Contains(data, []byte("<END UNSAFE CONTENT CATEGORIES>")) {
 		return Result{Kind: GuardrailConfig, Dialect: DialectLlamaGuard}
 	}
-	if bytes.Contains(data, []byte("define ")) && colangDefine.Match(data) && (bytes.Contains(data, []byte("define flow")) || len(colangDefine.FindAll(data, 3)) >= 2) {
+	// Colang 1: a "define user|bot|flow|subflow" line, and a flow or a second
+	// such line.
+	if n := lineMatches(data, "define ", colangDefine, 2); n >= 2 || n == 1 && bytes.Contains(data, []byte("define flow")) {
 		return Result{Kind: GuardrailConfig, Dialect: DialectColang}
 	}
-	if bytes.Contains(data, []byte("import ")) && colang2Import.Match(data) && colang2Flow.Match(data) {
+	// Colang 2: an import of a standard library and a flow line.
+	if lineMatches(data, "import ", colang2Import, 1) > 0 && lineMatches(data, "flow ", colang2Flow, 1) > 0 {
 		return Result{Kind: GuardrailConfig, Dialect: DialectColang}
 	}
 	if !bytes.Contains(data, []byte("{{")) && !bytes.Contains(data, []byte("{%")) {
@@ -413,6 +419,35 @@ func classifyText(data []byte) Result {
 		return Result{Kind: PromptTemplate, Dialect: DialectTextTemplate}
 	}
 	return Result{}
+}
+
+// lineMatches counts, up to limit, the lines of data that begin with prefix
+// and match re (anchored with ^ and, where needed, $) when applied to the
+// line alone, without its "\n". The candidates are found with bytes.Index,
+// so a document without the prefix at a line start costs one scan and no
+// regular-expression work. prefix must not contain '\n'.
+func lineMatches(data []byte, prefix string, re *regexp.Regexp, limit int) int {
+	n := 0
+	for off := 0; off < len(data) && n < limit; {
+		i := bytes.Index(data[off:], []byte(prefix))
+		if i < 0 {
+			break
+		}
+		i += off
+		if i > 0 && data[i-1] != '\n' {
+			off = i + len(prefix)
+			continue
+		}
+		end := len(data)
+		if j := bytes.IndexByte(data[i+len(prefix):], '\n'); j >= 0 {
+			end = i + len(prefix) + j
+		}
+		if re.Match(data[i:end]) {
+			n++
+		}
+		off = end
+	}
+	return n
 }
 
 // looksStructured: HTML and source code with templates (web pages, Helm
@@ -450,14 +485,38 @@ func frontMatter(data []byte) (fm, body []byte, ok bool) {
 	return fm, rest, true
 }
 
-// yamlAnchors screen YAML documents before they are decoded.
+// yamlAnchors screen YAML documents before they are decoded. Each ends in
+// 's:' or 'e:' (hasYAMLAnchor relies on it).
 var yamlAnchors = [][]byte{
 	[]byte("rails:"), []byte("models:"), []byte("prompts:"), []byte("template:"),
 	[]byte("_type:"), []byte("categories:"), []byte("messages:"), []byte("peft_type:"),
 }
 
+// hasYAMLAnchor reports whether data contains one of yamlAnchors. Every
+// anchor ends in ':', so it looks only at the colons of the document (one
+// IndexByte scan) instead of searching for each anchor in turn.
+func hasYAMLAnchor(data []byte) bool {
+	for off := 0; off < len(data); {
+		i := bytes.IndexByte(data[off:], ':')
+		if i < 0 {
+			return false
+		}
+		i += off
+		if i > 0 && (data[i-1] == 's' || data[i-1] == 'e') {
+			w := data[:i+1]
+			for _, a := range yamlAnchors {
+				if bytes.HasSuffix(w, a) {
+					return true
+				}
+			}
+		}
+		off = i + 1
+	}
+	return false
+}
+
 func classifyYAML(data []byte) Result {
-	if !anyAnchor(data, yamlAnchors) {
+	if !hasYAMLAnchor(data) {
 		return Result{}
 	}
 	v := decodeYAML(data)

@@ -127,3 +127,44 @@ func BenchmarkClassifyText(b *testing.B) {
 		Classify(data)
 	}
 }
+
+// BenchmarkClassifyDocs measures Classify over typical non-LLM documents:
+// up to 32 MB of the html, Markdown, text, JSON, YAML and C header files
+// under /usr/share/doc and /usr/include (MLSEC_LLMKIND_BENCH_DIR to choose
+// another tree).
+func BenchmarkClassifyDocs(b *testing.B) {
+	roots := []string{"/usr/share/doc", "/usr/include"}
+	if d := os.Getenv("MLSEC_LLMKIND_BENCH_DIR"); d != "" {
+		roots = []string{d}
+	}
+	var docs [][]byte
+	var total int64
+	for _, root := range roots {
+		filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+			if err != nil || !d.Type().IsRegular() || total > 32<<20 {
+				return nil
+			}
+			switch filepath.Ext(p) {
+			case ".html", ".md", ".txt", ".json", ".yaml", ".yml", ".h", "":
+			default:
+				return nil
+			}
+			data, err := os.ReadFile(p)
+			if err != nil || len(data) == 0 || len(data) > MaxBytes {
+				return nil
+			}
+			docs = append(docs, data)
+			total += int64(len(data))
+			return nil
+		})
+	}
+	if len(docs) == 0 {
+		b.Skip("no documents")
+	}
+	b.SetBytes(total)
+	for b.Loop() {
+		for _, d := range docs {
+			Classify(d)
+		}
+	}
+}
