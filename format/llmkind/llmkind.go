@@ -373,7 +373,7 @@ const LlamaGuardMarker = "<BEGIN UNSAFE CONTENT CATEGORIES>"
 
 // The Colang line patterns are matched against one line at a time (without
 // its newline), and only against lines that begin with the pattern's
-// literal prefix: see lineMatches.
+// literal prefix: see colangLines.
 var (
 	colangDefine   = regexp.MustCompile(`^define (user|bot|flow|subflow) [^\n]{1,200}$`)
 	colang2Flow    = regexp.MustCompile(`^flow [a-z_][a-z0-9_ ]{0,100}(\$[a-z_]+ ?)*$`)
@@ -403,12 +403,8 @@ func classifyText(data []byte) Result {
 		return Result{Kind: GuardrailConfig, Dialect: DialectLlamaGuard}
 	}
 	// Colang 1: a "define user|bot|flow|subflow" line, and a flow or a second
-	// such line.
-	if n := lineMatches(data, "define ", colangDefine, 2); n >= 2 || n == 1 && bytes.Contains(data, []byte("define flow")) {
-		return Result{Kind: GuardrailConfig, Dialect: DialectColang}
-	}
-	// Colang 2: an import of a standard library and a flow line.
-	if lineMatches(data, "import ", colang2Import, 1) > 0 && lineMatches(data, "flow ", colang2Flow, 1) > 0 {
+	// such line; Colang 2: an import of a standard library and a flow line.
+	if n, imp, flow := colangLines(data); n >= 2 || n == 1 && bytes.Contains(data, []byte("define flow")) || imp && flow {
 		return Result{Kind: GuardrailConfig, Dialect: DialectColang}
 	}
 	if !bytes.Contains(data, []byte("{{")) && !bytes.Contains(data, []byte("{%")) {
@@ -421,33 +417,41 @@ func classifyText(data []byte) Result {
 	return Result{}
 }
 
-// lineMatches counts, up to limit, the lines of data that begin with prefix
-// and match re (anchored with ^ and, where needed, $) when applied to the
-// line alone, without its "\n". The candidates are found with bytes.Index,
-// so a document without the prefix at a line start costs one scan and no
-// regular-expression work. prefix must not contain '\n'.
-func lineMatches(data []byte, prefix string, re *regexp.Regexp, limit int) int {
-	n := 0
-	for off := 0; off < len(data) && n < limit; {
-		i := bytes.Index(data[off:], []byte(prefix))
-		if i < 0 {
-			break
-		}
-		i += off
-		if i > 0 && data[i-1] != '\n' {
-			off = i + len(prefix)
+// colangLines makes one pass over the line starts of data and returns how
+// many lines (up to 2) match colangDefine and whether any line matches
+// colang2Import and colang2Flow. Each pattern is applied to one line alone,
+// without its "\n", and only to lines that begin with the pattern's literal
+// prefix, so ordinary documents cost one newline scan and no
+// regular-expression work.
+func colangLines(data []byte) (define int, imp, flow bool) {
+	for i := 0; i < len(data) && define < 2; {
+		c := data[i]
+		if c != 'd' && c != 'i' && c != 'f' {
+			j := bytes.IndexByte(data[i:], '\n')
+			if j < 0 {
+				break
+			}
+			i += j + 1
 			continue
 		}
 		end := len(data)
-		if j := bytes.IndexByte(data[i+len(prefix):], '\n'); j >= 0 {
-			end = i + len(prefix) + j
+		if j := bytes.IndexByte(data[i:], '\n'); j >= 0 {
+			end = i + j
 		}
-		if re.Match(data[i:end]) {
-			n++
+		line := data[i:end]
+		switch {
+		case c == 'd' && bytes.HasPrefix(line, []byte("define ")):
+			if colangDefine.Match(line) {
+				define++
+			}
+		case c == 'i' && !imp && bytes.HasPrefix(line, []byte("import ")):
+			imp = colang2Import.Match(line)
+		case c == 'f' && !flow && bytes.HasPrefix(line, []byte("flow ")):
+			flow = colang2Flow.Match(line)
 		}
-		off = end
+		i = end + 1
 	}
-	return n
+	return define, imp, flow
 }
 
 // looksStructured: HTML and source code with templates (web pages, Helm

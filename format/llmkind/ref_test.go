@@ -26,24 +26,24 @@ func refColang2(data []byte) bool {
 	return bytes.Contains(data, []byte("import ")) && refColang2Import.Match(data) && refColang2Flow.Match(data)
 }
 
-func newColang1(data []byte) bool {
-	n := lineMatches(data, "define ", colangDefine, 2)
-	return n >= 2 || n == 1 && bytes.Contains(data, []byte("define flow"))
-}
-
-func newColang2(data []byte) bool {
-	return lineMatches(data, "import ", colang2Import, 1) > 0 && lineMatches(data, "flow ", colang2Flow, 1) > 0
+// newColang is the decision classifyText makes from colangLines.
+func newColang(data []byte) bool {
+	n, imp, flow := colangLines(data)
+	return n >= 2 || n == 1 && bytes.Contains(data, []byte("define flow")) || imp && flow
 }
 
 // checkScreens fails when a fast screen decides differently from its
 // reference on data.
 func checkScreens(t *testing.T, name string, data []byte) {
 	t.Helper()
-	if a, b := newColang1(data), refColang1(data); a != b {
-		t.Errorf("%s: colang1 screen %v, reference %v", name, a, b)
+	if a, b := newColang(data), refColang1(data) || refColang2(data); a != b {
+		t.Errorf("%s: Colang screen %v, reference %v", name, a, b)
 	}
-	if a, b := newColang2(data), refColang2(data); a != b {
-		t.Errorf("%s: colang2 screen %v, reference %v", name, a, b)
+	// The line scan alone, without the early stop after two define lines.
+	if n, _, _ := colangLines(data); n < 2 {
+		if _, imp, flow := colangLines(data); (imp && flow) != refColang2(data) {
+			t.Errorf("%s: Colang 2 screen %v, reference %v", name, imp && flow, refColang2(data))
+		}
 	}
 	if a, b := hasYAMLAnchor(data), anyAnchor(data, yamlAnchors); a != b {
 		t.Errorf("%s: YAML anchor screen %v, reference %v", name, a, b)
@@ -58,6 +58,7 @@ func TestScreensMatchReference(t *testing.T) {
 		"a define user x\ndefine flow y", "define define user x\ndefine flow q\n", "\ndefine user q\n\ndefine bot r",
 		"import core\nflow main\n", "import coreutils\nflow main\n", "import core\nflow main\r\n", "import llm\nflow a $x $y\n",
 		"import timing\nsome flow x\n", "import core\nflow Main\n", "import core", "flow main\nimport guardrails.x",
+		"import core\ndefine user a\nflow main\n", "define user a\ndefine bot b\nimport core\nflow x\n", "d\ni\nf\n\n",
 		"rails:", "x: 1\nmodels:\n", ": s:", "messages:", "amessages: 1", "categories", "_type:", "peft_type :", "e:",
 		"template:\n", "prompts: []", "s:e:", "\xffs:",
 	}
