@@ -57,12 +57,42 @@ type reader struct {
 	// lineBytes counts the bytes of text lines scanned; a positive
 	// lineBudget caps them (sniffing), ending a read with errLineBudget.
 	lineBytes, lineBudget int64
+
+	// borrowed says buf is a caller's slice (newSniffReader): read only.
+	borrowed bool
 }
 
 func newReader(r io.ReaderAt, size int64, framed bool) *reader {
 	// The window never exceeds the stream: a 64 KiB buffer per small file
 	// dominated scans of many small files.
-	return &reader{r: r, size: size, buf: make([]byte, 0, min(windowSize, max(size, 1))), framed: framed}
+	return &reader{r: r, size: size, buf: make([]byte, 0, windowCap(size)), framed: framed}
+}
+
+// windowCap is the capacity of a reader's window over a stream of size
+// bytes. A refill reads min(cap, bytes left), so any buffer whose capacity
+// lies between windowCap(size) and windowSize reads the same windows.
+func windowCap(size int64) int64 { return min(windowSize, max(size, 1)) }
+
+// newSniffReader is newReader (linear) for the sniff walks, which run
+// many times over the same bytes. head holds the stream's first bytes: when
+// it is the whole stream, the reader serves every read from it, without a
+// copy or a read of r (head is never written: a refill, which the walks do
+// not need once the stream is buffered, gets a buffer of its own). Else
+// *win, when win is not nil, is the window, allocated on first use and
+// reused by the caller's next walk; the windows read are the same as
+// newReader's.
+func newSniffReader(r io.ReaderAt, size int64, head []byte, win *[]byte) *reader {
+	if size >= 0 && int64(len(head)) >= size {
+		h := head[:size:size]
+		return &reader{r: r, size: size, buf: h, borrowed: true}
+	}
+	if win == nil {
+		return newReader(r, size, false)
+	}
+	if int64(cap(*win)) < windowCap(size) || int64(cap(*win)) > windowSize {
+		*win = make([]byte, 0, windowCap(size))
+	}
+	return &reader{r: r, size: size, buf: (*win)[:0]}
 }
 
 // avail returns how many bytes a read at pos may consume before hitting the
@@ -97,6 +127,10 @@ func (r *reader) window(n int) ([]byte, error) {
 	}
 	if r.pos >= r.bufOff && start < int64(len(r.buf)) && r.bufOff+int64(len(r.buf)) == r.size {
 		return r.buf[start:], nil // already at EOF
+	}
+	if r.borrowed {
+		// buf is the caller's head: never read into it.
+		r.buf, r.borrowed = make([]byte, 0, windowCap(r.size)), false
 	}
 	m := int64(cap(r.buf))
 	if rem := r.size - r.pos; rem < m {

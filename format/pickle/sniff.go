@@ -73,6 +73,20 @@ type walk struct {
 // are skipped without being read, so what pickle.load would parse is
 // walked to its end whatever decoys open it.
 func sniffWalkAt(r io.ReaderAt, size int64, head []byte, whole bool) walk {
+	return sniffWalkWin(r, size, head, whole, nil)
+}
+
+// sniffWalkWin is sniffWalkAt with the read window of newSniffReader: win
+// is shared by the walks of one SniffAt call (nil: a window of its own).
+func sniffWalkWin(r io.ReaderAt, size int64, head []byte, whole bool, win *[]byte) walk {
+	if len(head) == 0 || opTable[head[0]].name == "" || head[0] == opStop || head[0] == opProto {
+		return walk{trunc: -1}
+	}
+	return sniffWalkReader(newSniffReader(r, size, head, win), r, head, whole)
+}
+
+// sniffWalkReader is the walk of sniffWalkAt over rd, a reader over r.
+func sniffWalkReader(rd *reader, r io.ReaderAt, head []byte, whole bool) walk {
 	no := walk{trunc: -1}
 	if len(head) == 0 || opTable[head[0]].name == "" || head[0] == opStop || head[0] == opProto {
 		return no
@@ -86,7 +100,6 @@ func sniffWalkAt(r io.ReaderAt, size int64, head []byte, whole bool) walk {
 		items:     1 << 12,
 		budget:    1 << 16,
 	}
-	rd := newReader(r, size, false)
 	rd.lineBudget = sniffLineBudget
 	m := c.newMachine(rd, false)
 	m.strict = true
@@ -276,10 +289,12 @@ func SniffAt(r io.ReaderAt, size int64, head []byte) bool {
 	if ok, _ := sniffWalk(head, int64(len(head)) >= size); ok {
 		return true
 	}
-	if sniffWalkAt(r, size, head, true).ok {
+	// One read window serves all the walks over the stream.
+	var win []byte
+	if sniffWalkWin(r, size, head, true, &win).ok {
 		return true
 	}
-	return JunkPrefix(r, size, head) > 0
+	return junkPrefix(r, size, head, &win) > 0
 }
 
 // headDecides reports whether a walk over h, the first bytes of a stream
@@ -309,6 +324,12 @@ func headDecides(h []byte, size int64) bool {
 // cleanly with one value, or import a global and reach STOP cleanly with one value: a bare PROTO
 // byte pair is too common in binary data to mean anything alone.
 func JunkPrefix(r io.ReaderAt, size int64, head []byte) int64 {
+	var win []byte
+	return junkPrefix(r, size, head, &win)
+}
+
+// junkPrefix is JunkPrefix with the walks' shared read window win.
+func junkPrefix(r io.ReaderAt, size int64, head []byte, win *[]byte) int64 {
 	for off := int64(1); off <= maxJunk && off+2 <= int64(len(head)); off++ {
 		c := head[off]
 		if opTable[c].name == "" || c == opStop {
@@ -327,12 +348,12 @@ func JunkPrefix(r io.ReaderAt, size int64, head []byte) int64 {
 			if len(bh) == 0 {
 				continue
 			}
-			if sniffWalkAt(body, size-off-2, bh, true).clean {
+			if sniffWalkWin(body, size-off-2, bh, true, win).clean {
 				return off
 			}
 			continue
 		}
-		if sniffWalkAt(sr, size-off, head[off:], true).stop {
+		if sniffWalkWin(sr, size-off, head[off:], true, win).stop {
 			return off
 		}
 	}
