@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	_ "embed"
@@ -333,6 +334,27 @@ func isCheckpointShard(path string) bool {
 }
 
 // scanJob scans one job; keep is false for directories with nothing to say.
+// memFileBytes is the size up to which a file is read into memory once
+// and its detectors read that copy: format detection and the document
+// detectors each read a small file several times (head, text check, zip
+// directory search, whole-document analyses), and one read of the file
+// costs less than the system calls of all of them.
+const memFileBytes = 1 << 20
+
+// inMemory returns the file's content as a bytes.Reader when it is at most
+// memFileBytes long and reads whole, else f itself (whose reads then fail
+// or succeed as they would have).
+func inMemory(f io.ReaderAt, size int64) io.ReaderAt {
+	if size <= 0 || size > memFileBytes {
+		return f
+	}
+	buf := make([]byte, size)
+	if n, err := f.ReadAt(buf, 0); int64(n) != size || err != nil && !errors.Is(err, io.EOF) {
+		return f
+	}
+	return bytes.NewReader(buf)
+}
+
 func (r *Runner) scanJob(ctx context.Context, j job) (art Artifact, keep bool) {
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(r.limits.MaxFileSeconds)*time.Second)
 	defer cancel()
@@ -380,9 +402,10 @@ func (r *Runner) scanJob(ctx context.Context, j job) (art Artifact, keep bool) {
 	}
 	defer f.Close()
 	art.Size = fi.Size()
+	src := inMemory(f, art.Size)
 	if r.opts.Digest {
 		h := sha256.New()
-		if _, err := io.Copy(h, io.NewSectionReader(f, 0, art.Size)); err != nil {
+		if _, err := io.Copy(h, io.NewSectionReader(src, 0, art.Size)); err != nil {
 			art.Status = StatusError
 			art.Verdict = VerdictNotAnalysed
 			art.Reason = fmt.Sprintf("digest: %v", err)
@@ -391,7 +414,7 @@ func (r *Runner) scanJob(ctx context.Context, j job) (art Artifact, keep bool) {
 		}
 		art.SHA256 = hex.EncodeToString(h.Sum(nil))
 	}
-	in := &Input{Path: j.path, R: f, Size: art.Size}
+	in := &Input{Path: j.path, R: src, Size: art.Size}
 	o := st.dispatch(ctx, in, j.open)
 	art.Format, art.Formats, art.Status, art.Verdict, art.Reason, art.Limit = o.kind, o.formats, o.status, o.verdict, o.reason, o.limit
 	if o.verdict != VerdictNotAnalysed && st.worst.verdict == VerdictNotAnalysed {
