@@ -158,6 +158,16 @@ func isText(r io.ReaderAt, size int64) bool {
 			switch textClass[b[i]] {
 			case textOK:
 				i++
+				// Skip runs of printable ASCII eight bytes at a time: no
+				// byte below 0x20 (a control, maybe allowed) and none from
+				// 0x7f up; any other word goes byte by byte.
+				for i+8 <= len(b) {
+					x := binary.LittleEndian.Uint64(b[i:])
+					if (x-0x2020202020202020)&^x&0x8080808080808080 != 0 || (x+0x0101010101010101|x)&0x8080808080808080 != 0 {
+						break
+					}
+					i += 8
+				}
 				continue
 			case textBad:
 				return false
