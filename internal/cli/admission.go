@@ -5,7 +5,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"os"
 	"strings"
@@ -74,19 +73,9 @@ pvc://CLAIM/PATH (mutable locations: admitted with a warning, or denied with
 }
 
 func runAdmission(ctx context.Context, app *App, fl admissionFlags) error {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(fl.logLevel)); err != nil {
-		return usageError(fmt.Errorf("--log-level: %w", err))
-	}
-	hopts := &slog.HandlerOptions{Level: level}
-	var log *slog.Logger
-	switch fl.logFormat {
-	case "json":
-		log = slog.New(slog.NewJSONHandler(app.Stderr, hopts))
-	case "text":
-		log = slog.New(slog.NewTextHandler(app.Stderr, hopts))
-	default:
-		return usageError(fmt.Errorf("--log-format must be json or text, not %q", fl.logFormat))
+	log, err := serverLogger(app.Stderr, fl.logFormat, fl.logLevel)
+	if err != nil {
+		return err
 	}
 	if fl.cert == "" || fl.key == "" {
 		return usageError(errors.New("admission serve: --tls-cert and --tls-key are required (the API server calls webhooks over HTTPS only)"))
