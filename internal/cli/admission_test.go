@@ -36,6 +36,8 @@ func TestAdmissionUsage(t *testing.T) {
 		{"bad kinds", append(base, "--token-file", crt, "--unknown-kinds", "maybe"), "deny or allow"},
 		{"missing vsa key", append(base, "--token-file", crt, "--vsa-key", filepath.Join(dir, "none.pub")), "--vsa-key"},
 		{"bad timeout", append(base, "--token-file", crt, "--timeout", "1m"), "--timeout must be"},
+		{"registry resolve without trust", append(base, "--token-file", crt, "--registry-resolve"), "--registry-resolve needs trust flags"},
+		{"missing trust key", append(base, "--token-file", crt, "--key", filepath.Join(dir, "none.pub")), "none.pub"},
 		{"bad url", []string{"admission", "serve", "--tls-cert", crt, "--tls-key", key, "--server", "ftp://x", "--token-file", crt}, "must be http(s)"},
 	} {
 		t.Setenv("MLSEC_TOKEN", "")
