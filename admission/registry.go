@@ -8,8 +8,11 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/opencontainers/go-digest"
+	"golang.org/x/sync/singleflight"
+	"oras.land/oras-go/v2/registry"
 	"oras.land/oras-go/v2/errdef"
 	"oras.land/oras-go/v2/registry/remote"
 
@@ -45,8 +48,14 @@ type Registry struct {
 	Verifier signing.Verifier
 	// Options connect to registries (TLS roots, credentials, plain HTTP).
 	Options oci.Options
+	// Timeout bounds one resolution (default 30 s). A resolution runs on
+	// past the review that started it (whose --timeout is shorter), once
+	// per manifest however many reviews wait for it, so that the API
+	// server's retry finds it done.
+	Timeout time.Duration
 
-	mu    sync.Mutex
+	flight singleflight.Group
+	mu     sync.Mutex
 	cache map[digest.Digest]Resolution
 	repos map[string]*remote.Repository
 }
@@ -106,6 +115,30 @@ func (g *Registry) Resolve(ctx context.Context, ref Ref) (Resolution, error) {
 	if hit {
 		return res, nil
 	}
+	timeout := g.Timeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	// Keyed by the reference as written: a failure (no such manifest, no
+	// signature) is the repository's, and its message names the reference.
+	ch := g.flight.DoChan(ref.Raw, func() (any, error) {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+		defer cancel()
+		return g.resolve(rctx, ref, rr, want)
+	})
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return Resolution{}, r.Err
+		}
+		return r.Val.(Resolution), nil
+	case <-ctx.Done():
+		return Resolution{}, fmt.Errorf("%w: %s: %w", ErrRegistryUnavailable, ref.Raw, ctx.Err())
+	}
+}
+
+// resolve does one resolution and remembers it when it succeeds.
+func (g *Registry) resolve(ctx context.Context, ref Ref, rr registry.Reference, want digest.Digest) (Resolution, error) {
 	repo, err := g.repository(rr.Registry, rr.Repository)
 	if err != nil {
 		return Resolution{}, err
@@ -121,7 +154,7 @@ func (g *Registry) Resolve(ctx context.Context, ref Ref) (Resolution, error) {
 	if err != nil {
 		return Resolution{}, registryErr(ref, "manifest and signature referrers", err)
 	}
-	res, err = g.verify(ctx, ref, p)
+	res, err := g.verify(ctx, ref, p)
 	if err != nil {
 		return Resolution{}, err
 	}

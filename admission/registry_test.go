@@ -1,15 +1,23 @@
 package admission_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"oras.land/oras-go/v2"
+	"oras.land/oras-go/v2/content"
 
 	"github.com/mlsecops/mlsec/admission"
 	"github.com/mlsecops/mlsec/attest"
@@ -82,6 +90,58 @@ func push(t testing.TB, reg *ocitest.Registry, repo, path string) string {
 		t.Fatal(err)
 	}
 	return "oci://" + reg.Host + "/" + repo + "@" + res.Manifest.Digest.String()
+}
+
+// craft pushes a changed copy of the manifest of ref (in its repository,
+// tagged crafted) with bundle as its signature referrer, and returns its
+// pinned reference.
+func craft(t testing.TB, reg *ocitest.Registry, ref string, bundle []byte, change func(*ocispec.Manifest)) string {
+	t.Helper()
+	ctx := context.Background()
+	rr, err := oci.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo, err := oci.NewRepository(rr, regOptions(reg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rc, err := repo.FetchReference(ctx, rr.Reference)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mf ocispec.Manifest
+	if err := json.Unmarshal(raw, &mf); err != nil {
+		t.Fatal(err)
+	}
+	change(&mf)
+	raw, err = json.Marshal(mf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	desc := content.NewDescriptorFromBytes(ocispec.MediaTypeImageManifest, raw)
+	if err := repo.PushReference(ctx, desc, bytes.NewReader(raw), "crafted"); err != nil {
+		t.Fatal(err)
+	}
+	const bundleType = "application/vnd.dev.sigstore.bundle.v0.3+json"
+	layer := content.NewDescriptorFromBytes(bundleType, bundle)
+	if ok, _ := repo.Exists(ctx, layer); !ok {
+		if err := repo.Push(ctx, layer, bytes.NewReader(bundle)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := oras.PackManifest(ctx, repo, oras.PackManifestVersion1_1, bundleType, oras.PackManifestOptions{
+		Subject: &desc, Layers: []ocispec.Descriptor{layer},
+		ManifestAnnotations: map[string]string{"dev.mlsec.evidence.role": "signature"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return "oci://" + rr.Registry + "/" + rr.Repository + "@" + desc.Digest.String()
 }
 
 func regOptions(reg *ocitest.Registry) oci.Options {
@@ -220,6 +280,23 @@ func TestWebhookRegistry(t *testing.T) {
 	}
 	extraRef := push(t, reg, "team/extra", extra)
 
+	// A crafted manifest: the good model's manifest with the paths of two
+	// layers swapped (every blob exists and the signature is the good
+	// one, but config.json would hold the tokenizer), the signature
+	// copied over as its referrer.
+	swappedRef := craft(t, reg, goodRef, bundle, func(mf *ocispec.Manifest) {
+		var a, b int = -1, -1
+		for i, l := range mf.Layers {
+			switch l.Annotations[oci.AnnotationFilepath] {
+			case "config.json":
+				a = i
+			case "tokenizer/tokenizer.json":
+				b = i
+			}
+		}
+		mf.Layers[a].Annotations, mf.Layers[b].Annotations = mf.Layers[b].Annotations, mf.Layers[a].Annotations
+	})
+
 	ghostRef := "oci://" + reg.Host + "/team/good@sha256:" + strings.Repeat("d", 64)
 
 	client := registryClient(t, m, regOptions(reg))
@@ -237,6 +314,7 @@ func TestWebhookRegistry(t *testing.T) {
 		{name: "untrusted signer", body: isvcWith(untrustedRef), msg: "no OMS signature in the registry verifies with the webhook's trust flags"},
 		{name: "layer differs from the signed digest", body: isvcWith(tamperedRef), msg: "the manifest's files differ from the signed ones: signing: model does not match"},
 		{name: "unsigned layer", body: isvcWith(extraRef), msg: "added: inject.py"},
+		{name: "crafted manifest, layers swapped", body: isvcWith(swappedRef), msg: "differ from the signed ones: signing: model does not match signature: changed: config.json, tokenizer/tokenizer.json"},
 		{name: "manifest not in the registry", body: isvcWith(ghostRef), msg: "the registry has no such manifest"},
 	})
 
@@ -260,6 +338,13 @@ func TestWebhookRegistry(t *testing.T) {
 	runCases(t, startWebhook(t, admission.Config{Resolver: fresh, FailOpen: true}), []reviewCase{
 		{name: "registry down, fail open", body: isvcWith(down), allowed: true, msg: "unchecked (fail-open)", warn: "was NOT checked"},
 		{name: "fail open still denies a mismatch", body: isvcWith(tamperedRef), msg: "differ from the signed ones"},
+	})
+	// A registry that stops answering: the review's timeout decides.
+	hang := strings.TrimPrefix(startHang(t), "http://")
+	slow := registryClient(t, m, oci.Options{PlainHTTP: true, RegistryConfig: regOptions(reg).RegistryConfig})
+	slow.Registry.Timeout = time.Second
+	runCases(t, startWebhook(t, admission.Config{Resolver: slow, Timeout: 300 * time.Millisecond}), []reviewCase{
+		{name: "registry timeout fails closed", body: isvcWith(strings.Replace(goodRef, reg.Host, hang, 1)), msg: "the registry did not answer"},
 	})
 	// TLS is checked: without the registry's CA, nothing resolves.
 	noCA := registryClient(t, m, oci.Options{RegistryConfig: regOptions(reg).RegistryConfig})
