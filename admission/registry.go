@@ -12,8 +12,8 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	"golang.org/x/sync/singleflight"
-	"oras.land/oras-go/v2/registry"
 	"oras.land/oras-go/v2/errdef"
+	"oras.land/oras-go/v2/registry"
 	"oras.land/oras-go/v2/registry/remote"
 
 	"github.com/mlsecops/mlsec/attest"
@@ -56,8 +56,8 @@ type Registry struct {
 
 	flight singleflight.Group
 	mu     sync.Mutex
-	cache map[digest.Digest]Resolution
-	repos map[string]*remote.Repository
+	cache  map[digest.Digest]Resolution
+	repos  map[string]*remote.Repository
 }
 
 // Resolution is what a verified model manifest resolves to.
