@@ -12,12 +12,14 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"oras.land/oras-go/v2/registry"
 
 	"github.com/mlsecops/mlsec"
 	"github.com/mlsecops/mlsec/admission"
 	"github.com/mlsecops/mlsec/attest"
 	"github.com/mlsecops/mlsec/internal/certreload"
 	"github.com/mlsecops/mlsec/signing"
+	"github.com/mlsecops/mlsec/transport/oci"
 )
 
 type admissionFlags struct {
@@ -162,7 +164,13 @@ func runAdmission(ctx context.Context, app *App, fl admissionFlags) error {
 		if err != nil {
 			return err
 		}
-		client.Registry = &admission.Registry{Verifier: v, Options: fl.registry.options()}
+		opts := fl.registry.options()
+		// The registry options (CA file, credentials file) are checked now,
+		// not at the first review.
+		if _, err := oci.NewRepository(registry.Reference{Registry: "localhost", Repository: "mlsec"}, opts); err != nil {
+			return usageError(fmt.Errorf("admission serve: %w", err))
+		}
+		client.Registry = &admission.Registry{Verifier: v, Options: opts}
 	}
 	wh, err := admission.New(admission.Config{Resolver: client, FailOpen: fl.failOpen, Unknown: admission.UnknownKinds(fl.unknown),
 		RequireImmutable: fl.immutable, Timeout: fl.timeout, Log: log})

@@ -25,6 +25,18 @@ func TestAdmissionUsage(t *testing.T) {
 	dir := t.TempDir()
 	crt, key := writeTestPair(t, dir)
 	base := []string{"admission", "serve", "--addr", "127.0.0.1:0", "--tls-cert", crt, "--tls-key", key, "--server", "http://127.0.0.1:1"}
+	pk, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkix, err := x509.MarshalPKIXPublicKey(&pk.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pubKey := filepath.Join(dir, "org.pub")
+	if err := os.WriteFile(pubKey, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pkix}), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		name string
 		args []string
@@ -38,6 +50,7 @@ func TestAdmissionUsage(t *testing.T) {
 		{"bad timeout", append(base, "--token-file", crt, "--timeout", "1m"), "--timeout must be"},
 		{"registry resolve without trust", append(base, "--token-file", crt, "--registry-resolve"), "--registry-resolve needs trust flags"},
 		{"missing trust key", append(base, "--token-file", crt, "--key", filepath.Join(dir, "none.pub")), "none.pub"},
+		{"bad registry ca", append(base, "--token-file", crt, "--key", pubKey, "--ca-file", crt+".none"), "--ca-file"},
 		{"bad url", []string{"admission", "serve", "--tls-cert", crt, "--tls-key", key, "--server", "ftp://x", "--token-file", crt}, "must be http(s)"},
 	} {
 		t.Setenv("MLSEC_TOKEN", "")
