@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -12,6 +13,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"oras.land/oras-go/v2/errdef"
+
+	"github.com/mlsecops/mlsec/transport"
 
 	"github.com/mlsecops/mlsec/transport/oci"
 	"github.com/mlsecops/mlsec/transport/oci/ocitest"
@@ -120,4 +124,73 @@ func TestInspectRefusesHostileManifest(t *testing.T) {
 	if _, err := oci.Inspect(ctx, repo, big); !errors.Is(err, oci.ErrArtifact) {
 		t.Fatalf("oversized manifest: %v", err)
 	}
+}
+
+// oneManifest serves one manifest's bytes and nothing else, with no
+// referrers: the fuzz target exercises Inspect's parsing, not a registry.
+type oneManifest struct {
+	desc ocispec.Descriptor
+	b    []byte
+}
+
+func (o oneManifest) Fetch(_ context.Context, d ocispec.Descriptor) (io.ReadCloser, error) {
+	if d.Digest != o.desc.Digest {
+		return nil, errdef.ErrNotFound
+	}
+	return io.NopCloser(bytes.NewReader(o.b)), nil
+}
+
+func (o oneManifest) Referrers(context.Context, ocispec.Descriptor, string, func([]ocispec.Descriptor) error) error {
+	return nil
+}
+
+// FuzzInspect: any manifest bytes give an answer, never a panic; what
+// Inspect accepts names only clean paths, each layer once, with a digest
+// for every raw layer of sha256.
+func FuzzInspect(f *testing.F) {
+	layer := func(name, mt string) map[string]any {
+		return map[string]any{"mediaType": mt, "digest": digestOf([]byte(name)).String(), "size": 1,
+			"annotations": map[string]string{oci.AnnotationFilepath: name}}
+	}
+	for _, layers := range [][]map[string]any{
+		{layer("model.safetensors", oci.MediaTypeWeightRaw), layer("config.json", oci.MediaTypeWeightConfigRaw)},
+		{layer("../x", oci.MediaTypeWeightRaw)},
+		{layer("a", "application/vnd.oci.image.layer.v1.tar+gzip")},
+		{layer("a", oci.MediaTypeWeightRaw), layer("a", oci.MediaTypeWeightRaw)},
+	} {
+		b, _ := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": ocispec.MediaTypeImageManifest,
+			"artifactType": oci.ArtifactTypeModel, "config": ocispec.DescriptorEmptyJSON, "layers": layers,
+			"annotations": map[string]string{"dev.mlsec.artifact.name": "m"}})
+		f.Add(b)
+	}
+	f.Add([]byte(`{"layers":[{"digest":"sha256:zz","size":-1}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		desc := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: digestOf(b), Size: int64(len(b))}
+		p, err := oci.Inspect(context.Background(), oneManifest{desc, b}, desc)
+		if err != nil {
+			return
+		}
+		if len(p.Files)+btoi(p.Archives) == 0 || len(p.Signatures) != 0 || len(p.Claims) != 0 {
+			t.Fatalf("accepted %s as %+v", b, p)
+		}
+		seen := map[string]bool{}
+		for _, name := range p.Files {
+			if transport.CheckName(name) != nil || seen[name] {
+				t.Fatalf("accepted file name %q of %s", name, b)
+			}
+			seen[name] = true
+		}
+		for name, sum := range p.Digests {
+			if !seen[name] || len(sum) != 32 {
+				t.Fatalf("digest of %q (%x) in %s", name, sum, b)
+			}
+		}
+	})
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
