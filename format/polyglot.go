@@ -56,7 +56,15 @@ func DetectAll(name string, r io.ReaderAt, size int64) ([]Claim, error) {
 	// A zip local header at 0 opens with PERSID ("P"), which pickle.load
 	// refuses without a persistent_load, and torch.load takes the zip
 	// path for it: not a pickle claim.
-	if !sniffed && !(len(head) >= 2 && string(head[:2]) == "PK") && pickle.SniffAt(r, size, head) {
+	switch {
+	case sniffed || len(head) >= 2 && string(head[:2]) == "PK":
+	case k == Safetensors || k == GGUF || k == NumPy:
+		// The header's own bytes decode as opcodes by chance: only a
+		// stream that imports something or ends cleanly is a pickle too.
+		if pickle.SniffBehindHeader(r, size, head) {
+			add(Claim{Kind: Pickle, Why: "pickle program at offset 0"})
+		}
+	case pickle.SniffAt(r, size, head):
 		add(Claim{Kind: Pickle, Why: "pickle opcodes at offset 0"})
 	}
 	if isSafetensors(head, size) {

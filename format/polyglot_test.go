@@ -3,6 +3,9 @@ package format
 import (
 	"archive/zip"
 	"bytes"
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -56,5 +59,54 @@ func TestDetectAll(t *testing.T) {
 				t.Errorf("DetectAll = %s, want %s (%+v)", got, tc.want, cs)
 			}
 		})
+	}
+}
+
+// A valid safetensors file whose header length happens to decode as
+// opcodes (640 = PROTO 2; 80 = PERSID and 86 = UNICODE, whose text line
+// runs on into random weights that decode as more opcodes) is not a
+// pickle: nothing is imported, so pickle.load cannot run anything. The
+// same header with a program in its data region (UNICODE swallows the
+// header, a newline opens the data, then GLOBAL os system … REDUCE) is
+// one: pickle.load runs it.
+func TestDetectAllSafetensorsHeaderOpcodes(t *testing.T) {
+	st := func(hlen int, body []byte) []byte {
+		h := fmt.Sprintf(`{"w":{"dtype":"U8","shape":[%d],"data_offsets":[0,%d]}}`, len(body), len(body))
+		h += strings.Repeat(" ", hlen-len(h))
+		b := binary.LittleEndian.AppendUint64(nil, uint64(hlen))
+		return append(append(b, h...), body...)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	flagged := 0
+	for _, hlen := range []int{0x50, 0x56, 0x180, 0x280, 0x580} {
+		for i := 0; i < 300; i++ {
+			body := make([]byte, 4096)
+			for j := range body {
+				body[j] = byte(rng.Uint32())
+			}
+			in := st(hlen, body)
+			cs, err := DetectAll("f", bytes.NewReader(in), int64(len(in)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(cs) != 1 || cs[0].Kind != Safetensors {
+				flagged++
+				if flagged <= 3 {
+					t.Errorf("header length %#x, random body %d: %+v, want safetensors alone", hlen, i, cs)
+				}
+			}
+		}
+	}
+	if flagged > 0 {
+		t.Errorf("%d of 1500 random-weight safetensors files taken for polyglots", flagged)
+	}
+	payload := []byte("\ncos\nsystem\n(S'id'\ntR.")
+	in := st(0x56, append(payload, make([]byte, 64)...))
+	cs, err := DetectAll("f", bytes.NewReader(in), int64(len(in)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 2 || cs[0].Kind != Safetensors || cs[1].Kind != Pickle {
+		t.Errorf("safetensors header + pickle program in the data: %+v, want safetensors,pickle", cs)
 	}
 }

@@ -19,7 +19,7 @@ if [[ -n "${MLSEC_GORELEASER:-}" ]]; then
 	bindir=$(cd "$(dirname "$MLSEC_GORELEASER")" && pwd)
 else
 	bindir=$(mktemp -d)
-	trap 'rm -rf "$bindir"' EXIT
+	bindir_tmp=$bindir
 	echo "== building goreleaser and cyclonedx-gomod (tools/release)"
 	(cd tools/release && go build -o "$bindir/" github.com/goreleaser/goreleaser/v2 github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod)
 	echo "built in $((SECONDS - t0)) s"
@@ -27,31 +27,40 @@ fi
 export PATH="$bindir:$PATH"
 [[ -x "$bindir/goreleaser" && -x "$bindir/cyclonedx-gomod" ]] || { echo "goreleaser or cyclonedx-gomod missing in $bindir" >&2; exit 2; }
 
+# A standalone git repository holding the working tree as it is:
+# cyclonedx-gomod reads the main module's version from git, which it cannot
+# in a git worktree checkout. dist/ is made there.
+src=$(mktemp -d)
+trap 'rm -rf "$src" ${bindir_tmp:-}' EXIT
+git ls-files -co --exclude-standard -z | xargs -0 cp --parents -t "$src" 2>/dev/null || true
+(cd "$src" && git init -q && git add -A && git -c user.name=release-check -c user.email=release-check@localhost -c commit.gpgsign=false commit -qm snapshot)
+cd "$src"
+
 echo "== goreleaser check"
 goreleaser check
 
 echo "== goreleaser release --snapshot (linux/darwin x amd64/arm64, no signing)"
 t1=$SECONDS
-# The SBOM command runs in dist/ and names the module "..", so dist/ stays
-# in the checkout (it is in .gitignore).
+# The SBOM command runs in dist/ and names the module "..".
 goreleaser release --snapshot --clean --skip=sign
 echo "snapshot release in $((SECONDS - t1)) s"
 
 echo "== checksums and SBOMs"
 (cd dist && sha256sum --check --strict checksums.txt)
-go build -o "$bindir/mlsec" ./cmd/mlsec
+(cd "$root" && go build -o "$src/mlsec-bin/mlsec" ./cmd/mlsec)
 n=0
 for os in linux darwin; do
 	for arch in amd64 arm64; do
 		a="dist/mlsec_${os}_${arch}.tar.gz"
 		[[ -f "$a" && -f "$a.cdx.json" ]] || { echo "missing $a or its SBOM" >&2; exit 1; }
 		[[ "$(tar -tzf "$a" | sort | tr '\n' ' ')" == *"mlsec mlsec-scan "* ]] || { echo "$a lacks mlsec or mlsec-scan" >&2; exit 1; }
-		"$bindir/mlsec" bom validate "$a.cdx.json"
+		"$src/mlsec-bin/mlsec" bom validate "$a.cdx.json"
 		n=$((n + 1))
 	done
 done
 echo "$n archives, checksums and SBOMs valid"
 
 echo "== TestGoreleaserSnapshot"
+cd "$root"
 MLSEC_GORELEASER="$bindir/goreleaser" MLSEC_REQUIRE_GORELEASER=1 go test -count=1 -run 'TestGoreleaserSnapshot|TestReleaseNames|TestActionInstallRelease' ./internal/integrationtest
 echo "release check passed in $((SECONDS - t0)) s"

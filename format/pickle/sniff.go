@@ -65,6 +65,12 @@ type walk struct {
 	// bytes, before end, where its reader stopped.
 	broke bool
 	end   int64
+	// imported reports that the walk reached an import that could
+	// succeed (canImport), whatever came after it.
+	imported bool
+	// undecided reports a walk stopped by its own bounds after only
+	// well-formed opcodes.
+	undecided bool
 }
 
 // sniffWalkAt runs the strict symbolic machine over the size bytes of r;
@@ -91,8 +97,11 @@ func sniffWalkAt(r io.ReaderAt, size int64, head []byte, whole bool) walk {
 	m := c.newMachine(rd, false)
 	m.strict = true
 	res := m.run(context.Background())
+	for _, imp := range m.imports {
+		no.imported = no.imported || canImport(imp) && !stoppedBy(m.anomalies, imp.Offset)
+	}
 	if errors.Is(m.err, errLineBudget) {
-		return walk{ok: true, trunc: -1}
+		return walk{ok: true, trunc: -1, undecided: true, imported: no.imported}
 	}
 	if m.err != nil {
 		return no
@@ -114,7 +123,7 @@ func sniffWalkAt(r io.ReaderAt, size int64, head []byte, whole bool) walk {
 			breaks++
 		case AnomalyLimit:
 			if res == resLimit {
-				return walk{ok: true, trunc: -1}
+				return walk{ok: true, trunc: -1, undecided: true, imported: no.imported}
 			}
 			return no
 		default:
@@ -128,7 +137,7 @@ func sniffWalkAt(r io.ReaderAt, size int64, head []byte, whole bool) walk {
 			imports = true
 		}
 	}
-	out := walk{trunc: trunc, end: rd.pos}
+	out := walk{trunc: trunc, end: rd.pos, imported: no.imported}
 	out.clean = res == resStop && breaks == 0 && m.ops >= 2 && len(m.stack) == 1 && len(m.marks) == 0
 	out.broke = !out.clean && trunc < 0
 	out.stop = out.clean && imports
@@ -280,6 +289,71 @@ func SniffAt(r io.ReaderAt, size int64, head []byte) bool {
 		return true
 	}
 	return JunkPrefix(r, size, head) > 0
+}
+
+// canImport reports whether imp could import anything in a default
+// interpreter: not EXT (its registry is empty), and no part that is known
+// and not a dotted name (find_class fails on it). An empty part may be a
+// value the walk does not know: fail closed.
+func canImport(imp Import) bool {
+	switch imp.Opcode {
+	case "EXT1", "EXT2", "EXT4":
+		return false
+	}
+	for _, part := range []string{imp.Module, imp.Name} {
+		if part != "" && !isDottedName(part) {
+			return false
+		}
+	}
+	return true
+}
+
+// stoppedBy reports whether one of the anomalies stops CPython's
+// unpickler at or before offset (so an import there never happens): a
+// truncation, an unknown opcode, a malformed operand, a stack underflow or
+// a missing memo key all raise.
+func stoppedBy(anomalies []Anomaly, offset int64) bool {
+	for _, a := range anomalies {
+		switch a.Kind {
+		case AnomalyTruncated, AnomalyBadOpcode, AnomalyBadOperand, AnomalyStack, AnomalyMemo:
+			if a.Offset <= offset {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// SniffBehindHeader reports whether r, whose offset 0 holds another
+// format's valid binary header (safetensors, GGUF, .npy), is also a pickle
+// that pickle.load would act on: read from offset 0 (past PROTO), its
+// opcodes reach an import (GLOBAL, INST, STACK_GLOBAL) before the stream
+// breaks, or end cleanly at STOP with one value, or run past the walk's
+// bounds undecided (fail closed). A header's length or magic bytes often
+// decode as a few opcodes by chance: a safetensors header of 640 bytes
+// opens with PROTO 2, one of 80 or 86 bytes with PERSID or UNICODE, whose
+// line runs on into the tensor data, where random weights decode as more
+// opcodes. Without an import nothing on the stack is callable, so such a
+// stream cannot run code however it continues, and pickle.load refuses a
+// persistent id outright (no persistent_load by default; torch.load and
+// joblib read a stand-alone file's first pickle without one).
+func SniffBehindHeader(r io.ReaderAt, size int64, head []byte) bool {
+	off := int64(0)
+	if len(head) >= 2 && head[0] == opProto {
+		if head[1] > 5 {
+			return false
+		}
+		off = 2
+	}
+	if int64(len(head)) <= off {
+		return false
+	}
+	h := head[off:]
+	if h[0] == opPersID || h[0] == opBinPersID {
+		return false
+	}
+	w := sniffWalkAt(io.NewSectionReader(r, off, size-off), size-off, h, true)
+	return w.imported || w.clean || w.undecided
 }
 
 // headDecides reports whether a walk over h, the first bytes of a stream

@@ -292,6 +292,14 @@ func (g *PolicyGate) evidence(ctx context.Context, in Input) (*policy.Evidence, 
 		if attestedFindings > ev.Scan.Findings {
 			ev.Scan.Findings = attestedFindings
 		}
+		// The pipeline's exceptions for this artifact and stage (as
+		// policy.Gatherer); with findings the store holds only in part,
+		// nothing is accepted.
+		if pl := g.pipeline; pl != nil && a.Name != "" {
+			if def, ok := pl.Artifact(a.Name); ok {
+				policy.ApplyExceptions(ev, def.ExceptionsAt(in.Stage))
+			}
+		}
 	}
 
 	// Signature (OpenSSF Model Signing).

@@ -34,6 +34,8 @@ const (
 	maxExcerpt = 120
 	// maxPerRule caps the issues reported per rule per document.
 	maxPerRule = 16
+	// maxLooseHidden caps the hidden text judged by the loose test.
+	maxLooseHidden = 2000
 )
 
 // ErrHTMLDepth is returned when hidden HTML nests deeper than
@@ -648,6 +650,11 @@ func (a *Analyser) hiddenText(r *report, where string, text []byte, off int64) {
 // hiddenTextStrict is hiddenText; with strict only the strict instruction
 // patterns count.
 func (a *Analyser) hiddenTextStrict(r *report, where string, text []byte, off int64, strict bool) {
+	// Long hidden text (an unclosed "<!--" in a plain-text changelog runs
+	// to the next "-->" hundreds of lines on) is judged by the strict
+	// patterns only: the loose pairing of a model word and an order is for
+	// the short notes injections hide.
+	strict = strict || len(text) > maxLooseHidden
 	t, _ := normalise(text, hasNonASCII(text))
 	if a.strictMatch(t) || (!strict && looseModelWord(t) && a.reLooseOrder.Match(t)) {
 		r.add(RuleHidden, off, fmt.Sprintf("%s: %q", where, a.excerpt(text)))

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -135,6 +136,9 @@ func ExtractPDF(ctx context.Context, r io.ReaderAt, size int64) (out *PDFText, e
 			}
 		}
 	}()
+	if err := checkNesting(g, size); err != nil {
+		return nil, err
+	}
 	rd, err := pdf.NewReader(g, size)
 	if err != nil {
 		var le *PDFLimitError
@@ -142,6 +146,9 @@ func ExtractPDF(ctx context.Context, r io.ReaderAt, size int64) (out *PDFText, e
 			return nil, le
 		}
 		return nil, fmt.Errorf("rag: PDF: %w", err)
+	}
+	if err := checkObjectStreams(rd); err != nil {
+		return nil, err
 	}
 	x := &pdfExtractor{g: g, size: size, out: &PDFText{}}
 	root := rd.Trailer().Key("Root").Key("Pages")
@@ -153,6 +160,71 @@ func ExtractPDF(ctx context.Context, r io.ReaderAt, size int64) (out *PDFText, e
 		return x.out, fmt.Errorf("rag: PDF: no pages found")
 	}
 	return x.out, nil
+}
+
+// MaxPDFNesting caps the nesting of arrays and dictionaries in the file:
+// the PDF library parses objects recursively, and a stack overflow is not
+// recoverable.
+const MaxPDFNesting = 10_000
+
+// checkNesting bounds the nesting of [ and << in the raw bytes (streams
+// included: random bytes balance out far below the cap).
+func checkNesting(r io.ReaderAt, size int64) error {
+	buf := make([]byte, 64<<10)
+	depth := 0
+	var prev byte
+	for off := int64(0); off < size; {
+		n, err := r.ReadAt(buf[:min(int64(len(buf)), size-off)], off)
+		if n == 0 && err != nil {
+			return fmt.Errorf("rag: PDF: read: %w", err)
+		}
+		for _, c := range buf[:n] {
+			switch {
+			case c == '[' || (c == '<' && prev == '<'):
+				depth++
+				if depth > MaxPDFNesting {
+					return &PDFLimitError{LimitPDFObjects, fmt.Sprintf("arrays and dictionaries nest deeper than %d", MaxPDFNesting)}
+				}
+			case (c == ']' || (c == '>' && prev == '>')) && depth > 0:
+				depth--
+			}
+			if (c == '<' && prev == '<') || (c == '>' && prev == '>') {
+				c = 0 // "<<<" is one opener and a '<'
+			}
+			prev = c
+		}
+		off += int64(n)
+	}
+	return nil
+}
+
+// checkObjectStreams refuses a cross-reference table in which an object
+// stream is itself stored in an object stream (PDF 32000-1 §7.5.7 forbids
+// it): the library would resolve such a chain by recursing without end,
+// and a stack overflow cannot be recovered. The table is private to the
+// library, so it is read through reflection; a library whose fields
+// changed fails closed.
+func checkObjectStreams(rd *pdf.Reader) error {
+	tab := reflect.ValueOf(rd).Elem().FieldByName("xref")
+	if !tab.IsValid() || tab.Kind() != reflect.Slice {
+		return fmt.Errorf("rag: PDF: cannot check the cross-reference table of this PDF library version")
+	}
+	n := tab.Len()
+	for i := range n {
+		e := tab.Index(i)
+		in, st := e.FieldByName("inStream"), e.FieldByName("stream")
+		if !in.IsValid() || !st.IsValid() || !st.FieldByName("id").IsValid() {
+			return fmt.Errorf("rag: PDF: cannot check the cross-reference table of this PDF library version")
+		}
+		if !in.Bool() {
+			continue
+		}
+		id := st.FieldByName("id").Uint()
+		if id < uint64(n) && tab.Index(int(id)).FieldByName("inStream").Bool() {
+			return &PDFLimitError{LimitPDFObjects, fmt.Sprintf("object %d is in object stream %d, which is itself in an object stream (a reference loop)", i, id)}
+		}
+	}
+	return nil
 }
 
 type pdfExtractor struct {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/zlib"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -33,6 +34,32 @@ func buildPDF(objs ...string) []byte {
 		fmt.Fprintf(&b, "%010d 00000 n \n", o)
 	}
 	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, x)
+	return b.Bytes()
+}
+
+// objStmLoop is a PDF whose cross-reference stream puts objects 2 and 3
+// in object stream 3, itself in object stream 3: the PDF library would
+// recurse without end.
+func objStmLoop() []byte {
+	var b bytes.Buffer
+	b.WriteString("%PDF-1.7\n")
+	o1 := b.Len()
+	b.WriteString("1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n")
+	o4 := b.Len()
+	var data []byte
+	entry := func(typ byte, f2 uint32, f3 uint16) {
+		data = append(data, typ)
+		data = binary.BigEndian.AppendUint32(data, f2)
+		data = binary.BigEndian.AppendUint16(data, f3)
+	}
+	entry(0, 0, 65535)
+	entry(1, uint32(o1), 0)
+	entry(2, 3, 0)
+	entry(2, 3, 0)
+	entry(1, uint32(o4), 0)
+	fmt.Fprintf(&b, "4 0 obj\n<< /Type /XRef /Size 5 /W [1 4 2] /Root 1 0 R /Length %d >>\nstream\n", len(data))
+	b.Write(data)
+	fmt.Fprintf(&b, "\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n", o4)
 	return b.Bytes()
 }
 
@@ -142,6 +169,8 @@ func TestPDFNotAnalysed(t *testing.T) {
 			stream("/Filter /FlateDecode", bomb),
 		), rag.LimitPDFStream, "decompress"},
 		{"page tree loop", loop, rag.LimitPDFObjects, ""},
+		{"object stream in an object stream", objStmLoop(), rag.LimitPDFObjects, "reference loop"},
+		{"deep nesting", buildPDF("<< /Type /Catalog /Pages 2 0 R /X " + strings.Repeat("[", rag.MaxPDFNesting+1) + " >>"), rag.LimitPDFObjects, "nest deeper"},
 		{"page tree self reference", deep, rag.LimitPDFObjects, "deeper"},
 		{"too many pages", many, rag.LimitPDFPages, "pages"},
 		{"image only", read("image-only.pdf"), "", "no extractable text"},
