@@ -9,6 +9,8 @@ import (
 
 	"github.com/mlsecops/mlsec/admission"
 	"github.com/mlsecops/mlsec/signing"
+	"github.com/mlsecops/mlsec/store"
+	"github.com/mlsecops/mlsec/transport/oci/ocitest"
 )
 
 // BenchmarkAdmission measures whole admissions: an AdmissionReview of an
@@ -18,14 +20,20 @@ import (
 // latency of the requests; the target is p99 < 20 ms.
 //
 // The VSA variant also fetches and verifies the signed VSA (--vsa-key).
+// The registry variant deploys the manifest reference mlsec push prints,
+// which no artifact is registered with: the source lookups miss, the
+// registry resolution (manifest, signature referrer, OMS verification)
+// is the cached one after the first review, and the server is asked about
+// the signed root digest — four API calls.
 //
 //	go test -run '^$' -bench Admission -benchtime 2000x ./admission
 func BenchmarkAdmission(b *testing.B) {
-	b.Run("server-decision", func(b *testing.B) { benchAdmission(b, false) })
-	b.Run("vsa-verified", func(b *testing.B) { benchAdmission(b, true) })
+	b.Run("server-decision", func(b *testing.B) { benchAdmission(b, false, false) })
+	b.Run("vsa-verified", func(b *testing.B) { benchAdmission(b, true, false) })
+	b.Run("registry-resolved", func(b *testing.B) { benchAdmission(b, false, true) })
 }
 
-func benchAdmission(b *testing.B, verify bool) {
+func benchAdmission(b *testing.B, verify, viaRegistry bool) {
 	m := newMLSecServer(b, true)
 	populate(m)
 	client, err := admission.NewClient(m.url, m.auditor, nil)
@@ -35,8 +43,17 @@ func benchAdmission(b *testing.B, verify bool) {
 	if verify {
 		client.VSAVerifier = &signing.KeyVerifier{Key: &m.gate.PublicKey}
 	}
-	wh := startWebhook(b, admission.Config{Resolver: client})
 	body := []byte(fixture(b, "isvc-create.json"))
+	if viaRegistry {
+		reg := ocitest.StartReferrers(b, nil)
+		dir := dirModel(b, "bench", 0x60)
+		root, bundle := signDir(b, dir, m.org)
+		ref := push(b, reg, "team/bench", dir)
+		m.addDir(dir, root, bundle, model{sign: true, state: store.StateReleased, serving: true})
+		client = registryClient(b, m, regOptions(reg))
+		body = with(b, string(body), irisOCI, ref)
+	}
+	wh := startWebhook(b, admission.Config{Resolver: client})
 	if r := wh.review(b, body); !r.Allowed {
 		b.Fatalf("not admitted: %s", r.Result.Message)
 	}

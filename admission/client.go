@@ -54,6 +54,10 @@ type Client struct {
 	// for the serving stage. Without it the webhook takes the server's
 	// word for the decision.
 	VSAVerifier signing.Verifier
+	// Registry, when set, resolves oci references that no artifact is
+	// registered with through the registry (see Registry); nil leaves
+	// them unknown.
+	Registry *Registry
 }
 
 // NewClient returns a client of the server at base (https://… or, on
@@ -133,6 +137,10 @@ func (c *Client) checkVSA(ctx context.Context, d string, id int64) error {
 	return nil
 }
 
+// errNotFound marks a 404 of the server (wrapped with ErrUnavailable by
+// get; callers that expect it test for it first).
+var errNotFound = errors.New("not found")
+
 // maxVerified bounds the verified-VSA cache.
 const maxVerified = 10000
 
@@ -163,6 +171,9 @@ func (c *Client) get(ctx context.Context, path string, q url.Values, out any) er
 			Error struct{ Code, Message string } `json:"error"`
 		}
 		_ = json.Unmarshal(body, &e)
+		if resp.StatusCode == http.StatusNotFound {
+			return fmt.Errorf("%w: %w: GET %s: %s %s", ErrUnavailable, errNotFound, path, resp.Status, e.Error.Message)
+		}
 		return fmt.Errorf("%w: GET %s: %s %s", ErrUnavailable, path, resp.Status, e.Error.Message)
 	}
 	if err := json.Unmarshal(body, out); err != nil {
@@ -183,9 +194,12 @@ type Verdict struct {
 
 // Resolve looks a reference up: the artifacts registered with one of its
 // sources (the first source that has any), then the matched artifact's
-// serving decisions. It admits when the reference resolves to exactly one
-// digest, that artifact is released, and its latest serving decision
-// passed. Errors wrap ErrUnavailable; a definite "no" is a Verdict.
+// serving decisions. An oci reference no artifact is registered with is,
+// when Registry is set, resolved through the registry to the digest its
+// trusted OMS signature covers, and that artifact is read. It admits when
+// the reference resolves to exactly one digest, that artifact is released,
+// and its latest serving decision passed. Errors wrap ErrUnavailable or
+// ErrRegistryUnavailable; a definite "no" is a Verdict.
 func (c *Client) Resolve(ctx context.Context, ref Ref) (Verdict, error) {
 	var arts []artifact
 	for _, src := range ref.Sources {
@@ -200,7 +214,35 @@ func (c *Client) Resolve(ctx context.Context, ref Ref) (Verdict, error) {
 			break
 		}
 	}
+	via := ""
 	switch {
+	case len(arts) == 0 && ref.Scheme == "oci" && c.Registry != nil:
+		res, err := c.Registry.Resolve(ctx, ref)
+		if err != nil {
+			if errors.Is(err, ErrRegistryUnavailable) {
+				return Verdict{}, err
+			}
+			return Verdict{Reason: err.Error()}, nil
+		}
+		for _, d := range res.Digests() {
+			var a artifact
+			err := c.get(ctx, "/api/v1/artifacts/"+d, nil, &a)
+			if errors.Is(err, errNotFound) {
+				continue
+			}
+			if err != nil {
+				return Verdict{}, err
+			}
+			if a.Digest != d {
+				return Verdict{}, fmt.Errorf("%w: the server answered for %s with artifact %q", ErrUnavailable, d, a.Digest)
+			}
+			arts = []artifact{a}
+			break
+		}
+		if len(arts) == 0 {
+			return Verdict{Reason: fmt.Sprintf("%s is a model signed by a trusted signer (OMS root %s) but not a known artifact: the mlsec server has no artifact %s", ref.Raw, res.Root, strings.Join(res.Digests(), " or "))}, nil
+		}
+		via = fmt.Sprintf(" (resolved through the registry: signed manifest, %d files match the OMS signature)", res.Files)
 	case len(arts) == 0:
 		return Verdict{Reason: fmt.Sprintf("%s is not a known artifact: no artifact in the mlsec server is registered with this source", ref.Raw)}, nil
 	case len(arts) > 1:
@@ -213,7 +255,7 @@ func (c *Client) Resolve(ctx context.Context, ref Ref) (Verdict, error) {
 	a := arts[0]
 	v := Verdict{Artifact: a.Digest}
 	if a.State != "released" {
-		v.Reason = fmt.Sprintf("%s is artifact %s, which is %s, not released", ref.Raw, a.Digest, a.State)
+		v.Reason = fmt.Sprintf("%s is artifact %s, which is %s, not released", ref.Raw, a.Digest+via, a.State)
 		return v, nil
 	}
 	var dl struct {
@@ -230,7 +272,7 @@ func (c *Client) Resolve(ctx context.Context, ref Ref) (Verdict, error) {
 	}
 	switch {
 	case last == nil:
-		v.Reason = fmt.Sprintf("%s is artifact %s, released but never passed the %s gate", ref.Raw, a.Digest, Stage)
+		v.Reason = fmt.Sprintf("%s is artifact %s, released but never passed the %s gate", ref.Raw, a.Digest+via, Stage)
 	case last.Result != "pass":
 		why := ""
 		for _, r := range last.Reasons {
@@ -239,22 +281,22 @@ func (c *Client) Resolve(ctx context.Context, ref Ref) (Verdict, error) {
 				break
 			}
 		}
-		v.Reason = fmt.Sprintf("%s is artifact %s, whose latest %s gate decision is %s%s", ref.Raw, a.Digest, Stage, last.Result, why)
+		v.Reason = fmt.Sprintf("%s is artifact %s, whose latest %s gate decision is %s%s", ref.Raw, a.Digest+via, Stage, last.Result, why)
 	case last.EvidenceID == 0 && !c.AllowUnsigned:
-		v.Reason = fmt.Sprintf("%s is artifact %s, whose %s gate passed without a signed VSA (the mlsec server runs without --signing-key)", ref.Raw, a.Digest, Stage)
+		v.Reason = fmt.Sprintf("%s is artifact %s, whose %s gate passed without a signed VSA (the mlsec server runs without --signing-key)", ref.Raw, a.Digest+via, Stage)
 	case c.VSAVerifier != nil:
 		if err := c.checkVSA(ctx, a.Digest, last.EvidenceID); err != nil {
 			if errors.Is(err, ErrUnavailable) {
 				return Verdict{}, err
 			}
-			v.Reason = fmt.Sprintf("%s is artifact %s, whose serving VSA (evidence %d) does not hold: %v", ref.Raw, a.Digest, last.EvidenceID, err)
+			v.Reason = fmt.Sprintf("%s is artifact %s, whose serving VSA (evidence %d) does not hold: %v", ref.Raw, a.Digest+via, last.EvidenceID, err)
 			return v, nil
 		}
 		v.Allowed = true
-		v.Reason = fmt.Sprintf("%s is artifact %s: released, %s gate passed (VSA verified)", ref.Raw, a.Digest, Stage)
+		v.Reason = fmt.Sprintf("%s is artifact %s: released, %s gate passed (VSA verified)", ref.Raw, a.Digest+via, Stage)
 	default:
 		v.Allowed = true
-		v.Reason = fmt.Sprintf("%s is artifact %s: released, %s gate passed", ref.Raw, a.Digest, Stage)
+		v.Reason = fmt.Sprintf("%s is artifact %s: released, %s gate passed", ref.Raw, a.Digest+via, Stage)
 	}
 	return v, nil
 }

@@ -2,7 +2,9 @@
 // ValidatingAdmissionWebhook (admission.k8s.io/v1) that admits KServe
 // InferenceServices and Pods only when every model they reference resolves,
 // in the mlsec server, to a released artifact whose latest serving gate
-// decision passed. It fails closed: a reference it cannot resolve, or a
+// decision passed. An oci reference is resolved by its registered source
+// or, through the registry (Registry), by the OMS signature of its
+// manifest, without downloading the model. It fails closed: a reference it cannot resolve, or a
 // server it cannot reach, denies, unless the operator chose FailOpen.
 package admission
 

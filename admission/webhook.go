@@ -43,7 +43,8 @@ const (
 type Config struct {
 	Resolver Resolver
 	// FailOpen admits, with a warning, objects whose references could not
-	// be checked because the server was unavailable. Definite answers (an
+	// be checked because the server (or, resolving an oci reference, the
+	// registry) was unavailable. Definite answers (an
 	// unknown, unreleased or failed artifact, an unpinned reference) deny
 	// regardless.
 	FailOpen bool
@@ -198,7 +199,11 @@ func (wh *Webhook) Review(ctx context.Context, req *admissionv1.AdmissionRequest
 		if err != nil {
 			wh.log.Warn("lookup failed", "ref", ref.Raw, "err", err)
 			if !wh.cfg.FailOpen {
-				return deny(fmt.Sprintf("cannot check %s: the mlsec server did not answer (%v); failing closed", ref.Raw, err))
+				who := "the mlsec server"
+				if errors.Is(err, ErrRegistryUnavailable) {
+					who = "the registry"
+				}
+				return deny(fmt.Sprintf("cannot check %s: %s did not answer (%v); failing closed", ref.Raw, who, err))
 			}
 			unavailable = append(unavailable, ref.Raw)
 			continue
@@ -212,7 +217,7 @@ func (wh *Webhook) Review(ctx context.Context, req *admissionv1.AdmissionRequest
 		admitted = append(admitted, v.Reason)
 	}
 	for _, u := range unavailable {
-		resp.Warnings = append(resp.Warnings, fmt.Sprintf("mlsec: %s was NOT checked (mlsec server unavailable); admitted because the webhook runs with --fail-open", u))
+		resp.Warnings = append(resp.Warnings, fmt.Sprintf("mlsec: %s was NOT checked (mlsec server or registry unavailable); admitted because the webhook runs with --fail-open", u))
 	}
 	msg := strings.Join(admitted, "; ")
 	if len(unavailable) > 0 {

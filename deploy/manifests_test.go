@@ -151,9 +151,26 @@ func TestWebhookConfiguration(t *testing.T) {
 		t.Errorf("failurePolicy %v sideEffects %v: want Fail and None (fail closed, dry-run safe)", w.FailurePolicy, w.SideEffects)
 	}
 	args := strings.Join(dep.Spec.Template.Spec.Containers[0].Args, " ")
-	for _, f := range []string{"admission serve", "--tls-cert=/etc/mlsec/tls/tls.crt", "--timeout=2s"} {
+	for _, f := range []string{"admission serve", "--tls-cert=/etc/mlsec/tls/tls.crt", "--timeout=2s", "--key=/etc/mlsec/trust/org.pub"} {
 		if !strings.Contains(args, f) {
 			t.Errorf("deployment args %q lack %q", args, f)
+		}
+	}
+	// Every file a flag names is in a mounted volume.
+	c := dep.Spec.Template.Spec.Containers[0]
+	for _, a := range c.Args {
+		_, file, ok := strings.Cut(a, "=")
+		if !ok || !strings.HasPrefix(file, "/") {
+			continue
+		}
+		mounted := false
+		for _, vm := range c.VolumeMounts {
+			if strings.HasPrefix(file, strings.TrimSuffix(vm.MountPath, "/")+"/") {
+				mounted = true
+			}
+		}
+		if !mounted {
+			t.Errorf("%s names a file in no volume mount", a)
 		}
 	}
 	// The webhook must answer (deny or warn) before the API server gives up.

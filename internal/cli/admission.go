@@ -5,19 +5,20 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"oras.land/oras-go/v2/registry"
 
 	"github.com/mlsecops/mlsec"
 	"github.com/mlsecops/mlsec/admission"
 	"github.com/mlsecops/mlsec/attest"
 	"github.com/mlsecops/mlsec/internal/certreload"
 	"github.com/mlsecops/mlsec/signing"
+	"github.com/mlsecops/mlsec/transport/oci"
 )
 
 type admissionFlags struct {
@@ -29,6 +30,10 @@ type admissionFlags struct {
 	unknown               string
 	timeout               time.Duration
 	logFormat, logLevel   string
+	// Resolving oci references through the registry.
+	registryResolve bool
+	registry        registryFlags
+	trust           trustFlags
 }
 
 func newAdmissionCmd(app *App) *cobra.Command {
@@ -50,9 +55,24 @@ Accepted references: oci://HOST/REPO@sha256:… (digest required),
 hf://ORG/NAME@COMMIT (40-hex commit required), s3://BUCKET/KEY and
 pvc://CLAIM/PATH (mutable locations: admitted with a warning, or denied with
 --require-immutable). An unreachable server denies (fail closed) unless
---fail-open. See docs/integrations/kubernetes.md.`,
+--fail-open.
+
+An oci reference that no artifact is registered with (mlsec push prints
+oci://REG/REPO@sha256:MANIFEST, while the server knows the model by its OMS
+root digest) is resolved through the registry when trust flags are given
+(--key, --ca-bundle, or --identity with --issuer, as mlsec verify takes):
+the manifest is fetched by digest, its OMS signature referrers verified,
+and its file layers compared with the signed files, without downloading
+any layer; the server is then asked about the signed root digest. Registry
+connection flags are pull's (--plain-http, --ca-file, --registry-config).
+See docs/integrations/kubernetes.md.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runAdmission(cmd.Context(), app, fl) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cmd.Flags().Changed("registry-resolve") && fl.registryResolve && !fl.trust.given() {
+				return usageError(errors.New("admission serve: --registry-resolve needs trust flags (--key, --ca-bundle, or --identity with --issuer) to verify OMS signatures"))
+			}
+			return runAdmission(cmd.Context(), app, fl)
+		},
 	}
 	f := serve.Flags()
 	f.StringVar(&fl.addr, "addr", ":8443", "HTTPS listen `HOST:PORT`")
@@ -69,24 +89,17 @@ pvc://CLAIM/PATH (mutable locations: admitted with a warning, or denied with
 	f.DurationVar(&fl.timeout, "timeout", 2*time.Second, "time allowed for the server lookups of one review (below the webhook's timeoutSeconds)")
 	f.StringVar(&fl.logFormat, "log-format", "json", "log format: json|text")
 	f.StringVar(&fl.logLevel, "log-level", "info", "log level: debug|info|warn|error")
+	f.BoolVar(&fl.registryResolve, "registry-resolve", true, "resolve oci references no artifact is registered with through the registry: verify the manifest's OMS signature referrer with the trust flags and ask the server about the signed root digest (on when trust flags are given)")
+	fl.registry.register(serve)
+	fl.trust.register(serve)
 	cmd.AddCommand(serve)
 	return cmd
 }
 
 func runAdmission(ctx context.Context, app *App, fl admissionFlags) error {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(fl.logLevel)); err != nil {
-		return usageError(fmt.Errorf("--log-level: %w", err))
-	}
-	hopts := &slog.HandlerOptions{Level: level}
-	var log *slog.Logger
-	switch fl.logFormat {
-	case "json":
-		log = slog.New(slog.NewJSONHandler(app.Stderr, hopts))
-	case "text":
-		log = slog.New(slog.NewTextHandler(app.Stderr, hopts))
-	default:
-		return usageError(fmt.Errorf("--log-format must be json or text, not %q", fl.logFormat))
+	log, err := serverLogger(app.Stderr, fl.logFormat, fl.logLevel)
+	if err != nil {
+		return err
 	}
 	if fl.cert == "" || fl.key == "" {
 		return usageError(errors.New("admission serve: --tls-cert and --tls-key are required (the API server calls webhooks over HTTPS only)"))
@@ -134,6 +147,20 @@ func runAdmission(ctx context.Context, app *App, fl admissionFlags) error {
 		}
 		client.VSAVerifier = anyOf
 	}
+	resolving := fl.registryResolve && fl.trust.given()
+	if resolving {
+		v, err := fl.trust.verifier(app)
+		if err != nil {
+			return err
+		}
+		opts := fl.registry.options()
+		// The registry options (CA file, credentials file) are checked now,
+		// not at the first review.
+		if _, err := oci.NewRepository(registry.Reference{Registry: "localhost", Repository: "mlsec"}, opts); err != nil {
+			return usageError(fmt.Errorf("admission serve: %w", err))
+		}
+		client.Registry = &admission.Registry{Verifier: v, Options: opts}
+	}
 	wh, err := admission.New(admission.Config{Resolver: client, FailOpen: fl.failOpen, Unknown: admission.UnknownKinds(fl.unknown),
 		RequireImmutable: fl.immutable, Timeout: fl.timeout, Log: log})
 	if err != nil {
@@ -148,7 +175,10 @@ func runAdmission(ctx context.Context, app *App, fl admissionFlags) error {
 		return mlsec.Errorf(mlsec.EIO, "admission serve: %w", err)
 	}
 	log.Info("admission webhook listening", "addr", "https://"+ln.Addr().String()+admission.Path, "server", fl.server,
-		"fail_open", fl.failOpen, "unknown_kinds", fl.unknown)
+		"fail_open", fl.failOpen, "unknown_kinds", fl.unknown, "registry_resolve", resolving)
+	if !resolving {
+		log.Info("oci references resolve only by registered source (no trust flags, or --registry-resolve=false)")
+	}
 	if fl.failOpen {
 		log.Warn("fail-open: objects are admitted unchecked while the mlsec server is unavailable")
 	}

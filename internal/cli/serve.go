@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -97,19 +98,9 @@ the server down gracefully.`,
 }
 
 func runServe(ctx context.Context, app *App, fl serveFlags) error {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(fl.logLevel)); err != nil {
-		return usageError(fmt.Errorf("--log-level: %w", err))
-	}
-	hopts := &slog.HandlerOptions{Level: level}
-	var log *slog.Logger
-	switch fl.logFormat {
-	case "json":
-		log = slog.New(slog.NewJSONHandler(app.Stderr, hopts))
-	case "text":
-		log = slog.New(slog.NewTextHandler(app.Stderr, hopts))
-	default:
-		return usageError(fmt.Errorf("--log-format must be json or text, not %q", fl.logFormat))
+	log, err := serverLogger(app.Stderr, fl.logFormat, fl.logLevel)
+	if err != nil {
+		return err
 	}
 	if fl.database != "" && !dial.IsPostgres(fl.database) {
 		return usageError(errors.New("--database must be a postgres:// URL (omit it for the embedded SQLite)"))
@@ -251,4 +242,21 @@ func parseProxies(vs []string) ([]netip.Prefix, error) {
 		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
 	}
 	return out, nil
+}
+
+// serverLogger is the structured logger of a long-running command (serve,
+// admission serve): format json or text, level debug, info, warn or error.
+func serverLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, usageError(fmt.Errorf("--log-level: %w", err))
+	}
+	hopts := &slog.HandlerOptions{Level: l}
+	switch format {
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, hopts)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(w, hopts)), nil
+	}
+	return nil, usageError(fmt.Errorf("--log-format must be json or text, not %q", format))
 }

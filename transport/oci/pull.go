@@ -94,88 +94,10 @@ func Pull(ctx context.Context, src Source, desc ocispec.Descriptor, dir string, 
 	if err != nil {
 		return nil, err
 	}
-	p := &Pulled{Manifest: desc, Dir: true, Format: "oci", Digests: map[string][]byte{}}
 	b := newBudget(o.Limits)
-	switch {
-	case m.ArtifactType == ArtifactTypeModel || m.Config.MediaType == MediaTypeModelConfig ||
-		strings.HasPrefix(m.ArtifactType, modelPackPrefixV0):
-		p.Format = "modelpack"
-	case m.Config.MediaType == mediaTypeKitOpsConfig:
-		p.Format = "kitops"
-	}
-	p.Name = m.Annotations[annotationArtifactName]
-	if m.Annotations[annotationArtifactKind] == artifactKindFile {
-		p.Dir = false
-		if p.Name == "" || strings.Contains(p.Name, "/") || transport.CheckName(p.Name) != nil {
-			return nil, artifactErr("file artifact with bad name %q", p.Name)
-		}
-	}
-	if len(m.Layers) == 0 {
-		return nil, artifactErr("manifest %s has no layer", desc.Digest)
-	}
-	if len(m.Layers) > transport.MaxMembers {
-		return nil, artifactErr("manifest has %d layers (limit %d)", len(m.Layers), transport.MaxMembers)
-	}
-	type job struct {
-		desc    ocispec.Descriptor
-		name    string // raw layers
-		archive string
-	}
-	var jobs []job
-	seen := map[string]bool{}
-	for _, l := range m.Layers {
-		if l.Size < 0 {
-			return nil, artifactErr("layer %s has negative size", l.Digest)
-		}
-		if err := l.Digest.Validate(); err != nil {
-			return nil, artifactErr("layer digest %q: %v", l.Digest, err)
-		}
-		arch, ok := layerArchive(l.MediaType)
-		if !ok {
-			switch l.MediaType {
-			case mediaTypeOCILayerTar:
-				arch = "tar"
-			case mediaTypeOCILayerTarGzip:
-				arch = "tar+gzip"
-			case mediaTypeOCILayerTarZstd:
-				arch = "tar+zstd"
-			default:
-				if p.Format != "oci" {
-					return nil, artifactErr("layer %s: unknown media type %q", l.Digest, l.MediaType)
-				}
-			}
-		}
-		j := job{desc: l, archive: arch}
-		if arch == "" {
-			j.name = cmp.Or(l.Annotations[AnnotationFilepath], l.Annotations[AnnotationFilepathV0], l.Annotations[annotationTitle])
-			if err := transport.CheckName(j.name); err != nil || (p.Dir && evidence.IsInside(j.name)) {
-				return nil, artifactErr("layer %s: file name %q refused", l.Digest, j.name)
-			}
-			if err := b.depth(j.name); err != nil {
-				return nil, err
-			}
-			if err := b.declare(l.Size); err != nil {
-				return nil, err
-			}
-			if seen[j.name] {
-				return nil, artifactErr("two layers name %q", j.name)
-			}
-			seen[j.name] = true
-			if !p.Dir && j.name != p.Name {
-				return nil, artifactErr("file artifact %q holds %q", p.Name, j.name)
-			}
-			p.Files = append(p.Files, j.name)
-			if l.Digest.Algorithm() == digest.SHA256 {
-				if sum, err := hex.DecodeString(l.Digest.Encoded()); err == nil {
-					p.Digests[j.name] = sum
-				}
-			}
-		} else if !p.Dir {
-			return nil, artifactErr("file artifact %q holds an archive layer", p.Name)
-		}
-		p.Bytes += l.Size
-		p.Archives = p.Archives || arch != ""
-		jobs = append(jobs, j)
+	p, jobs, err := planLayers(desc, m, b)
+	if err != nil {
+		return nil, err
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(o.Concurrency)
@@ -200,10 +122,100 @@ func Pull(ctx context.Context, src Source, desc ocispec.Descriptor, dir string, 
 	if p.Name == "" {
 		p.Name = cmp.Or(m.Annotations[ocispec.AnnotationTitle], "model")
 	}
-	if err := readEvidence(ctx, src, desc, p); err != nil {
+	if err := readEvidence(ctx, src, desc, p, true); err != nil {
 		return nil, err
 	}
 	return p, nil
+}
+
+// layerJob is one layer to fetch: a raw file (name) or an archive.
+type layerJob struct {
+	desc    ocispec.Descriptor
+	name    string // raw layers
+	archive string
+}
+
+// planLayers checks manifest m of desc (format, names, counts, declared
+// sizes against b) and says what its layers hold, without fetching any.
+func planLayers(desc ocispec.Descriptor, m *ocispec.Manifest, b *budget) (*Pulled, []layerJob, error) {
+	p := &Pulled{Manifest: desc, Dir: true, Format: "oci", Digests: map[string][]byte{}}
+	switch {
+	case m.ArtifactType == ArtifactTypeModel || m.Config.MediaType == MediaTypeModelConfig ||
+		strings.HasPrefix(m.ArtifactType, modelPackPrefixV0):
+		p.Format = "modelpack"
+	case m.Config.MediaType == mediaTypeKitOpsConfig:
+		p.Format = "kitops"
+	}
+	p.Name = m.Annotations[annotationArtifactName]
+	if m.Annotations[annotationArtifactKind] == artifactKindFile {
+		p.Dir = false
+		if p.Name == "" || strings.Contains(p.Name, "/") || transport.CheckName(p.Name) != nil {
+			return nil, nil, artifactErr("file artifact with bad name %q", p.Name)
+		}
+	}
+	if len(m.Layers) == 0 {
+		return nil, nil, artifactErr("manifest %s has no layer", desc.Digest)
+	}
+	if len(m.Layers) > transport.MaxMembers {
+		return nil, nil, artifactErr("manifest has %d layers (limit %d)", len(m.Layers), transport.MaxMembers)
+	}
+	var jobs []layerJob
+	seen := map[string]bool{}
+	for _, l := range m.Layers {
+		if l.Size < 0 {
+			return nil, nil, artifactErr("layer %s has negative size", l.Digest)
+		}
+		if err := l.Digest.Validate(); err != nil {
+			return nil, nil, artifactErr("layer digest %q: %v", l.Digest, err)
+		}
+		arch, ok := layerArchive(l.MediaType)
+		if !ok {
+			switch l.MediaType {
+			case mediaTypeOCILayerTar:
+				arch = "tar"
+			case mediaTypeOCILayerTarGzip:
+				arch = "tar+gzip"
+			case mediaTypeOCILayerTarZstd:
+				arch = "tar+zstd"
+			default:
+				if p.Format != "oci" {
+					return nil, nil, artifactErr("layer %s: unknown media type %q", l.Digest, l.MediaType)
+				}
+			}
+		}
+		j := layerJob{desc: l, archive: arch}
+		if arch == "" {
+			j.name = cmp.Or(l.Annotations[AnnotationFilepath], l.Annotations[AnnotationFilepathV0], l.Annotations[annotationTitle])
+			if err := transport.CheckName(j.name); err != nil || (p.Dir && evidence.IsInside(j.name)) {
+				return nil, nil, artifactErr("layer %s: file name %q refused", l.Digest, j.name)
+			}
+			if err := b.depth(j.name); err != nil {
+				return nil, nil, err
+			}
+			if err := b.declare(l.Size); err != nil {
+				return nil, nil, err
+			}
+			if seen[j.name] {
+				return nil, nil, artifactErr("two layers name %q", j.name)
+			}
+			seen[j.name] = true
+			if !p.Dir && j.name != p.Name {
+				return nil, nil, artifactErr("file artifact %q holds %q", p.Name, j.name)
+			}
+			p.Files = append(p.Files, j.name)
+			if l.Digest.Algorithm() == digest.SHA256 {
+				if sum, err := hex.DecodeString(l.Digest.Encoded()); err == nil {
+					p.Digests[j.name] = sum
+				}
+			}
+		} else if !p.Dir {
+			return nil, nil, artifactErr("file artifact %q holds an archive layer", p.Name)
+		}
+		p.Bytes += l.Size
+		p.Archives = p.Archives || arch != ""
+		jobs = append(jobs, j)
+	}
+	return p, jobs, nil
 }
 
 func fetchManifest(ctx context.Context, src content.Fetcher, desc ocispec.Descriptor) (*ocispec.Manifest, error) {
@@ -370,8 +382,11 @@ func fetchArchive(ctx context.Context, src content.Fetcher, desc ocispec.Descrip
 // readEvidence lists the Sigstore bundle referrers of desc and reads them.
 // The list is not filtered by the registry: some registries report a
 // referrer's config media type as its artifact type, so each referrer's
-// own manifest decides.
-func readEvidence(ctx context.Context, src Source, desc ocispec.Descriptor, p *Pulled) error {
+// own manifest decides. Without withClaims only the signatures are read:
+// a referrer whose descriptor says it is a claim is skipped unread (a
+// registry that mislabels a signature so only hides it, which fails
+// closed), and a claim's bundle is never fetched.
+func readEvidence(ctx context.Context, src Source, desc ocispec.Descriptor, p *Pulled, withClaims bool) error {
 	var refs []ocispec.Descriptor
 	err := src.Referrers(ctx, desc, "", func(rs []ocispec.Descriptor) error {
 		refs = append(refs, rs...)
@@ -392,6 +407,9 @@ func readEvidence(ctx context.Context, src Source, desc ocispec.Descriptor, p *P
 		if r.MediaType != ocispec.MediaTypeImageManifest {
 			continue // an index or another tool's referrer
 		}
+		if !withClaims && r.Annotations[annotationEvidenceRole] == evidenceRoleClaim {
+			continue
+		}
 		m, err := fetchManifest(ctx, src, r)
 		if err != nil {
 			return err
@@ -405,6 +423,10 @@ func readEvidence(ctx context.Context, src Source, desc ocispec.Descriptor, p *P
 		if len(m.Layers) != 1 || m.Layers[0].Size > MaxEvidenceBytes || m.Layers[0].Size < 0 {
 			return artifactErr("referrer %s: want one bundle layer of at most %d bytes", r.Digest, MaxEvidenceBytes)
 		}
+		role := m.Annotations[annotationEvidenceRole]
+		if !withClaims && role != "" && role != evidenceRoleSignature {
+			continue
+		}
 		rc, err := src.Fetch(ctx, m.Layers[0])
 		if err != nil {
 			return fmt.Errorf("oci: fetch referrer %s: %w", r.Digest, err)
@@ -415,13 +437,15 @@ func readEvidence(ctx context.Context, src Source, desc ocispec.Descriptor, p *P
 			return artifactErr("referrer %s: %v", r.Digest, err)
 		}
 		ev := Evidence{Referrer: r, Bundle: b}
-		role := m.Annotations[annotationEvidenceRole]
 		pt := m.Annotations[annotationPredicateType]
 		if pt == "" {
 			pt = predicateType(b)
 		}
 		if role == evidenceRoleSignature || (role == "" && strings.HasPrefix(pt, "https://model_signing/")) {
 			p.Signatures = append(p.Signatures, ev)
+			continue
+		}
+		if !withClaims {
 			continue
 		}
 		idx, err := strconv.Atoi(m.Annotations[annotationClaimIndex])
