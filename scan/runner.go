@@ -333,7 +333,6 @@ func isCheckpointShard(path string) bool {
 	return err == nil && k == format.TFCheckpointIndex
 }
 
-// scanJob scans one job; keep is false for directories with nothing to say.
 // memFileBytes is the size up to which a file is read into memory once
 // and its detectors read that copy: format detection and the document
 // detectors each read a small file several times (head, text check, zip
@@ -341,7 +340,7 @@ func isCheckpointShard(path string) bool {
 // costs less than the system calls of all of them.
 const memFileBytes = 1 << 20
 
-// inMemory returns the file's content as a bytes.Reader when it is at most
+// inMemory returns the file's content as a memReader when it is at most
 // memFileBytes long and reads whole, else f itself (whose reads then fail
 // or succeed as they would have).
 func inMemory(f io.ReaderAt, size int64) io.ReaderAt {
@@ -352,8 +351,40 @@ func inMemory(f io.ReaderAt, size int64) io.ReaderAt {
 	if n, err := f.ReadAt(buf, 0); int64(n) != size || err != nil && !errors.Is(err, io.EOF) {
 		return f
 	}
-	return bytes.NewReader(buf)
+	return memReader{Reader: bytes.NewReader(buf), b: buf}
 }
+
+// memReader is a file the runner holds in memory; ReadAll hands its bytes
+// to detectors without another copy.
+type memReader struct {
+	*bytes.Reader
+	b []byte
+}
+
+// ReadAll returns the whole of in's bytes. When the runner holds the file
+// in memory they are that copy, shared by every detector of the file:
+// read-only (never write to them or append to a sub-slice of them).
+// Otherwise they are read from in.R into buf when it has the capacity, or
+// into a new slice.
+func ReadAll(in *Input, buf []byte) ([]byte, error) {
+	if m, ok := in.R.(memReader); ok && int64(len(m.b)) == in.Size {
+		return m.b[:len(m.b):len(m.b)], nil
+	}
+	if in.Size < 0 {
+		return nil, fmt.Errorf("scan: negative size %d", in.Size)
+	}
+	if int64(cap(buf)) >= in.Size {
+		buf = buf[:in.Size]
+	} else {
+		buf = make([]byte, in.Size)
+	}
+	if _, err := in.R.ReadAt(buf, 0); err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	return buf, nil
+}
+
+// scanJob scans one job; keep is false for directories with nothing to say.
 
 func (r *Runner) scanJob(ctx context.Context, j job) (art Artifact, keep bool) {
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(r.limits.MaxFileSeconds)*time.Second)

@@ -14,7 +14,6 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
-	"io"
 	"sync"
 
 	"github.com/mlsecops/mlsec/format"
@@ -75,8 +74,8 @@ func (d *Detector) Scan(ctx context.Context, in *scan.Input, sink scan.Sink) err
 	if in.Size > MaxDocumentBytes {
 		return scan.NotAnalysedf(LimitDocumentBytes, "manifest of %d bytes exceeds the %d-byte cap of the agent manifest check", in.Size, MaxDocumentBytes)
 	}
-	data := make([]byte, in.Size)
-	if _, err := in.R.ReadAt(data, 0); err != nil && !errors.Is(err, io.EOF) {
+	data, err := scan.ReadAll(in, nil)
+	if err != nil {
 		return fmt.Errorf("agent: read: %w", err)
 	}
 	issues, err := d.checker().CheckDocument(data)

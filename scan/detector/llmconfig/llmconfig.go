@@ -12,9 +12,7 @@ package llmconfig
 import (
 	"context"
 	_ "embed"
-	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/url"
 	"regexp"
@@ -84,8 +82,8 @@ func (d *Detector) Scan(ctx context.Context, in *scan.Input, sink scan.Sink) err
 	if in.Size > llmkind.MaxBytes || in.Size == 0 {
 		return nil
 	}
-	data := make([]byte, in.Size)
-	if _, err := in.R.ReadAt(data, 0); err != nil && !errors.Is(err, io.EOF) {
+	data, err := scan.ReadAll(in, nil)
+	if err != nil {
 		return fmt.Errorf("llmconfig: read: %w", err)
 	}
 	res := llmkind.Classify(data)

@@ -86,7 +86,7 @@ func (d *Detector) Scan(ctx context.Context, in *scan.Input, sink scan.Sink) err
 	if in.Size > MaxDocumentBytes {
 		return scan.NotAnalysedf(LimitDocumentBytes, "document of %d bytes exceeds the %d-byte cap of the RAG document check", in.Size, MaxDocumentBytes)
 	}
-	var data []byte
+	var buf []byte
 	if in.Size <= maxPooled {
 		bp, _ := d.bufs.Get().(*[]byte)
 		if bp == nil {
@@ -94,11 +94,10 @@ func (d *Detector) Scan(ctx context.Context, in *scan.Input, sink scan.Sink) err
 			bp = &b
 		}
 		defer d.bufs.Put(bp)
-		data = (*bp)[:in.Size]
-	} else {
-		data = make([]byte, in.Size)
+		buf = *bp
 	}
-	if _, err := in.R.ReadAt(data, 0); err != nil && !errors.Is(err, io.EOF) {
+	data, err := scan.ReadAll(in, buf)
+	if err != nil {
 		return fmt.Errorf("rag: read: %w", err)
 	}
 	issues, err := d.analyser().AnalyseKind(data, in.Kind)
