@@ -1,6 +1,8 @@
 package agent
 
 import (
+	"github.com/mlsecops/mlsec/scan/internal/secret"
+
 	"fmt"
 	"net"
 	"net/url"
@@ -46,7 +48,7 @@ type Checker struct {
 	reShellDesc  *regexp.Regexp
 	reHomeDir    *regexp.Regexp
 	reSecretName *regexp.Regexp
-	reToken      *regexp.Regexp
+	tokens       *secret.Finder
 	rePlacehold  *regexp.Regexp
 	reAuthHeader *regexp.Regexp
 	reSecretFlag *regexp.Regexp
@@ -75,7 +77,7 @@ func NewChecker() *Checker {
 		reShellDesc:  regexp.MustCompile(`(?i)\b(?:execut\w*|runs?|running)\s+(?:an?\s+|any\s+|arbitrary\s+)?(?:shell|bash|terminal|system|os|command[- ]line|powershell)\s+commands?\b|\barbitrary\s+(?:code|commands?|shell\s+commands?|programs?)\b|\bexecut\w*\s+(?:arbitrary\s+|any\s+)?(?:python|javascript|node\.?js|shell)\s+(?:code|scripts?)\b`),
 		reHomeDir:    regexp.MustCompile(`^(?:/(?:home|Users)/[^/]+/?|[A-Za-z]:[\\/]Users[\\/][^\\/]+[\\/]?)$`),
 		reSecretName: regexp.MustCompile(`(?i)(?:token|secret|passw(?:or)?d|passwd|api[-_]?key|apikey|access[-_]?key|private[-_]?key|credentials?|auth(?:orization)?$|client[-_]?secret)`),
-		reToken:      regexp.MustCompile(`\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}|sk-ant-[A-Za-z0-9_-]{20,}|sk-(?:proj-)?[A-Za-z0-9_-]{20,}|xox[abposr]-[A-Za-z0-9-]{10,}|AKIA[0-9A-Z]{16}|glpat-[A-Za-z0-9_-]{20,}|hf_[A-Za-z0-9]{30,}|AIza[0-9A-Za-z_-]{35})\b`),
+		tokens:       secret.New(),
 		rePlacehold:  regexp.MustCompile(`(?i)^(?:<[^>]*>|\[[^\]]*\]|\{[^}]*\}|your[-_ ].*|.*[-_ ](?:here|placeholder)|x{3,}|\*{3,}|\.{3,}|changeme|change[-_ ]me|replace[-_ ]?me|todo|example|dummy|none|null|true|false|secret|password|token|api[-_ ]?key)$|YOUR_|your-|\$\{|^\$[A-Za-z_]|^%[A-Za-z_]+%$`),
 		reAuthHeader: regexp.MustCompile(`(?i)^(?:bearer|basic|token)\s+(\S{8,})$`),
 		reSecretFlag: regexp.MustCompile(`(?i)^--?(?:api[-_]?key|token|access[-_]?token|auth[-_]?token|secret|client[-_]?secret|password|passwd)$`),
@@ -618,6 +620,16 @@ func (c *Checker) unpinned(r *report, s fagent.Server) {
 	}
 }
 
+// token returns the first provider token (scan/internal/secret's shapes:
+// GitHub, OpenAI, Anthropic, Hugging Face, AWS, Google, Slack, Stripe,
+// GitLab …) in v, or "".
+func (c *Checker) token(v string) string {
+	if ms := c.tokens.Find(v); len(ms) > 0 {
+		return ms[0].Text
+	}
+	return ""
+}
+
 // literalSecret reports whether v is a literal credential value, not a
 // reference (${VAR}, ${input:id}, $VAR, %VAR%), a placeholder or a path.
 func (c *Checker) literalSecret(v string) bool {
@@ -649,8 +661,8 @@ func (c *Checker) secrets(r *report, s fagent.Server) {
 			ref = ref || strings.HasSuffix(up, suf)
 		}
 		switch {
-		case c.reToken.MatchString(v):
-			report("environment variable "+k, c.reToken.FindString(v))
+		case c.token(v) != "":
+			report("environment variable "+k, c.token(v))
 		case !ref && c.reSecretName.MatchString(k) && c.literalSecret(v):
 			report("environment variable "+k, v)
 		}
@@ -663,8 +675,8 @@ func (c *Checker) secrets(r *report, s fagent.Server) {
 	for _, k := range sortedKeys(s.Headers) {
 		v := s.Headers[k]
 		switch {
-		case c.reToken.MatchString(v):
-			report("header "+k, c.reToken.FindString(v))
+		case c.token(v) != "":
+			report("header "+k, c.token(v))
 		case c.reAuthHeader.MatchString(v) && c.literalSecret(c.reAuthHeader.FindStringSubmatch(v)[1]):
 			report("header "+k, c.reAuthHeader.FindStringSubmatch(v)[1])
 		case c.reSecretName.MatchString(k) && !strings.EqualFold(k, "authorization") && c.literalSecret(v):
@@ -674,16 +686,16 @@ func (c *Checker) secrets(r *report, s fagent.Server) {
 	for i, a := range s.Args {
 		f, v := flagValue(a)
 		switch {
-		case c.reToken.MatchString(a):
-			report("argument", c.reToken.FindString(a))
+		case c.token(a) != "":
+			report("argument", c.token(a))
 		case c.reSecretFlag.MatchString(f) && v != "" && c.literalSecret(v):
 			report("argument "+f, v)
 		case c.reSecretFlag.MatchString(a) && i+1 < len(s.Args) && c.literalSecret(s.Args[i+1]):
 			report("argument "+a, s.Args[i+1])
 		}
 	}
-	if c.reToken.MatchString(s.URL) {
-		report("URL", c.reToken.FindString(s.URL))
+	if t := c.token(s.URL); t != "" {
+		report("URL", t)
 	}
 }
 
